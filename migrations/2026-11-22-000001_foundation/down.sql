@@ -1,0 +1,9 @@
+DROP TABLE job_runs;
+DROP TABLE event_recipients;
+DROP TABLE events;
+DROP TABLE idempotency_keys;
+DROP TABLE sign_in_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE accounts;
+DROP TABLE organisations;

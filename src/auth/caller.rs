@@ -1,0 +1,186 @@
+//! Access tokens: their claims, how they are signed, and the `Caller` extractor that turns a
+//! bearer token into an authenticated account (so "signed in" is a handler argument).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::policy::effective_scopes;
+use crate::db;
+use crate::error::ApiError;
+use crate::http::request_context::LoggedAccount;
+use crate::identity::model::{parse_scopes, AccountKind, Role, Scope};
+use crate::schema::{accounts, sessions};
+use crate::state::AppState;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The account id.
+    pub sub: Uuid,
+    /// The account's organisation (absent for a platform admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<Uuid>,
+    pub role: Role,
+    /// Space-separated scopes.
+    pub scope: String,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    pub jti: Uuid,
+    /// The sign-in session a person's token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+}
+
+/// Signs an access token for an account; returns the token and its lifetime in seconds.
+pub fn issue_access_token(
+    state: &AppState,
+    account_id: Uuid,
+    organisation_id: Option<Uuid>,
+    role: Role,
+    scopes: &[Scope],
+    session_id: Option<Uuid>,
+) -> Result<(String, i64), ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    let ttl = state.config.access_token_ttl;
+    let claims = Claims {
+        iss: state.config.jwt_issuer.clone(),
+        aud: state.config.jwt_audience.clone(),
+        sub: account_id,
+        org: organisation_id,
+        role,
+        scope: crate::identity::model::join_scopes(scopes),
+        exp: now + ttl,
+        nbf: now,
+        iat: now,
+        jti: Uuid::now_v7(),
+        sid: session_id,
+    };
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(state.keys.kid.clone());
+    header.typ = Some("at+jwt".into());
+    let token = jsonwebtoken::encode(&header, &claims, &state.keys.encoding).map_err(ApiError::internal)?;
+    Ok((token, ttl))
+}
+
+/// Checks signature, algorithm, key id, issuer, audience and validity period.
+pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    use jsonwebtoken::errors::ErrorKind;
+    let invalid = |why: &str| ApiError::Unauthorized(why.to_owned());
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("the token is malformed"))?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(invalid("the token's algorithm is not accepted"));
+    }
+    if header.kid.as_deref() != Some(state.keys.kid.as_str()) {
+        return Err(invalid("the token was signed by an unknown key"));
+    }
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[&state.config.jwt_issuer]);
+    validation.set_audience(&[&state.config.jwt_audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = 30;
+    jsonwebtoken::decode::<Claims>(token, &state.keys.decoding, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => invalid("the token has expired"),
+            ErrorKind::ImmatureSignature => invalid("the token is not valid yet"),
+            ErrorKind::InvalidIssuer => invalid("the token was issued by another issuer"),
+            ErrorKind::InvalidAudience => invalid("the token is meant for another audience"),
+            ErrorKind::InvalidSignature => invalid("the token's signature is wrong"),
+            _ => invalid("the token is invalid"),
+        })
+}
+
+/// The authenticated caller of a request. Role, organisation and active state are read
+/// from the database at each request: a deactivated account or a revoked session stops
+/// working at once, whatever its token says.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub role: Role,
+    pub kind: AccountKind,
+    pub scopes: Vec<Scope>,
+    pub session_id: Option<Uuid>,
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()));
+    }
+    Ok(token.trim().to_owned())
+}
+
+async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
+    let claims = verify_access_token(&state, &token)?;
+    let mut conn = db::conn(&state.pool).await?;
+    type Row = (bool, Role, Option<Uuid>, AccountKind, String, Option<Uuid>, Option<chrono::DateTime<chrono::Utc>>);
+    let sid = claims.sid.unwrap_or(Uuid::nil());
+    let row: Option<Row> = accounts::table
+        .left_join(sessions::table.on(sessions::id.eq(sid).and(sessions::account_id.eq(accounts::id))))
+        .filter(accounts::id.eq(claims.sub))
+        .select((
+            accounts::active,
+            accounts::role,
+            accounts::organisation_id,
+            accounts::kind,
+            accounts::scopes,
+            sessions::id.nullable(),
+            sessions::revoked_at.nullable(),
+        ))
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let Some((active, role, organisation_id, kind, granted, session, session_revoked)) = row else {
+        return Err(ApiError::Unauthorized("the token's account does not exist".into()));
+    };
+    if !active {
+        return Err(ApiError::Unauthorized("the account is deactivated".into()));
+    }
+    if claims.sid.is_some() && (session.is_none() || session_revoked.is_some()) {
+        return Err(ApiError::Unauthorized("the token's session has been revoked".into()));
+    }
+    let allowed = effective_scopes(kind, role, &parse_scopes(&granted));
+    let in_token = parse_scopes(&claims.scope);
+    let scopes = allowed.into_iter().filter(|s| in_token.contains(s)).collect();
+    Ok(Caller { account_id: claims.sub, organisation_id, role, kind, scopes, session_id: claims.sid })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let token = bearer(&req)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("application state is missing"))?;
+            let caller = authenticate(state, token).await?;
+            req.extensions_mut().insert(LoggedAccount(caller.account_id));
+            Ok(caller)
+        })
+    }
+}

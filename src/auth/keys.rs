@@ -1,0 +1,113 @@
+//! The Ed25519 key that signs access tokens, and the JWKS that publishes it.
+
+use std::path::Path;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// One public key in JWK form (RFC 8037: `OKP`, `Ed25519`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "Qm9vM2Jh…", "alg": "EdDSA", "use": "sig"}))]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub crv: &'static str,
+    /// The public key, base64url.
+    pub x: String,
+    /// The key id, its RFC 7638 thumbprint.
+    pub kid: String,
+    pub alg: &'static str,
+    #[serde(rename = "use")]
+    pub key_use: &'static str,
+}
+
+/// `/.well-known/jwks.json`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+pub struct Keys {
+    pub kid: String,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub jwks: JwkSet,
+}
+
+impl Keys {
+    pub fn from_signing_key(key: &SigningKey) -> Result<Keys, String> {
+        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        let x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
+        // RFC 7638: SHA-256 over the required members in lexicographic order.
+        let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+        let decoding = DecodingKey::from_ed_components(&x).map_err(|e| e.to_string())?;
+        let jwk = Jwk { kty: "OKP", crv: "Ed25519", x, kid: kid.clone(), alg: "EdDSA", key_use: "sig" };
+        Ok(Keys { kid, encoding, decoding, jwks: JwkSet { keys: vec![jwk] } })
+    }
+
+    pub fn generate() -> Keys {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        Keys::from_signing_key(&key).expect("a fresh key encodes")
+    }
+
+    /// Reads a PKCS#8 PEM key.
+    pub fn from_pem_file(path: &Path) -> Result<Keys, String> {
+        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| format!("{} is not a PKCS#8 Ed25519 private key: {e}", path.display()))?;
+        Keys::from_signing_key(&key)
+    }
+
+    /// Reads the key at `path`, generating it (mode 0600) on first use.
+    pub fn load_or_generate(path: &Path) -> Result<Keys, String> {
+        if path.exists() {
+            return Keys::from_pem_file(path);
+        }
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        write_private_file(path, pem.as_bytes())?;
+        log::info!("generated a new token signing key in {}", path.display());
+        Keys::from_signing_key(&key)
+    }
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private_file(path: &Path, content: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_key_round_trips_through_pem() {
+        let dir = std::env::temp_dir().join(format!("passerelle-keys-{}", uuid::Uuid::now_v7()));
+        let path = dir.join("key.pem");
+        let a = Keys::load_or_generate(&path).unwrap();
+        let b = Keys::load_or_generate(&path).unwrap();
+        assert_eq!(a.kid, b.kid);
+        assert_eq!(a.jwks.keys[0].x, b.jwks.keys[0].x);
+        assert_eq!(a.kid.len(), 43);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

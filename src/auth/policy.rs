@@ -1,0 +1,157 @@
+//! Who may do what. Every authorisation decision of the API is made here, so that the rules
+//! can be read (and audited) in one place.
+
+use uuid::Uuid;
+
+use crate::auth::caller::Caller;
+use crate::error::ApiError;
+use crate::identity::model::{AccountKind, Role, Scope};
+
+/// The scopes a role allows at most.
+pub fn role_scopes(role: Role) -> Vec<Scope> {
+    use Scope::*;
+    match role {
+        Role::PlatformAdmin | Role::Admin => Scope::ALL.to_vec(),
+        Role::Coordinator | Role::Worker | Role::Viewer => vec![OrganisationsRead, AccountsRead, EventsRead],
+    }
+}
+
+/// What a token of this account carries: a person gets every scope of its role; a partner
+/// system gets the scopes it was granted, within its role's.
+pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec<Scope> {
+    let allowed = role_scopes(role);
+    let mut scopes: Vec<Scope> = match kind {
+        AccountKind::Person => allowed,
+        AccountKind::System => granted.iter().copied().filter(|s| allowed.contains(s)).collect(),
+    };
+    scopes.sort_by_key(|s| s.as_str());
+    scopes.dedup();
+    scopes
+}
+
+/// The actions on partner identity.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    /// Create an organisation.
+    CreateOrganisation,
+    /// Read the directory of organisations (every partner needs it to address a referral).
+    ReadOrganisations,
+    /// Change an organisation's details.
+    UpdateOrganisation { organisation: Uuid },
+    /// Read the accounts of an organisation.
+    ReadAccounts { organisation: Uuid },
+    /// Create, change, deactivate and reset the accounts of an organisation.
+    ManageAccounts { organisation: Uuid },
+    /// Read the event feed.
+    ReadEvents,
+}
+
+fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
+    if caller.scopes.contains(&scope) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("this token lacks the scope {scope}")))
+    }
+}
+
+/// Allows the action or says why not: 404 when the target belongs to an organisation the
+/// caller is not part of (its existence is not revealed), 403 when the caller sees it but
+/// its role or scopes do not allow the action.
+pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
+    let is_platform = caller.role == Role::PlatformAdmin;
+    let own = |org: Uuid| is_platform || caller.organisation_id == Some(org);
+    match action {
+        Action::CreateOrganisation => {
+            require_scope(caller, Scope::AccountsWrite)?;
+            if is_platform {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden("only a platform admin creates organisations".into()))
+            }
+        }
+        Action::ReadOrganisations => require_scope(caller, Scope::OrganisationsRead),
+        Action::UpdateOrganisation { organisation } => {
+            require_scope(caller, Scope::OrganisationsRead)?;
+            if !(is_platform || (own(organisation) && caller.role == Role::Admin)) {
+                return Err(ApiError::Forbidden(
+                    "only the organisation's admins or a platform admin change an organisation".into(),
+                ));
+            }
+            require_scope(caller, Scope::AccountsWrite)
+        }
+        Action::ReadAccounts { organisation } => {
+            if !own(organisation) {
+                return Err(ApiError::NotFound);
+            }
+            require_scope(caller, Scope::AccountsRead)
+        }
+        Action::ManageAccounts { organisation } => {
+            if !own(organisation) {
+                return Err(ApiError::NotFound);
+            }
+            if !(is_platform || caller.role == Role::Admin) {
+                return Err(ApiError::Forbidden("only the organisation's admins manage its accounts".into()));
+            }
+            require_scope(caller, Scope::AccountsWrite)
+        }
+        Action::ReadEvents => require_scope(caller, Scope::EventsRead),
+    }
+}
+
+/// Roles an organisation's account may be given (never `platform_admin`).
+pub fn assignable_role(role: Role) -> bool {
+    role != Role::PlatformAdmin
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, org: Option<Uuid>) -> Caller {
+        Caller {
+            account_id: Uuid::now_v7(),
+            organisation_id: org,
+            role,
+            kind: AccountKind::Person,
+            scopes: effective_scopes(AccountKind::Person, role, &[]),
+            session_id: None,
+        }
+    }
+
+    #[test]
+    fn matrix() {
+        let mine = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let status = |r: Result<(), ApiError>| match r {
+            Ok(()) => 200,
+            Err(ApiError::Forbidden(_)) => 403,
+            Err(ApiError::NotFound) => 404,
+            Err(e) => panic!("{e}"),
+        };
+        let platform = caller(Role::PlatformAdmin, None);
+        assert_eq!(status(authorize(&platform, Action::CreateOrganisation)), 200);
+        assert_eq!(status(authorize(&platform, Action::ManageAccounts { organisation: other })), 200);
+        for role in [Role::Admin, Role::Coordinator, Role::Worker, Role::Viewer] {
+            let c = caller(role, Some(mine));
+            assert_eq!(status(authorize(&c, Action::CreateOrganisation)), 403, "{role}");
+            assert_eq!(status(authorize(&c, Action::ReadOrganisations)), 200, "{role}");
+            assert_eq!(status(authorize(&c, Action::ReadAccounts { organisation: mine })), 200, "{role}");
+            assert_eq!(status(authorize(&c, Action::ReadAccounts { organisation: other })), 404, "{role}");
+            assert_eq!(status(authorize(&c, Action::ManageAccounts { organisation: other })), 404, "{role}");
+            assert_eq!(status(authorize(&c, Action::ReadEvents)), 200, "{role}");
+            let expected = if role == Role::Admin { 200 } else { 403 };
+            assert_eq!(status(authorize(&c, Action::ManageAccounts { organisation: mine })), expected, "{role}");
+            assert_eq!(status(authorize(&c, Action::UpdateOrganisation { organisation: mine })), expected, "{role}");
+            assert_eq!(status(authorize(&c, Action::UpdateOrganisation { organisation: other })), 403, "{role}");
+        }
+    }
+
+    #[test]
+    fn systems_get_only_granted_scopes_within_role() {
+        let s = effective_scopes(AccountKind::System, Role::Worker, &[Scope::EventsRead, Scope::AccountsWrite]);
+        assert_eq!(s, vec![Scope::EventsRead]);
+        let mut c = caller(Role::Admin, Some(Uuid::now_v7()));
+        c.scopes = vec![Scope::EventsRead];
+        assert!(matches!(authorize(&c, Action::ReadOrganisations), Err(ApiError::Forbidden(_))));
+    }
+}

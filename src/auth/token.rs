@@ -1,0 +1,452 @@
+//! `POST /v1/auth/token`: the OAuth 2.0 token endpoint (RFC 6749), the one endpoint whose
+//! errors are OAuth's (`{"error": "invalid_grant", …}`) rather than problem+json.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::caller::issue_access_token;
+use crate::auth::policy::effective_scopes;
+use crate::auth::{secrets, throttle};
+use crate::db;
+use crate::error::ApiError;
+use crate::http::body::{is_json_content_type, read_body};
+use crate::identity::model::{AccountKind, AccountRow, Scope};
+use crate::schema::{accounts, refresh_tokens, sessions};
+use crate::state::AppState;
+
+/// A token request, as JSON or `application/x-www-form-urlencoded`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"grant_type": "client_credentials", "client_id": "pcl_4kq9d8w2m1x7", "client_secret": "Zr4v…"}))]
+pub struct TokenRequest {
+    /// `password`, `client_credentials` or `refresh_token`.
+    #[schema(example = "password")]
+    pub grant_type: Option<String>,
+    /// `password`: the person's email.
+    pub username: Option<String>,
+    /// `password`: the person's password.
+    pub password: Option<String>,
+    /// `client_credentials`: the system's client id (or use HTTP Basic authentication).
+    pub client_id: Option<String>,
+    /// `client_credentials`: the system's client secret.
+    pub client_secret: Option<String>,
+    /// `refresh_token`: the refresh token received last.
+    pub refresh_token: Option<String>,
+    /// Optional: space-separated scopes, a subset of the account's.
+    pub scope: Option<String>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6…", "token_type": "Bearer",
+    "expires_in": 900, "refresh_token": "q8Xv…", "scope": "accounts:read events:read organisations:read"}))]
+pub struct TokenResponse {
+    /// A JWT signed with EdDSA; send it as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// For `password` and `refresh_token` grants: single use; each use returns a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scopes the access token carries.
+    pub scope: String,
+}
+
+/// An OAuth error (RFC 6749 §5.2).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_grant", "error_description": "the username or password is wrong"}))]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`.
+    pub error: &'static str,
+    pub error_description: String,
+    #[serde(skip)]
+    status: u16,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+impl OAuthError {
+    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError { error, error_description: description.into(), status, retry_after: None }
+    }
+    fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", d)
+    }
+    fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(400, "invalid_grant", d)
+    }
+    fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new(401, "invalid_client", d)
+    }
+    fn throttled(seconds: u64) -> Self {
+        let mut e = Self::new(429, "invalid_grant", format!("too many failed attempts; retry in {seconds} seconds"));
+        e.retry_after = Some(seconds);
+        e
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST));
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if self.status == 401 {
+            res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"passerelle\""));
+        }
+        if let Some(s) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
+        res.json(self)
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::PayloadTooLarge { .. } => OAuthError::invalid_request("the request body is too large"),
+            ApiError::Unavailable(cause) => {
+                log::warn!("token endpoint: database unavailable: {cause}");
+                let mut e = OAuthError::new(503, "temporarily_unavailable", "the service is unavailable; retry later");
+                e.retry_after = Some(5);
+                e
+            }
+            other => {
+                let p = other.to_problem();
+                log::error!("token endpoint failed (request {}): {other}", p.request_id);
+                OAuthError::new(500, "server_error", "an unexpected error occurred")
+            }
+        }
+    }
+}
+
+fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let mut parsed: TokenRequest = if is_json_content_type(req) {
+        serde_json::from_slice(body).map_err(|e| OAuthError::invalid_request(format!("the body is not a valid token request: {e}")))?
+    } else if req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+    {
+        serde_urlencoded::from_bytes(body).map_err(|e| OAuthError::invalid_request(format!("the form is not a valid token request: {e}")))?
+    } else {
+        return Err(OAuthError::invalid_request(
+            "send the request as application/x-www-form-urlencoded or application/json",
+        ));
+    };
+    // RFC 6749 §2.3.1: client credentials may come as HTTP Basic authentication.
+    if let Some(basic) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+    {
+        let decoded = STANDARD
+            .decode(basic.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        let (id, secret) =
+            decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        parsed.client_id = Some(id.to_owned());
+        parsed.client_secret = Some(secret.to_owned());
+    }
+    Ok(parsed)
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty() && v.len() <= 1024)
+        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+}
+
+/// The scopes of the new token: those asked for, which must all be the account's.
+fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<Scope>, OAuthError> {
+    let allowed = effective_scopes(account.kind, account.role, &account.scope_list());
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(allowed),
+        Some(req) => {
+            let mut out = Vec::new();
+            for s in req.split_whitespace() {
+                match s.parse::<Scope>() {
+                    Ok(scope) if allowed.contains(&scope) => out.push(scope),
+                    _ => return Err(OAuthError::new(400, "invalid_scope", format!("scope {s} is not granted to this account"))),
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// Issue a token
+///
+/// The OAuth 2.0 token endpoint. `client_credentials` for partner systems (client id and
+/// secret in the body or as HTTP Basic); `password` and `refresh_token` for people using
+/// the front-end. Refresh tokens are single use: each use returns a new one, and presenting
+/// a used one again revokes the whole session. Failed attempts are limited per account and
+/// per address (429 with `Retry-After`). Errors follow RFC 6749 §5.2, not problem+json.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "create_token",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    security(()),
+    responses(
+        (status = 200, description = "A token", body = TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type or invalid_scope", body = OAuthError),
+        (status = 401, description = "invalid_client: unknown client or wrong secret", body = OAuthError,
+         headers(("WWW-Authenticate" = String, description = "Basic realm=\"passerelle\""))),
+        (status = 429, description = "Too many failed attempts", body = OAuthError,
+         headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 500, description = "server_error", body = OAuthError),
+        (status = 503, description = "temporarily_unavailable: the database is unreachable", body = OAuthError,
+         headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/token")]
+pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let mut payload = payload.into_inner();
+    let result = async {
+        let body = read_body(&req, &mut payload).await?;
+        let token_request = parse_request(&req, &body)?;
+        let grant = required(&token_request.grant_type, "grant_type")?;
+        match grant {
+            "password" => password_grant(&state, &req, &token_request).await,
+            "client_credentials" => client_credentials_grant(&state, &req, &token_request).await,
+            "refresh_token" => refresh_token_grant(&state, &token_request).await,
+            other => Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type {other} is not supported"))),
+        }
+    }
+    .await;
+    match result {
+        Ok(token) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(token),
+        Err(e) => e.into_response(),
+    }
+}
+
+impl From<diesel::result::Error> for OAuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+/// Checks a secret against the account found (or a dummy), counting failures.
+async fn check_credentials(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, i64)],
+    secret: String,
+    hash: Option<String>,
+) -> Result<bool, OAuthError> {
+    if let Some(seconds) = throttle::blocked_for(conn, keys).await? {
+        return Err(OAuthError::throttled(seconds));
+    }
+    let ok = web::block(move || secrets::verify_secret(&secret, hash.as_deref())).await.map_err(ApiError::from)?;
+    if !ok {
+        throttle::record_failure(conn, keys).await?;
+    }
+    Ok(ok)
+}
+
+async fn password_grant(state: &AppState, req: &HttpRequest, r: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let username = required(&r.username, "username")?.trim().to_lowercase();
+    let password = required(&r.password, "password")?.to_owned();
+    let mut conn = db::conn(&state.pool).await?;
+    let account: Option<AccountRow> = accounts::table
+        .filter(accounts::email.eq(&username))
+        .filter(accounts::kind.eq(AccountKind::Person))
+        .select(AccountRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let keys = [
+        (throttle::account_key(&username), throttle::PER_ACCOUNT),
+        (throttle::address_key(&client_address(req)), throttle::PER_ADDRESS),
+    ];
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    if !check_credentials(&mut conn, &keys, password, hash).await? {
+        return Err(OAuthError::invalid_grant("the username or password is wrong"));
+    }
+    let account = account.expect("a verified password belongs to an account");
+    if !account.active {
+        return Err(OAuthError::invalid_grant("the account is deactivated"));
+    }
+    throttle::clear(&mut conn, &keys[0].0).await?;
+    let scopes = granted_scopes(&account, r.scope.as_deref())?;
+    let session_id = Uuid::now_v7();
+    let refresh = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
+            diesel::insert_into(sessions::table)
+                .values((sessions::id.eq(session_id), sessions::account_id.eq(account.id)))
+                .execute(c)
+                .await?;
+            Ok(new_refresh_token(c, state, account.id, session_id).await?)
+        })
+    .await?;
+    let (access_token, expires_in) =
+        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, Some(session_id))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: Some(refresh),
+        scope: crate::identity::model::join_scopes(&scopes),
+    })
+}
+
+async fn new_refresh_token(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    account_id: Uuid,
+    session_id: Uuid,
+) -> Result<String, diesel::result::Error> {
+    let token = secrets::random_token(32);
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(Uuid::now_v7()),
+            refresh_tokens::account_id.eq(account_id),
+            refresh_tokens::family_id.eq(session_id),
+            refresh_tokens::token_hash.eq(secrets::sha256(&token)),
+            refresh_tokens::expires_at.eq(Utc::now() + Duration::seconds(state.config.refresh_token_ttl)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(token)
+}
+
+async fn client_credentials_grant(
+    state: &AppState,
+    req: &HttpRequest,
+    r: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client_id = r
+        .client_id
+        .as_deref()
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+        .ok_or_else(|| OAuthError::invalid_client("client_id is required"))?
+        .to_owned();
+    let secret = r
+        .client_secret
+        .as_deref()
+        .filter(|v| !v.is_empty() && v.len() <= 1024)
+        .ok_or_else(|| OAuthError::invalid_client("client_secret is required"))?
+        .to_owned();
+    let mut conn = db::conn(&state.pool).await?;
+    let account: Option<AccountRow> = accounts::table
+        .filter(accounts::client_id.eq(&client_id))
+        .select(AccountRow::as_select())
+        .first(&mut conn)
+        .await
+        .optional()?;
+    let keys = [
+        (throttle::account_key(&client_id), throttle::PER_ACCOUNT),
+        (throttle::address_key(&client_address(req)), throttle::PER_ADDRESS),
+    ];
+    let hash = account.as_ref().and_then(|a| a.client_secret_hash.clone());
+    if !check_credentials(&mut conn, &keys, secret, hash).await? {
+        return Err(OAuthError::invalid_client("unknown client or wrong secret"));
+    }
+    let account = account.expect("a verified secret belongs to an account");
+    if !account.active {
+        return Err(OAuthError::invalid_client("the client is deactivated"));
+    }
+    let scopes = granted_scopes(&account, r.scope.as_deref())?;
+    let (access_token, expires_in) =
+        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, None)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: None,
+        scope: crate::identity::model::join_scopes(&scopes),
+    })
+}
+
+async fn refresh_token_grant(state: &AppState, r: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+    let presented = required(&r.refresh_token, "refresh_token")?;
+    let hash = secrets::sha256(presented);
+    let mut conn = db::conn(&state.pool).await?;
+    enum Outcome {
+        Issued(AccountRow, Uuid, String),
+        Refused(&'static str),
+    }
+    let outcome = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
+            type Row = (Uuid, Uuid, Uuid, bool, bool, Option<chrono::DateTime<Utc>>);
+            let row: Option<Row> = refresh_tokens::table
+                .inner_join(sessions::table)
+                .filter(refresh_tokens::token_hash.eq(&hash))
+                .select((
+                    refresh_tokens::id,
+                    refresh_tokens::account_id,
+                    refresh_tokens::family_id,
+                    refresh_tokens::expires_at.lt(diesel::dsl::now),
+                    refresh_tokens::revoked_at.is_not_null(),
+                    sessions::revoked_at,
+                ))
+                .for_update()
+                .first(c)
+                .await
+                .optional()?;
+            let Some((token_id, account_id, family, expired, token_revoked, session_revoked)) = row else {
+                return Ok::<_, ApiError>(Outcome::Refused("the refresh token is unknown"));
+            };
+            // Single use: mark it used, or learn that it already was.
+            let fresh = diesel::update(
+                refresh_tokens::table.filter(refresh_tokens::id.eq(token_id)).filter(refresh_tokens::used_at.is_null()),
+            )
+            .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+            .execute(c)
+            .await?;
+            if fresh == 0 || token_revoked || session_revoked.is_some() {
+                // A used token presented again: it may have been stolen. End the session.
+                diesel::update(sessions::table.find(family))
+                    .set(sessions::revoked_at.eq(diesel::dsl::now))
+                    .execute(c)
+                    .await?;
+                diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)))
+                    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+                    .execute(c)
+                    .await?;
+                return Ok(Outcome::Refused("the refresh token was already used; the session is revoked"));
+            }
+            if expired {
+                return Ok(Outcome::Refused("the refresh token has expired"));
+            }
+            let account: AccountRow =
+                accounts::table.find(account_id).select(AccountRow::as_select()).first(c).await?;
+            if !account.active {
+                return Ok(Outcome::Refused("the account is deactivated"));
+            }
+            let next = new_refresh_token(c, state, account_id, family).await?;
+            Ok(Outcome::Issued(account, family, next))
+        })
+    .await?;
+    let (account, session_id, refresh) = match outcome {
+        Outcome::Issued(a, s, t) => (a, s, t),
+        Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
+    };
+    let scopes = granted_scopes(&account, r.scope.as_deref())?;
+    let (access_token, expires_in) =
+        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, Some(session_id))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: Some(refresh),
+        scope: crate::identity::model::join_scopes(&scopes),
+    })
+}

@@ -1,0 +1,137 @@
+//! Typed configuration, read once from the environment at start-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Every setting of the service. `Debug` never shows a secret.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: an external PostgreSQL; unset, the service runs its own.
+    pub database_url: Option<String>,
+    /// `PASSERELLE_BIND`.
+    pub bind: SocketAddr,
+    /// `PASSERELLE_DATA_DIR`: the embedded database, the generated signing key.
+    pub data_dir: PathBuf,
+    /// `PASSERELLE_POSTGRES_DIR`: the embedded cluster (default `<data dir>/postgres`).
+    pub postgres_dir: PathBuf,
+    /// `PASSERELLE_BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`: the first platform admin.
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<String>,
+    /// `PASSERELLE_DEMO_DATA`: load the demo organisations and accounts at start-up.
+    pub demo_data: bool,
+    /// `PASSERELLE_JWT_PRIVATE_KEY_FILE`: PKCS#8 PEM Ed25519 key; default generated in the data dir.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// `PASSERELLE_JWT_ISSUER` and `PASSERELLE_JWT_AUDIENCE`.
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// `PASSERELLE_ACCESS_TOKEN_TTL` (seconds).
+    pub access_token_ttl: i64,
+    /// `PASSERELLE_REFRESH_TOKEN_TTL` (seconds).
+    pub refresh_token_ttl: i64,
+    /// `PASSERELLE_CORS_ORIGINS`: comma-separated origins of the front-end.
+    pub cors_origins: Vec<String>,
+    /// `PASSERELLE_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `PASSERELLE_DB_POOL_SIZE`.
+    pub db_pool_size: usize,
+    /// `PASSERELLE_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: usize,
+    /// `PASSERELLE_JOBS`: run the background jobs in this instance (default true).
+    pub run_jobs: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("postgres_dir", &self.postgres_dir)
+            .field("bootstrap_admin_email", &self.bootstrap_admin_email)
+            .field("bootstrap_admin_password", &self.bootstrap_admin_password.as_ref().map(|_| "<set>"))
+            .field("demo_data", &self.demo_data)
+            .field("jwt_private_key_file", &self.jwt_private_key_file)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("cors_origins", &self.cors_origins)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("workers", &self.workers)
+            .field("run_jobs", &self.run_jobs)
+            .finish()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}: cannot parse {v:?}")),
+    }
+}
+
+fn flag(name: &str, default: bool) -> Result<bool, String> {
+    match var(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(format!("{name}: expected true or false, got {v:?}")),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let data_dir = PathBuf::from(var("PASSERELLE_DATA_DIR").unwrap_or_else(|| ".passerelle".into()));
+        let postgres_dir = var("PASSERELLE_POSTGRES_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("postgres"));
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Config {
+            database_url: var("DATABASE_URL"),
+            bind: parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            data_dir,
+            postgres_dir,
+            bootstrap_admin_email: var("PASSERELLE_BOOTSTRAP_ADMIN_EMAIL"),
+            bootstrap_admin_password: var("PASSERELLE_BOOTSTRAP_ADMIN_PASSWORD"),
+            demo_data: flag("PASSERELLE_DEMO_DATA", false)?,
+            jwt_private_key_file: var("PASSERELLE_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
+            jwt_issuer: var("PASSERELLE_JWT_ISSUER").unwrap_or_else(|| "passerelle".into()),
+            jwt_audience: var("PASSERELLE_JWT_AUDIENCE").unwrap_or_else(|| "passerelle-api".into()),
+            access_token_ttl: parsed("PASSERELLE_ACCESS_TOKEN_TTL", 900)?,
+            refresh_token_ttl: parsed("PASSERELLE_REFRESH_TOKEN_TTL", 12 * 3600)?,
+            cors_origins: var("PASSERELLE_CORS_ORIGINS")
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
+            max_body_bytes: parsed("PASSERELLE_MAX_BODY_BYTES", crate::http::body::DEFAULT_BODY_LIMIT)?,
+            db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", 16)?,
+            workers: parsed("PASSERELLE_WORKERS", cpus)?,
+            run_jobs: flag("PASSERELLE_JOBS", true)?,
+        })
+    }
+
+    /// A configuration for tests and tools: embedded defaults, no environment read.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Config {
+        Config {
+            database_url: Some(database_url),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            postgres_dir: data_dir.join("postgres"),
+            data_dir,
+            bootstrap_admin_email: None,
+            bootstrap_admin_password: None,
+            demo_data: false,
+            jwt_private_key_file: None,
+            jwt_issuer: "passerelle".into(),
+            jwt_audience: "passerelle-api".into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 12 * 3600,
+            cors_origins: vec!["http://localhost:5173".into()],
+            max_body_bytes: crate::http::body::DEFAULT_BODY_LIMIT,
+            db_pool_size: 4,
+            workers: 1,
+            run_jobs: false,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+use actix_web::{get, web, HttpResponse};
+use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{Event, EventActor, EventSubject};
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::model::Role;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// The id of the last event you processed; omit it to start from the beginning.
+    pub after: Option<Uuid>,
+    /// How many events to return (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// Events in the order they were committed.
+    pub items: Vec<Event>,
+    /// The id of the last event of this page, to pass as `after`; `null` when the page is
+    /// empty (keep your current `after`).
+    pub next_cursor: Option<String>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Timestamptz)]
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Text)]
+    subject_type: String,
+    #[diesel(sql_type = SqlUuid)]
+    subject_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    actor_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    actor_organisation_id: Option<Uuid>,
+    #[diesel(sql_type = Jsonb)]
+    data: serde_json::Value,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Position {
+    #[diesel(sql_type = BigInt)]
+    tx_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+/// Events are returned only up to the oldest transaction still running, so an event that
+/// commits late is never skipped by a reader that already moved on.
+const ORGANISATION_FEED: &str = "\
+    SELECT e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
+           e.actor_account_id, e.actor_organisation_id, e.data \
+    FROM event_recipients r JOIN events e ON e.seq = r.seq \
+    WHERE r.organisation_id = $1 AND (r.tx_id, r.seq) > ($2, $3) \
+      AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+    ORDER BY r.tx_id, r.seq LIMIT $4";
+
+const PLATFORM_FEED: &str = "\
+    SELECT e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
+           e.actor_account_id, e.actor_organisation_id, e.data \
+    FROM events e \
+    WHERE e.for_platform = $1 AND (e.tx_id, e.seq) > ($2, $3) \
+      AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+    ORDER BY e.tx_id, e.seq LIMIT $4";
+
+/// Read the event feed
+///
+/// The events your organisation may see, in commit order, none missing: organisation and
+/// account changes now, cases as they come. Poll with `after` set to the last event you
+/// processed. An event is delivered once a page contains it; a page may be empty while
+/// writes are in flight.
+#[utoipa::path(
+    tag = "events",
+    operation_id = "list_events",
+    params(FeedParams),
+    security(("bearer" = ["events:read"])),
+    responses((status = 200, description = "A page of events", body = EventPage))
+)]
+#[get("/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    params: web::Query<FeedParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadEvents)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "out_of_range", "limit must be between 1 and 200"));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let (tx_id, seq) = match params.after {
+        None => (-1, -1),
+        Some(after) => {
+            let pos: Option<Position> = diesel::sql_query("SELECT tx_id, seq FROM events WHERE id = $1")
+                .bind::<SqlUuid, _>(after)
+                .get_result(&mut conn)
+                .await
+                .optional()?;
+            let pos = pos.ok_or_else(|| {
+                ApiError::bad_request("after", "unknown_event", "after must be the id of an event of the feed")
+            })?;
+            (pos.tx_id, pos.seq)
+        }
+    };
+    let rows: Vec<EventRow> = match (caller.role, caller.organisation_id) {
+        (Role::PlatformAdmin, _) | (_, None) => {
+            diesel::sql_query(PLATFORM_FEED)
+                .bind::<Bool, _>(true)
+                .bind::<BigInt, _>(tx_id)
+                .bind::<BigInt, _>(seq)
+                .bind::<BigInt, _>(limit)
+                .load(&mut conn)
+                .await?
+        }
+        (_, Some(org)) => {
+            diesel::sql_query(ORGANISATION_FEED)
+                .bind::<SqlUuid, _>(org)
+                .bind::<BigInt, _>(tx_id)
+                .bind::<BigInt, _>(seq)
+                .bind::<BigInt, _>(limit)
+                .load(&mut conn)
+                .await?
+        }
+    };
+    let items: Vec<Event> = rows
+        .into_iter()
+        .map(|r| Event {
+            id: r.id,
+            event_type: r.event_type,
+            occurred_at: r.occurred_at,
+            subject: EventSubject { subject_type: r.subject_type, id: r.subject_id },
+            actor: EventActor { account_id: r.actor_account_id, organisation_id: r.actor_organisation_id },
+            data: r.data,
+        })
+        .collect();
+    let next_cursor = items.last().map(|e| e.id.to_string());
+    Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
+}
+
+use diesel::OptionalExtension;

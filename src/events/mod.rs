@@ -1,0 +1,96 @@
+//! The outbox: every change appends its events in the same transaction, and partners read
+//! them in order from `GET /v1/events`.
+
+pub mod handlers;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::caller::Caller;
+use crate::error::ApiError;
+use crate::schema::{event_recipients, events};
+
+/// An event to append: what happened, to what, and which organisations are told.
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub subject_type: &'static str,
+    pub subject_id: Uuid,
+    pub data: Value,
+    /// The organisations whose feed receives it.
+    pub recipients: Vec<Uuid>,
+    /// Whether platform admins' feed receives it.
+    pub for_platform: bool,
+}
+
+/// Appends an event inside the caller's transaction.
+pub async fn append(conn: &mut AsyncPgConnection, actor: Option<&Caller>, event: NewEvent) -> Result<(), ApiError> {
+    let seq: i64 = diesel::insert_into(events::table)
+        .values((
+            events::id.eq(Uuid::now_v7()),
+            events::event_type.eq(event.event_type),
+            events::subject_type.eq(event.subject_type),
+            events::subject_id.eq(event.subject_id),
+            events::actor_account_id.eq(actor.map(|a| a.account_id)),
+            events::actor_organisation_id.eq(actor.and_then(|a| a.organisation_id)),
+            events::data.eq(&event.data),
+            events::for_platform.eq(event.for_platform),
+        ))
+        .returning(events::seq)
+        .get_result(conn)
+        .await?;
+    let mut recipients = event.recipients;
+    recipients.sort();
+    recipients.dedup();
+    let rows: Vec<_> = recipients
+        .iter()
+        .map(|org| (event_recipients::organisation_id.eq(*org), event_recipients::seq.eq(seq)))
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(event_recipients::table).values(rows).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// What an event is about.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventSubject {
+    /// `organisation`, `account`, …
+    #[serde(rename = "type")]
+    pub subject_type: String,
+    pub id: Uuid,
+}
+
+/// Who caused an event (`null` members for the service itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventActor {
+    pub account_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+}
+
+/// One event of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5c3-1f00-7a2b-b1c4-5d6e7f809a1b", "type": "account.created",
+    "occurred_at": "2026-11-22T18:51:05Z",
+    "subject": {"type": "account", "id": "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77"},
+    "actor": {"account_id": "0193a5c2-1111-7c11-8e0f-3b5d2c1a9e77", "organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22"},
+    "data": {"id": "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77", "kind": "person", "role": "worker"}
+}))]
+pub struct Event {
+    /// The event's id; pass the last one you processed as `after`.
+    pub id: Uuid,
+    /// `organisation.created`, `organisation.updated`, `account.created`, `account.updated`,
+    /// `account.deactivated`, `account.reactivated`, `account.credentials_reset`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: EventSubject,
+    pub actor: EventActor,
+    /// The subject as it was after the change.
+    pub data: Value,
+}

@@ -1,0 +1,80 @@
+//! Optimistic concurrency: every mutable resource carries an integer `version`, sent as a
+//! strong `ETag`; changes require `If-Match` (428 without it, 412 when stale).
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+
+use crate::error::ApiError;
+
+/// The strong entity tag of a version: `"3"`.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version a client says it last saw, from `If-Match`. `None` means the header was
+/// present but matches no version we ever issue (a weak or foreign tag): always stale.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i32>);
+
+impl IfMatch {
+    fn parse(value: &str) -> Result<Self, ApiError> {
+        let value = value.trim();
+        if value.is_empty() || value == "*" {
+            // "*" would match any version and so protect nothing.
+            return Err(ApiError::PreconditionRequired);
+        }
+        // A list of tags is allowed by RFC 9110; any of them matching is enough, and we
+        // keep the first we understand.
+        let version = value
+            .split(',')
+            .map(str::trim)
+            .filter_map(|tag| tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
+            .find_map(|t| t.parse::<i32>().ok());
+        Ok(IfMatch(version))
+    }
+
+    /// 412 unless the client's version is the current one.
+    pub fn check(&self, current_version: i32) -> Result<(), ApiError> {
+        if self.0 == Some(current_version) {
+            Ok(())
+        } else {
+            Err(ApiError::PreconditionFailed { current_version })
+        }
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.headers().get(header::IF_MATCH) {
+            None => Err(ApiError::PreconditionRequired),
+            Some(v) => match v.to_str() {
+                Ok(s) => IfMatch::parse(s),
+                Err(_) => Ok(IfMatch(None)),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_strong_tags() {
+        assert_eq!(IfMatch::parse("\"3\"").unwrap().0, Some(3));
+        assert_eq!(IfMatch::parse("\"x\", \"4\"").unwrap().0, Some(4));
+        assert_eq!(IfMatch::parse("W/\"3\"").unwrap().0, None);
+        assert_eq!(IfMatch::parse("3").unwrap().0, None);
+        assert!(matches!(IfMatch::parse("*"), Err(ApiError::PreconditionRequired)));
+        assert!(IfMatch(Some(2)).check(2).is_ok());
+        assert!(matches!(IfMatch(Some(1)).check(2), Err(ApiError::PreconditionFailed { current_version: 2 })));
+        assert!(IfMatch(None).check(1).is_err());
+        assert_eq!(etag(7), "\"7\"");
+    }
+}

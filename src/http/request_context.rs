@@ -1,0 +1,91 @@
+//! Per-request context (request id, path) reachable from anywhere in the request's task, so
+//! that an error rendered deep in an extractor still names its request.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub path: String,
+}
+
+tokio::task_local! {
+    static CONTEXT: RequestContext;
+}
+
+/// The context of the request being served by this task, if any.
+pub fn current() -> Option<RequestContext> {
+    CONTEXT.try_with(|c| c.clone()).ok()
+}
+
+/// The account a request was authenticated as, recorded by the auth extractor for the
+/// access log (an opaque id: no personal data).
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedAccount(pub uuid::Uuid);
+
+/// A caller's request id is kept when it is short and plain; anything else is replaced, so
+/// that logs and headers never carry arbitrary input.
+fn acceptable_request_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Middleware: assigns the request id, runs the request inside its context, returns the id
+/// as `X-Request-Id` and writes one access-log line (method, route pattern, status, time:
+/// never the query string or body, which may hold personal data).
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let ctx = RequestContext { request_id: request_id.clone(), path: req.path().to_owned() };
+    let method = req.method().clone();
+    let mut res = CONTEXT.scope(ctx, next.call(req)).await?;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    let pattern = res.request().match_pattern().unwrap_or_else(|| "-".into());
+    let account = res
+        .request()
+        .extensions()
+        .get::<LoggedAccount>()
+        .map(|a| a.0.to_string())
+        .unwrap_or_else(|| "-".into());
+    log::info!(
+        target: "passerelle::access",
+        "{method} {pattern} {} {:.1}ms request_id={request_id} account={account}",
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0,
+    );
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn request_ids() {
+        assert!(acceptable_request_id("abc-123_x.y:z"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("with space"));
+        assert!(!acceptable_request_id(&"a".repeat(129)));
+        assert!(!acceptable_request_id("é"));
+    }
+}

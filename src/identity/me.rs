@@ -1,0 +1,109 @@
+//! `/v1/me`: who the caller is.
+
+use actix_web::{get, post, web, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::model::{self, Account, AccountKind, Organisation};
+use crate::auth::caller::Caller;
+use crate::auth::secrets;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::schema::accounts;
+use crate::state::AppState;
+
+/// The caller's account and organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub account: Account,
+    /// `null` for a platform admin.
+    pub organisation: Option<Organisation>,
+}
+
+/// Get the caller's account
+///
+/// The account the token belongs to, with its organisation and the scopes its tokens carry.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "get_me",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = Me))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let mut conn = db::conn(&state.pool).await?;
+    let account = model::find_account(&mut conn, caller.account_id).await?;
+    let organisation = match account.organisation_id {
+        Some(org) => Some(Organisation::from(model::find_organisation(&mut conn, org).await?)),
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(Me { account: Account::from(account), organisation }))
+}
+
+/// A change of one's own password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Hx8…temporary", "new_password": "a long passphrase of mine"}))]
+pub struct PasswordChange {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub current_password: String,
+    /// 12 to 200 characters.
+    #[validate(length(min = 12, max = 200))]
+    #[schema(min_length = 12, max_length = 200)]
+    pub new_password: String,
+}
+
+/// Change one's own password
+///
+/// For a person: replaces the password (a temporary one given by an admin, typically) and
+/// revokes every other session of the account.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "change_my_password",
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 409, description = "A partner system has no password", body = crate::error::Problem),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_my_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: crate::http::body::ValidJson<PasswordChange>,
+) -> ApiResult<HttpResponse> {
+    let change = body.0;
+    if caller.kind != AccountKind::Person {
+        return Err(ApiError::conflict("a partner system has a client secret, not a password"));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let account = model::find_account(&mut conn, caller.account_id).await?;
+    let (ok, new_hash) = web::block(move || {
+        let ok = secrets::verify_secret(&change.current_password, account.password_hash.as_deref());
+        (ok, if ok { Some(secrets::hash_secret(&change.new_password)) } else { None })
+    })
+    .await?;
+    let Some(new_hash) = new_hash.filter(|_| ok) else {
+        return Err(ApiError::invalid("current_password", "wrong_password", "the current password is wrong"));
+    };
+    let account_id = caller.account_id;
+    let session = caller.session_id;
+    db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
+        diesel::update(accounts::table.find(account_id))
+            .set((
+                accounts::password_hash.eq(Some(new_hash)),
+                accounts::version.eq(accounts::version + 1),
+                accounts::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        super::accounts::revoke_sessions(conn, account_id, session).await
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,272 @@
+//! Organisations and accounts: what is stored, what is shown, and their queries.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::http::pagination::Page;
+use crate::schema::{accounts, organisations};
+use crate::text_enum;
+
+text_enum! {
+    /// What a partner organisation is in the exchange.
+    pub enum OrganisationKind {
+        /// A département council: funds ASLL through the FSL, runs calls for projects.
+        Department = "department",
+        /// A State service or commission (DDETS, SIAO, CCAPEX, DALO mediation).
+        StateService = "state_service",
+        /// An association: operates support measures, sub-lets housing.
+        Association = "association",
+        /// A social landlord: holds housing units.
+        SocialLandlord = "social_landlord",
+    }
+}
+
+text_enum! {
+    /// A role inside an organisation; `platform_admin` belongs to no organisation.
+    pub enum Role {
+        /// Manages organisations and the measure catalogue of the platform.
+        PlatformAdmin = "platform_admin",
+        /// Manages the accounts of its organisation.
+        Admin = "admin",
+        /// Coordinates the organisation's cases.
+        Coordinator = "coordinator",
+        /// A social worker handling cases.
+        Worker = "worker",
+        /// Reads, never changes.
+        Viewer = "viewer",
+    }
+}
+
+text_enum! {
+    /// A person signing in with a password, or a partner system using client credentials.
+    pub enum AccountKind {
+        Person = "person",
+        System = "system",
+    }
+}
+
+text_enum! {
+    /// OAuth scopes a partner system may be granted. Persons get every scope their role allows.
+    pub enum Scope {
+        /// Read the directory of organisations.
+        OrganisationsRead = "organisations:read",
+        /// Read the accounts of one's organisation.
+        AccountsRead = "accounts:read",
+        /// Manage the accounts of one's organisation (admins only).
+        AccountsWrite = "accounts:write",
+        /// Read the event feed.
+        EventsRead = "events:read",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: Uuid,
+    pub kind: OrganisationKind,
+    pub name: String,
+    pub siret: String,
+    pub department_code: String,
+    pub contact_email: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A partner organisation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "kind": "association",
+    "name": "Association Habitat Solidaire de la Mayenne", "siret": "52601815908308",
+    "department_code": "53", "contact_email": "contact@habitat-solidaire.example",
+    "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
+}))]
+pub struct Organisation {
+    pub id: Uuid,
+    pub kind: OrganisationKind,
+    /// The organisation's name.
+    pub name: String,
+    /// SIRET number: 14 digits, check digit verified.
+    #[schema(pattern = "^[0-9]{14}$")]
+    pub siret: String,
+    /// The département where it sits: 01–95, 2A, 2B, 971–976.
+    pub department_code: String,
+    /// The organisation's contact address for the exchange.
+    pub contact_email: String,
+    /// Increases at each change; sent as the `ETag`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrganisationRow> for Organisation {
+    fn from(r: OrganisationRow) -> Self {
+        Organisation {
+            id: r.id,
+            kind: r.kind,
+            name: r.name,
+            siret: r.siret,
+            department_code: r.department_code,
+            contact_email: r.contact_email,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub kind: AccountKind,
+    pub role: Role,
+    pub name: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_hash: Option<String>,
+    pub scopes: String,
+    pub active: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AccountRow {
+    pub fn scope_list(&self) -> Vec<Scope> {
+        parse_scopes(&self.scopes)
+    }
+}
+
+pub fn parse_scopes(s: &str) -> Vec<Scope> {
+    s.split_whitespace().filter_map(|x| x.parse().ok()).collect()
+}
+
+pub fn join_scopes(scopes: &[Scope]) -> String {
+    let mut v: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    v.sort();
+    v.dedup();
+    v.join(" ")
+}
+
+/// An account of an organisation: a person or a partner system. Secrets never appear here.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77", "organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
+    "kind": "person", "role": "worker", "name": "Camille Martin",
+    "email": "camille.martin@habitat-solidaire.example", "client_id": null,
+    "scopes": ["accounts:read", "events:read", "organisations:read"], "active": true,
+    "deactivated_at": null, "version": 1,
+    "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
+}))]
+pub struct Account {
+    pub id: Uuid,
+    /// `null` only for a platform admin.
+    pub organisation_id: Option<Uuid>,
+    pub kind: AccountKind,
+    pub role: Role,
+    /// A person's full name, or a partner system's label.
+    pub name: String,
+    /// A person's sign-in email (`null` for a system).
+    pub email: Option<String>,
+    /// A system's OAuth client id (`null` for a person).
+    pub client_id: Option<String>,
+    /// The scopes its tokens carry.
+    pub scopes: Vec<Scope>,
+    /// A deactivated account's tokens stop working at once.
+    pub active: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        let scopes = crate::auth::policy::effective_scopes(r.kind, r.role, &r.scope_list());
+        Account {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            kind: r.kind,
+            role: r.role,
+            name: r.name,
+            email: r.email,
+            client_id: r.client_id,
+            scopes,
+            active: r.active,
+            deactivated_at: r.deactivated_at,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub async fn find_organisation(conn: &mut AsyncPgConnection, id: Uuid) -> Result<OrganisationRow, ApiError> {
+    Ok(organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).await?)
+}
+
+pub async fn lock_organisation(conn: &mut AsyncPgConnection, id: Uuid) -> Result<OrganisationRow, ApiError> {
+    Ok(organisations::table.find(id).select(OrganisationRow::as_select()).for_update().first(conn).await?)
+}
+
+pub async fn list_organisations(
+    conn: &mut AsyncPgConnection,
+    page: Page,
+    kind: Option<OrganisationKind>,
+    department_code: Option<&str>,
+) -> Result<Vec<OrganisationRow>, ApiError> {
+    let mut q = organisations::table.select(OrganisationRow::as_select()).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(organisations::id.gt(after));
+    }
+    if let Some(kind) = kind {
+        q = q.filter(organisations::kind.eq(kind));
+    }
+    if let Some(code) = department_code {
+        q = q.filter(organisations::department_code.eq(code.to_owned()));
+    }
+    Ok(q.order(organisations::id.asc()).limit(page.limit + 1).load(conn).await?)
+}
+
+pub async fn find_account(conn: &mut AsyncPgConnection, id: Uuid) -> Result<AccountRow, ApiError> {
+    Ok(accounts::table.find(id).select(AccountRow::as_select()).first(conn).await?)
+}
+
+/// An account of the given organisation, or 404: an account is never reached through
+/// another organisation's path.
+pub async fn find_account_in(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    account_id: Uuid,
+    for_update: bool,
+) -> Result<AccountRow, ApiError> {
+    let q = accounts::table
+        .filter(accounts::id.eq(account_id))
+        .filter(accounts::organisation_id.eq(organisation_id))
+        .select(AccountRow::as_select());
+    Ok(if for_update { q.for_update().first(conn).await? } else { q.first(conn).await? })
+}
+
+pub async fn list_accounts(
+    conn: &mut AsyncPgConnection,
+    organisation_id: Uuid,
+    page: Page,
+) -> Result<Vec<AccountRow>, ApiError> {
+    let mut q = accounts::table
+        .filter(accounts::organisation_id.eq(organisation_id))
+        .select(AccountRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(accounts::id.gt(after));
+    }
+    Ok(q.order(accounts::id.asc()).limit(page.limit + 1).load(conn).await?)
+}

@@ -1,0 +1,295 @@
+//! `/v1/organisations`: the directory of partners, created by a platform admin.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+use super::model::{self, Organisation, OrganisationKind};
+use super::rules;
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, NewEvent};
+use crate::http::body::ValidJson;
+use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{PageOf, PageParams};
+use crate::schema::organisations;
+use crate::state::AppState;
+
+pub(crate) fn validate_siret(value: &str) -> Result<(), ValidationError> {
+    let mut errors = Vec::new();
+    rules::check_siret("siret", value, &mut errors);
+    match errors.pop() {
+        None => Ok(()),
+        Some(e) => Err(ValidationError::new(if e.code == "format" { "format" } else { "check_digit" })
+            .with_message(e.message.into())),
+    }
+}
+
+pub(crate) fn validate_department_code(value: &str) -> Result<(), ValidationError> {
+    if rules::department_code_is_valid(value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("department_code")
+            .with_message("département code must be 01 to 95, 2A, 2B or 971 to 976".into()))
+    }
+}
+
+pub(crate) fn validate_not_blank(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        Err(ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// A new partner organisation.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "association", "name": "Association Habitat Solidaire de la Mayenne",
+    "siret": "52601815908308", "department_code": "53",
+    "contact_email": "contact@habitat-solidaire.example"
+}))]
+pub struct NewOrganisation {
+    pub kind: OrganisationKind,
+    #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: String,
+    /// 14 digits with a valid check digit (Luhn; La Poste's own rule for SIREN 356000000).
+    #[validate(custom(function = "validate_siret"))]
+    #[schema(pattern = "^[0-9]{14}$")]
+    pub siret: String,
+    /// 01–95, 2A, 2B, 971–976.
+    #[validate(custom(function = "validate_department_code"))]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    pub department_code: String,
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub contact_email: String,
+}
+
+/// Changes to an organisation; absent fields stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"contact_email": "accueil@habitat-solidaire.example"}))]
+pub struct OrganisationPatch {
+    #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: Option<String>,
+    #[validate(custom(function = "validate_department_code"))]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    pub department_code: Option<String>,
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub contact_email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationFilters {
+    /// Only organisations of this kind.
+    pub kind: Option<OrganisationKind>,
+    /// Only organisations of this département.
+    #[param(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    pub department_code: Option<String>,
+}
+
+pub(crate) fn organisation_response(status: StatusCode, org: &Organisation) -> StoredResponse {
+    StoredResponse::json(status, org).header("etag", etag(org.version))
+}
+
+async fn organisation_event(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    event_type: &'static str,
+    org: &Organisation,
+) -> Result<(), ApiError> {
+    events::append(
+        conn,
+        Some(caller),
+        NewEvent {
+            event_type,
+            subject_type: "organisation",
+            subject_id: org.id,
+            data: serde_json::to_value(org).map_err(ApiError::internal)?,
+            recipients: vec![org.id],
+            for_platform: true,
+        },
+    )
+    .await
+}
+
+/// Create an organisation
+///
+/// Registers a partner organisation (platform admins only). Its first admin account is
+/// then created with `POST /v1/organisations/{id}/accounts`. A SIRET can be registered once.
+#[utoipa::path(
+    tag = "organisations",
+    operation_id = "create_organisation",
+    request_body = NewOrganisation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    security(("bearer" = ["accounts:write"])),
+    responses(
+        (status = 201, description = "Created", body = Organisation,
+         headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new organisation"))),
+        (status = 409, description = "An organisation with this SIRET exists, or the key is in use", body = crate::error::Problem),
+    )
+)]
+#[post("/organisations")]
+pub async fn create_organisation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ValidJson<NewOrganisation>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::CreateOrganisation)?;
+    let ValidJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+        let existing: Option<Uuid> = organisations::table
+            .filter(organisations::siret.eq(&new.siret))
+            .select(organisations::id)
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(existing_id) = existing {
+            let mut ext = serde_json::Map::new();
+            ext.insert("existing_id".into(), existing_id.to_string().into());
+            return Err(ApiError::Conflict {
+                detail: "an organisation with this SIRET is already registered".into(),
+                extensions: ext,
+            });
+        }
+        let row: model::OrganisationRow = diesel::insert_into(organisations::table)
+            .values((
+                organisations::id.eq(Uuid::now_v7()),
+                organisations::kind.eq(new.kind),
+                organisations::name.eq(new.name.trim()),
+                organisations::siret.eq(&new.siret),
+                organisations::department_code.eq(&new.department_code),
+                organisations::contact_email.eq(rules::normalise_email(&new.contact_email)),
+            ))
+            .returning(model::OrganisationRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let org = Organisation::from(row);
+        organisation_event(conn, &caller, "organisation.created", &org).await?;
+        Ok(organisation_response(StatusCode::CREATED, &org).header("location", format!("/v1/organisations/{}", org.id)))
+    })
+    .await
+}
+
+/// List organisations
+///
+/// The directory of partner organisations, visible to every partner (a referral needs an
+/// addressee). Ordered by id; filter by kind and département.
+#[utoipa::path(
+    tag = "organisations",
+    operation_id = "list_organisations",
+    params(OrganisationFilters, PageParams),
+    security(("bearer" = ["organisations:read"])),
+    responses((status = 200, description = "A page of organisations", body = PageOf<Organisation>))
+)]
+#[get("/organisations")]
+pub async fn list_organisations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<OrganisationFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadOrganisations)?;
+    let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = model::list_organisations(&mut conn, page, filters.kind, filters.department_code.as_deref()).await?;
+    let rows: Vec<Organisation> = rows.into_iter().map(Organisation::from).collect();
+    Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |o| o.id)))
+}
+
+/// Get an organisation
+#[utoipa::path(
+    tag = "organisations",
+    operation_id = "get_organisation",
+    params(("id" = Uuid, Path, description = "The organisation's id")),
+    security(("bearer" = ["organisations:read"])),
+    responses((status = 200, description = "The organisation", body = Organisation,
+               headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/organisations/{id}")]
+pub async fn get_organisation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadOrganisations)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let org = Organisation::from(model::find_organisation(&mut conn, *id).await?);
+    Ok(organisation_response(StatusCode::OK, &org).into_response(false))
+}
+
+/// Update an organisation
+///
+/// Changes an organisation's name, département or contact email (its admins or a platform
+/// admin). Kind and SIRET are fixed. Requires `If-Match` with the current `ETag`.
+#[utoipa::path(
+    tag = "organisations",
+    operation_id = "update_organisation",
+    request_body = OrganisationPatch,
+    params(
+        ("id" = Uuid, Path, description = "The organisation's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed"),
+    ),
+    security(("bearer" = ["accounts:write"])),
+    responses(
+        (status = 200, description = "Updated", body = Organisation, headers(("ETag" = String, description = "The new version"))),
+    )
+)]
+#[patch("/organisations/{id}")]
+pub async fn update_organisation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ValidJson<OrganisationPatch>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let mut conn = db::conn(&state.pool).await?;
+    // Existence first (404 for nobody's organisation), then the right to change it.
+    model::find_organisation(&mut conn, id).await?;
+    authorize(&caller, Action::UpdateOrganisation { organisation: id })?;
+    let patch = body.0;
+    let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
+            let current = model::lock_organisation(conn, id).await?;
+            if_match.check(current.version)?;
+            let row: model::OrganisationRow = diesel::update(organisations::table.find(id))
+                .set((
+                    organisations::name.eq(patch.name.as_deref().map(str::trim).unwrap_or(&current.name)),
+                    organisations::department_code.eq(patch.department_code.as_ref().unwrap_or(&current.department_code)),
+                    organisations::contact_email.eq(patch
+                        .contact_email
+                        .as_deref()
+                        .map(rules::normalise_email)
+                        .unwrap_or(current.contact_email.clone())),
+                    organisations::version.eq(current.version + 1),
+                    organisations::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(model::OrganisationRow::as_returning())
+                .get_result(conn)
+                .await?;
+            let org = Organisation::from(row);
+            organisation_event(conn, &caller, "organisation.updated", &org).await?;
+            Ok::<_, ApiError>(organisation_response(StatusCode::OK, &org))
+        })
+    .await?;
+    Ok(response.into_response(false))
+}
+
+use diesel::OptionalExtension;

@@ -1,0 +1,108 @@
+//! Field rules of partner identity: plain functions, unit-tested.
+
+use crate::error::FieldError;
+
+/// A SIRET is 14 digits whose Luhn sum is a multiple of 10; La Poste's establishments
+/// (SIREN 356 000 000) follow their own rule instead: the sum of the digits is a multiple
+/// of 5.
+pub fn siret_is_valid(siret: &str) -> bool {
+    if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let digits: Vec<u32> = siret.bytes().map(|b| (b - b'0') as u32).collect();
+    if siret.starts_with("356000000") {
+        return digits.iter().sum::<u32>() % 5 == 0;
+    }
+    luhn(&digits)
+}
+
+fn luhn(digits: &[u32]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Département codes: 01–95 (20 excluded: Corsica is 2A and 2B), 971–976.
+pub fn department_code_is_valid(code: &str) -> bool {
+    match code {
+        "2A" | "2B" => true,
+        _ if code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            matches!(code.parse::<u32>(), Ok(n) if (1..=95).contains(&n) && n != 20)
+        }
+        _ if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            matches!(code.parse::<u32>(), Ok(n) if (971..=976).contains(&n))
+        }
+        _ => false,
+    }
+}
+
+pub const DEPARTMENT_CODE_PATTERN: &str = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$";
+pub const SIRET_PATTERN: &str = "^[0-9]{14}$";
+
+pub fn check_siret(field: &str, siret: &str, errors: &mut Vec<FieldError>) {
+    if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(FieldError::new(field, "format", "SIRET must be exactly 14 digits"));
+    } else if !siret_is_valid(siret) {
+        errors.push(FieldError::new(field, "check_digit", "SIRET check digit is wrong"));
+    }
+}
+
+pub fn check_department_code(field: &str, code: &str, errors: &mut Vec<FieldError>) {
+    if !department_code_is_valid(code) {
+        errors.push(FieldError::new(
+            field,
+            "department_code",
+            "département code must be 01 to 95, 2A, 2B or 971 to 976",
+        ));
+    }
+}
+
+/// Emails are compared without regard to case.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siret_check_digit() {
+        // Synthetic numbers built to satisfy (or break) the Luhn rule.
+        assert!(siret_is_valid("73282932000074"));
+        assert!(siret_is_valid("12345678200010"));
+        assert!(!siret_is_valid("12345678200011"));
+        assert!(!siret_is_valid("1234567820001"));
+        assert!(!siret_is_valid("1234567820001A"));
+        // La Poste: digit sum multiple of 5.
+        assert!(siret_is_valid("35600000000001"));
+        assert!(!siret_is_valid("35600000000002"));
+    }
+
+    #[test]
+    fn department_codes() {
+        for ok in ["01", "13", "2A", "2B", "59", "95", "971", "976"] {
+            assert!(department_code_is_valid(ok), "{ok}");
+            assert!(regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap().is_match(ok), "{ok}");
+        }
+        for bad in ["00", "20", "96", "970", "977", "2C", "1", "", "2a", "9A"] {
+            assert!(!department_code_is_valid(bad), "{bad}");
+            assert!(!regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap().is_match(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Background jobs, run by every instance on a schedule and safe when several run at once:
+//! each job takes a PostgreSQL advisory lock for its run, so one instance does it at a time.
+
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Bool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::DbPool;
+use crate::error::ApiError;
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// A stable advisory-lock key for a job name (FNV-1a).
+fn lock_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h as i64
+}
+
+/// Runs `job` in a transaction holding the job's advisory lock; does nothing when another
+/// instance holds it.
+pub async fn run_exclusive<F>(pool: &DbPool, name: &'static str, job: F) -> Result<bool, ApiError>
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<(), ApiError>,
+{
+    let mut conn = crate::db::conn(pool).await?;
+    crate::db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
+        let l: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+            .bind::<BigInt, _>(lock_key(name))
+            .get_result(c)
+            .await?;
+        if !l.locked {
+            return Ok(false);
+        }
+        job(c).await?;
+        diesel::sql_query(
+            "INSERT INTO job_runs (job_name, last_run_at) VALUES ($1, now()) \
+             ON CONFLICT (job_name) DO UPDATE SET last_run_at = now()",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .execute(c)
+        .await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// The housekeeping of the foundation: forget idempotency keys past 24 h, failed sign-ins
+/// past their window, refresh tokens long expired.
+pub async fn housekeeping(pool: &DbPool) -> Result<(), ApiError> {
+    run_exclusive(pool, "housekeeping", async |c: &mut AsyncPgConnection| {
+        crate::http::idempotency::purge_expired(c).await?;
+        crate::auth::throttle::purge(c).await?;
+        diesel::sql_query("DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'")
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// Spawns the scheduler on the current runtime.
+pub fn spawn(pool: DbPool) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = housekeeping(&pool).await {
+                log::warn!("housekeeping failed: {e}");
+            }
+        }
+    });
+}

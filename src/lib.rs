@@ -1,0 +1,19 @@
+//! passerelle: the REST/JSON API through which departments, State services, associations and
+//! social landlords exchange the cases of the households they house and support.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod http;
+pub mod identity;
+pub mod jobs;
+pub mod openapi;
+pub mod schema;
+pub mod startup;
+pub mod state;
+pub mod text_enum;

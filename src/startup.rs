@@ -1,0 +1,96 @@
+//! Building the application and serving it: used by the binary and, on port 0, by the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{header, Method};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::keys::Keys;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::http::body::BodyLimit;
+use crate::http::{extractors, fallback, request_context};
+use crate::state::AppState;
+use crate::{auth, events, health, identity};
+
+/// Every documented route. New domains register their handlers here.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz).service(health::jwks).service(
+        scope("/v1")
+            .service(auth::token::create_token)
+            .service(identity::me::get_me)
+            .service(identity::me::change_my_password)
+            .service(identity::organisations::create_organisation)
+            .service(identity::organisations::list_organisations)
+            .service(identity::organisations::get_organisation)
+            .service(identity::organisations::update_organisation)
+            .service(identity::accounts::create_account)
+            .service(identity::accounts::list_accounts)
+            .service(identity::accounts::get_account)
+            .service(identity::accounts::update_account)
+            .service(identity::accounts::deactivate_account)
+            .service(identity::accounts::reactivate_account)
+            .service(identity::accounts::reset_password)
+            .service(identity::accounts::rotate_secret)
+            .service(events::handlers::list_events),
+    );
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Starts the HTTP server on an already bound listener.
+pub fn serve(listener: TcpListener, config: Arc<Config>, pool: DbPool, keys: Arc<Keys>) -> std::io::Result<Server> {
+    let api = crate::openapi::document();
+    fallback::register_routes(&api, &["/openapi.json", "/docs", "/docs/{rest}"]);
+    let state = web::Data::new(AppState { pool, keys, config: config.clone() });
+    let body_limit = config.max_body_bytes;
+    let workers = config.workers.max(1);
+    let server = HttpServer::new(move || {
+        App::new()
+            .into_utoipa_app()
+            .app_data(state.clone())
+            .app_data(BodyLimit(body_limit))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(extractors::query_config())
+            .app_data(extractors::path_config())
+            .app_data(extractors::form_config(body_limit))
+            .configure(routes)
+            .into_app()
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
+            .default_service(web::to(fallback::not_matched))
+            .wrap(cors(&config.cors_origins))
+            .wrap(from_fn(request_context::middleware))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
