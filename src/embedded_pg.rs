@@ -123,6 +123,16 @@ impl EmbeddedPostgres {
     /// Creates the cluster on first use, then starts it (or finds it already running).
     /// `fast` turns durability off, for throw-away test clusters.
     pub fn start(cluster_dir: &Path, password_file: &Path, fast: bool) -> Result<EmbeddedPostgres, String> {
+        Self::start_on(cluster_dir, password_file, fast, None)
+    }
+
+    /// As `start`, on a given port (a restarted server keeps its address).
+    pub fn start_on(
+        cluster_dir: &Path,
+        password_file: &Path,
+        fast: bool,
+        port: Option<u16>,
+    ) -> Result<EmbeddedPostgres, String> {
         let bin_dir = find_bin_dir()?;
         let run_as = unprivileged_account()?;
         std::fs::create_dir_all(cluster_dir).map_err(|e| format!("cannot create {}: {e}", cluster_dir.display()))?;
@@ -151,7 +161,10 @@ impl EmbeddedPostgres {
             pg.port = port;
             return Ok(pg);
         }
-        pg.port = free_port()?;
+        pg.port = match port {
+            Some(p) => p,
+            None => free_port()?,
+        };
         let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
             pg.port

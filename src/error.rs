@@ -164,7 +164,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { expected } => format!("the body must be sent as {expected}"),
             ApiError::Validation(e) => {
                 errors = e.clone();
-                match e.len() {
+                let distinct: std::collections::BTreeSet<&str> = e.iter().map(|f| f.field.as_str()).collect();
+                match distinct.len() {
                     1 => "1 field is invalid".into(),
                     n => format!("{n} fields are invalid"),
                 }

@@ -93,7 +93,7 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// serde reports a missing or unknown field on the enclosing object; name the field itself.
+/// serde reports a missing field on the enclosing object; name the field itself.
 fn field_of_data_error(path: &str, message: &str) -> (String, &'static str) {
     let quoted = message.split('`').nth(1).unwrap_or("");
     let join = |name: &str| {
@@ -106,7 +106,8 @@ fn field_of_data_error(path: &str, message: &str) -> (String, &'static str) {
     if message.starts_with("missing field") {
         (join(quoted), "required")
     } else if message.starts_with("unknown field") {
-        (join(quoted), "unknown_field")
+        // Here the path already ends with the unknown field.
+        (if path == "." || path.is_empty() { quoted.to_string() } else { path.to_string() }, "unknown_field")
     } else if path == "." || path.is_empty() {
         ("body".into(), "invalid_type")
     } else if message.starts_with("unknown variant") {
@@ -239,6 +240,6 @@ mod tests {
             fields(parse_json::<Outer>(br#"{"name": "x", "inner": {"n": 1}, "zz": 1}"#).unwrap_err()),
             (422, vec![("zz".into(), "unknown_field".into())])
         );
-        assert_eq!(fields(parse_json::<Outer>(b"[1]").unwrap_err()), (422, vec![("body".into(), "invalid_type".into())]));
+        assert_eq!(fields(parse_json::<Outer>(b"\"text\"").unwrap_err()), (422, vec![("body".into(), "invalid_type".into())]));
     }
 }

@@ -1,0 +1,281 @@
+//! Test harness: one throw-away PostgreSQL cluster per test run, a migrated template
+//! database, and for each test its own database copied from the template and its own
+//! server on a free port, driven over HTTP.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use passerelle::auth::keys::Keys;
+use passerelle::config::Config;
+use passerelle::embedded_pg::{self, EmbeddedPostgres};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const ADMIN_EMAIL: &str = "platform@passerelle.test";
+pub const ADMIN_PASSWORD: &str = "platform-admin-password";
+
+struct TestServer {
+    /// URL of the maintenance database, where test databases are created.
+    admin_url: String,
+    base_url: String,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+static CLUSTER: Mutex<Option<EmbeddedPostgres>> = Mutex::new(None);
+static CLUSTER_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+extern "C" fn stop_cluster() {
+    if let Ok(mut guard) = CLUSTER.lock() {
+        if let Some(mut pg) = guard.take() {
+            pg.stop();
+        }
+    }
+    if let Ok(guard) = CLUSTER_DIR.lock() {
+        if let Some(dir) = guard.as_ref() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A directory every account can reach (the cluster may run as `postgres`).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("passerelle-{name}-{}-{}", std::process::id(), Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn server() -> &'static TestServer {
+    SERVER.get_or_init(|| {
+        // Built on a plain thread: migrations block, and must not run inside a test's runtime.
+        std::thread::spawn(|| {
+            let admin_url = match std::env::var("PASSERELLE_TEST_DATABASE_URL") {
+                Ok(url) => url,
+                Err(_) => {
+                    let dir = scratch_dir("tests");
+                    let pg = EmbeddedPostgres::start(&dir.join("cluster"), &dir.join("password"), true)
+                        .expect("start the test cluster");
+                    let url = pg.url("postgres");
+                    *CLUSTER.lock().unwrap() = Some(pg);
+                    *CLUSTER_DIR.lock().unwrap() = Some(dir);
+                    unsafe { libc::atexit(stop_cluster) };
+                    url
+                }
+            };
+            let base_url = admin_url.rsplit_once('/').unwrap().0.to_string();
+            let template = format!("{base_url}/passerelle_template");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let mut conn = AsyncPgConnection::establish(&admin_url).await.unwrap();
+                diesel::sql_query("DROP DATABASE IF EXISTS passerelle_template").execute(&mut conn).await.unwrap();
+            });
+            rt.block_on(embedded_pg::ensure_database(&admin_url, "passerelle_template")).unwrap();
+            drop(rt);
+            passerelle::db::run_migrations_blocking(&template).expect("migrate the template");
+            TestServer { admin_url, base_url }
+        })
+        .join()
+        .expect("test database server")
+    })
+}
+
+/// A fresh database copied from the migrated template.
+pub async fn fresh_database() -> String {
+    let server = server();
+    let name = format!("test_{}", Uuid::now_v7().simple());
+    let mut conn = AsyncPgConnection::establish(&server.admin_url).await.unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE passerelle_template"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    format!("{}/{name}", server.base_url)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    pub keys: Arc<Keys>,
+    pub config: Arc<Config>,
+}
+
+/// Starts the real server on a free port, against a fresh database with a platform admin.
+pub async fn spawn_app() -> TestApp {
+    let database_url = fresh_database().await;
+    spawn_app_on(database_url).await
+}
+
+pub async fn spawn_app_on(database_url: String) -> TestApp {
+    {
+        let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
+        passerelle::bootstrap::ensure_platform_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
+    }
+    let config = Arc::new(Config::for_tests(database_url.clone(), scratch_dir("data")));
+    let keys = Arc::new(Keys::generate());
+    let pool = passerelle::db::pool(&database_url, 4).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = passerelle::startup::serve(listener, config.clone(), pool, keys.clone()).unwrap();
+    actix_web::rt::spawn(server);
+    TestApp {
+        address,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        database_url,
+        keys,
+        config,
+    }
+}
+
+/// A SIRET that passes the check digit, different at each call.
+pub fn siret() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let random = Uuid::new_v4().as_u128() as u64 % 1_000_000_000;
+    let base = format!("{:013}", 1_000_000_000_000 + (random * 1000 + n % 1000) % 9_000_000_000_000);
+    for d in 0..10 {
+        let candidate = format!("{base}{d}");
+        if passerelle::identity::rules::siret_is_valid(&candidate) {
+            return candidate;
+        }
+    }
+    unreachable!("one check digit always fits")
+}
+
+/// The same number with a wrong check digit.
+pub fn bad_siret() -> String {
+    let good = siret();
+    let last = good.as_bytes()[13] - b'0';
+    format!("{}{}", &good[..13], (last + 1) % 10)
+}
+
+pub struct Org {
+    pub id: Uuid,
+    pub admin_token: String,
+    pub admin_id: Uuid,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token)).json(body).send().await.unwrap()
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)]) -> Response {
+        self.client.post(self.url("/v1/auth/token")).form(form).send().await.unwrap()
+    }
+
+    pub async fn password_token(&self, email: &str, password: &str) -> Value {
+        let r = self.token(&[("grant_type", "password"), ("username", email), ("password", password)]).await;
+        assert_eq!(r.status(), StatusCode::OK, "sign-in of {email}");
+        r.json().await.unwrap()
+    }
+
+    pub async fn platform_token(&self) -> String {
+        self.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A new organisation of the kind, with its first admin signed in.
+    pub async fn organisation(&self, kind: &str) -> Org {
+        let platform = self.platform_token().await;
+        let r = self
+            .post(
+                "/v1/organisations",
+                &platform,
+                &json!({"kind": kind, "name": format!("Organisation {kind} {}", Uuid::now_v7()),
+                        "siret": siret(), "department_code": "53", "contact_email": "contact@org.example"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let org: Value = r.json().await.unwrap();
+        let id: Uuid = org["id"].as_str().unwrap().parse().unwrap();
+        let (admin_id, admin_token) = self.person(&platform, id, "admin").await;
+        Org { id, admin_token, admin_id }
+    }
+
+    /// Creates a person with the role in the organisation (as `creator`); returns its id and a token.
+    pub async fn person(&self, creator: &str, org: Uuid, role: &str) -> (Uuid, String) {
+        let email = format!("{role}.{}@org.example", Uuid::now_v7().simple());
+        let r = self
+            .post(
+                &format!("/v1/organisations/{org}/accounts"),
+                creator,
+                &json!({"kind": "person", "name": "Dominique Test", "email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create {role}: {}", r.text().await.unwrap());
+        let account: Value = r.json().await.unwrap();
+        let password = account["temporary_password"].as_str().unwrap().to_owned();
+        let token = self.password_token(&email, &password).await["access_token"].as_str().unwrap().to_owned();
+        (account["id"].as_str().unwrap().parse().unwrap(), token)
+    }
+
+    /// Creates a partner system; returns its account JSON (with the secret).
+    pub async fn system(&self, creator: &str, org: Uuid, role: &str, scopes: &[&str]) -> Value {
+        let r = self
+            .post(
+                &format!("/v1/organisations/{org}/accounts"),
+                creator,
+                &json!({"kind": "system", "name": "Logiciel de test", "role": role, "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json().await.unwrap()
+    }
+
+    pub async fn db(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.database_url).await.unwrap()
+    }
+
+    /// `SELECT count(*)` of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct C {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db().await;
+        let c: C = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result(&mut conn).await.unwrap();
+        c.n
+    }
+}
+
+/// Asserts a problem+json response of the status; returns its body.
+pub async fn problem(r: Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status of {}", r.url());
+    let ct = r.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(ct, "application/problem+json");
+    assert!(r.headers().contains_key("x-request-id"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().unwrap().starts_with("/problems/"));
+    assert!(body["title"].is_string() && body["detail"].is_string());
+    assert!(!body["request_id"].as_str().unwrap().is_empty());
+    body
+}
+
+/// The fields named by a 422's errors, sorted, each once (a field may break several rules).
+pub fn fields(problem: &Value) -> Vec<String> {
+    let mut f: Vec<String> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    f.sort();
+    f.dedup();
+    f
+}

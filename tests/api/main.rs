@@ -1,0 +1,8 @@
+//! Integration tests: the real server over HTTP against a real PostgreSQL.
+
+mod accounts;
+mod auth;
+mod contract;
+mod helpers;
+mod organisations;
+mod outage;
