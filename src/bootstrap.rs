@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::events::{self, NewEvent};
-use crate::identity::model::{self, Account, AccountKind, Organisation, OrganisationKind, Role, Scope};
+use crate::identity::model::{
+    self, Account, AccountKind, Organisation, OrganisationKind, Role, Scope,
+};
 use crate::identity::rules::normalise_email;
 use crate::schema::{accounts, organisations};
 
@@ -128,13 +130,23 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                     organisations::name.eq(demo.name),
                     organisations::siret.eq(demo.siret),
                     organisations::department_code.eq(demo.department_code),
-                    organisations::contact_email.eq(format!("contact@{}.demo.passerelle.test", demo.slug)),
+                    organisations::contact_email
+                        .eq(format!("contact@{}.demo.passerelle.test", demo.slug)),
                 ))
                 .returning(model::OrganisationRow::as_returning())
                 .get_result(conn)
                 .await?;
             let org = Organisation::from(row);
-            append(conn, "organisation.created", "organisation", org.id, &org, vec![org.id], true).await?;
+            append(
+                conn,
+                "organisation.created",
+                "organisation",
+                org.id,
+                &org,
+                vec![org.id],
+                true,
+            )
+            .await?;
             for (role, name) in DEMO_ROLES {
                 let row: model::AccountRow = diesel::insert_into(accounts::table)
                     .values((
@@ -150,7 +162,16 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                     .get_result(conn)
                     .await?;
                 let account = Account::from(row);
-                append(conn, "account.created", "account", account.id, &account, vec![org.id], false).await?;
+                append(
+                    conn,
+                    "account.created",
+                    "account",
+                    account.id,
+                    &account,
+                    vec![org.id],
+                    false,
+                )
+                .await?;
             }
             let (client_id, secret) = demo_client(demo.slug);
             let row: model::AccountRow = diesel::insert_into(accounts::table)
@@ -162,13 +183,26 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                     accounts::name.eq(format!("Logiciel métier ({})", demo.slug)),
                     accounts::client_id.eq(Some(client_id)),
                     accounts::client_secret_hash.eq(Some(secrets::hash_secret(&secret))),
-                    accounts::scopes.eq(model::join_scopes(&[Scope::OrganisationsRead, Scope::AccountsRead, Scope::EventsRead])),
+                    accounts::scopes.eq(model::join_scopes(&[
+                        Scope::OrganisationsRead,
+                        Scope::AccountsRead,
+                        Scope::EventsRead,
+                    ])),
                 ))
                 .returning(model::AccountRow::as_returning())
                 .get_result(conn)
                 .await?;
             let account = Account::from(row);
-            append(conn, "account.created", "account", account.id, &account, vec![org.id], false).await?;
+            append(
+                conn,
+                "account.created",
+                "account",
+                account.id,
+                &account,
+                vec![org.id],
+                false,
+            )
+            .await?;
         }
         Ok::<_, crate::error::ApiError>(())
     })

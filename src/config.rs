@@ -48,7 +48,10 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("postgres_dir", &self.postgres_dir)
             .field("bootstrap_admin_email", &self.bootstrap_admin_email)
-            .field("bootstrap_admin_password", &self.bootstrap_admin_password.as_ref().map(|_| "<set>"))
+            .field(
+                "bootstrap_admin_password",
+                &self.bootstrap_admin_password.as_ref().map(|_| "<set>"),
+            )
             .field("demo_data", &self.demo_data)
             .field("jwt_private_key_file", &self.jwt_private_key_file)
             .field("jwt_issuer", &self.jwt_issuer)
@@ -71,7 +74,10 @@ fn var(name: &str) -> Option<String> {
 fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| format!("{name}: cannot parse {v:?}")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}: cannot parse {v:?}")),
     }
 }
 
@@ -86,9 +92,14 @@ fn flag(name: &str, default: bool) -> Result<bool, String> {
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
-        let data_dir = PathBuf::from(var("PASSERELLE_DATA_DIR").unwrap_or_else(|| ".passerelle".into()));
-        let postgres_dir = var("PASSERELLE_POSTGRES_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("postgres"));
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let data_dir =
+            PathBuf::from(var("PASSERELLE_DATA_DIR").unwrap_or_else(|| ".passerelle".into()));
+        let postgres_dir = var("PASSERELLE_POSTGRES_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("postgres"));
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         Ok(Config {
             database_url: var("DATABASE_URL"),
             bind: parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
@@ -103,9 +114,17 @@ impl Config {
             access_token_ttl: parsed("PASSERELLE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: parsed("PASSERELLE_REFRESH_TOKEN_TTL", 12 * 3600)?,
             cors_origins: var("PASSERELLE_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
-            max_body_bytes: parsed("PASSERELLE_MAX_BODY_BYTES", crate::http::body::DEFAULT_BODY_LIMIT)?,
+            max_body_bytes: parsed(
+                "PASSERELLE_MAX_BODY_BYTES",
+                crate::http::body::DEFAULT_BODY_LIMIT,
+            )?,
             db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", 16)?,
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,

@@ -48,9 +48,9 @@ pub fn run_migrations_blocking(database_url: &str) -> Result<Vec<String>, String
 
 /// Whether every embedded migration has been applied (for `/readyz`).
 pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> Result<bool, ApiError> {
+    use diesel::migration::MigrationSource;
     use diesel::sql_types::Text;
     use diesel_async::RunQueryDsl;
-    use diesel::migration::MigrationSource;
 
     #[derive(diesel::QueryableByName)]
     struct Row {
@@ -58,13 +58,16 @@ pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> Result<bool, Ap
         version: String,
     }
     let expected: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
-        .map_err(|e| ApiError::internal(e))?
+        .map_err(ApiError::internal)?
         .iter()
         .map(|m| m.name().version().to_string())
         .collect();
-    let applied: Vec<Row> =
-        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn).await?;
-    Ok(expected.iter().all(|v| applied.iter().any(|r| &r.version == v)))
+    let applied: Vec<Row> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load(conn)
+        .await?;
+    Ok(expected
+        .iter()
+        .all(|v| applied.iter().any(|r| &r.version == v)))
 }
 
 /// Runs `work` in one transaction: committed when it succeeds, rolled back otherwise.

@@ -29,7 +29,10 @@ pub fn find_bin_dir() -> Result<PathBuf, String> {
         if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
             return Ok(dir);
         }
-        return Err(format!("PASSERELLE_PG_BIN_DIR={} has no initdb and pg_ctl", dir.display()));
+        return Err(format!(
+            "PASSERELLE_PG_BIN_DIR={} has no initdb and pg_ctl",
+            dir.display()
+        ));
     }
     let mut majors: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -71,7 +74,8 @@ fn unprivileged_account() -> Result<Option<(u32, u32)>, String> {
 }
 
 fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
+    let l =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
@@ -79,7 +83,11 @@ fn chown_recursive(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
     if unsafe { libc::lchown(c.as_ptr(), uid, gid) } != 0 {
-        return Err(format!("cannot hand {} to the database account: {}", path.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "cannot hand {} to the database account: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     if path.is_dir() && !path.is_symlink() {
         for entry in std::fs::read_dir(path).map_err(|e| e.to_string())? {
@@ -94,7 +102,9 @@ impl EmbeddedPostgres {
         let mut cmd = Command::new(self.bin_dir.join(program));
         // The cluster account may not be able to read our working directory.
         cmd.current_dir("/");
-        cmd.env_remove("PGDATA").env("LC_ALL", "C.UTF-8").env("LANG", "C.UTF-8");
+        cmd.env_remove("PGDATA")
+            .env("LC_ALL", "C.UTF-8")
+            .env("LANG", "C.UTF-8");
         if let Some((uid, gid)) = self.run_as {
             use std::os::unix::process::CommandExt;
             cmd.uid(uid).gid(gid);
@@ -103,7 +113,10 @@ impl EmbeddedPostgres {
     }
 
     fn run(&self, mut cmd: Command, what: &str) -> Result<(), String> {
-        let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: cannot run: {e}"))?;
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{what}: cannot run: {e}"))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -122,7 +135,11 @@ impl EmbeddedPostgres {
 
     /// Creates the cluster on first use, then starts it (or finds it already running).
     /// `fast` turns durability off, for throw-away test clusters.
-    pub fn start(cluster_dir: &Path, password_file: &Path, fast: bool) -> Result<EmbeddedPostgres, String> {
+    pub fn start(
+        cluster_dir: &Path,
+        password_file: &Path,
+        fast: bool,
+    ) -> Result<EmbeddedPostgres, String> {
         Self::start_on(cluster_dir, password_file, fast, None)
     }
 
@@ -135,7 +152,8 @@ impl EmbeddedPostgres {
     ) -> Result<EmbeddedPostgres, String> {
         let bin_dir = find_bin_dir()?;
         let run_as = unprivileged_account()?;
-        std::fs::create_dir_all(cluster_dir).map_err(|e| format!("cannot create {}: {e}", cluster_dir.display()))?;
+        std::fs::create_dir_all(cluster_dir)
+            .map_err(|e| format!("cannot create {}: {e}", cluster_dir.display()))?;
         let cluster_dir = cluster_dir.canonicalize().map_err(|e| e.to_string())?;
         let password = match std::fs::read_to_string(password_file) {
             Ok(p) => p.trim().to_owned(),
@@ -145,10 +163,18 @@ impl EmbeddedPostgres {
                 p
             }
         };
-        let mut pg = EmbeddedPostgres { cluster_dir, bin_dir, run_as, port: 0, password, started_here: false };
+        let mut pg = EmbeddedPostgres {
+            cluster_dir,
+            bin_dir,
+            run_as,
+            port: 0,
+            password,
+            started_here: false,
+        };
         {
             use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&pg.cluster_dir, std::fs::Permissions::from_mode(0o700));
+            let _ =
+                std::fs::set_permissions(&pg.cluster_dir, std::fs::Permissions::from_mode(0o700));
         }
         if let Some((uid, gid)) = run_as {
             chown_recursive(&pg.cluster_dir, uid, gid)?;
@@ -173,11 +199,24 @@ impl EmbeddedPostgres {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
         let mut cmd = pg.command("pg_ctl");
-        cmd.arg("start").arg("-D").arg(&pg.cluster_dir).arg("-w").arg("-t").arg("60").arg("-s");
-        cmd.arg("-l").arg(pg.cluster_dir.join("server.log")).arg("-o").arg(options);
+        cmd.arg("start")
+            .arg("-D")
+            .arg(&pg.cluster_dir)
+            .arg("-w")
+            .arg("-t")
+            .arg("60")
+            .arg("-s");
+        cmd.arg("-l")
+            .arg(pg.cluster_dir.join("server.log"))
+            .arg("-o")
+            .arg(options);
         pg.run(cmd, "starting PostgreSQL")?;
         pg.started_here = true;
-        log::info!("embedded PostgreSQL started on 127.0.0.1:{} ({})", pg.port, pg.cluster_dir.display());
+        log::info!(
+            "embedded PostgreSQL started on 127.0.0.1:{} ({})",
+            pg.port,
+            pg.cluster_dir.display()
+        );
         Ok(pg)
     }
 
@@ -189,12 +228,22 @@ impl EmbeddedPostgres {
             chown_recursive(&pwfile, uid, gid)?;
         }
         let mut cmd = self.command("initdb");
-        cmd.arg("-D").arg(&self.cluster_dir).args(["-U", "passerelle", "-E", "UTF8", "--no-locale"]);
-        cmd.args(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"]).arg(format!("--pwfile={}", pwfile.display()));
+        cmd.arg("-D").arg(&self.cluster_dir).args([
+            "-U",
+            "passerelle",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ]);
+        cmd.args(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"])
+            .arg(format!("--pwfile={}", pwfile.display()));
         let result = self.run(cmd, "creating the PostgreSQL cluster (initdb)");
         let _ = std::fs::remove_file(&pwfile);
         result?;
-        log::info!("created the embedded PostgreSQL cluster in {}", self.cluster_dir.display());
+        log::info!(
+            "created the embedded PostgreSQL cluster in {}",
+            self.cluster_dir.display()
+        );
         Ok(())
     }
 
@@ -202,16 +251,30 @@ impl EmbeddedPostgres {
     fn running_port(&self) -> Option<u16> {
         let mut cmd = self.command("pg_ctl");
         cmd.arg("status").arg("-D").arg(&self.cluster_dir);
-        let running = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().ok()?.success();
+        let running = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?
+            .success();
         if !running {
             return None;
         }
         // postmaster.pid: line 4 is the port.
-        std::fs::read_to_string(self.cluster_dir.join("postmaster.pid")).ok()?.lines().nth(3)?.trim().parse().ok()
+        std::fs::read_to_string(self.cluster_dir.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .nth(3)?
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://passerelle:{}@127.0.0.1:{}/{database}", self.password, self.port)
+        format!(
+            "postgres://passerelle:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
     }
 
     pub fn stop(&mut self) {
@@ -219,7 +282,10 @@ impl EmbeddedPostgres {
             return;
         }
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("stop").arg("-D").arg(&self.cluster_dir).args(["-m", "fast", "-w", "-s"]);
+        cmd.arg("stop")
+            .arg("-D")
+            .arg(&self.cluster_dir)
+            .args(["-m", "fast", "-w", "-s"]);
         match self.run(cmd, "stopping PostgreSQL") {
             Ok(()) => log::info!("embedded PostgreSQL stopped"),
             Err(e) => log::warn!("{e}"),
@@ -249,12 +315,15 @@ pub async fn ensure_database(admin_url: &str, database: &str) -> Result<(), Stri
         #[allow(dead_code)]
         one: i32,
     }
-    let mut conn = AsyncPgConnection::establish(admin_url).await.map_err(|e| format!("cannot connect: {e}"))?;
-    let found: Vec<Found> = diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
-        .bind::<Text, _>(database)
-        .load(&mut conn)
+    let mut conn = AsyncPgConnection::establish(admin_url)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let found: Vec<Found> =
+        diesel::sql_query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(database)
+            .load(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
     if found.is_empty() {
         diesel::sql_query(format!("CREATE DATABASE \"{}\"", database.replace('"', "")))
             .execute(&mut conn)

@@ -26,8 +26,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -65,7 +73,10 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("bad request: {detail}")]
-    BadRequest { detail: String, errors: Vec<FieldError> },
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     #[error("forbidden: {0}")]
@@ -75,7 +86,10 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<&'static str> },
     #[error("conflict: {detail}")]
-    Conflict { detail: String, extensions: Map<String, Value> },
+    Conflict {
+        detail: String,
+        extensions: Map<String, Value>,
+    },
     #[error("precondition failed")]
     PreconditionFailed { current_version: i32 },
     #[error("precondition required")]
@@ -97,7 +111,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_request(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        ApiError::BadRequest { detail: message.clone(), errors: vec![FieldError::new(field, code, message)] }
+        ApiError::BadRequest {
+            detail: message.clone(),
+            errors: vec![FieldError::new(field, code, message)],
+        }
     }
 
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
@@ -105,7 +122,10 @@ impl ApiError {
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        ApiError::Conflict { detail: detail.into(), extensions: Map::new() }
+        ApiError::Conflict {
+            detail: detail.into(),
+            extensions: Map::new(),
+        }
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -123,7 +143,9 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale version"),
             ApiError::PreconditionRequired => ("precondition-required", "If-Match required"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
-            ApiError::UnsupportedMediaType { .. } => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::UnsupportedMediaType { .. } => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -147,7 +169,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("this resource accepts {}", allow.join(", "))
             }
-            ApiError::Conflict { detail, extensions: ext } => {
+            ApiError::Conflict {
+                detail,
+                extensions: ext,
+            } => {
                 extensions = ext.clone();
                 detail.clone()
             }
@@ -160,21 +185,30 @@ impl ApiError {
             ApiError::PreconditionRequired => {
                 "this operation requires an If-Match header with the resource's ETag".into()
             }
-            ApiError::PayloadTooLarge { limit } => format!("the request body exceeds {limit} bytes"),
-            ApiError::UnsupportedMediaType { expected } => format!("the body must be sent as {expected}"),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the request body exceeds {limit} bytes")
+            }
+            ApiError::UnsupportedMediaType { expected } => {
+                format!("the body must be sent as {expected}")
+            }
             ApiError::Validation(e) => {
                 errors = e.clone();
-                let distinct: std::collections::BTreeSet<&str> = e.iter().map(|f| f.field.as_str()).collect();
+                let distinct: std::collections::BTreeSet<&str> =
+                    e.iter().map(|f| f.field.as_str()).collect();
                 match distinct.len() {
                     1 => "1 field is invalid".into(),
                     n => format!("{n} fields are invalid"),
                 }
             }
-            ApiError::TooManyRequests { retry_after_seconds } => {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 format!("retry after {retry_after_seconds} seconds")
             }
             ApiError::Unavailable(_) => "the database is unreachable; retry later".into(),
-            ApiError::Internal(_) => "an unexpected error occurred; quote the request id when reporting it".into(),
+            ApiError::Internal(_) => {
+                "an unexpected error occurred; quote the request id when reporting it".into()
+            }
         };
         Problem {
             problem_type: format!("/problems/{slug}"),
@@ -218,7 +252,10 @@ impl ResponseError for ApiError {
                 log::error!("request {} failed: {cause}", problem.request_id)
             }
             ApiError::Unavailable(cause) => {
-                log::warn!("request {}: database unavailable: {cause}", problem.request_id)
+                log::warn!(
+                    "request {}: database unavailable: {cause}",
+                    problem.request_id
+                )
             }
             _ => {}
         }
@@ -240,7 +277,9 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
-            ApiError::TooManyRequests { retry_after_seconds } => {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             _ => {}
@@ -266,9 +305,10 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match e {
             E::NotFound => ApiError::NotFound,
-            E::DatabaseError(K::UniqueViolation, info) => {
-                ApiError::conflict(format!("already exists ({})", info.constraint_name().unwrap_or("unique")))
-            }
+            E::DatabaseError(K::UniqueViolation, info) => ApiError::conflict(format!(
+                "already exists ({})",
+                info.constraint_name().unwrap_or("unique")
+            )),
             E::DatabaseError(kind, info) if is_connection_failure(&kind, info.message()) => {
                 ApiError::Unavailable(info.message().to_string())
             }

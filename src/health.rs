@@ -50,7 +50,9 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = db::conn(&state.pool).await?;
     if !db::migrations_applied(&mut conn).await? {
-        return Err(ApiError::Unavailable("migrations are not all applied".into()));
+        return Err(ApiError::Unavailable(
+            "migrations are not all applied".into(),
+        ));
     }
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }
@@ -67,5 +69,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 )]
 #[get("/.well-known/jwks.json")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(&state.keys.jwks)
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(&state.keys.jwks)
 }

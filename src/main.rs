@@ -41,19 +41,37 @@ fn main() -> ExitCode {
 }
 
 /// The database to use: `DATABASE_URL`, or the embedded cluster started here.
-fn database(config: &Config, rt: &tokio::runtime::Runtime) -> Result<(String, Option<EmbeddedPostgres>), String> {
+fn database(
+    config: &Config,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(String, Option<EmbeddedPostgres>), String> {
     if let Some(url) = &config.database_url {
         return Ok((url.clone(), None));
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create the data folder {}: {e}", config.data_dir.display()))?;
-    let pg = EmbeddedPostgres::start(&config.postgres_dir, &config.data_dir.join("postgres.password"), false)?;
-    rt.block_on(embedded_pg::ensure_database(&pg.url("postgres"), "passerelle"))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data folder {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let pg = EmbeddedPostgres::start(
+        &config.postgres_dir,
+        &config.data_dir.join("postgres.password"),
+        false,
+    )?;
+    rt.block_on(embedded_pg::ensure_database(
+        &pg.url("postgres"),
+        "passerelle",
+    ))?;
     Ok((pg.url("passerelle"), Some(pg)))
 }
 
 fn setup_runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn migrate() -> Result<(), String> {
@@ -75,7 +93,9 @@ fn serve() -> Result<(), String> {
         log::info!("applied {} migration(s)", applied.len());
     }
     rt.block_on(async {
-        let mut conn = AsyncPgConnection::establish(&url).await.map_err(|e| format!("cannot connect: {e}"))?;
+        let mut conn = AsyncPgConnection::establish(&url)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
         bootstrap::ensure_platform_admin(
             &mut conn,
             config.bootstrap_admin_email.as_deref(),
@@ -99,8 +119,8 @@ fn serve() -> Result<(), String> {
             Keys::load_or_generate(&config.data_dir.join("jwt-ed25519.pem"))?
         }
     });
-    let listener =
-        TcpListener::bind(config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let result = actix_web::rt::System::new().block_on(async {
         let pool = db::pool(&url, config.db_pool_size)?;

@@ -38,7 +38,10 @@ struct Conventions;
 fn problem_response(description: &str, example: serde_json::Value) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
         crate::error::PROBLEM_JSON,
-        ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).example(Some(example)).build(),
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .example(Some(example))
+            .build(),
     )
 }
 
@@ -55,10 +58,10 @@ fn string_header(description: &str) -> utoipa::openapi::header::Header {
 }
 
 fn add(op: &mut Operation, status: u16, response: ResponseBuilder) {
-    let key = status.to_string();
-    if !op.responses.responses.contains_key(&key) {
-        op.responses.responses.insert(key, RefOr::T(response.build()));
-    }
+    op.responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::T(response.build()));
 }
 
 fn has_header(op: &Operation, name: &str) -> bool {
@@ -82,38 +85,120 @@ impl Modify for Conventions {
             ),
         );
         for (path, item) in api.paths.paths.iter_mut() {
-            let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
             for op in ops.into_iter().flatten() {
                 // Every response carries the request id.
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(r) = response {
-                        r.headers.insert("X-Request-Id".into(), RefOr::T(string_header("The request id (yours if you sent a valid one)")));
+                        r.headers.insert(
+                            "X-Request-Id".into(),
+                            RefOr::T(string_header(
+                                "The request id (yours if you sent a valid one)",
+                            )),
+                        );
                     }
                 }
                 if path == "/v1/auth/token" || !path.starts_with("/v1") {
                     continue;
                 }
-                add(op, 400, problem_response("A parameter or the body cannot be parsed",
-                    example(400, "bad-request", "Malformed request", "the body is not valid JSON: expected value (line 1, column 2)")));
-                let mut unauthorized = problem_response("No token, or an invalid, expired or revoked one",
-                    example(401, "unauthorized", "Authentication required", "the token has expired"));
-                unauthorized = unauthorized.header("WWW-Authenticate", string_header("Bearer realm=\"passerelle\", error=\"invalid_token\""));
+                add(
+                    op,
+                    400,
+                    problem_response(
+                        "A parameter or the body cannot be parsed",
+                        example(
+                            400,
+                            "bad-request",
+                            "Malformed request",
+                            "the body is not valid JSON: expected value (line 1, column 2)",
+                        ),
+                    ),
+                );
+                let mut unauthorized = problem_response(
+                    "No token, or an invalid, expired or revoked one",
+                    example(
+                        401,
+                        "unauthorized",
+                        "Authentication required",
+                        "the token has expired",
+                    ),
+                );
+                unauthorized = unauthorized.header(
+                    "WWW-Authenticate",
+                    string_header("Bearer realm=\"passerelle\", error=\"invalid_token\""),
+                );
                 add(op, 401, unauthorized);
-                add(op, 403, problem_response("The caller's role or scopes do not allow this",
-                    example(403, "forbidden", "Not allowed", "only the organisation's admins manage its accounts")));
-                add(op, 404, problem_response("No such resource, or the caller's organisation may not see it",
-                    example(404, "not-found", "Not found", "no such resource, or your organisation may not see it")));
+                add(
+                    op,
+                    403,
+                    problem_response(
+                        "The caller's role or scopes do not allow this",
+                        example(
+                            403,
+                            "forbidden",
+                            "Not allowed",
+                            "only the organisation's admins manage its accounts",
+                        ),
+                    ),
+                );
+                add(
+                    op,
+                    404,
+                    problem_response(
+                        "No such resource, or the caller's organisation may not see it",
+                        example(
+                            404,
+                            "not-found",
+                            "Not found",
+                            "no such resource, or your organisation may not see it",
+                        ),
+                    ),
+                );
                 if op.request_body.is_some() {
-                    add(op, 413, problem_response("The body is too large",
-                        example(413, "payload-too-large", "Request body too large", "the request body exceeds 1048576 bytes")));
-                    add(op, 415, problem_response("The body is not JSON",
-                        example(415, "unsupported-media-type", "Unsupported media type", "the body must be sent as application/json")));
+                    add(
+                        op,
+                        413,
+                        problem_response(
+                            "The body is too large",
+                            example(
+                                413,
+                                "payload-too-large",
+                                "Request body too large",
+                                "the request body exceeds 1048576 bytes",
+                            ),
+                        ),
+                    );
+                    add(
+                        op,
+                        415,
+                        problem_response(
+                            "The body is not JSON",
+                            example(
+                                415,
+                                "unsupported-media-type",
+                                "Unsupported media type",
+                                "the body must be sent as application/json",
+                            ),
+                        ),
+                    );
                 }
                 if op.request_body.is_some() || has_header(op, "Idempotency-Key") {
-                    add(op, 422, problem_response("A value breaks a rule; every failing field is listed",
-                        serde_json::json!({"type": "/problems/validation", "title": "Invalid request", "status": 422,
+                    add(
+                        op,
+                        422,
+                        problem_response(
+                            "A value breaks a rule; every failing field is listed",
+                            serde_json::json!({"type": "/problems/validation", "title": "Invalid request", "status": 422,
                             "detail": "1 field is invalid", "instance": "/v1/…", "request_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
-                            "errors": [{"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}]})));
+                            "errors": [{"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}]}),
+                        ),
+                    );
                 }
                 if has_header(op, "Idempotency-Key") {
                     add(op, 409, problem_response("A request with this Idempotency-Key is still running, or the state forbids the action",
@@ -123,18 +208,42 @@ impl Modify for Conventions {
                     }
                 }
                 if has_header(op, "If-Match") {
-                    add(op, 412, problem_response("If-Match does not match the current version",
-                        serde_json::json!({"type": "/problems/precondition-failed", "title": "Stale version", "status": 412,
+                    add(
+                        op,
+                        412,
+                        problem_response(
+                            "If-Match does not match the current version",
+                            serde_json::json!({"type": "/problems/precondition-failed", "title": "Stale version", "status": 412,
                             "detail": "the resource has changed: its current version is 4; fetch it again and retry",
-                            "instance": "/v1/…", "request_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "current_version": 4})));
+                            "instance": "/v1/…", "request_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "current_version": 4}),
+                        ),
+                    );
                     add(op, 428, problem_response("If-Match is missing",
                         example(428, "precondition-required", "If-Match required", "this operation requires an If-Match header with the resource's ETag")));
                 }
-                add(op, 500, problem_response("An unexpected error; its cause is logged with the request id",
-                    example(500, "internal", "Internal error", "an unexpected error occurred; quote the request id when reporting it")));
-                let unavailable = problem_response("The database is unreachable",
-                    example(503, "unavailable", "Service unavailable", "the database is unreachable; retry later"))
-                    .header("Retry-After", string_header("Seconds to wait"));
+                add(
+                    op,
+                    500,
+                    problem_response(
+                        "An unexpected error; its cause is logged with the request id",
+                        example(
+                            500,
+                            "internal",
+                            "Internal error",
+                            "an unexpected error occurred; quote the request id when reporting it",
+                        ),
+                    ),
+                );
+                let unavailable = problem_response(
+                    "The database is unreachable",
+                    example(
+                        503,
+                        "unavailable",
+                        "Service unavailable",
+                        "the database is unreachable; retry later",
+                    ),
+                )
+                .header("Retry-After", string_header("Seconds to wait"));
                 add(op, 503, unavailable);
             }
         }
@@ -156,7 +265,9 @@ pub fn document() -> OpenApi {
 
 /// The document as committed in `openapi/openapi.json`.
 pub fn document_json() -> String {
-    let mut s = document().to_pretty_json().expect("the document serialises");
+    let mut s = document()
+        .to_pretty_json()
+        .expect("the document serialises");
     s.push('\n');
     s
 }

@@ -21,30 +21,39 @@ use crate::{auth, events, health, identity};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(health::jwks).service(
-        scope("/v1")
-            .service(auth::token::create_token)
-            .service(identity::me::get_me)
-            .service(identity::me::change_my_password)
-            .service(identity::organisations::create_organisation)
-            .service(identity::organisations::list_organisations)
-            .service(identity::organisations::get_organisation)
-            .service(identity::organisations::update_organisation)
-            .service(identity::accounts::create_account)
-            .service(identity::accounts::list_accounts)
-            .service(identity::accounts::get_account)
-            .service(identity::accounts::update_account)
-            .service(identity::accounts::deactivate_account)
-            .service(identity::accounts::reactivate_account)
-            .service(identity::accounts::reset_password)
-            .service(identity::accounts::rotate_secret)
-            .service(events::handlers::list_events),
-    );
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::jwks)
+        .service(
+            scope("/v1")
+                .service(auth::token::create_token)
+                .service(identity::me::get_me)
+                .service(identity::me::change_my_password)
+                .service(identity::organisations::create_organisation)
+                .service(identity::organisations::list_organisations)
+                .service(identity::organisations::get_organisation)
+                .service(identity::organisations::update_organisation)
+                .service(identity::accounts::create_account)
+                .service(identity::accounts::list_accounts)
+                .service(identity::accounts::get_account)
+                .service(identity::accounts::update_account)
+                .service(identity::accounts::deactivate_account)
+                .service(identity::accounts::reactivate_account)
+                .service(identity::accounts::reset_password)
+                .service(identity::accounts::rotate_secret)
+                .service(events::handlers::list_events),
+        );
 }
 
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE])
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -67,10 +76,19 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 /// Starts the HTTP server on an already bound listener.
-pub fn serve(listener: TcpListener, config: Arc<Config>, pool: DbPool, keys: Arc<Keys>) -> std::io::Result<Server> {
+pub fn serve(
+    listener: TcpListener,
+    config: Arc<Config>,
+    pool: DbPool,
+    keys: Arc<Keys>,
+) -> std::io::Result<Server> {
     let api = crate::openapi::document();
     fallback::register_routes(&api, &["/openapi.json", "/docs", "/docs/{rest}"]);
-    let state = web::Data::new(AppState { pool, keys, config: config.clone() });
+    let state = web::Data::new(AppState {
+        pool,
+        keys,
+        config: config.clone(),
+    });
     let body_limit = config.max_body_bytes;
     let workers = config.workers.max(1);
     let server = HttpServer::new(move || {

@@ -70,7 +70,8 @@ pub fn issue_access_token(
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(state.keys.kid.clone());
     header.typ = Some("at+jwt".into());
-    let token = jsonwebtoken::encode(&header, &claims, &state.keys.encoding).map_err(ApiError::internal)?;
+    let token =
+        jsonwebtoken::encode(&header, &claims, &state.keys.encoding).map_err(ApiError::internal)?;
     Ok((token, ttl))
 }
 
@@ -78,7 +79,8 @@ pub fn issue_access_token(
 pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     use jsonwebtoken::errors::ErrorKind;
     let invalid = |why: &str| ApiError::Unauthorized(why.to_owned());
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("the token is malformed"))?;
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|_| invalid("the token is malformed"))?;
     if header.alg != Algorithm::EdDSA {
         return Err(invalid("the token's algorithm is not accepted"));
     }
@@ -121,12 +123,16 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()));
+        return Err(ApiError::Unauthorized(
+            "the Authorization header must be `Bearer <token>`".into(),
+        ));
     }
     Ok(token.trim().to_owned())
 }
@@ -134,10 +140,22 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
     let claims = verify_access_token(&state, &token)?;
     let mut conn = db::conn(&state.pool).await?;
-    type Row = (bool, Role, Option<Uuid>, AccountKind, String, Option<Uuid>, Option<chrono::DateTime<chrono::Utc>>);
+    type Row = (
+        bool,
+        Role,
+        Option<Uuid>,
+        AccountKind,
+        String,
+        Option<Uuid>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
     let sid = claims.sid.unwrap_or(Uuid::nil());
     let row: Option<Row> = accounts::table
-        .left_join(sessions::table.on(sessions::id.eq(sid).and(sessions::account_id.eq(accounts::id))))
+        .left_join(
+            sessions::table.on(sessions::id
+                .eq(sid)
+                .and(sessions::account_id.eq(accounts::id))),
+        )
         .filter(accounts::id.eq(claims.sub))
         .select((
             accounts::active,
@@ -152,18 +170,32 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
         .await
         .optional()?;
     let Some((active, role, organisation_id, kind, granted, session, session_revoked)) = row else {
-        return Err(ApiError::Unauthorized("the token's account does not exist".into()));
+        return Err(ApiError::Unauthorized(
+            "the token's account does not exist".into(),
+        ));
     };
     if !active {
         return Err(ApiError::Unauthorized("the account is deactivated".into()));
     }
     if claims.sid.is_some() && (session.is_none() || session_revoked.is_some()) {
-        return Err(ApiError::Unauthorized("the token's session has been revoked".into()));
+        return Err(ApiError::Unauthorized(
+            "the token's session has been revoked".into(),
+        ));
     }
     let allowed = effective_scopes(kind, role, &parse_scopes(&granted));
     let in_token = parse_scopes(&claims.scope);
-    let scopes = allowed.into_iter().filter(|s| in_token.contains(s)).collect();
-    Ok(Caller { account_id: claims.sub, organisation_id, role, kind, scopes, session_id: claims.sid })
+    let scopes = allowed
+        .into_iter()
+        .filter(|s| in_token.contains(s))
+        .collect();
+    Ok(Caller {
+        account_id: claims.sub,
+        organisation_id,
+        role,
+        kind,
+        scopes,
+        session_id: claims.sid,
+    })
 }
 
 impl FromRequest for Caller {
@@ -179,7 +211,8 @@ impl FromRequest for Caller {
                 .cloned()
                 .ok_or_else(|| ApiError::internal("application state is missing"))?;
             let caller = authenticate(state, token).await?;
-            req.extensions_mut().insert(LoggedAccount(caller.account_id));
+            req.extensions_mut()
+                .insert(LoggedAccount(caller.account_id));
             Ok(caller)
         })
     }

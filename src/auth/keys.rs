@@ -42,15 +42,29 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_signing_key(key: &SigningKey) -> Result<Keys, String> {
-        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| e.to_string())?;
         let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
         let x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
         // RFC 7638: SHA-256 over the required members in lexicographic order.
         let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
         let decoding = DecodingKey::from_ed_components(&x).map_err(|e| e.to_string())?;
-        let jwk = Jwk { kty: "OKP", crv: "Ed25519", x, kid: kid.clone(), alg: "EdDSA", key_use: "sig" };
-        Ok(Keys { kid, encoding, decoding, jwks: JwkSet { keys: vec![jwk] } })
+        let jwk = Jwk {
+            kty: "OKP",
+            crv: "Ed25519",
+            x,
+            kid: kid.clone(),
+            alg: "EdDSA",
+            key_use: "sig",
+        };
+        Ok(Keys {
+            kid,
+            encoding,
+            decoding,
+            jwks: JwkSet { keys: vec![jwk] },
+        })
     }
 
     pub fn generate() -> Keys {
@@ -60,9 +74,14 @@ impl Keys {
 
     /// Reads a PKCS#8 PEM key.
     pub fn from_pem_file(path: &Path) -> Result<Keys, String> {
-        let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let key = SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|e| format!("{} is not a PKCS#8 Ed25519 private key: {e}", path.display()))?;
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+            format!(
+                "{} is not a PKCS#8 Ed25519 private key: {e}",
+                path.display()
+            )
+        })?;
         Keys::from_signing_key(&key)
     }
 
@@ -72,9 +91,12 @@ impl Keys {
             return Keys::from_pem_file(path);
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| e.to_string())?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
         write_private_file(path, pem.as_bytes())?;
         log::info!("generated a new token signing key in {}", path.display());
@@ -92,7 +114,8 @@ pub fn write_private_file(path: &Path, content: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    f.write_all(content)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

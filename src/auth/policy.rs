@@ -12,7 +12,9 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
     use Scope::*;
     match role {
         Role::PlatformAdmin | Role::Admin => Scope::ALL.to_vec(),
-        Role::Coordinator | Role::Worker | Role::Viewer => vec![OrganisationsRead, AccountsRead, EventsRead],
+        Role::Coordinator | Role::Worker | Role::Viewer => {
+            vec![OrganisationsRead, AccountsRead, EventsRead]
+        }
     }
 }
 
@@ -22,7 +24,11 @@ pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec
     let allowed = role_scopes(role);
     let mut scopes: Vec<Scope> = match kind {
         AccountKind::Person => allowed,
-        AccountKind::System => granted.iter().copied().filter(|s| allowed.contains(s)).collect(),
+        AccountKind::System => granted
+            .iter()
+            .copied()
+            .filter(|s| allowed.contains(s))
+            .collect(),
     };
     scopes.sort_by_key(|s| s.as_str());
     scopes.dedup();
@@ -50,7 +56,9 @@ fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     if caller.scopes.contains(&scope) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(format!("this token lacks the scope {scope}")))
+        Err(ApiError::Forbidden(format!(
+            "this token lacks the scope {scope}"
+        )))
     }
 }
 
@@ -66,7 +74,9 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             if is_platform {
                 Ok(())
             } else {
-                Err(ApiError::Forbidden("only a platform admin creates organisations".into()))
+                Err(ApiError::Forbidden(
+                    "only a platform admin creates organisations".into(),
+                ))
             }
         }
         Action::ReadOrganisations => require_scope(caller, Scope::OrganisationsRead),
@@ -74,7 +84,8 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             require_scope(caller, Scope::OrganisationsRead)?;
             if !(is_platform || (own(organisation) && caller.role == Role::Admin)) {
                 return Err(ApiError::Forbidden(
-                    "only the organisation's admins or a platform admin change an organisation".into(),
+                    "only the organisation's admins or a platform admin change an organisation"
+                        .into(),
                 ));
             }
             require_scope(caller, Scope::AccountsWrite)
@@ -90,7 +101,9 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
                 return Err(ApiError::NotFound);
             }
             if !(is_platform || caller.role == Role::Admin) {
-                return Err(ApiError::Forbidden("only the organisation's admins manage its accounts".into()));
+                return Err(ApiError::Forbidden(
+                    "only the organisation's admins manage its accounts".into(),
+                ));
             }
             require_scope(caller, Scope::AccountsWrite)
         }
@@ -129,29 +142,97 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let platform = caller(Role::PlatformAdmin, None);
-        assert_eq!(status(authorize(&platform, Action::CreateOrganisation)), 200);
-        assert_eq!(status(authorize(&platform, Action::ManageAccounts { organisation: other })), 200);
+        assert_eq!(
+            status(authorize(&platform, Action::CreateOrganisation)),
+            200
+        );
+        assert_eq!(
+            status(authorize(
+                &platform,
+                Action::ManageAccounts {
+                    organisation: other
+                }
+            )),
+            200
+        );
         for role in [Role::Admin, Role::Coordinator, Role::Worker, Role::Viewer] {
             let c = caller(role, Some(mine));
-            assert_eq!(status(authorize(&c, Action::CreateOrganisation)), 403, "{role}");
-            assert_eq!(status(authorize(&c, Action::ReadOrganisations)), 200, "{role}");
-            assert_eq!(status(authorize(&c, Action::ReadAccounts { organisation: mine })), 200, "{role}");
-            assert_eq!(status(authorize(&c, Action::ReadAccounts { organisation: other })), 404, "{role}");
-            assert_eq!(status(authorize(&c, Action::ManageAccounts { organisation: other })), 404, "{role}");
+            assert_eq!(
+                status(authorize(&c, Action::CreateOrganisation)),
+                403,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(&c, Action::ReadOrganisations)),
+                200,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(&c, Action::ReadAccounts { organisation: mine })),
+                200,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::ReadAccounts {
+                        organisation: other
+                    }
+                )),
+                404,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::ManageAccounts {
+                        organisation: other
+                    }
+                )),
+                404,
+                "{role}"
+            );
             assert_eq!(status(authorize(&c, Action::ReadEvents)), 200, "{role}");
             let expected = if role == Role::Admin { 200 } else { 403 };
-            assert_eq!(status(authorize(&c, Action::ManageAccounts { organisation: mine })), expected, "{role}");
-            assert_eq!(status(authorize(&c, Action::UpdateOrganisation { organisation: mine })), expected, "{role}");
-            assert_eq!(status(authorize(&c, Action::UpdateOrganisation { organisation: other })), 403, "{role}");
+            assert_eq!(
+                status(authorize(&c, Action::ManageAccounts { organisation: mine })),
+                expected,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::UpdateOrganisation { organisation: mine }
+                )),
+                expected,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::UpdateOrganisation {
+                        organisation: other
+                    }
+                )),
+                403,
+                "{role}"
+            );
         }
     }
 
     #[test]
     fn systems_get_only_granted_scopes_within_role() {
-        let s = effective_scopes(AccountKind::System, Role::Worker, &[Scope::EventsRead, Scope::AccountsWrite]);
+        let s = effective_scopes(
+            AccountKind::System,
+            Role::Worker,
+            &[Scope::EventsRead, Scope::AccountsWrite],
+        );
         assert_eq!(s, vec![Scope::EventsRead]);
         let mut c = caller(Role::Admin, Some(Uuid::now_v7()));
         c.scopes = vec![Scope::EventsRead];
-        assert!(matches!(authorize(&c, Action::ReadOrganisations), Err(ApiError::Forbidden(_))));
+        assert!(matches!(
+            authorize(&c, Action::ReadOrganisations),
+            Err(ApiError::Forbidden(_))
+        ));
     }
 }

@@ -29,7 +29,10 @@ struct Count {
 }
 
 /// `Some(seconds)` to wait when a key has used its allowance.
-pub async fn blocked_for(conn: &mut AsyncPgConnection, keys: &[(String, i64)]) -> Result<Option<u64>, ApiError> {
+pub async fn blocked_for(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, i64)],
+) -> Result<Option<u64>, ApiError> {
     for (key, limit) in keys {
         // The oldest failure that still counts decides when one more attempt is allowed.
         let c: Count = diesel::sql_query(
@@ -51,7 +54,10 @@ pub async fn blocked_for(conn: &mut AsyncPgConnection, keys: &[(String, i64)]) -
     Ok(None)
 }
 
-pub async fn record_failure(conn: &mut AsyncPgConnection, keys: &[(String, i64)]) -> Result<(), ApiError> {
+pub async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, i64)],
+) -> Result<(), ApiError> {
     for (key, _) in keys {
         diesel::sql_query("INSERT INTO sign_in_failures (throttle_key) VALUES ($1)")
             .bind::<Text, _>(key)
@@ -72,8 +78,10 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> Result<(), ApiErr
 
 /// Forgets failures older than the window (a background job).
 pub async fn purge(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
-    Ok(diesel::sql_query("DELETE FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)")
-        .bind::<Double, _>(WINDOW_SECONDS as f64)
-        .execute(conn)
-        .await?)
+    Ok(diesel::sql_query(
+        "DELETE FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)",
+    )
+    .bind::<Double, _>(WINDOW_SECONDS as f64)
+    .execute(conn)
+    .await?)
 }

@@ -76,7 +76,12 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { error, error_description: description.into(), status, retry_after: None }
+        OAuthError {
+            error,
+            error_description: description.into(),
+            status,
+            retry_after: None,
+        }
     }
     fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(400, "invalid_request", d)
@@ -88,13 +93,19 @@ impl OAuthError {
         Self::new(401, "invalid_client", d)
     }
     fn throttled(seconds: u64) -> Self {
-        let mut e = Self::new(429, "invalid_grant", format!("too many failed attempts; retry in {seconds} seconds"));
+        let mut e = Self::new(
+            429,
+            "invalid_grant",
+            format!("too many failed attempts; retry in {seconds} seconds"),
+        );
         e.retry_after = Some(seconds);
         e
     }
 
     fn into_response(self) -> HttpResponse {
-        let mut res = HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST));
+        let mut res = HttpResponse::build(
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST),
+        );
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         if self.status == 401 {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"passerelle\""));
@@ -109,10 +120,16 @@ impl OAuthError {
 impl From<ApiError> for OAuthError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::PayloadTooLarge { .. } => OAuthError::invalid_request("the request body is too large"),
+            ApiError::PayloadTooLarge { .. } => {
+                OAuthError::invalid_request("the request body is too large")
+            }
             ApiError::Unavailable(cause) => {
                 log::warn!("token endpoint: database unavailable: {cause}");
-                let mut e = OAuthError::new(503, "temporarily_unavailable", "the service is unavailable; retry later");
+                let mut e = OAuthError::new(
+                    503,
+                    "temporarily_unavailable",
+                    "the service is unavailable; retry later",
+                );
                 e.retry_after = Some(5);
                 e
             }
@@ -127,33 +144,61 @@ impl From<ApiError> for OAuthError {
 
 fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthError> {
     let mut parsed: TokenRequest = if is_json_content_type(req) {
-        serde_json::from_slice(body).map_err(|e| OAuthError::invalid_request(format!("the body is not a valid token request: {e}")))?
+        serde_json::from_slice(body).map_err(|e| {
+            OAuthError::invalid_request(format!("the body is not a valid token request: {e}"))
+        })?
     } else if req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
     {
-        serde_urlencoded::from_bytes(body).map_err(|e| OAuthError::invalid_request(format!("the form is not a valid token request: {e}")))?
+        serde_urlencoded::from_bytes(body).map_err(|e| {
+            OAuthError::invalid_request(format!("the form is not a valid token request: {e}"))
+        })?
     } else {
         return Err(OAuthError::invalid_request(
             "send the request as application/x-www-form-urlencoded or application/json",
         ));
     };
+    let fields = [
+        &parsed.grant_type,
+        &parsed.username,
+        &parsed.password,
+        &parsed.client_id,
+        &parsed.client_secret,
+        &parsed.refresh_token,
+        &parsed.scope,
+    ];
+    if fields
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return Err(OAuthError::invalid_request(
+            "parameters must not contain the NUL character",
+        ));
+    }
     // RFC 6749 §2.3.1: client credentials may come as HTTP Basic authentication.
     if let Some(basic) = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
     {
         let decoded = STANDARD
             .decode(basic.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
-        let (id, secret) =
-            decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
         parsed.client_id = Some(id.to_owned());
         parsed.client_secret = Some(secret.to_owned());
     }
@@ -177,7 +222,13 @@ fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<S
             for s in req.split_whitespace() {
                 match s.parse::<Scope>() {
                     Ok(scope) if allowed.contains(&scope) => out.push(scope),
-                    _ => return Err(OAuthError::new(400, "invalid_scope", format!("scope {s} is not granted to this account"))),
+                    _ => {
+                        return Err(OAuthError::new(
+                            400,
+                            "invalid_scope",
+                            format!("scope {s} is not granted to this account"),
+                        ))
+                    }
                 }
             }
             Ok(out)
@@ -186,7 +237,9 @@ fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<S
 }
 
 fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Issue a token
@@ -217,7 +270,11 @@ fn client_address(req: &HttpRequest) -> String {
     )
 )]
 #[post("/auth/token")]
-pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn create_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut payload = payload.into_inner();
     let result = async {
         let body = read_body(&req, &mut payload).await?;
@@ -227,7 +284,11 @@ pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, payload:
             "password" => password_grant(&state, &req, &token_request).await,
             "client_credentials" => client_credentials_grant(&state, &req, &token_request).await,
             "refresh_token" => refresh_token_grant(&state, &token_request).await,
-            other => Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type {other} is not supported"))),
+            other => Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                format!("grant_type {other} is not supported"),
+            )),
         }
     }
     .await;
@@ -256,14 +317,20 @@ async fn check_credentials(
     if let Some(seconds) = throttle::blocked_for(conn, keys).await? {
         return Err(OAuthError::throttled(seconds));
     }
-    let ok = web::block(move || secrets::verify_secret(&secret, hash.as_deref())).await.map_err(ApiError::from)?;
+    let ok = web::block(move || secrets::verify_secret(&secret, hash.as_deref()))
+        .await
+        .map_err(ApiError::from)?;
     if !ok {
         throttle::record_failure(conn, keys).await?;
     }
     Ok(ok)
 }
 
-async fn password_grant(state: &AppState, req: &HttpRequest, r: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+async fn password_grant(
+    state: &AppState,
+    req: &HttpRequest,
+    r: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let username = required(&r.username, "username")?.trim().to_lowercase();
     let password = required(&r.password, "password")?.to_owned();
     let mut conn = db::conn(&state.pool).await?;
@@ -276,11 +343,16 @@ async fn password_grant(state: &AppState, req: &HttpRequest, r: &TokenRequest) -
         .optional()?;
     let keys = [
         (throttle::account_key(&username), throttle::PER_ACCOUNT),
-        (throttle::address_key(&client_address(req)), throttle::PER_ADDRESS),
+        (
+            throttle::address_key(&client_address(req)),
+            throttle::PER_ADDRESS,
+        ),
     ];
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     if !check_credentials(&mut conn, &keys, password, hash).await? {
-        return Err(OAuthError::invalid_grant("the username or password is wrong"));
+        return Err(OAuthError::invalid_grant(
+            "the username or password is wrong",
+        ));
     }
     let account = account.expect("a verified password belongs to an account");
     if !account.active {
@@ -290,15 +362,24 @@ async fn password_grant(state: &AppState, req: &HttpRequest, r: &TokenRequest) -
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
     let session_id = Uuid::now_v7();
     let refresh = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
-            diesel::insert_into(sessions::table)
-                .values((sessions::id.eq(session_id), sessions::account_id.eq(account.id)))
-                .execute(c)
-                .await?;
-            Ok(new_refresh_token(c, state, account.id, session_id).await?)
-        })
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(session_id),
+                sessions::account_id.eq(account.id),
+            ))
+            .execute(c)
+            .await?;
+        Ok(new_refresh_token(c, state, account.id, session_id).await?)
+    })
     .await?;
-    let (access_token, expires_in) =
-        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, Some(session_id))?;
+    let (access_token, expires_in) = issue_access_token(
+        state,
+        account.id,
+        account.organisation_id,
+        account.role,
+        &scopes,
+        Some(session_id),
+    )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -321,7 +402,8 @@ async fn new_refresh_token(
             refresh_tokens::account_id.eq(account_id),
             refresh_tokens::family_id.eq(session_id),
             refresh_tokens::token_hash.eq(secrets::sha256(&token)),
-            refresh_tokens::expires_at.eq(Utc::now() + Duration::seconds(state.config.refresh_token_ttl)),
+            refresh_tokens::expires_at
+                .eq(Utc::now() + Duration::seconds(state.config.refresh_token_ttl)),
         ))
         .execute(conn)
         .await?;
@@ -354,7 +436,10 @@ async fn client_credentials_grant(
         .optional()?;
     let keys = [
         (throttle::account_key(&client_id), throttle::PER_ACCOUNT),
-        (throttle::address_key(&client_address(req)), throttle::PER_ADDRESS),
+        (
+            throttle::address_key(&client_address(req)),
+            throttle::PER_ADDRESS,
+        ),
     ];
     let hash = account.as_ref().and_then(|a| a.client_secret_hash.clone());
     if !check_credentials(&mut conn, &keys, secret, hash).await? {
@@ -365,8 +450,14 @@ async fn client_credentials_grant(
         return Err(OAuthError::invalid_client("the client is deactivated"));
     }
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
-    let (access_token, expires_in) =
-        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, None)?;
+    let (access_token, expires_in) = issue_access_token(
+        state,
+        account.id,
+        account.organisation_id,
+        account.role,
+        &scopes,
+        None,
+    )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -376,72 +467,89 @@ async fn client_credentials_grant(
     })
 }
 
-async fn refresh_token_grant(state: &AppState, r: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+async fn refresh_token_grant(
+    state: &AppState,
+    r: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
     let presented = required(&r.refresh_token, "refresh_token")?;
     let hash = secrets::sha256(presented);
     let mut conn = db::conn(&state.pool).await?;
     enum Outcome {
-        Issued(AccountRow, Uuid, String),
+        Issued(Box<AccountRow>, Uuid, String),
         Refused(&'static str),
     }
     let outcome = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
-            type Row = (Uuid, Uuid, Uuid, bool, bool, Option<chrono::DateTime<Utc>>);
-            let row: Option<Row> = refresh_tokens::table
-                .inner_join(sessions::table)
-                .filter(refresh_tokens::token_hash.eq(&hash))
-                .select((
-                    refresh_tokens::id,
-                    refresh_tokens::account_id,
-                    refresh_tokens::family_id,
-                    refresh_tokens::expires_at.lt(diesel::dsl::now),
-                    refresh_tokens::revoked_at.is_not_null(),
-                    sessions::revoked_at,
-                ))
-                .for_update()
-                .first(c)
-                .await
-                .optional()?;
-            let Some((token_id, account_id, family, expired, token_revoked, session_revoked)) = row else {
-                return Ok::<_, ApiError>(Outcome::Refused("the refresh token is unknown"));
-            };
-            // Single use: mark it used, or learn that it already was.
-            let fresh = diesel::update(
-                refresh_tokens::table.filter(refresh_tokens::id.eq(token_id)).filter(refresh_tokens::used_at.is_null()),
-            )
-            .set(refresh_tokens::used_at.eq(diesel::dsl::now))
-            .execute(c)
+        type Row = (Uuid, Uuid, Uuid, bool, bool, Option<chrono::DateTime<Utc>>);
+        let row: Option<Row> = refresh_tokens::table
+            .inner_join(sessions::table)
+            .filter(refresh_tokens::token_hash.eq(&hash))
+            .select((
+                refresh_tokens::id,
+                refresh_tokens::account_id,
+                refresh_tokens::family_id,
+                refresh_tokens::expires_at.lt(diesel::dsl::now),
+                refresh_tokens::revoked_at.is_not_null(),
+                sessions::revoked_at,
+            ))
+            .for_update()
+            .first(c)
+            .await
+            .optional()?;
+        let Some((token_id, account_id, family, expired, token_revoked, session_revoked)) = row
+        else {
+            return Ok::<_, ApiError>(Outcome::Refused("the refresh token is unknown"));
+        };
+        // Single use: mark it used, or learn that it already was.
+        let fresh = diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::id.eq(token_id))
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+        .execute(c)
+        .await?;
+        if fresh == 0 || token_revoked || session_revoked.is_some() {
+            // A used token presented again: it may have been stolen. End the session.
+            diesel::update(sessions::table.find(family))
+                .set(sessions::revoked_at.eq(diesel::dsl::now))
+                .execute(c)
+                .await?;
+            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)))
+                .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+                .execute(c)
+                .await?;
+            return Ok(Outcome::Refused(
+                "the refresh token was already used; the session is revoked",
+            ));
+        }
+        if expired {
+            return Ok(Outcome::Refused("the refresh token has expired"));
+        }
+        let account: AccountRow = accounts::table
+            .find(account_id)
+            .select(AccountRow::as_select())
+            .first(c)
             .await?;
-            if fresh == 0 || token_revoked || session_revoked.is_some() {
-                // A used token presented again: it may have been stolen. End the session.
-                diesel::update(sessions::table.find(family))
-                    .set(sessions::revoked_at.eq(diesel::dsl::now))
-                    .execute(c)
-                    .await?;
-                diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)))
-                    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-                    .execute(c)
-                    .await?;
-                return Ok(Outcome::Refused("the refresh token was already used; the session is revoked"));
-            }
-            if expired {
-                return Ok(Outcome::Refused("the refresh token has expired"));
-            }
-            let account: AccountRow =
-                accounts::table.find(account_id).select(AccountRow::as_select()).first(c).await?;
-            if !account.active {
-                return Ok(Outcome::Refused("the account is deactivated"));
-            }
-            let next = new_refresh_token(c, state, account_id, family).await?;
-            Ok(Outcome::Issued(account, family, next))
-        })
+        if !account.active {
+            return Ok(Outcome::Refused("the account is deactivated"));
+        }
+        let next = new_refresh_token(c, state, account_id, family).await?;
+        Ok(Outcome::Issued(Box::new(account), family, next))
+    })
     .await?;
     let (account, session_id, refresh) = match outcome {
-        Outcome::Issued(a, s, t) => (a, s, t),
+        Outcome::Issued(a, s, t) => (*a, s, t),
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
     };
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
-    let (access_token, expires_in) =
-        issue_access_token(state, account.id, account.organisation_id, account.role, &scopes, Some(session_id))?;
+    let (access_token, expires_in) = issue_access_token(
+        state,
+        account.id,
+        account.organisation_id,
+        account.role,
+        &scopes,
+        Some(session_id),
+    )?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -10,14 +10,16 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::http::pagination;
 use crate::identity::model::Role;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
-    /// The id of the last event you processed; omit it to start from the beginning.
-    pub after: Option<Uuid>,
+    /// The `next_cursor` of the last page you processed; omit it to start from the beginning.
+    #[param(min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")]
+    pub after: Option<String>,
     /// How many events to return (1 to 200, default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -28,13 +30,17 @@ pub struct FeedParams {
 pub struct EventPage {
     /// Events in the order they were committed.
     pub items: Vec<Event>,
-    /// The id of the last event of this page, to pass as `after`; `null` when the page is
-    /// empty (keep your current `after`).
+    /// Where this page ends: pass it as `after` next time. When the page is empty it is the
+    /// `after` you sent (`null` if you sent none and there is no event yet).
     pub next_cursor: Option<String>,
 }
 
 #[derive(diesel::QueryableByName)]
 struct EventRow {
+    #[diesel(sql_type = BigInt)]
+    tx_id: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
@@ -53,18 +59,25 @@ struct EventRow {
     data: serde_json::Value,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Position {
-    #[diesel(sql_type = BigInt)]
-    tx_id: i64,
-    #[diesel(sql_type = BigInt)]
-    seq: i64,
+/// A position in the feed: the (transaction, sequence) of an event, as a cursor.
+fn encode_feed_position(tx_id: i64, seq: i64) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&tx_id.to_be_bytes());
+    bytes[8..].copy_from_slice(&seq.to_be_bytes());
+    pagination::encode_position(bytes)
+}
+
+fn decode_feed_position(cursor: &str) -> Result<(i64, i64), ApiError> {
+    let bytes = pagination::decode_position("after", cursor)?;
+    let tx_id = i64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let seq = i64::from_be_bytes(bytes[8..].try_into().expect("8 bytes"));
+    Ok((tx_id, seq))
 }
 
 /// Events are returned only up to the oldest transaction still running, so an event that
 /// commits late is never skipped by a reader that already moved on.
 const ORGANISATION_FEED: &str = "\
-    SELECT e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
+    SELECT r.tx_id, r.seq, e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
            e.actor_account_id, e.actor_organisation_id, e.data \
     FROM event_recipients r JOIN events e ON e.seq = r.seq \
     WHERE r.organisation_id = $1 AND (r.tx_id, r.seq) > ($2, $3) \
@@ -72,7 +85,7 @@ const ORGANISATION_FEED: &str = "\
     ORDER BY r.tx_id, r.seq LIMIT $4";
 
 const PLATFORM_FEED: &str = "\
-    SELECT e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
+    SELECT e.tx_id, e.seq, e.id, e.event_type, e.occurred_at, e.subject_type, e.subject_id, \
            e.actor_account_id, e.actor_organisation_id, e.data \
     FROM events e \
     WHERE e.for_platform = $1 AND (e.tx_id, e.seq) > ($2, $3) \
@@ -82,9 +95,11 @@ const PLATFORM_FEED: &str = "\
 /// Read the event feed
 ///
 /// The events your organisation may see, in commit order, none missing: organisation and
-/// account changes now, cases as they come. Poll with `after` set to the last event you
-/// processed. An event is delivered once a page contains it; a page may be empty while
-/// writes are in flight.
+/// account changes now, cases as they come. Poll with `after` set to the `next_cursor` of
+/// the last page you processed. A page holds only events whose transaction is older than
+/// every transaction still running, so a page may be empty, or shorter than `limit`,
+/// while writes are in flight: the events come on the next poll. Each event's `id` is
+/// stable, for deduplication.
 #[utoipa::path(
     tag = "events",
     operation_id = "list_events",
@@ -101,22 +116,16 @@ pub async fn list_events(
     authorize(&caller, Action::ReadEvents)?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "out_of_range", "limit must be between 1 and 200"));
+        return Err(ApiError::bad_request(
+            "limit",
+            "out_of_range",
+            "limit must be between 1 and 200",
+        ));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let (tx_id, seq) = match params.after {
-        None => (-1, -1),
-        Some(after) => {
-            let pos: Option<Position> = diesel::sql_query("SELECT tx_id, seq FROM events WHERE id = $1")
-                .bind::<SqlUuid, _>(after)
-                .get_result(&mut conn)
-                .await
-                .optional()?;
-            let pos = pos.ok_or_else(|| {
-                ApiError::bad_request("after", "unknown_event", "after must be the id of an event of the feed")
-            })?;
-            (pos.tx_id, pos.seq)
-        }
+    let (tx_id, seq) = match &params.after {
+        None => (i64::MIN, i64::MIN),
+        Some(after) => decode_feed_position(after)?,
     };
     let rows: Vec<EventRow> = match (caller.role, caller.organisation_id) {
         (Role::PlatformAdmin, _) | (_, None) => {
@@ -138,19 +147,26 @@ pub async fn list_events(
                 .await?
         }
     };
+    let next_cursor = match rows.last() {
+        Some(last) => Some(encode_feed_position(last.tx_id, last.seq)),
+        None => params.after.clone(),
+    };
     let items: Vec<Event> = rows
         .into_iter()
         .map(|r| Event {
             id: r.id,
             event_type: r.event_type,
             occurred_at: r.occurred_at,
-            subject: EventSubject { subject_type: r.subject_type, id: r.subject_id },
-            actor: EventActor { account_id: r.actor_account_id, organisation_id: r.actor_organisation_id },
+            subject: EventSubject {
+                subject_type: r.subject_type,
+                id: r.subject_id,
+            },
+            actor: EventActor {
+                account_id: r.actor_account_id,
+                organisation_id: r.actor_organisation_id,
+            },
             data: r.data,
         })
         .collect();
-    let next_cursor = items.last().map(|e| e.id.to_string());
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
 }
-
-use diesel::OptionalExtension;

@@ -28,7 +28,11 @@ pub struct NewEvent {
 }
 
 /// Appends an event inside the caller's transaction.
-pub async fn append(conn: &mut AsyncPgConnection, actor: Option<&Caller>, event: NewEvent) -> Result<(), ApiError> {
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Caller>,
+    event: NewEvent,
+) -> Result<(), ApiError> {
     let seq: i64 = diesel::insert_into(events::table)
         .values((
             events::id.eq(Uuid::now_v7()),
@@ -48,10 +52,18 @@ pub async fn append(conn: &mut AsyncPgConnection, actor: Option<&Caller>, event:
     recipients.dedup();
     let rows: Vec<_> = recipients
         .iter()
-        .map(|org| (event_recipients::organisation_id.eq(*org), event_recipients::seq.eq(seq)))
+        .map(|org| {
+            (
+                event_recipients::organisation_id.eq(*org),
+                event_recipients::seq.eq(seq),
+            )
+        })
         .collect();
     if !rows.is_empty() {
-        diesel::insert_into(event_recipients::table).values(rows).execute(conn).await?;
+        diesel::insert_into(event_recipients::table)
+            .values(rows)
+            .execute(conn)
+            .await?;
     }
     Ok(())
 }
@@ -82,7 +94,7 @@ pub struct EventActor {
     "data": {"id": "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77", "kind": "person", "role": "worker"}
 }))]
 pub struct Event {
-    /// The event's id; pass the last one you processed as `after`.
+    /// The event's id, unique and stable: use it to deduplicate.
     pub id: Uuid,
     /// `organisation.created`, `organisation.updated`, `account.created`, `account.updated`,
     /// `account.deactivated`, `account.reactivated`, `account.credentials_reset`.

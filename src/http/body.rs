@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{ApiError, FieldError};
@@ -34,7 +35,10 @@ pub fn is_json_content_type(req: &HttpRequest) -> bool {
 /// Reads the whole body, refusing more than the configured limit with 413.
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, ApiError> {
     use futures_util::StreamExt;
-    let limit = req.app_data::<BodyLimit>().map(|l| l.0).unwrap_or(DEFAULT_BODY_LIMIT);
+    let limit = req
+        .app_data::<BodyLimit>()
+        .map(|l| l.0)
+        .unwrap_or(DEFAULT_BODY_LIMIT);
     if let Some(len) = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -47,7 +51,8 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
     }
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("body", "unreadable", e.to_string()))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request("body", "unreadable", e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -60,7 +65,59 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
 /// with the path of the field (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: Value = serde_path_to_error::deserialize(de).map_err(json_error)?;
+    // PostgreSQL text cannot hold U+0000: refuse it here, naming the field, rather than
+    // fail at the database.
+    let mut nul_fields = Vec::new();
+    find_nul_strings(&value, String::new(), &mut nul_fields);
+    if !nul_fields.is_empty() {
+        return Err(ApiError::Validation(
+            nul_fields
+                .into_iter()
+                .map(|f| {
+                    FieldError::new(
+                        f,
+                        "nul_character",
+                        "must not contain the NUL character (U+0000)",
+                    )
+                })
+                .collect(),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(json_error)
+}
+
+fn find_nul_strings(value: &Value, path: String, out: &mut Vec<String>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            out.push(if path.is_empty() { "body".into() } else { path })
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul_strings(item, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k.contains('\0') {
+                    out.push(join(k));
+                }
+                find_nul_strings(v, join(k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    {
         let path = e.path().to_string();
         let inner = e.into_inner();
         use serde_json::error::Category;
@@ -83,7 +140,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ApiError::Validation(vec![FieldError::new(field, code, message)])
             }
         }
-    })
+    }
 }
 
 fn strip_position(message: &str) -> String {
@@ -107,7 +164,14 @@ fn field_of_data_error(path: &str, message: &str) -> (String, &'static str) {
         (join(quoted), "required")
     } else if message.starts_with("unknown field") {
         // Here the path already ends with the unknown field.
-        (if path == "." || path.is_empty() { quoted.to_string() } else { path.to_string() }, "unknown_field")
+        (
+            if path == "." || path.is_empty() {
+                quoted.to_string()
+            } else {
+                path.to_string()
+            },
+            "unknown_field",
+        )
     } else if path == "." || path.is_empty() {
         ("body".into(), "invalid_type")
     } else if message.starts_with("unknown variant") {
@@ -127,7 +191,11 @@ pub fn flatten_validation_errors(errors: &ValidationErrors) -> Vec<FieldError> {
 
 fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for e in list {
@@ -179,11 +247,15 @@ where
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json_content_type(&req) {
-                return Err(ApiError::UnsupportedMediaType { expected: "application/json" });
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
             }
             let bytes = read_body(&req, &mut payload).await?;
             let value: T = parse_json(&bytes)?;
-            value.validate().map_err(|e| ApiError::Validation(flatten_validation_errors(&e)))?;
+            value
+                .validate()
+                .map_err(|e| ApiError::Validation(flatten_validation_errors(&e)))?;
             Ok(ValidJson(value, bytes))
         })
     }
@@ -210,7 +282,10 @@ mod tests {
 
     fn fields(e: ApiError) -> (u16, Vec<(String, String)>) {
         let p = e.to_problem();
-        (p.status, p.errors.into_iter().map(|e| (e.field, e.code)).collect())
+        (
+            p.status,
+            p.errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        )
     }
 
     #[test]
@@ -237,9 +312,14 @@ mod tests {
             (422, vec![("inner.n".into(), "required".into())])
         );
         assert_eq!(
-            fields(parse_json::<Outer>(br#"{"name": "x", "inner": {"n": 1}, "zz": 1}"#).unwrap_err()),
+            fields(
+                parse_json::<Outer>(br#"{"name": "x", "inner": {"n": 1}, "zz": 1}"#).unwrap_err()
+            ),
             (422, vec![("zz".into(), "unknown_field".into())])
         );
-        assert_eq!(fields(parse_json::<Outer>(b"\"text\"").unwrap_err()), (422, vec![("body".into(), "invalid_type".into())]));
+        assert_eq!(
+            fields(parse_json::<Outer>(b"\"text\"").unwrap_err()),
+            (422, vec![("body".into(), "invalid_type".into())])
+        );
     }
 }

@@ -14,8 +14,8 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version a client says it last saw, from `If-Match`. `None` means the header was
-/// present but matches no version we ever issue (a weak or foreign tag): always stale.
+/// The version a client says it last saw, from `If-Match`. `None` means a well-formed
+/// header that names no version we ever issue (a weak or foreign tag): always stale.
 #[derive(Debug, Clone, Copy)]
 pub struct IfMatch(pub Option<i32>);
 
@@ -26,13 +26,34 @@ impl IfMatch {
             // "*" would match any version and so protect nothing.
             return Err(ApiError::PreconditionRequired);
         }
-        // A list of tags is allowed by RFC 9110; any of them matching is enough, and we
-        // keep the first we understand.
-        let version = value
-            .split(',')
-            .map(str::trim)
-            .filter_map(|tag| tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')))
-            .find_map(|t| t.parse::<i32>().ok());
+        // RFC 9110: a comma-separated list of entity tags (whose quoted part may itself
+        // hold commas), any of which may match.
+        let malformed = || {
+            ApiError::bad_request(
+                "If-Match",
+                "invalid_header",
+                "If-Match must be an entity tag such as \"3\", as sent in ETag",
+            )
+        };
+        let mut version = None;
+        let mut rest = value;
+        loop {
+            let (weak, tag) = match rest.strip_prefix("W/") {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let tag = tag.strip_prefix('"').ok_or_else(malformed)?;
+            let end = tag.find('"').ok_or_else(malformed)?;
+            // Weak tags never match: the comparison is strong.
+            if !weak && version.is_none() {
+                version = tag[..end].parse::<i32>().ok();
+            }
+            rest = tag[end + 1..].trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            rest = rest.strip_prefix(',').ok_or_else(malformed)?.trim_start();
+        }
         Ok(IfMatch(version))
     }
 
@@ -55,7 +76,11 @@ impl FromRequest for IfMatch {
             None => Err(ApiError::PreconditionRequired),
             Some(v) => match v.to_str() {
                 Ok(s) => IfMatch::parse(s),
-                Err(_) => Ok(IfMatch(None)),
+                Err(_) => Err(ApiError::bad_request(
+                    "If-Match",
+                    "invalid_header",
+                    "If-Match must be visible ASCII",
+                )),
             },
         })
     }
@@ -70,10 +95,36 @@ mod tests {
         assert_eq!(IfMatch::parse("\"3\"").unwrap().0, Some(3));
         assert_eq!(IfMatch::parse("\"x\", \"4\"").unwrap().0, Some(4));
         assert_eq!(IfMatch::parse("W/\"3\"").unwrap().0, None);
-        assert_eq!(IfMatch::parse("3").unwrap().0, None);
-        assert!(matches!(IfMatch::parse("*"), Err(ApiError::PreconditionRequired)));
+        assert!(matches!(
+            IfMatch::parse("3"),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            IfMatch::parse("{}"),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            IfMatch::parse("\"a\"b\""),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert_eq!(IfMatch::parse("\"x\"").unwrap().0, None);
+        assert_eq!(
+            IfMatch::parse("W/\"a,b\" ,  \"c,\", \"5\"").unwrap().0,
+            Some(5)
+        );
+        assert!(matches!(
+            IfMatch::parse("\"1\" \"2\""),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            IfMatch::parse("*"),
+            Err(ApiError::PreconditionRequired)
+        ));
         assert!(IfMatch(Some(2)).check(2).is_ok());
-        assert!(matches!(IfMatch(Some(1)).check(2), Err(ApiError::PreconditionFailed { current_version: 2 })));
+        assert!(matches!(
+            IfMatch(Some(1)).check(2),
+            Err(ApiError::PreconditionFailed { current_version: 2 })
+        ));
         assert!(IfMatch(None).check(1).is_err());
         assert_eq!(etag(7), "\"7\"");
     }

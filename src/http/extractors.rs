@@ -17,7 +17,12 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
         .unwrap_or("query")
         .to_string();
-    ApiError::bad_request(&field, "invalid_parameter", format!("invalid query string: {message}")).into()
+    ApiError::bad_request(
+        &field,
+        "invalid_parameter",
+        format!("invalid query string: {message}"),
+    )
+    .into()
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
@@ -25,15 +30,21 @@ fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
         PathError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    ApiError::bad_request("path", "invalid_parameter", format!("invalid path parameter: {message}")).into()
+    ApiError::bad_request(
+        "path",
+        "invalid_parameter",
+        format!("invalid path parameter: {message}"),
+    )
+    .into()
 }
 
 fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     match err {
         UrlencodedError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit }.into(),
-        UrlencodedError::ContentType => {
-            ApiError::UnsupportedMediaType { expected: "application/x-www-form-urlencoded" }.into()
+        UrlencodedError::ContentType => ApiError::UnsupportedMediaType {
+            expected: "application/x-www-form-urlencoded",
         }
+        .into(),
         other => ApiError::bad_request("body", "malformed_form", other.to_string()).into(),
     }
 }
@@ -47,5 +58,7 @@ pub fn path_config() -> web::PathConfig {
 }
 
 pub fn form_config(limit: usize) -> web::FormConfig {
-    web::FormConfig::default().limit(limit).error_handler(form_error)
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(form_error)
 }

@@ -67,11 +67,17 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                         methods.push(method_name(m));
                     }
                 }
-                RouteEntry { pattern: template_to_regex(path), methods }
+                RouteEntry {
+                    pattern: template_to_regex(path),
+                    methods,
+                }
             })
             .collect();
         for p in extra_get_paths {
-            routes.push(RouteEntry { pattern: template_to_regex(p), methods: vec!["GET"] });
+            routes.push(RouteEntry {
+                pattern: template_to_regex(p),
+                methods: vec!["GET"],
+            });
         }
         routes
     });
@@ -93,7 +99,11 @@ pub async fn not_matched(req: HttpRequest) -> Result<actix_web::HttpResponse, Ap
             m
         })
         .unwrap_or_default();
-    Err(if allowed.is_empty() { ApiError::NotFound } else { ApiError::MethodNotAllowed { allow: allowed } })
+    Err(if allowed.is_empty() {
+        ApiError::NotFound
+    } else {
+        ApiError::MethodNotAllowed { allow: allowed }
+    })
 }
 
 #[cfg(test)]

@@ -38,7 +38,11 @@ impl FromRequest for IdempotencyKey {
         ready(match req.headers().get(HEADER) {
             None => Ok(IdempotencyKey(None)),
             Some(v) => match v.to_str() {
-                Ok(s) if !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (0x21..=0x7e).contains(&b)) => {
+                Ok(s)
+                    if !s.is_empty()
+                        && s.len() <= 255
+                        && s.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+                {
                     Ok(IdempotencyKey(Some(s.to_owned())))
                 }
                 _ => Err(ApiError::bad_request(
@@ -136,16 +140,27 @@ struct KeyRow {
     response_body: Option<Vec<u8>>,
 }
 
-async fn claim(conn: &mut AsyncPgConnection, account: Uuid, key: &str, hash: &[u8]) -> Result<Claim, ApiError> {
+async fn claim(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    key: &str,
+    hash: &[u8],
+) -> Result<Claim, ApiError> {
     use diesel::dsl::{now, sql};
     use diesel::sql_types::{Bool, Timestamptz};
     use idempotency_keys::dsl as k;
 
     // Forget keys past retention before looking: an expired key is a new key.
-    diesel::delete(k::idempotency_keys.filter(k::account_id.eq(account)).filter(k::idempotency_key.eq(key)))
-        .filter(sql::<Bool>(&format!("created_at < now() - interval '{RETENTION_HOURS} hours'")))
-        .execute(conn)
-        .await?;
+    diesel::delete(
+        k::idempotency_keys
+            .filter(k::account_id.eq(account))
+            .filter(k::idempotency_key.eq(key)),
+    )
+    .filter(sql::<Bool>(&format!(
+        "created_at < now() - interval '{RETENTION_HOURS} hours'"
+    )))
+    .execute(conn)
+    .await?;
     let lease = sql::<Timestamptz>(&format!("now() + interval '{LEASE_SECONDS} seconds'"));
     let inserted = diesel::insert_into(k::idempotency_keys)
         .values((
@@ -187,7 +202,8 @@ async fn claim(conn: &mut AsyncPgConnection, account: Uuid, key: &str, hash: &[u
             .and_then(|h| serde_json::from_value::<Vec<(String, String)>>(h).ok())
             .unwrap_or_default();
         return Ok(Claim::Replay(StoredResponse {
-            status: StatusCode::from_u16(row.response_status.unwrap_or(200) as u16).unwrap_or(StatusCode::OK),
+            status: StatusCode::from_u16(row.response_status.unwrap_or(200) as u16)
+                .unwrap_or(StatusCode::OK),
             headers,
             body: row.response_body.unwrap_or_default(),
             stored_body: None,
@@ -209,7 +225,9 @@ async fn claim(conn: &mut AsyncPgConnection, account: Uuid, key: &str, hash: &[u
             return Ok(Claim::Proceed);
         }
     }
-    Err(ApiError::conflict("a request with this Idempotency-Key is still being processed; retry shortly"))
+    Err(ApiError::conflict(
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    ))
 }
 
 /// Runs `work` in one transaction, honouring the caller's `Idempotency-Key` when given.
@@ -234,21 +252,23 @@ where
     }
     let key_owned = key.to_owned();
     let result = db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
-            let response = work(c).await?;
-            use idempotency_keys::dsl as k;
-            diesel::update(
-                k::idempotency_keys.filter(k::account_id.eq(account)).filter(k::idempotency_key.eq(&key_owned)),
-            )
-            .set((
-                k::state.eq("completed"),
-                k::response_status.eq(response.status.as_u16() as i16),
-                k::response_headers.eq(serde_json::to_value(&response.headers).unwrap_or(Value::Null)),
-                k::response_body.eq(response.stored_body.as_ref().unwrap_or(&response.body)),
-            ))
-            .execute(c)
-            .await?;
-            Ok::<_, ApiError>(response)
-        })
+        let response = work(c).await?;
+        use idempotency_keys::dsl as k;
+        diesel::update(
+            k::idempotency_keys
+                .filter(k::account_id.eq(account))
+                .filter(k::idempotency_key.eq(&key_owned)),
+        )
+        .set((
+            k::state.eq("completed"),
+            k::response_status.eq(response.status.as_u16() as i16),
+            k::response_headers.eq(serde_json::to_value(&response.headers).unwrap_or(Value::Null)),
+            k::response_body.eq(response.stored_body.as_ref().unwrap_or(&response.body)),
+        ))
+        .execute(c)
+        .await?;
+        Ok::<_, ApiError>(response)
+    })
     .await;
     match result {
         Ok(response) => Ok(response.into_response(false)),
@@ -273,7 +293,9 @@ pub async fn purge_expired(conn: &mut AsyncPgConnection) -> Result<usize, ApiErr
     use diesel::dsl::sql;
     use diesel::sql_types::Bool;
     Ok(diesel::delete(idempotency_keys::table)
-        .filter(sql::<Bool>(&format!("created_at < now() - interval '{RETENTION_HOURS} hours'")))
+        .filter(sql::<Bool>(&format!(
+            "created_at < now() - interval '{RETENTION_HOURS} hours'"
+        )))
         .execute(conn)
         .await?)
 }

@@ -1,7 +1,9 @@
 //! Cursor pagination: keyset on the id (UUID v7, time-ordered), never OFFSET, so a walk sees
 //! every row once even while rows are being inserted.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +22,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit it for the first page.
-    #[param(min_length = 1, max_length = 200, pattern = "^[A-Za-z0-9_-]+$")]
+    #[param(min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
 }
 
@@ -49,18 +51,41 @@ impl PageParams {
     }
 }
 
+/// Cursors are 16 bytes in base64url: 22 characters. Any such string is a position, so a
+/// cursor can only be malformed, never "unknown".
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+pub fn encode_position(bytes: [u8; 16]) -> String {
+    CURSOR.encode(bytes)
+}
+
+/// Decodes a cursor given as the parameter `field`.
+pub fn decode_position(field: &str, cursor: &str) -> Result<[u8; 16], ApiError> {
+    CURSOR
+        .decode(cursor)
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                field,
+                "invalid_cursor",
+                format!("{field} must be a cursor this API issued"),
+            )
+        })
+}
+
 pub fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
+    encode_position(*id.as_bytes())
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("cursor", "invalid_cursor", "cursor is not one this API issued")
-        })
+    decode_position("cursor", cursor).map(Uuid::from_bytes)
 }
 
 /// A page of a list: `{"items": [...], "next_cursor": "…" | null}`.
@@ -78,8 +103,15 @@ impl<T> PageOf<T> {
     pub fn from_rows(mut rows: Vec<T>, page: Page, id_of: impl Fn(&T) -> Uuid) -> Self {
         let more = rows.len() as i64 > page.limit;
         rows.truncate(page.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
-        PageOf { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(id_of(r)))
+        } else {
+            None
+        };
+        PageOf {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -93,7 +125,16 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
         assert!(decode_cursor("nope!").is_err());
         assert!(decode_cursor("AAAA").is_err());
-        let p = |limit| PageParams { limit, cursor: None }.page();
+        // Any 22 characters of the alphabet are a position.
+        assert!(decode_cursor("zzzzzzzzzzzzzzzzzzzzzz").is_ok());
+        assert!(decode_cursor("-_-_-_-_-_-_-_-_-_-_-_").is_ok());
+        let p = |limit| {
+            PageParams {
+                limit,
+                cursor: None,
+            }
+            .page()
+        };
         assert_eq!(p(None).unwrap().limit, 50);
         assert!(p(Some(0)).is_err());
         assert!(p(Some(201)).is_err());
@@ -103,10 +144,24 @@ mod tests {
     #[test]
     fn page_from_rows() {
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-        let page = PageOf::from_rows(ids.clone(), Page { limit: 2, after: None }, |u| *u);
+        let page = PageOf::from_rows(
+            ids.clone(),
+            Page {
+                limit: 2,
+                after: None,
+            },
+            |u| *u,
+        );
         assert_eq!(page.items.len(), 2);
         assert_eq!(page.next_cursor, Some(encode_cursor(ids[1])));
-        let last = PageOf::from_rows(ids[..2].to_vec(), Page { limit: 2, after: None }, |u| *u);
+        let last = PageOf::from_rows(
+            ids[..2].to_vec(),
+            Page {
+                limit: 2,
+                after: None,
+            },
+            |u| *u,
+        );
         assert_eq!(last.next_cursor, None);
     }
 }

@@ -36,7 +36,9 @@ pub struct LoggedAccount(pub uuid::Uuid);
 fn acceptable_request_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 /// Middleware: assigns the request id, runs the request inside its context, returns the id
@@ -54,11 +56,15 @@ pub async fn middleware(
         .filter(|v| acceptable_request_id(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let ctx = RequestContext { request_id: request_id.clone(), path: req.path().to_owned() };
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        path: req.path().to_owned(),
+    };
     let method = req.method().clone();
     let mut res = CONTEXT.scope(ctx, next.call(req)).await?;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     let pattern = res.request().match_pattern().unwrap_or_else(|| "-".into());
     let account = res

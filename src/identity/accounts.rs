@@ -69,13 +69,64 @@ pub struct NewSystem {
 }
 
 /// A new account: a person or a partner system, told apart by `kind`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[schema(example = json!({"kind": "person", "name": "Camille Martin",
-    "email": "camille.martin@habitat-solidaire.example", "role": "worker"}))]
 pub enum NewAccount {
     Person(NewPerson),
     System(NewSystem),
+}
+
+/// The schema is written out because `kind` lives beside the fields of each variant, which
+/// forbid any other field: `oneOf` of the two complete objects, discriminated by `kind`.
+impl utoipa::PartialSchema for NewAccount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::RefOr;
+        fn with_kind(schema: RefOr<Schema>, kind: &str) -> RefOr<Schema> {
+            match schema {
+                RefOr::T(Schema::Object(mut object)) => {
+                    let tag = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([kind]))
+                        .description(Some("The kind of account"));
+                    object.properties.insert("kind".into(), tag.into());
+                    object.required.insert(0, "kind".into());
+                    RefOr::T(Schema::Object(object))
+                }
+                other => other,
+            }
+        }
+        OneOfBuilder::new()
+            .item(with_kind(
+                <NewPerson as utoipa::PartialSchema>::schema(),
+                "person",
+            ))
+            .item(with_kind(
+                <NewSystem as utoipa::PartialSchema>::schema(),
+                "system",
+            ))
+            .discriminator(Some(Discriminator::new("kind")))
+            .description(Some(
+                "A person (`kind: person`) or a partner system (`kind: system`).",
+            ))
+            .examples([
+                serde_json::json!({"kind": "person", "name": "Camille Martin",
+                "email": "camille.martin@habitat-solidaire.example", "role": "worker"}),
+            ])
+            .into()
+    }
+}
+
+impl ToSchema for NewAccount {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <NewPerson as ToSchema>::schemas(schemas);
+        <NewSystem as ToSchema>::schemas(schemas);
+    }
 }
 
 impl Validate for NewAccount {
@@ -124,14 +175,27 @@ pub struct AccountWithCredential {
 
 /// The response of a call that issues a credential: the secret is in what the caller
 /// receives, never in what is kept for replays.
-fn credential_response(status: StatusCode, account: Account, secret: String, location: Option<String>) -> StoredResponse {
+fn credential_response(
+    status: StatusCode,
+    account: Account,
+    secret: String,
+    location: Option<String>,
+) -> StoredResponse {
     let (client_secret, temporary_password) = match account.kind {
         AccountKind::System => (Some(secret), None),
         AccountKind::Person => (None, Some(secret)),
     };
     let version = account.version;
-    let redacted = AccountWithCredential { account: account.clone(), client_secret: None, temporary_password: None };
-    let full = AccountWithCredential { account, client_secret, temporary_password };
+    let redacted = AccountWithCredential {
+        account: account.clone(),
+        client_secret: None,
+        temporary_password: None,
+    };
+    let full = AccountWithCredential {
+        account,
+        client_secret,
+        temporary_password,
+    };
     let mut response = StoredResponse::json(status, &full).header("etag", etag(version));
     response.stored_body = Some(serde_json::to_vec(&redacted).unwrap_or_default());
     if let Some(location) = location {
@@ -165,7 +229,11 @@ async fn account_event(
     .await
 }
 
-pub(crate) async fn revoke_sessions(conn: &mut AsyncPgConnection, account_id: Uuid, except: Option<Uuid>) -> Result<(), ApiError> {
+pub(crate) async fn revoke_sessions(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<(), ApiError> {
     diesel::update(
         sessions::table
             .filter(sessions::account_id.eq(account_id))
@@ -210,7 +278,7 @@ async fn guard(
     responses(
         (status = 201, description = "Created; the credential is shown this once", body = AccountWithCredential,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new account"))),
-        (status = 409, description = "The email is already used, or the key is in use", body = crate::error::Problem),
+        (status = 409, description = "The email is already used, or the key is in use", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organisations/{id}/accounts")]
@@ -225,7 +293,15 @@ pub async fn create_account(
     let organisation_id = id.into_inner();
     {
         let mut conn = db::conn(&state.pool).await?;
-        guard(&mut conn, &caller, organisation_id, Action::ManageAccounts { organisation: organisation_id }).await?;
+        guard(
+            &mut conn,
+            &caller,
+            organisation_id,
+            Action::ManageAccounts {
+                organisation: organisation_id,
+            },
+        )
+        .await?;
     }
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
@@ -238,56 +314,72 @@ pub async fn create_account(
         move || secrets::hash_secret(&secret)
     })
     .await?;
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let id = Uuid::now_v7();
-        let row: AccountRow = match &new {
-            NewAccount::Person(p) => {
-                let email = rules::normalise_email(&p.email);
-                let taken: i64 = accounts::table
-                    .filter(accounts::email.eq(&email))
-                    .count()
-                    .get_result(conn)
-                    .await?;
-                if taken > 0 {
-                    return Err(ApiError::conflict("an account with this email already exists"));
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let id = Uuid::now_v7();
+            let row: AccountRow = match &new {
+                NewAccount::Person(p) => {
+                    let email = rules::normalise_email(&p.email);
+                    let taken: i64 = accounts::table
+                        .filter(accounts::email.eq(&email))
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    if taken > 0 {
+                        return Err(ApiError::conflict(
+                            "an account with this email already exists",
+                        ));
+                    }
+                    diesel::insert_into(accounts::table)
+                        .values((
+                            accounts::id.eq(id),
+                            accounts::organisation_id.eq(Some(organisation_id)),
+                            accounts::kind.eq(AccountKind::Person),
+                            accounts::role.eq(p.role),
+                            accounts::name.eq(p.name.trim()),
+                            accounts::email.eq(Some(email)),
+                            accounts::password_hash.eq(Some(&hash)),
+                        ))
+                        .returning(AccountRow::as_returning())
+                        .get_result(conn)
+                        .await?
                 }
-                diesel::insert_into(accounts::table)
-                    .values((
-                        accounts::id.eq(id),
-                        accounts::organisation_id.eq(Some(organisation_id)),
-                        accounts::kind.eq(AccountKind::Person),
-                        accounts::role.eq(p.role),
-                        accounts::name.eq(p.name.trim()),
-                        accounts::email.eq(Some(email)),
-                        accounts::password_hash.eq(Some(&hash)),
-                    ))
-                    .returning(AccountRow::as_returning())
-                    .get_result(conn)
-                    .await?
-            }
-            NewAccount::System(s) => {
-                let client_id = format!("pcl_{}", secrets::random_token(12));
-                diesel::insert_into(accounts::table)
-                    .values((
-                        accounts::id.eq(id),
-                        accounts::organisation_id.eq(Some(organisation_id)),
-                        accounts::kind.eq(AccountKind::System),
-                        accounts::role.eq(s.role),
-                        accounts::name.eq(s.name.trim()),
-                        accounts::client_id.eq(Some(client_id)),
-                        accounts::client_secret_hash.eq(Some(&hash)),
-                        accounts::scopes.eq(model::join_scopes(&s.scopes)),
-                    ))
-                    .returning(AccountRow::as_returning())
-                    .get_result(conn)
-                    .await?
-            }
-        };
-        let account = Account::from(row);
-        account_event(conn, &caller, "account.created", &account).await?;
-        let location = format!("/v1/organisations/{organisation_id}/accounts/{}", account.id);
-        Ok(credential_response(StatusCode::CREATED, account, secret, Some(location)))
-    })
+                NewAccount::System(s) => {
+                    let client_id = format!("pcl_{}", secrets::random_token(12));
+                    diesel::insert_into(accounts::table)
+                        .values((
+                            accounts::id.eq(id),
+                            accounts::organisation_id.eq(Some(organisation_id)),
+                            accounts::kind.eq(AccountKind::System),
+                            accounts::role.eq(s.role),
+                            accounts::name.eq(s.name.trim()),
+                            accounts::client_id.eq(Some(client_id)),
+                            accounts::client_secret_hash.eq(Some(&hash)),
+                            accounts::scopes.eq(model::join_scopes(&s.scopes)),
+                        ))
+                        .returning(AccountRow::as_returning())
+                        .get_result(conn)
+                        .await?
+                }
+            };
+            let account = Account::from(row);
+            account_event(conn, &caller, "account.created", &account).await?;
+            let location = format!(
+                "/v1/organisations/{organisation_id}/accounts/{}",
+                account.id
+            );
+            Ok(credential_response(
+                StatusCode::CREATED,
+                account,
+                secret,
+                Some(location),
+            ))
+        },
+    )
     .await
 }
 
@@ -309,7 +401,15 @@ pub async fn list_accounts(
     let organisation_id = id.into_inner();
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
-    guard(&mut conn, &caller, organisation_id, Action::ReadAccounts { organisation: organisation_id }).await?;
+    guard(
+        &mut conn,
+        &caller,
+        organisation_id,
+        Action::ReadAccounts {
+            organisation: organisation_id,
+        },
+    )
+    .await?;
     let rows = model::list_accounts(&mut conn, organisation_id, page).await?;
     let rows: Vec<Account> = rows.into_iter().map(Account::from).collect();
     Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |a| a.id)))
@@ -335,8 +435,17 @@ pub async fn get_account(
 ) -> ApiResult<HttpResponse> {
     let (organisation_id, account_id) = path.into_inner();
     let mut conn = db::conn(&state.pool).await?;
-    guard(&mut conn, &caller, organisation_id, Action::ReadAccounts { organisation: organisation_id }).await?;
-    let account = Account::from(model::find_account_in(&mut conn, organisation_id, account_id, false).await?);
+    guard(
+        &mut conn,
+        &caller,
+        organisation_id,
+        Action::ReadAccounts {
+            organisation: organisation_id,
+        },
+    )
+    .await?;
+    let account =
+        Account::from(model::find_account_in(&mut conn, organisation_id, account_id, false).await?);
     Ok(account_response(&account).into_response(false))
 }
 
@@ -346,30 +455,46 @@ async fn change_account<F>(
     caller: &Caller,
     key: &IdempotencyKey,
     fingerprint: Vec<u8>,
-    organisation_id: Uuid,
-    account_id: Uuid,
+    (organisation_id, account_id): (Uuid, Uuid),
     if_match: IfMatch,
     change: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: AsyncFnOnce(&mut AsyncPgConnection, AccountRow) -> Result<(Account, &'static str, Option<String>), ApiError>,
+    F: AsyncFnOnce(
+        &mut AsyncPgConnection,
+        AccountRow,
+    ) -> Result<(Account, &'static str, Option<String>), ApiError>,
 {
     {
         let mut conn = db::conn(&state.pool).await?;
-        guard(&mut conn, caller, organisation_id, Action::ManageAccounts { organisation: organisation_id }).await?;
+        guard(
+            &mut conn,
+            caller,
+            organisation_id,
+            Action::ManageAccounts {
+                organisation: organisation_id,
+            },
+        )
+        .await?;
         model::find_account_in(&mut conn, organisation_id, account_id, false).await?;
     }
     let caller = caller.clone();
-    idempotency::run(&state.pool, caller.account_id, key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let current = model::find_account_in(conn, organisation_id, account_id, true).await?;
-        if_match.check(current.version)?;
-        let (account, event_type, secret) = change(conn, current).await?;
-        account_event(conn, &caller, event_type, &account).await?;
-        Ok(match secret {
-            Some(secret) => credential_response(StatusCode::OK, account, secret, None),
-            None => account_response(&account),
-        })
-    })
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let current = model::find_account_in(conn, organisation_id, account_id, true).await?;
+            if_match.check(current.version)?;
+            let (account, event_type, secret) = change(conn, current).await?;
+            account_event(conn, &caller, event_type, &account).await?;
+            Ok(match secret {
+                Some(secret) => credential_response(StatusCode::OK, account, secret, None),
+                None => account_response(&account),
+            })
+        },
+    )
     .await
 }
 
@@ -377,7 +502,10 @@ fn bump() -> (
     diesel::dsl::Eq<accounts::version, diesel::dsl::Add<accounts::version, i32>>,
     diesel::dsl::Eq<accounts::updated_at, diesel::dsl::now>,
 ) {
-    (accounts::version.eq(accounts::version + 1), accounts::updated_at.eq(diesel::dsl::now))
+    (
+        accounts::version.eq(accounts::version + 1),
+        accounts::updated_at.eq(diesel::dsl::now),
+    )
 }
 
 /// Update an account
@@ -391,12 +519,12 @@ fn bump() -> (
     params(
         ("id" = Uuid, Path, description = "The organisation's id"),
         ("account_id" = Uuid, Path, description = "The account's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
     ),
     security(("bearer" = ["accounts:write"])),
     responses(
         (status = 200, description = "Updated", body = Account, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "An admin changing their own role", body = crate::error::Problem),
+        (status = 409, description = "An admin changing their own role", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/organisations/{id}/accounts/{account_id}")]
@@ -412,26 +540,45 @@ pub async fn update_account(
     let ValidJson(patch, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     let self_id = caller.account_id;
-    change_account(&state, &caller, &IdempotencyKey(None), fingerprint, organisation_id, account_id, if_match,
+    change_account(
+        &state,
+        &caller,
+        &IdempotencyKey(None),
+        fingerprint,
+        (organisation_id, account_id),
+        if_match,
         async move |conn: &mut AsyncPgConnection, current: AccountRow| {
             if patch.scopes.is_some() && current.kind == AccountKind::Person {
-                return Err(ApiError::invalid("scopes", "not_applicable", "a person's scopes follow from their role"));
+                return Err(ApiError::invalid(
+                    "scopes",
+                    "not_applicable",
+                    "a person's scopes follow from their role",
+                ));
             }
             if current.id == self_id && patch.role.is_some_and(|r| r != current.role) {
                 return Err(ApiError::conflict("you cannot change your own role"));
             }
             let row: AccountRow = diesel::update(accounts::table.find(current.id))
                 .set((
-                    accounts::name.eq(patch.name.as_deref().map(str::trim).unwrap_or(&current.name)),
+                    accounts::name.eq(patch
+                        .name
+                        .as_deref()
+                        .map(str::trim)
+                        .unwrap_or(&current.name)),
                     accounts::role.eq(patch.role.unwrap_or(current.role)),
-                    accounts::scopes.eq(patch.scopes.as_deref().map(model::join_scopes).unwrap_or(current.scopes.clone())),
+                    accounts::scopes.eq(patch
+                        .scopes
+                        .as_deref()
+                        .map(model::join_scopes)
+                        .unwrap_or(current.scopes.clone())),
                     bump(),
                 ))
                 .returning(AccountRow::as_returning())
                 .get_result(conn)
                 .await?;
             Ok((Account::from(row), "account.updated", None))
-        })
+        },
+    )
     .await
 }
 
@@ -446,13 +593,13 @@ macro_rules! account_action_path {
             params(
                 ("id" = Uuid, Path, description = "The organisation's id"),
                 ("account_id" = Uuid, Path, description = "The account's id"),
-                ("If-Match" = String, Header, description = "The ETag of the version being changed"),
+                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
                 ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
             ),
             security(("bearer" = ["accounts:write"])),
             responses(
                 (status = 200, description = "Done", body = $body, headers(("ETag" = String, description = "The new version"))),
-                (status = 409, description = "Not possible in the account's current state", body = crate::error::Problem),
+                (status = 409, description = "Not possible in the account's current state", body = crate::error::Problem, content_type = "application/problem+json"),
             )
         )]
         #[post($path)]
@@ -467,7 +614,7 @@ macro_rules! account_action_path {
             let (organisation_id, account_id) = path.into_inner();
             let fingerprint = idempotency::fingerprint(&req, b"");
             let self_id = caller.account_id;
-            change_account(&state, &caller, &key, fingerprint, organisation_id, account_id, if_match,
+            change_account(&state, &caller, &key, fingerprint, (organisation_id, account_id), if_match,
                 async move |conn: &mut AsyncPgConnection, current: AccountRow| {
                     actions::$fn(conn, current, self_id).await
                 })
@@ -476,17 +623,38 @@ macro_rules! account_action_path {
     };
 }
 
-account_action_path!(deactivate_account, "/organisations/{id}/accounts/{account_id}/deactivate", "deactivate_account",
+account_action_path!(
+    deactivate_account,
+    "/organisations/{id}/accounts/{account_id}/deactivate",
+    "deactivate_account",
     "Deactivate an account",
-    "Its tokens stop working at once and its sessions are revoked. You cannot deactivate yourself.", Account);
-account_action_path!(reactivate_account, "/organisations/{id}/accounts/{account_id}/reactivate", "reactivate_account",
-    "Reactivate an account", "The account can sign in again (with new tokens).", Account);
-account_action_path!(reset_password, "/organisations/{id}/accounts/{account_id}/reset-password", "reset_account_password",
+    "Its tokens stop working at once and its sessions are revoked. You cannot deactivate yourself.",
+    Account
+);
+account_action_path!(
+    reactivate_account,
+    "/organisations/{id}/accounts/{account_id}/reactivate",
+    "reactivate_account",
+    "Reactivate an account",
+    "The account can sign in again (with new tokens).",
+    Account
+);
+account_action_path!(
+    reset_password,
+    "/organisations/{id}/accounts/{account_id}/reset-password",
+    "reset_account_password",
     "Reset a person's password",
-    "Issues a new temporary password, shown once, and revokes the person's sessions.", AccountWithCredential);
-account_action_path!(rotate_secret, "/organisations/{id}/accounts/{account_id}/rotate-secret", "rotate_account_secret",
+    "Issues a new temporary password, shown once, and revokes the person's sessions.",
+    AccountWithCredential
+);
+account_action_path!(
+    rotate_secret,
+    "/organisations/{id}/accounts/{account_id}/rotate-secret",
+    "rotate_account_secret",
     "Rotate a partner system's client secret",
-    "Issues a new client secret, shown once; the old one stops working at once.", AccountWithCredential);
+    "Issues a new client secret, shown once; the old one stops working at once.",
+    AccountWithCredential
+);
 
 /// What each account action changes, inside the transaction `change_account` opened.
 mod actions {
@@ -494,7 +662,11 @@ mod actions {
 
     type Outcome = Result<(Account, &'static str, Option<String>), ApiError>;
 
-    pub async fn deactivate_account(conn: &mut AsyncPgConnection, current: AccountRow, self_id: Uuid) -> Outcome {
+    pub async fn deactivate_account(
+        conn: &mut AsyncPgConnection,
+        current: AccountRow,
+        self_id: Uuid,
+    ) -> Outcome {
         if current.id == self_id {
             return Err(ApiError::conflict("you cannot deactivate your own account"));
         }
@@ -503,28 +675,46 @@ mod actions {
         }
         revoke_sessions(conn, current.id, None).await?;
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
-            .set((accounts::active.eq(false), accounts::deactivated_at.eq(diesel::dsl::now), bump()))
+            .set((
+                accounts::active.eq(false),
+                accounts::deactivated_at.eq(diesel::dsl::now),
+                bump(),
+            ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
         Ok((Account::from(row), "account.deactivated", None))
     }
 
-    pub async fn reactivate_account(conn: &mut AsyncPgConnection, current: AccountRow, _self_id: Uuid) -> Outcome {
+    pub async fn reactivate_account(
+        conn: &mut AsyncPgConnection,
+        current: AccountRow,
+        _self_id: Uuid,
+    ) -> Outcome {
         if current.active {
             return Err(ApiError::conflict("the account is already active"));
         }
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
-            .set((accounts::active.eq(true), accounts::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>), bump()))
+            .set((
+                accounts::active.eq(true),
+                accounts::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                bump(),
+            ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
         Ok((Account::from(row), "account.reactivated", None))
     }
 
-    pub async fn reset_password(conn: &mut AsyncPgConnection, current: AccountRow, _self_id: Uuid) -> Outcome {
+    pub async fn reset_password(
+        conn: &mut AsyncPgConnection,
+        current: AccountRow,
+        _self_id: Uuid,
+    ) -> Outcome {
         if current.kind != AccountKind::Person {
-            return Err(ApiError::conflict("a partner system has a client secret: use rotate-secret"));
+            return Err(ApiError::conflict(
+                "a partner system has a client secret: use rotate-secret",
+            ));
         }
         let password = secrets::temporary_password();
         let hash = hash_off_thread(password.clone()).await?;
@@ -534,12 +724,22 @@ mod actions {
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
-        Ok((Account::from(row), "account.credentials_reset", Some(password)))
+        Ok((
+            Account::from(row),
+            "account.credentials_reset",
+            Some(password),
+        ))
     }
 
-    pub async fn rotate_secret(conn: &mut AsyncPgConnection, current: AccountRow, _self_id: Uuid) -> Outcome {
+    pub async fn rotate_secret(
+        conn: &mut AsyncPgConnection,
+        current: AccountRow,
+        _self_id: Uuid,
+    ) -> Outcome {
         if current.kind != AccountKind::System {
-            return Err(ApiError::conflict("a person has a password: use reset-password"));
+            return Err(ApiError::conflict(
+                "a person has a password: use reset-password",
+            ));
         }
         let secret = secrets::random_token(32);
         let hash = hash_off_thread(secret.clone()).await?;
@@ -548,7 +748,11 @@ mod actions {
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
-        Ok((Account::from(row), "account.credentials_reset", Some(secret)))
+        Ok((
+            Account::from(row),
+            "account.credentials_reset",
+            Some(secret),
+        ))
     }
 
     async fn hash_off_thread(secret: String) -> Result<String, ApiError> {

@@ -37,10 +37,15 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<Htt
     let mut conn = db::conn(&state.pool).await?;
     let account = model::find_account(&mut conn, caller.account_id).await?;
     let organisation = match account.organisation_id {
-        Some(org) => Some(Organisation::from(model::find_organisation(&mut conn, org).await?)),
+        Some(org) => Some(Organisation::from(
+            model::find_organisation(&mut conn, org).await?,
+        )),
         None => None,
     };
-    Ok(HttpResponse::Ok().json(Me { account: Account::from(account), organisation }))
+    Ok(HttpResponse::Ok().json(Me {
+        account: Account::from(account),
+        organisation,
+    }))
 }
 
 /// A change of one's own password.
@@ -68,7 +73,7 @@ pub struct PasswordChange {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
-        (status = 409, description = "A partner system has no password", body = crate::error::Problem),
+        (status = 409, description = "A partner system has no password", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/password")]
@@ -79,17 +84,30 @@ pub async fn change_my_password(
 ) -> ApiResult<HttpResponse> {
     let change = body.0;
     if caller.kind != AccountKind::Person {
-        return Err(ApiError::conflict("a partner system has a client secret, not a password"));
+        return Err(ApiError::conflict(
+            "a partner system has a client secret, not a password",
+        ));
     }
     let mut conn = db::conn(&state.pool).await?;
     let account = model::find_account(&mut conn, caller.account_id).await?;
     let (ok, new_hash) = web::block(move || {
         let ok = secrets::verify_secret(&change.current_password, account.password_hash.as_deref());
-        (ok, if ok { Some(secrets::hash_secret(&change.new_password)) } else { None })
+        (
+            ok,
+            if ok {
+                Some(secrets::hash_secret(&change.new_password))
+            } else {
+                None
+            },
+        )
     })
     .await?;
     let Some(new_hash) = new_hash.filter(|_| ok) else {
-        return Err(ApiError::invalid("current_password", "wrong_password", "the current password is wrong"));
+        return Err(ApiError::invalid(
+            "current_password",
+            "wrong_password",
+            "the current password is wrong",
+        ));
     };
     let account_id = caller.account_id;
     let session = caller.session_id;

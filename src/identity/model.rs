@@ -147,7 +147,9 @@ impl AccountRow {
 }
 
 pub fn parse_scopes(s: &str) -> Vec<Scope> {
-    s.split_whitespace().filter_map(|x| x.parse().ok()).collect()
+    s.split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect()
 }
 
 pub fn join_scopes(scopes: &[Scope]) -> String {
@@ -210,12 +212,27 @@ impl From<AccountRow> for Account {
     }
 }
 
-pub async fn find_organisation(conn: &mut AsyncPgConnection, id: Uuid) -> Result<OrganisationRow, ApiError> {
-    Ok(organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).await?)
+pub async fn find_organisation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<OrganisationRow, ApiError> {
+    Ok(organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await?)
 }
 
-pub async fn lock_organisation(conn: &mut AsyncPgConnection, id: Uuid) -> Result<OrganisationRow, ApiError> {
-    Ok(organisations::table.find(id).select(OrganisationRow::as_select()).for_update().first(conn).await?)
+pub async fn lock_organisation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<OrganisationRow, ApiError> {
+    Ok(organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .for_update()
+        .first(conn)
+        .await?)
 }
 
 pub async fn list_organisations(
@@ -224,7 +241,9 @@ pub async fn list_organisations(
     kind: Option<OrganisationKind>,
     department_code: Option<&str>,
 ) -> Result<Vec<OrganisationRow>, ApiError> {
-    let mut q = organisations::table.select(OrganisationRow::as_select()).into_boxed();
+    let mut q = organisations::table
+        .select(OrganisationRow::as_select())
+        .into_boxed();
     if let Some(after) = page.after {
         q = q.filter(organisations::id.gt(after));
     }
@@ -234,11 +253,18 @@ pub async fn list_organisations(
     if let Some(code) = department_code {
         q = q.filter(organisations::department_code.eq(code.to_owned()));
     }
-    Ok(q.order(organisations::id.asc()).limit(page.limit + 1).load(conn).await?)
+    Ok(q.order(organisations::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+        .await?)
 }
 
 pub async fn find_account(conn: &mut AsyncPgConnection, id: Uuid) -> Result<AccountRow, ApiError> {
-    Ok(accounts::table.find(id).select(AccountRow::as_select()).first(conn).await?)
+    Ok(accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .await?)
 }
 
 /// An account of the given organisation, or 404: an account is never reached through
@@ -253,7 +279,11 @@ pub async fn find_account_in(
         .filter(accounts::id.eq(account_id))
         .filter(accounts::organisation_id.eq(organisation_id))
         .select(AccountRow::as_select());
-    Ok(if for_update { q.for_update().first(conn).await? } else { q.first(conn).await? })
+    Ok(if for_update {
+        q.for_update().first(conn).await?
+    } else {
+        q.first(conn).await?
+    })
 }
 
 pub async fn list_accounts(
@@ -268,5 +298,8 @@ pub async fn list_accounts(
     if let Some(after) = page.after {
         q = q.filter(accounts::id.gt(after));
     }
-    Ok(q.order(accounts::id.asc()).limit(page.limit + 1).load(conn).await?)
+    Ok(q.order(accounts::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+        .await?)
 }

@@ -28,8 +28,12 @@ pub(crate) fn validate_siret(value: &str) -> Result<(), ValidationError> {
     rules::check_siret("siret", value, &mut errors);
     match errors.pop() {
         None => Ok(()),
-        Some(e) => Err(ValidationError::new(if e.code == "format" { "format" } else { "check_digit" })
-            .with_message(e.message.into())),
+        Some(e) => Err(ValidationError::new(if e.code == "format" {
+            "format"
+        } else {
+            "check_digit"
+        })
+        .with_message(e.message.into())),
     }
 }
 
@@ -140,7 +144,7 @@ async fn organisation_event(
     responses(
         (status = 201, description = "Created", body = Organisation,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new organisation"))),
-        (status = 409, description = "An organisation with this SIRET exists, or the key is in use", body = crate::error::Problem),
+        (status = 409, description = "An organisation with this SIRET exists, or the key is in use", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/organisations")]
@@ -154,37 +158,44 @@ pub async fn create_organisation(
     authorize(&caller, Action::CreateOrganisation)?;
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let existing: Option<Uuid> = organisations::table
-            .filter(organisations::siret.eq(&new.siret))
-            .select(organisations::id)
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some(existing_id) = existing {
-            let mut ext = serde_json::Map::new();
-            ext.insert("existing_id".into(), existing_id.to_string().into());
-            return Err(ApiError::Conflict {
-                detail: "an organisation with this SIRET is already registered".into(),
-                extensions: ext,
-            });
-        }
-        let row: model::OrganisationRow = diesel::insert_into(organisations::table)
-            .values((
-                organisations::id.eq(Uuid::now_v7()),
-                organisations::kind.eq(new.kind),
-                organisations::name.eq(new.name.trim()),
-                organisations::siret.eq(&new.siret),
-                organisations::department_code.eq(&new.department_code),
-                organisations::contact_email.eq(rules::normalise_email(&new.contact_email)),
-            ))
-            .returning(model::OrganisationRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let org = Organisation::from(row);
-        organisation_event(conn, &caller, "organisation.created", &org).await?;
-        Ok(organisation_response(StatusCode::CREATED, &org).header("location", format!("/v1/organisations/{}", org.id)))
-    })
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let existing: Option<Uuid> = organisations::table
+                .filter(organisations::siret.eq(&new.siret))
+                .select(organisations::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(existing_id) = existing {
+                let mut ext = serde_json::Map::new();
+                ext.insert("existing_id".into(), existing_id.to_string().into());
+                return Err(ApiError::Conflict {
+                    detail: "an organisation with this SIRET is already registered".into(),
+                    extensions: ext,
+                });
+            }
+            let row: model::OrganisationRow = diesel::insert_into(organisations::table)
+                .values((
+                    organisations::id.eq(Uuid::now_v7()),
+                    organisations::kind.eq(new.kind),
+                    organisations::name.eq(new.name.trim()),
+                    organisations::siret.eq(&new.siret),
+                    organisations::department_code.eq(&new.department_code),
+                    organisations::contact_email.eq(rules::normalise_email(&new.contact_email)),
+                ))
+                .returning(model::OrganisationRow::as_returning())
+                .get_result(conn)
+                .await?;
+            let org = Organisation::from(row);
+            organisation_event(conn, &caller, "organisation.created", &org).await?;
+            Ok(organisation_response(StatusCode::CREATED, &org)
+                .header("location", format!("/v1/organisations/{}", org.id)))
+        },
+    )
     .await
 }
 
@@ -208,8 +219,23 @@ pub async fn list_organisations(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadOrganisations)?;
     let page = page.page()?;
+    if let Some(code) = &filters.department_code {
+        if !rules::department_code_is_valid(code) {
+            return Err(ApiError::bad_request(
+                "department_code",
+                "department_code",
+                "département code must be 01 to 95, 2A, 2B or 971 to 976",
+            ));
+        }
+    }
     let mut conn = db::conn(&state.pool).await?;
-    let rows = model::list_organisations(&mut conn, page, filters.kind, filters.department_code.as_deref()).await?;
+    let rows = model::list_organisations(
+        &mut conn,
+        page,
+        filters.kind,
+        filters.department_code.as_deref(),
+    )
+    .await?;
     let rows: Vec<Organisation> = rows.into_iter().map(Organisation::from).collect();
     Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |o| o.id)))
 }
@@ -245,7 +271,7 @@ pub async fn get_organisation(
     request_body = OrganisationPatch,
     params(
         ("id" = Uuid, Path, description = "The organisation's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
     ),
     security(("bearer" = ["accounts:write"])),
     responses(
@@ -267,27 +293,34 @@ pub async fn update_organisation(
     authorize(&caller, Action::UpdateOrganisation { organisation: id })?;
     let patch = body.0;
     let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
-            let current = model::lock_organisation(conn, id).await?;
-            if_match.check(current.version)?;
-            let row: model::OrganisationRow = diesel::update(organisations::table.find(id))
-                .set((
-                    organisations::name.eq(patch.name.as_deref().map(str::trim).unwrap_or(&current.name)),
-                    organisations::department_code.eq(patch.department_code.as_ref().unwrap_or(&current.department_code)),
-                    organisations::contact_email.eq(patch
-                        .contact_email
-                        .as_deref()
-                        .map(rules::normalise_email)
-                        .unwrap_or(current.contact_email.clone())),
-                    organisations::version.eq(current.version + 1),
-                    organisations::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(model::OrganisationRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let org = Organisation::from(row);
-            organisation_event(conn, &caller, "organisation.updated", &org).await?;
-            Ok::<_, ApiError>(organisation_response(StatusCode::OK, &org))
-        })
+        let current = model::lock_organisation(conn, id).await?;
+        if_match.check(current.version)?;
+        let row: model::OrganisationRow = diesel::update(organisations::table.find(id))
+            .set((
+                organisations::name.eq(patch
+                    .name
+                    .as_deref()
+                    .map(str::trim)
+                    .unwrap_or(&current.name)),
+                organisations::department_code.eq(patch
+                    .department_code
+                    .as_ref()
+                    .unwrap_or(&current.department_code)),
+                organisations::contact_email.eq(patch
+                    .contact_email
+                    .as_deref()
+                    .map(rules::normalise_email)
+                    .unwrap_or(current.contact_email.clone())),
+                organisations::version.eq(current.version + 1),
+                organisations::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(model::OrganisationRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let org = Organisation::from(row);
+        organisation_event(conn, &caller, "organisation.updated", &org).await?;
+        Ok::<_, ApiError>(organisation_response(StatusCode::OK, &org))
+    })
     .await?;
     Ok(response.into_response(false))
 }

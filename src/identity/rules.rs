@@ -11,7 +11,7 @@ pub fn siret_is_valid(siret: &str) -> bool {
     }
     let digits: Vec<u32> = siret.bytes().map(|b| (b - b'0') as u32).collect();
     if siret.starts_with("356000000") {
-        return digits.iter().sum::<u32>() % 5 == 0;
+        return digits.iter().sum::<u32>().is_multiple_of(5);
     }
     luhn(&digits)
 }
@@ -34,7 +34,7 @@ fn luhn(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Département codes: 01–95 (20 excluded: Corsica is 2A and 2B), 971–976.
@@ -56,9 +56,17 @@ pub const SIRET_PATTERN: &str = "^[0-9]{14}$";
 
 pub fn check_siret(field: &str, siret: &str, errors: &mut Vec<FieldError>) {
     if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push(FieldError::new(field, "format", "SIRET must be exactly 14 digits"));
+        errors.push(FieldError::new(
+            field,
+            "format",
+            "SIRET must be exactly 14 digits",
+        ));
     } else if !siret_is_valid(siret) {
-        errors.push(FieldError::new(field, "check_digit", "SIRET check digit is wrong"));
+        errors.push(FieldError::new(
+            field,
+            "check_digit",
+            "SIRET check digit is wrong",
+        ));
     }
 }
 
@@ -96,13 +104,14 @@ mod tests {
 
     #[test]
     fn department_codes() {
+        let pattern = regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap();
         for ok in ["01", "13", "2A", "2B", "59", "95", "971", "976"] {
             assert!(department_code_is_valid(ok), "{ok}");
-            assert!(regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap().is_match(ok), "{ok}");
+            assert!(pattern.is_match(ok), "{ok}");
         }
         for bad in ["00", "20", "96", "970", "977", "2C", "1", "", "2a", "9A"] {
             assert!(!department_code_is_valid(bad), "{bad}");
-            assert!(!regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap().is_match(bad), "{bad}");
+            assert!(!pattern.is_match(bad), "{bad}");
         }
     }
 }

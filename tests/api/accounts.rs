@@ -7,7 +7,14 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-async fn status_of(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>, if_match: Option<String>) -> u16 {
+async fn status_of(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    if_match: Option<String>,
+) -> u16 {
     let mut r = app.request(method, path, Some(token));
     if let Some(b) = body {
         r = r.json(&b);
@@ -19,7 +26,15 @@ async fn status_of(app: &TestApp, method: Method, path: &str, token: &str, body:
 }
 
 async fn version(app: &TestApp, org: Uuid, account: Uuid, token: &str) -> String {
-    let a: Value = app.get(&format!("/v1/organisations/{org}/accounts/{account}"), token).await.json().await.unwrap();
+    let a: Value = app
+        .get(
+            &format!("/v1/organisations/{org}/accounts/{account}"),
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     format!("\"{}\"", a["version"])
 }
 
@@ -33,20 +48,36 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
     let their_account = app.person(&theirs.admin_token, theirs.id, "viewer").await.0;
     let _ = their_worker_token;
 
-    let mut callers: Vec<(&str, String)> = vec![("platform_admin", platform.clone()), ("admin", mine.admin_token.clone())];
+    let mut callers: Vec<(&str, String)> = vec![
+        ("platform_admin", platform.clone()),
+        ("admin", mine.admin_token.clone()),
+    ];
     for role in ["coordinator", "worker", "viewer"] {
         callers.push((role, app.person(&mine.admin_token, mine.id, role).await.1));
     }
     // A partner system with every scope but the role of a worker.
-    let system = app.system(&mine.admin_token, mine.id, "worker", &["organisations:read", "accounts:read", "events:read"]).await;
+    let system = app
+        .system(
+            &mine.admin_token,
+            mine.id,
+            "worker",
+            &["organisations:read", "accounts:read", "events:read"],
+        )
+        .await;
     let t: Value = app
-        .token(&[("grant_type", "client_credentials"), ("client_id", system["client_id"].as_str().unwrap()),
-                 ("client_secret", system["client_secret"].as_str().unwrap())])
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", system["client_id"].as_str().unwrap()),
+            ("client_secret", system["client_secret"].as_str().unwrap()),
+        ])
         .await
         .json()
         .await
         .unwrap();
-    callers.push(("system_worker", t["access_token"].as_str().unwrap().to_owned()));
+    callers.push((
+        "system_worker",
+        t["access_token"].as_str().unwrap().to_owned(),
+    ));
 
     for (role, token) in &callers {
         let is_platform = *role == "platform_admin";
@@ -56,65 +87,238 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
         // Organisations.
         let new_org = json!({"kind": "department", "name": "Département test", "siret": siret(),
                               "department_code": "71", "contact_email": "dep@example.org"});
-        assert_eq!(status_of(&app, Method::POST, "/v1/organisations", token, Some(new_org), None).await,
-                   if is_platform { 201 } else { 403 }, "{role} creates an organisation");
-        assert_eq!(status_of(&app, Method::GET, &format!("/v1/organisations/{}", theirs.id), token, None, None).await, 200, "{role} reads the directory");
-        assert_eq!(status_of(&app, Method::GET, "/v1/organisations", token, None, None).await, 200, "{role} lists the directory");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::POST,
+                "/v1/organisations",
+                token,
+                Some(new_org),
+                None
+            )
+            .await,
+            if is_platform { 201 } else { 403 },
+            "{role} creates an organisation"
+        );
+        assert_eq!(
+            status_of(
+                &app,
+                Method::GET,
+                &format!("/v1/organisations/{}", theirs.id),
+                token,
+                None,
+                None
+            )
+            .await,
+            200,
+            "{role} reads the directory"
+        );
+        assert_eq!(
+            status_of(&app, Method::GET, "/v1/organisations", token, None, None).await,
+            200,
+            "{role} lists the directory"
+        );
         let org_version = {
-            let o: Value = app.get(&format!("/v1/organisations/{}", mine.id), token).await.json().await.unwrap();
+            let o: Value = app
+                .get(&format!("/v1/organisations/{}", mine.id), token)
+                .await
+                .json()
+                .await
+                .unwrap();
             format!("\"{}\"", o["version"])
         };
-        assert_eq!(status_of(&app, Method::PATCH, &format!("/v1/organisations/{}", mine.id), token,
-                             Some(json!({"contact_email": "new@example.org"})), Some(org_version)).await,
-                   expect(is_admin), "{role} updates its organisation");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::PATCH,
+                &format!("/v1/organisations/{}", mine.id),
+                token,
+                Some(json!({"contact_email": "new@example.org"})),
+                Some(org_version)
+            )
+            .await,
+            expect(is_admin),
+            "{role} updates its organisation"
+        );
         let their_version = {
-            let o: Value = app.get(&format!("/v1/organisations/{}", theirs.id), token).await.json().await.unwrap();
+            let o: Value = app
+                .get(&format!("/v1/organisations/{}", theirs.id), token)
+                .await
+                .json()
+                .await
+                .unwrap();
             format!("\"{}\"", o["version"])
         };
-        assert_eq!(status_of(&app, Method::PATCH, &format!("/v1/organisations/{}", theirs.id), token,
-                             Some(json!({"contact_email": "new@example.org"})), Some(their_version)).await,
-                   expect(is_platform), "{role} updates another organisation");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::PATCH,
+                &format!("/v1/organisations/{}", theirs.id),
+                token,
+                Some(json!({"contact_email": "new@example.org"})),
+                Some(their_version)
+            )
+            .await,
+            expect(is_platform),
+            "{role} updates another organisation"
+        );
 
         // Accounts of its own organisation.
         let accounts = format!("/v1/organisations/{}/accounts", mine.id);
-        assert_eq!(status_of(&app, Method::GET, &accounts, token, None, None).await, 200, "{role} lists its accounts");
+        assert_eq!(
+            status_of(&app, Method::GET, &accounts, token, None, None).await,
+            200,
+            "{role} lists its accounts"
+        );
         let person = json!({"kind": "person", "name": "Nouvelle Personne", "email": format!("{}@org.example", Uuid::now_v7().simple()), "role": "viewer"});
-        assert_eq!(status_of(&app, Method::POST, &accounts, token, Some(person), None).await,
-                   if is_admin { 201 } else { 403 }, "{role} creates an account");
+        assert_eq!(
+            status_of(&app, Method::POST, &accounts, token, Some(person), None).await,
+            if is_admin { 201 } else { 403 },
+            "{role} creates an account"
+        );
         let target = app.person(&mine.admin_token, mine.id, "viewer").await.0;
         let target_path = format!("{accounts}/{target}");
-        assert_eq!(status_of(&app, Method::GET, &target_path, token, None, None).await, 200, "{role} reads an account");
+        assert_eq!(
+            status_of(&app, Method::GET, &target_path, token, None, None).await,
+            200,
+            "{role} reads an account"
+        );
         let v = version(&app, mine.id, target, &mine.admin_token).await;
-        assert_eq!(status_of(&app, Method::PATCH, &target_path, token, Some(json!({"name": "Renommée"})), Some(v)).await,
-                   expect(is_admin), "{role} updates an account");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::PATCH,
+                &target_path,
+                token,
+                Some(json!({"name": "Renommée"})),
+                Some(v)
+            )
+            .await,
+            expect(is_admin),
+            "{role} updates an account"
+        );
         let v = version(&app, mine.id, target, &mine.admin_token).await;
-        assert_eq!(status_of(&app, Method::POST, &format!("{target_path}/reset-password"), token, None, Some(v)).await,
-                   expect(is_admin), "{role} resets a password");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::POST,
+                &format!("{target_path}/reset-password"),
+                token,
+                None,
+                Some(v)
+            )
+            .await,
+            expect(is_admin),
+            "{role} resets a password"
+        );
         let v = version(&app, mine.id, target, &mine.admin_token).await;
-        assert_eq!(status_of(&app, Method::POST, &format!("{target_path}/deactivate"), token, None, Some(v)).await,
-                   expect(is_admin), "{role} deactivates");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::POST,
+                &format!("{target_path}/deactivate"),
+                token,
+                None,
+                Some(v)
+            )
+            .await,
+            expect(is_admin),
+            "{role} deactivates"
+        );
         if is_admin {
             let v = version(&app, mine.id, target, &mine.admin_token).await;
-            assert_eq!(status_of(&app, Method::POST, &format!("{target_path}/reactivate"), token, None, Some(v)).await, 200, "{role} reactivates");
+            assert_eq!(
+                status_of(
+                    &app,
+                    Method::POST,
+                    &format!("{target_path}/reactivate"),
+                    token,
+                    None,
+                    Some(v)
+                )
+                .await,
+                200,
+                "{role} reactivates"
+            );
         }
 
         // Another organisation's accounts: invisible, whatever the path (platform admins excepted).
         let theirs_accounts = format!("/v1/organisations/{}/accounts", theirs.id);
         let hidden = if is_platform { 200 } else { 404 };
-        assert_eq!(status_of(&app, Method::GET, &theirs_accounts, token, None, None).await, hidden, "{role} lists theirs");
-        assert_eq!(status_of(&app, Method::GET, &format!("{theirs_accounts}/{their_account}"), token, None, None).await, hidden, "{role} reads theirs");
+        assert_eq!(
+            status_of(&app, Method::GET, &theirs_accounts, token, None, None).await,
+            hidden,
+            "{role} lists theirs"
+        );
+        assert_eq!(
+            status_of(
+                &app,
+                Method::GET,
+                &format!("{theirs_accounts}/{their_account}"),
+                token,
+                None,
+                None
+            )
+            .await,
+            hidden,
+            "{role} reads theirs"
+        );
         // Their account through my organisation's path: never found.
-        assert_eq!(status_of(&app, Method::GET, &format!("{accounts}/{their_account}"), token, None, None).await, 404, "{role} via my path");
+        assert_eq!(
+            status_of(
+                &app,
+                Method::GET,
+                &format!("{accounts}/{their_account}"),
+                token,
+                None,
+                None
+            )
+            .await,
+            404,
+            "{role} via my path"
+        );
         if !is_platform {
             let v = "\"1\"".to_string();
-            assert_eq!(status_of(&app, Method::POST, &format!("{theirs_accounts}/{their_account}/deactivate"), token, None, Some(v.clone())).await, 404, "{role} deactivates theirs");
+            assert_eq!(
+                status_of(
+                    &app,
+                    Method::POST,
+                    &format!("{theirs_accounts}/{their_account}/deactivate"),
+                    token,
+                    None,
+                    Some(v.clone())
+                )
+                .await,
+                404,
+                "{role} deactivates theirs"
+            );
             assert_eq!(status_of(&app, Method::POST, &theirs_accounts, token,
                                  Some(json!({"kind": "person", "name": "Intrus", "email": "intrus@example.org", "role": "admin"})), None).await, 404, "{role} creates in theirs");
-            assert_eq!(status_of(&app, Method::PATCH, &format!("{theirs_accounts}/{their_account}"), token, Some(json!({"name": "x"})), Some(v)).await, 404, "{role} updates theirs");
+            assert_eq!(
+                status_of(
+                    &app,
+                    Method::PATCH,
+                    &format!("{theirs_accounts}/{their_account}"),
+                    token,
+                    Some(json!({"name": "x"})),
+                    Some(v)
+                )
+                .await,
+                404,
+                "{role} updates theirs"
+            );
         }
     }
     // Their viewer is untouched.
-    let a: Value = app.get(&format!("/v1/organisations/{}/accounts/{their_account}", theirs.id), &theirs.admin_token).await.json().await.unwrap();
+    let a: Value = app
+        .get(
+            &format!("/v1/organisations/{}/accounts/{their_account}", theirs.id),
+            &theirs.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a["active"], true);
     assert_eq!(a["version"], 1);
 }
@@ -126,19 +330,39 @@ async fn account_life_cycle_and_credentials() {
     let base = format!("/v1/organisations/{}/accounts", org.id);
 
     // A system: secret shown once, its scopes within its role.
-    let system = app.system(&org.admin_token, org.id, "viewer", &["events:read", "accounts:write"]).await;
+    let system = app
+        .system(
+            &org.admin_token,
+            org.id,
+            "viewer",
+            &["events:read", "accounts:write"],
+        )
+        .await;
     assert_eq!(system["kind"], "system");
-    assert_eq!(system["scopes"], json!(["events:read"]), "a viewer system cannot write accounts");
+    assert_eq!(
+        system["scopes"],
+        json!(["events:read"]),
+        "a viewer system cannot write accounts"
+    );
     assert!(system["client_id"].as_str().unwrap().starts_with("pcl_"));
     let secret = system["client_secret"].as_str().unwrap().to_owned();
     let client_id = system["client_id"].as_str().unwrap().to_owned();
     let id = system["id"].as_str().unwrap();
-    let fetched: Value = app.get(&format!("{base}/{id}"), &org.admin_token).await.json().await.unwrap();
+    let fetched: Value = app
+        .get(&format!("{base}/{id}"), &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(fetched.get("client_secret").is_none(), "never shown again");
 
     // Rotation: the old secret stops, the new works.
     let r = app
-        .request(Method::POST, &format!("{base}/{id}/rotate-secret"), Some(&org.admin_token))
+        .request(
+            Method::POST,
+            &format!("{base}/{id}/rotate-secret"),
+            Some(&org.admin_token),
+        )
         .header("if-match", "\"1\"")
         .send()
         .await
@@ -147,17 +371,33 @@ async fn account_life_cycle_and_credentials() {
     let rotated: Value = r.json().await.unwrap();
     let new_secret = rotated["client_secret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
-    let old = app.token(&[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &secret)]).await;
+    let old = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ])
+        .await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = app.token(&[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", new_secret)]).await;
+    let new = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", new_secret),
+        ])
+        .await;
     assert_eq!(new.status(), StatusCode::OK);
     // Wrong kind of reset.
     problem(
-        app.request(Method::POST, &format!("{base}/{id}/reset-password"), Some(&org.admin_token))
-            .header("if-match", "\"2\"")
-            .send()
-            .await
-            .unwrap(),
+        app.request(
+            Method::POST,
+            &format!("{base}/{id}/reset-password"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", "\"2\"")
+        .send()
+        .await
+        .unwrap(),
         409,
     )
     .await;
@@ -165,23 +405,48 @@ async fn account_life_cycle_and_credentials() {
     // A person: reset gives a new temporary password and ends the old sessions.
     let (person, person_token) = app.person(&org.admin_token, org.id, "worker").await;
     let r = app
-        .request(Method::POST, &format!("{base}/{person}/reset-password"), Some(&org.admin_token))
+        .request(
+            Method::POST,
+            &format!("{base}/{person}/reset-password"),
+            Some(&org.admin_token),
+        )
         .header("if-match", "\"1\"")
         .send()
         .await
         .unwrap();
     let reset: Value = r.json().await.unwrap();
     let temporary = reset["temporary_password"].as_str().unwrap().to_owned();
-    assert_eq!(app.get("/v1/me", &person_token).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/v1/me", &person_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let email = reset["email"].as_str().unwrap().to_owned();
     let t = app.password_token(&email, &temporary).await;
     let token = t["access_token"].as_str().unwrap();
     // The person changes it.
-    let r = app.post("/v1/me/password", token, &json!({"current_password": "wrong", "new_password": "a long enough passphrase"})).await;
+    let r = app
+        .post(
+            "/v1/me/password",
+            token,
+            &json!({"current_password": "wrong", "new_password": "a long enough passphrase"}),
+        )
+        .await;
     assert_eq!(fields(&problem(r, 422).await), vec!["current_password"]);
-    let r = app.post("/v1/me/password", token, &json!({"current_password": temporary, "new_password": "short"})).await;
+    let r = app
+        .post(
+            "/v1/me/password",
+            token,
+            &json!({"current_password": temporary, "new_password": "short"}),
+        )
+        .await;
     assert_eq!(fields(&problem(r, 422).await), vec!["new_password"]);
-    let r = app.post("/v1/me/password", token, &json!({"current_password": temporary, "new_password": "a long enough passphrase"})).await;
+    let r = app
+        .post(
+            "/v1/me/password",
+            token,
+            &json!({"current_password": temporary, "new_password": "a long enough passphrase"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     app.password_token(&email, "a long enough passphrase").await;
 
@@ -190,20 +455,61 @@ async fn account_life_cycle_and_credentials() {
     problem(r, 409).await;
     let r = app.post(&base, &org.admin_token, &json!({"kind": "person", "name": "X", "email": "x@example.org", "role": "platform_admin"})).await;
     assert_eq!(fields(&problem(r, 422).await), vec!["role"]);
-    let r = app.post(&base, &org.admin_token, &json!({"kind": "person", "name": "", "email": "bad", "role": "viewer"})).await;
+    let r = app
+        .post(
+            &base,
+            &org.admin_token,
+            &json!({"kind": "person", "name": "", "email": "bad", "role": "viewer"}),
+        )
+        .await;
     assert_eq!(fields(&problem(r, 422).await), vec!["email", "name"]);
-    let r = app.post(&base, &org.admin_token, &json!({"kind": "robot", "name": "X"})).await;
+    let r = app
+        .post(
+            &base,
+            &org.admin_token,
+            &json!({"kind": "robot", "name": "X"}),
+        )
+        .await;
     problem(r, 422).await;
     let r = app.post(&base, &org.admin_token, &json!({"kind": "person", "name": "X", "email": "y@example.org", "role": "viewer", "scopes": []})).await;
     assert_eq!(fields(&problem(r, 422).await), vec!["scopes"]);
     let v = version(&app, org.id, org.admin_id, &org.admin_token).await;
-    let r = app.request(Method::POST, &format!("{base}/{}/deactivate", org.admin_id), Some(&org.admin_token)).header("if-match", v).send().await.unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{base}/{}/deactivate", org.admin_id),
+            Some(&org.admin_token),
+        )
+        .header("if-match", v)
+        .send()
+        .await
+        .unwrap();
     problem(r, 409).await;
     let v = version(&app, org.id, person, &org.admin_token).await;
-    let r = app.request(Method::PATCH, &format!("{base}/{person}"), Some(&org.admin_token)).header("if-match", v).json(&json!({"scopes": ["events:read"]})).send().await.unwrap();
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("{base}/{person}"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", v)
+        .json(&json!({"scopes": ["events:read"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fields(&problem(r, 422).await), vec!["scopes"]);
     let v = version(&app, org.id, person, &org.admin_token).await;
-    let r = app.request(Method::PATCH, &format!("{base}/{person}"), Some(&org.admin_token)).header("if-match", v).json(&json!({"role": "coordinator"})).send().await.unwrap();
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("{base}/{person}"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", v)
+        .json(&json!({"role": "coordinator"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let a: Value = r.json().await.unwrap();
     assert_eq!(a["role"], "coordinator");

@@ -36,7 +36,10 @@ fn sign(keys: &Keys, kid: &str, claims: &Claims) -> String {
 
 async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
     let r = app.get("/v1/me", token).await;
-    let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
     let body = problem(r, 401).await;
     let challenge = challenge.unwrap_or_else(|| panic!("{why}: no WWW-Authenticate"));
     assert!(challenge.starts_with("Bearer "), "{why}: {challenge}");
@@ -47,20 +50,41 @@ async fn assert_rejected(app: &TestApp, token: &str, why: &str) {
 async fn client_credentials_password_and_refresh_grants() {
     let app = spawn_app().await;
     let org = app.organisation("association").await;
-    let system = app.system(&org.admin_token, org.id, "worker", &["events:read", "organisations:read"]).await;
+    let system = app
+        .system(
+            &org.admin_token,
+            org.id,
+            "worker",
+            &["events:read", "organisations:read"],
+        )
+        .await;
     let client_id = system["client_id"].as_str().unwrap();
     let secret = system["client_secret"].as_str().unwrap();
 
     // Form body.
-    let r = app.token(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)]).await;
+    let r = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let t: Value = r.json().await.unwrap();
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["expires_in"], 900);
-    assert!(t.get("refresh_token").is_none(), "no refresh token for client credentials");
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no refresh token for client credentials"
+    );
     assert_eq!(t["scope"], "events:read organisations:read");
-    let me: Value = app.get("/v1/me", t["access_token"].as_str().unwrap()).await.json().await.unwrap();
+    let me: Value = app
+        .get("/v1/me", t["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["account"]["client_id"], client_id);
     assert_eq!(me["organisation"]["id"], org.id.to_string());
 
@@ -89,13 +113,27 @@ async fn client_credentials_password_and_refresh_grants() {
     let token = t["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
-    let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = app
+        .client
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks["keys"][0]["kid"], header.kid.unwrap());
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
     let payload = token.split('.').nth(1).unwrap();
-    let payload: Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    for claim in ["iss", "aud", "sub", "org", "role", "scope", "exp", "nbf", "iat", "jti"] {
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    for claim in [
+        "iss", "aud", "sub", "org", "role", "scope", "exp", "nbf", "iat", "jti",
+    ] {
         assert!(payload.get(claim).is_some(), "claim {claim}");
     }
 
@@ -103,11 +141,18 @@ async fn client_credentials_password_and_refresh_grants() {
     let (_, _) = app.person(&org.admin_token, org.id, "worker").await;
     let platform = app.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let refresh = platform["refresh_token"].as_str().unwrap().to_owned();
-    let r = app.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    let r = app
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let next: Value = r.json().await.unwrap();
     assert_ne!(next["refresh_token"], refresh.as_str());
-    assert_eq!(app.get("/v1/me", next["access_token"].as_str().unwrap()).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/me", next["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[actix_web::test]
@@ -118,7 +163,12 @@ async fn each_bad_token_is_refused_with_401_and_a_challenge() {
     let kid = app.keys.kid.clone();
     let good = claims(&app, worker_id, Some(org.id), Role::Worker);
     // The forged-token machinery is right: a well-formed token passes.
-    assert_eq!(app.get("/v1/me", &sign(&app.keys, &kid, &good)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/v1/me", &sign(&app.keys, &kid, &good))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let mut c = good.clone();
     c.exp = chrono::Utc::now().timestamp() - 3600;
@@ -150,8 +200,14 @@ async fn each_bad_token_is_refused_with_401_and_a_challenge() {
     assert_rejected(&app, &hs, "alg HS256").await;
 
     // alg none.
-    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
-    let none = format!("{}.{}.", b64(&json!({"alg": "none", "kid": kid})), b64(&serde_json::to_value(&good).unwrap()));
+    let b64 = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "kid": kid})),
+        b64(&serde_json::to_value(&good).unwrap())
+    );
     assert_rejected(&app, &none, "alg none").await;
 
     // Tampered payload: a role raised to admin under the original signature.
@@ -168,11 +224,28 @@ async fn each_bad_token_is_refused_with_401_and_a_challenge() {
     problem(r, 401).await;
 
     // Deactivated: the token that worked a moment ago stops at once.
-    assert_eq!(app.get("/v1/me", &worker_token).await.status(), StatusCode::OK);
-    let account: Value =
-        app.get(&format!("/v1/organisations/{}/accounts/{worker_id}", org.id), &org.admin_token).await.json().await.unwrap();
+    assert_eq!(
+        app.get("/v1/me", &worker_token).await.status(),
+        StatusCode::OK
+    );
+    let account: Value = app
+        .get(
+            &format!("/v1/organisations/{}/accounts/{worker_id}", org.id),
+            &org.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     let r = app
-        .request(reqwest::Method::POST, &format!("/v1/organisations/{}/accounts/{worker_id}/deactivate", org.id), Some(&org.admin_token))
+        .request(
+            reqwest::Method::POST,
+            &format!(
+                "/v1/organisations/{}/accounts/{worker_id}/deactivate",
+                org.id
+            ),
+            Some(&org.admin_token),
+        )
         .header("if-match", format!("\"{}\"", account["version"]))
         .send()
         .await
@@ -186,20 +259,34 @@ async fn a_reused_refresh_token_revokes_its_session() {
     let app = spawn_app().await;
     let first = app.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let refresh = first["refresh_token"].as_str().unwrap().to_owned();
-    let r = app.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    let r = app
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
     let second: Value = r.json().await.unwrap();
     let access = second["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.get("/v1/me", &access).await.status(), StatusCode::OK);
 
     // The first refresh token again: refused (RFC 6749 invalid_grant), and the session ends.
-    let r = app.token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    let r = app
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
     // Every token of the session now fails: the access token and the newest refresh token.
     assert_rejected(&app, &access, "token of a revoked session").await;
-    assert_rejected(&app, first["access_token"].as_str().unwrap(), "first token of a revoked session").await;
-    let r = app.token(&[("grant_type", "refresh_token"), ("refresh_token", second["refresh_token"].as_str().unwrap())]).await;
+    assert_rejected(
+        &app,
+        first["access_token"].as_str().unwrap(),
+        "first token of a revoked session",
+    )
+    .await;
+    let r = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", second["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // Another sign-in is unaffected.
     let fresh = app.platform_token().await;
@@ -209,15 +296,64 @@ async fn a_reused_refresh_token_revokes_its_session() {
 #[actix_web::test]
 async fn token_endpoint_errors_follow_rfc_6749() {
     let app = spawn_app().await;
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Form<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Form, u16, &str)> = vec![
         (vec![], 400, "invalid_request"),
-        (vec![("grant_type", "authorization_code")], 400, "unsupported_grant_type"),
-        (vec![("grant_type", "password"), ("username", ADMIN_EMAIL)], 400, "invalid_request"),
-        (vec![("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", "wrong")], 400, "invalid_grant"),
-        (vec![("grant_type", "password"), ("username", "nobody@x.example"), ("password", "x")], 400, "invalid_grant"),
-        (vec![("grant_type", "client_credentials"), ("client_id", "pcl_nope"), ("client_secret", "x")], 401, "invalid_client"),
-        (vec![("grant_type", "refresh_token"), ("refresh_token", "never-issued")], 400, "invalid_grant"),
-        (vec![("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("scope", "units:write")], 400, "invalid_scope"),
+        (
+            vec![("grant_type", "authorization_code")],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("grant_type", "password"), ("username", ADMIN_EMAIL)],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", ADMIN_EMAIL),
+                ("password", "wrong"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", "nobody@x.example"),
+                ("password", "x"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "pcl_nope"),
+                ("client_secret", "x"),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "never-issued"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("username", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("scope", "units:write"),
+            ],
+            400,
+            "invalid_scope",
+        ),
     ];
     for (form, status, error) in cases {
         let r = app.token(&form).await;
@@ -229,7 +365,13 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         assert_eq!(body["error"], error, "{form:?}");
         assert!(body["error_description"].is_string());
     }
-    let r = app.client.post(app.url("/v1/auth/token")).body("grant_type=password").send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/auth/token"))
+        .body("grant_type=password")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no content type");
 }
 
@@ -237,23 +379,46 @@ async fn token_endpoint_errors_follow_rfc_6749() {
 async fn failed_sign_ins_are_limited_per_account() {
     let app = spawn_app().await;
     for _ in 0..passerelle::auth::throttle::PER_ACCOUNT {
-        let r = app.token(&[("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", "wrong")]).await;
+        let r = app
+            .token(&[
+                ("grant_type", "password"),
+                ("username", ADMIN_EMAIL),
+                ("password", "wrong"),
+            ])
+            .await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
     // Now even the right password waits.
-    let r = app.token(&[("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    let r = app
+        .token(&[
+            ("grant_type", "password"),
+            ("username", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 900);
     // Per address too: other accounts from the same address, past the address allowance.
     let app = spawn_app().await;
     let mut statuses = Vec::new();
     for i in 0..(passerelle::auth::throttle::PER_ADDRESS + 1) {
         let r = app
-            .token(&[("grant_type", "password"), ("username", &format!("u{i}@x.example")), ("password", "wrong")])
+            .token(&[
+                ("grant_type", "password"),
+                ("username", &format!("u{i}@x.example")),
+                ("password", "wrong"),
+            ])
             .await;
         statuses.push(r.status().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 400).count() as i64, passerelle::auth::throttle::PER_ADDRESS);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count() as i64,
+        passerelle::auth::throttle::PER_ADDRESS
+    );
     assert_eq!(*statuses.last().unwrap(), 429);
 }

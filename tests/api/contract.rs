@@ -27,45 +27,107 @@ async fn errors_are_problem_json_everywhere() {
         .await
         .unwrap();
     let p = problem(r, 400).await;
-    assert!(p["detail"].as_str().unwrap().contains("line 3"), "{}", p["detail"]);
-    assert!(p["detail"].as_str().unwrap().contains("column"), "{}", p["detail"]);
+    assert!(
+        p["detail"].as_str().unwrap().contains("line 3"),
+        "{}",
+        p["detail"]
+    );
+    assert!(
+        p["detail"].as_str().unwrap().contains("column"),
+        "{}",
+        p["detail"]
+    );
     // Not JSON at all.
-    let r = app.request(Method::POST, "/v1/organisations", Some(&token)).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    let r = app
+        .request(Method::POST, "/v1/organisations", Some(&token))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     problem(r, 415).await;
     // Unknown route, wrong method with Allow.
     problem(app.get("/v1/nothing-here", &token).await, 404).await;
-    problem(app.client.get(app.url("/nothing")).send().await.unwrap(), 404).await;
-    let r = app.request(Method::DELETE, "/v1/organisations", Some(&token)).send().await.unwrap();
+    problem(
+        app.client.get(app.url("/nothing")).send().await.unwrap(),
+        404,
+    )
+    .await;
+    let r = app
+        .request(Method::DELETE, "/v1/organisations", Some(&token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["allow"], "GET, POST");
     problem(r, 405).await;
-    let r = app.request(Method::PUT, &format!("/v1/organisations/{}", Uuid::now_v7()), Some(&token)).send().await.unwrap();
+    let r = app
+        .request(
+            Method::PUT,
+            &format!("/v1/organisations/{}", Uuid::now_v7()),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["allow"], "GET, PATCH");
     problem(r, 405).await;
     // Bad path and query parameters.
     problem(app.get("/v1/organisations/not-a-uuid", &token).await, 400).await;
     let p = problem(app.get("/v1/organisations?limit=abc", &token).await, 400).await;
-    assert!(p["detail"].as_str().unwrap().contains("limit") || p["errors"][0]["field"] == "limit" || p["errors"][0]["field"] == "query");
+    assert!(
+        p["detail"].as_str().unwrap().contains("limit")
+            || p["errors"][0]["field"] == "limit"
+            || p["errors"][0]["field"] == "query"
+    );
     let p = problem(app.get("/v1/organisations?limit=500", &token).await, 400).await;
     assert_eq!(p["errors"][0]["field"], "limit");
-    let p = problem(app.get("/v1/organisations?cursor=%21%21", &token).await, 400).await;
+    let p = problem(
+        app.get("/v1/organisations?cursor=%21%21", &token).await,
+        400,
+    )
+    .await;
     assert_eq!(p["errors"][0]["field"], "cursor");
     // Body too large.
     let big = json!({"kind": "association", "name": "x".repeat(2 * 1024 * 1024), "siret": siret(), "department_code": "53", "contact_email": "a@b.example"});
     problem(app.post("/v1/organisations", &token, &big).await, 413).await;
     // Bad Idempotency-Key header.
-    let r = app.request(Method::POST, "/v1/organisations", Some(&token)).header("idempotency-key", "x".repeat(300)).json(&new_org()).send().await.unwrap();
+    let r = app
+        .request(Method::POST, "/v1/organisations", Some(&token))
+        .header("idempotency-key", "x".repeat(300))
+        .json(&new_org())
+        .send()
+        .await
+        .unwrap();
     problem(r, 400).await;
 }
 
 #[actix_web::test]
 async fn request_ids_are_kept_or_made_and_returned() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/healthz")).header("x-request-id", "partner-req-42").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "partner-req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["x-request-id"], "partner-req-42");
-    let r = app.client.get(app.url("/healthz")).header("x-request-id", "spaces are not kept").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "spaces are not kept")
+        .send()
+        .await
+        .unwrap();
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(Uuid::parse_str(&id).is_ok(), "{id}");
-    let r = app.client.get(app.url("/v1/me")).header("x-request-id", "abc-1").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/v1/me"))
+        .header("x-request-id", "abc-1")
+        .send()
+        .await
+        .unwrap();
     let p = problem(r, 401).await;
     assert_eq!(p["request_id"], "abc-1");
     assert_eq!(p["instance"], "/v1/me");
@@ -103,7 +165,10 @@ async fn idempotent_retries_replay_conflict_and_refuse_another_body() {
     let token = app.platform_token().await;
     let body = new_org();
     let send = |b: &Value, key: &str| {
-        app.request(Method::POST, "/v1/organisations", Some(&token)).header("idempotency-key", key).json(b).send()
+        app.request(Method::POST, "/v1/organisations", Some(&token))
+            .header("idempotency-key", key)
+            .json(b)
+            .send()
     };
     let first = send(&body, "key-1").await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -118,7 +183,10 @@ async fn idempotent_retries_replay_conflict_and_refuse_another_body() {
     assert_eq!(app.count("organisations").await, 1);
     // The same JSON written otherwise is the same request.
     let reordered: Value = serde_json::from_str(&serde_json::to_string(&body).unwrap()).unwrap();
-    assert_eq!(send(&reordered, "key-1").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(
+        send(&reordered, "key-1").await.unwrap().status(),
+        StatusCode::CREATED
+    );
     // Same key, another body: 422.
     let mut other = body.clone();
     other["name"] = json!("Autre nom");
@@ -131,7 +199,14 @@ async fn idempotent_retries_replay_conflict_and_refuse_another_body() {
     };
     let _ = admin;
     let r = app
-        .request(Method::POST, &format!("/v1/organisations/{}/accounts", first["id"].as_str().unwrap()), Some(&admin_token))
+        .request(
+            Method::POST,
+            &format!(
+                "/v1/organisations/{}/accounts",
+                first["id"].as_str().unwrap()
+            ),
+            Some(&admin_token),
+        )
         .header("idempotency-key", "key-1")
         .json(&json!({"kind": "person", "name": "X", "email": "x@example.org", "role": "viewer"}))
         .send()
@@ -175,8 +250,14 @@ async fn idempotent_retries_replay_conflict_and_refuse_another_body() {
     let body = new_org();
     let before = app.count("organisations").await;
     let results = futures::future::join_all((0..5).map(|_| send(&body, "key-concurrent"))).await;
-    let statuses: Vec<u16> = results.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    let statuses: Vec<u16> = results
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&201));
     assert_eq!(app.count("organisations").await, before + 1);
 }
@@ -189,9 +270,20 @@ async fn pagination_walks_every_row_once_while_rows_are_inserted() {
     let mut existing: HashSet<String> = HashSet::new();
     existing.insert(org.admin_id.to_string());
     for i in 0..23 {
-        let r = app.post(&base, &org.admin_token, &json!({"kind": "system", "name": format!("s{i}"), "role": "viewer", "scopes": []})).await;
+        let r = app
+            .post(
+                &base,
+                &org.admin_token,
+                &json!({"kind": "system", "name": format!("s{i}"), "role": "viewer", "scopes": []}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::CREATED);
-        existing.insert(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        existing.insert(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let mut seen: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
@@ -209,7 +301,12 @@ async fn pagination_walks_every_row_once_while_rows_are_inserted() {
         // Rows keep arriving during the walk.
         if pages < 4 {
             for _ in 0..2 {
-                app.post(&base, &org.admin_token, &json!({"kind": "system", "name": "late", "role": "viewer", "scopes": []})).await;
+                app.post(
+                    &base,
+                    &org.admin_token,
+                    &json!({"kind": "system", "name": "late", "role": "viewer", "scopes": []}),
+                )
+                .await;
             }
         }
         match page["next_cursor"].as_str() {
@@ -241,11 +338,12 @@ async fn read_feed(app: &TestApp, token: &str, limit: usize) -> Vec<Value> {
         let page: Value = r.json().await.unwrap();
         let items = page["items"].as_array().unwrap().clone();
         if items.is_empty() {
-            assert!(page["next_cursor"].is_null());
+            // An empty page hands back the position it was asked for.
+            assert_eq!(page["next_cursor"].as_str(), after.as_deref());
             break;
         }
+        assert!(items.len() <= limit);
         after = Some(page["next_cursor"].as_str().unwrap().to_owned());
-        assert_eq!(after.as_deref(), items.last().unwrap()["id"].as_str());
         all.extend(items);
     }
     all
@@ -259,20 +357,32 @@ async fn events_appear_once_in_order_and_only_to_their_organisation() {
     let other = app.organisation("department").await;
     // Concurrent changes.
     let base = format!("/v1/organisations/{}/accounts", org.id);
-    let bodies: Vec<Value> =
-        (0..12).map(|i| json!({"kind": "system", "name": format!("c{i}"), "role": "viewer", "scopes": []})).collect();
-    let creations = futures::future::join_all(bodies.iter().map(|b| app.post(&base, &org.admin_token, b))).await;
+    let bodies: Vec<Value> = (0..12)
+        .map(|i| json!({"kind": "system", "name": format!("c{i}"), "role": "viewer", "scopes": []}))
+        .collect();
+    let creations =
+        futures::future::join_all(bodies.iter().map(|b| app.post(&base, &org.admin_token, b)))
+            .await;
     let created: HashSet<String> = {
         let mut s = HashSet::new();
         for r in creations {
             assert_eq!(r.status(), StatusCode::CREATED);
-            s.insert(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+            s.insert(
+                r.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         s
     };
     let feed = read_feed(&app, &org.admin_token, 4).await;
     let ids: Vec<&str> = feed.iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "each event once");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "each event once"
+    );
     // The organisation's own creation first, then its admin, then the 12 systems.
     assert_eq!(feed[0]["type"], "organisation.created");
     assert_eq!(feed[0]["subject"]["id"], org.id.to_string());
@@ -285,26 +395,49 @@ async fn events_appear_once_in_order_and_only_to_their_organisation() {
     assert_eq!(systems, created);
     assert_eq!(feed.len(), 14);
     // Reading again gives the same order; another page size too.
-    let again: Vec<String> = read_feed(&app, &org.admin_token, 50).await.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    let again: Vec<String> = read_feed(&app, &org.admin_token, 50)
+        .await
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(again, ids.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     // The other organisation sees none of it.
     let theirs = read_feed(&app, &other.admin_token, 50).await;
-    assert!(theirs.iter().all(|e| e["subject"]["id"] != org.id.to_string() && !created.contains(e["subject"]["id"].as_str().unwrap())));
+    assert!(theirs
+        .iter()
+        .all(|e| e["subject"]["id"] != org.id.to_string()
+            && !created.contains(e["subject"]["id"].as_str().unwrap())));
     // Platform admins see organisation events, not accounts.
     let platform_feed = read_feed(&app, &platform, 50).await;
-    assert!(platform_feed.iter().all(|e| e["type"].as_str().unwrap().starts_with("organisation.")));
+    assert!(platform_feed
+        .iter()
+        .all(|e| e["type"].as_str().unwrap().starts_with("organisation.")));
     assert_eq!(platform_feed.len(), 2);
-    problem(app.get(&format!("/v1/events?after={}", Uuid::now_v7()), &org.admin_token).await, 400).await;
+    let p = problem(
+        app.get("/v1/events?after=not-a-cursor", &org.admin_token)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "after");
 }
 
 #[actix_web::test]
 async fn an_event_committed_late_is_not_skipped() {
     let app = spawn_app().await;
     let org = app.organisation("association").await;
-    let before = read_feed(&app, &org.admin_token, 50).await;
-    let last = before.last().unwrap()["id"].as_str().unwrap().to_owned();
+    read_feed(&app, &org.admin_token, 50).await;
+    let page: Value = app
+        .get("/v1/events?limit=200", &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let last = page["next_cursor"].as_str().unwrap().to_owned();
     // A transaction writes an event and stays open...
-    let mut slow = diesel_async::AsyncPgConnection::establish(&app.database_url).await.unwrap();
+    let mut slow = diesel_async::AsyncPgConnection::establish(&app.database_url)
+        .await
+        .unwrap();
     diesel::sql_query("BEGIN").execute(&mut slow).await.unwrap();
     diesel::sql_query(
         "WITH e AS (INSERT INTO events (id, event_type, subject_type, subject_id, data) \
@@ -317,15 +450,39 @@ async fn an_event_committed_late_is_not_skipped() {
     .await
     .unwrap();
     // ...while a later change commits.
-    let r = app.post(&format!("/v1/organisations/{}/accounts", org.id), &org.admin_token,
-                     &json!({"kind": "system", "name": "fast", "role": "viewer", "scopes": []})).await;
+    let r = app
+        .post(
+            &format!("/v1/organisations/{}/accounts", org.id),
+            &org.admin_token,
+            &json!({"kind": "system", "name": "fast", "role": "viewer", "scopes": []}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     // The reader is held back rather than moved past the open transaction.
-    let page: Value = app.get(&format!("/v1/events?after={last}"), &org.admin_token).await.json().await.unwrap();
+    let page: Value = app
+        .get(&format!("/v1/events?after={last}"), &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 0, "{page}");
-    diesel::sql_query("COMMIT").execute(&mut slow).await.unwrap();
-    let page: Value = app.get(&format!("/v1/events?after={last}"), &org.admin_token).await.json().await.unwrap();
-    let types: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(page["next_cursor"], last.as_str());
+    diesel::sql_query("COMMIT")
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    let page: Value = app
+        .get(&format!("/v1/events?after={last}"), &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, vec!["test.slow", "account.created"]);
 }
 
@@ -339,16 +496,31 @@ async fn health_docs_and_the_committed_spec() {
     let r = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("swagger"));
-    let served: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let served: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let committed: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
             .expect("openapi/openapi.json is committed (make openapi)"),
     )
     .unwrap();
-    assert_eq!(served, committed, "openapi/openapi.json differs from the served spec: run `make openapi`");
-    assert_eq!(
-        passerelle::openapi::document_json(),
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap(),
+    assert!(
+        served == committed,
+        "openapi/openapi.json differs from the served spec: run `make openapi`"
+    );
+    assert!(
+        passerelle::openapi::document_json()
+            == std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/openapi/openapi.json"
+            ))
+            .unwrap(),
         "openapi/openapi.json is not what `passerelle openapi` prints: run `make openapi`"
     );
     // Every operation is complete: id, summary, security, responses with schemas and examples.
@@ -362,7 +534,9 @@ async fn health_docs_and_the_committed_spec() {
                 if status == "204" {
                     continue;
                 }
-                let content = response["content"].as_object().unwrap_or_else(|| panic!("{what} {status}: content"));
+                let content = response["content"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{what} {status}: content"));
                 for (_, media) in content {
                     assert!(media.get("schema").is_some(), "{what} {status}: schema");
                 }

@@ -41,7 +41,11 @@ extern "C" fn stop_cluster() {
 
 /// A directory every account can reach (the cluster may run as `postgres`).
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("passerelle-{name}-{}-{}", std::process::id(), Uuid::now_v7()));
+    let dir = std::env::temp_dir().join(format!(
+        "passerelle-{name}-{}-{}",
+        std::process::id(),
+        Uuid::now_v7()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -54,8 +58,9 @@ fn server() -> &'static TestServer {
                 Ok(url) => url,
                 Err(_) => {
                     let dir = scratch_dir("tests");
-                    let pg = EmbeddedPostgres::start(&dir.join("cluster"), &dir.join("password"), true)
-                        .expect("start the test cluster");
+                    let pg =
+                        EmbeddedPostgres::start(&dir.join("cluster"), &dir.join("password"), true)
+                            .expect("start the test cluster");
                     let url = pg.url("postgres");
                     *CLUSTER.lock().unwrap() = Some(pg);
                     *CLUSTER_DIR.lock().unwrap() = Some(dir);
@@ -65,15 +70,28 @@ fn server() -> &'static TestServer {
             };
             let base_url = admin_url.rsplit_once('/').unwrap().0.to_string();
             let template = format!("{base_url}/passerelle_template");
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let mut conn = AsyncPgConnection::establish(&admin_url).await.unwrap();
-                diesel::sql_query("DROP DATABASE IF EXISTS passerelle_template").execute(&mut conn).await.unwrap();
+                diesel::sql_query("DROP DATABASE IF EXISTS passerelle_template")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             });
-            rt.block_on(embedded_pg::ensure_database(&admin_url, "passerelle_template")).unwrap();
+            rt.block_on(embedded_pg::ensure_database(
+                &admin_url,
+                "passerelle_template",
+            ))
+            .unwrap();
             drop(rt);
             passerelle::db::run_migrations_blocking(&template).expect("migrate the template");
-            TestServer { admin_url, base_url }
+            TestServer {
+                admin_url,
+                base_url,
+            }
         })
         .join()
         .expect("test database server")
@@ -84,11 +102,15 @@ fn server() -> &'static TestServer {
 pub async fn fresh_database() -> String {
     let server = server();
     let name = format!("test_{}", Uuid::now_v7().simple());
-    let mut conn = AsyncPgConnection::establish(&server.admin_url).await.unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE passerelle_template"))
-        .execute(&mut conn)
+    let mut conn = AsyncPgConnection::establish(&server.admin_url)
         .await
         .unwrap();
+    diesel::sql_query(format!(
+        "CREATE DATABASE {name} TEMPLATE passerelle_template"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
     format!("{}/{name}", server.base_url)
 }
 
@@ -109,11 +131,18 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_on(database_url: String) -> TestApp {
     {
         let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
-        passerelle::bootstrap::ensure_platform_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
-            .await
-            .unwrap();
+        passerelle::bootstrap::ensure_platform_admin(
+            &mut conn,
+            Some(ADMIN_EMAIL),
+            Some(ADMIN_PASSWORD),
+        )
+        .await
+        .unwrap();
     }
-    let config = Arc::new(Config::for_tests(database_url.clone(), scratch_dir("data")));
+    let config = Arc::new(Config::for_tests(
+        database_url.clone(),
+        std::env::temp_dir().join("passerelle-test-data"),
+    ));
     let keys = Arc::new(Keys::generate());
     let pool = passerelle::db::pool(&database_url, 4).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -122,7 +151,10 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
     actix_web::rt::spawn(server);
     TestApp {
         address,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         database_url,
         keys,
         config,
@@ -134,7 +166,10 @@ pub fn siret() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let random = Uuid::new_v4().as_u128() as u64 % 1_000_000_000;
-    let base = format!("{:013}", 1_000_000_000_000 + (random * 1000 + n % 1000) % 9_000_000_000_000);
+    let base = format!(
+        "{:013}",
+        1_000_000_000_000 + (random * 1000 + n % 1000) % 9_000_000_000_000
+    );
     for d in 0..10 {
         let candidate = format!("{base}{d}");
         if passerelle::identity::rules::siret_is_valid(&candidate) {
@@ -171,25 +206,46 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::POST, path, Some(token)).json(body).send().await.unwrap()
+        self.request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn token(&self, form: &[(&str, &str)]) -> Response {
-        self.client.post(self.url("/v1/auth/token")).form(form).send().await.unwrap()
+        self.client
+            .post(self.url("/v1/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn password_token(&self, email: &str, password: &str) -> Value {
-        let r = self.token(&[("grant_type", "password"), ("username", email), ("password", password)]).await;
+        let r = self
+            .token(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+            ])
+            .await;
         assert_eq!(r.status(), StatusCode::OK, "sign-in of {email}");
         r.json().await.unwrap()
     }
 
     pub async fn platform_token(&self) -> String {
-        self.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned()
+        self.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A new organisation of the kind, with its first admin signed in.
@@ -207,7 +263,11 @@ impl TestApp {
         let org: Value = r.json().await.unwrap();
         let id: Uuid = org["id"].as_str().unwrap().parse().unwrap();
         let (admin_id, admin_token) = self.person(&platform, id, "admin").await;
-        Org { id, admin_token, admin_id }
+        Org {
+            id,
+            admin_token,
+            admin_id,
+        }
     }
 
     /// Creates a person with the role in the organisation (as `creator`); returns its id and a token.
@@ -220,10 +280,18 @@ impl TestApp {
                 &json!({"kind": "person", "name": "Dominique Test", "email": email, "role": role}),
             )
             .await;
-        assert_eq!(r.status(), StatusCode::CREATED, "create {role}: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "create {role}: {}",
+            r.text().await.unwrap()
+        );
         let account: Value = r.json().await.unwrap();
         let password = account["temporary_password"].as_str().unwrap().to_owned();
-        let token = self.password_token(&email, &password).await["access_token"].as_str().unwrap().to_owned();
+        let token = self.password_token(&email, &password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         (account["id"].as_str().unwrap().parse().unwrap(), token)
     }
 
@@ -241,7 +309,9 @@ impl TestApp {
     }
 
     pub async fn db(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.database_url).await.unwrap()
+        AsyncPgConnection::establish(&self.database_url)
+            .await
+            .unwrap()
     }
 
     /// `SELECT count(*)` of a table.
@@ -252,7 +322,10 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.db().await;
-        let c: C = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}")).get_result(&mut conn).await.unwrap();
+        let c: C = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
         c.n
     }
 }
@@ -260,7 +333,13 @@ impl TestApp {
 /// Asserts a problem+json response of the status; returns its body.
 pub async fn problem(r: Response, status: u16) -> Value {
     assert_eq!(r.status().as_u16(), status, "status of {}", r.url());
-    let ct = r.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(ct, "application/problem+json");
     assert!(r.headers().contains_key("x-request-id"));
     let body: Value = r.json().await.unwrap();
@@ -273,8 +352,12 @@ pub async fn problem(r: Response, status: u16) -> Value {
 
 /// The fields named by a 422's errors, sorted, each once (a field may break several rules).
 pub fn fields(problem: &Value) -> Vec<String> {
-    let mut f: Vec<String> =
-        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    let mut f: Vec<String> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
     f.sort();
     f.dedup();
     f

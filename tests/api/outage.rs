@@ -15,8 +15,15 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
         let (cluster, password) = (cluster.clone(), password.clone());
         move || {
             let pg = EmbeddedPostgres::start(&cluster, &password, true).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(embedded_pg::ensure_database(&pg.url("postgres"), "passerelle")).unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(embedded_pg::ensure_database(
+                &pg.url("postgres"),
+                "passerelle",
+            ))
+            .unwrap();
             drop(rt);
             passerelle::db::run_migrations_blocking(&pg.url("passerelle")).unwrap();
             let url = pg.url("passerelle");
@@ -42,17 +49,36 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
     let r = app.get("/v1/me", &token).await;
     assert!(r.headers().contains_key("retry-after"));
     problem(r, 503).await;
-    let r = app.token(&[("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    let r = app
+        .token(&[
+            ("grant_type", "password"),
+            ("username", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "temporarily_unavailable");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
     // Healthz does not depend on the database.
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
     // Back on the same port: the service recovers without a restart.
     drop(pg);
-    pg = std::thread::spawn(move || EmbeddedPostgres::start_on(&cluster, &password, true, Some(port)).unwrap())
-        .join()
-        .unwrap();
+    pg = std::thread::spawn(move || {
+        EmbeddedPostgres::start_on(&cluster, &password, true, Some(port)).unwrap()
+    })
+    .join()
+    .unwrap();
     let mut ready = false;
     for _ in 0..50 {
         let r = app.client.get(app.url("/readyz")).send().await.unwrap();

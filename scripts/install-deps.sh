@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the make targets need and the machine lacks, from Debian's packages:
+#   postgres  the PostgreSQL server binaries (the embedded default database, the tests)
+#   build     libpq (for the diesel CLI that checks src/schema.rs) and python3-venv (fuzzing)
+#   bench     wrk and pgbench
+# As root it installs with apt-get; otherwise it says what to install and fails.
+set -euo pipefail
+
+have_pg_server() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null
+}
+
+missing=()
+for what in "$@"; do
+    case "$what" in
+        postgres)
+            have_pg_server || missing+=(postgresql)
+            ;;
+        build)
+            [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
+            python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+            command -v curl >/dev/null || missing+=(curl)
+            ;;
+        bench)
+            command -v wrk >/dev/null || missing+=(wrk)
+            command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+            have_pg_server || missing+=(postgresql)
+            ;;
+        *)
+            echo "install-deps: unknown group $what" >&2
+            exit 2
+            ;;
+    esac
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing Debian packages: ${missing[*]}. Install them (sudo apt-get install ${missing[*]}) and run again." >&2
+    exit 1
+fi
+echo "Installing ${missing[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
