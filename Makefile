@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-DIESEL_CLI_VERSION := 2.3.4
+DIESEL_CLI_VERSION := 2.3.14
 
 export PASSERELLE_BOOTSTRAP_ADMIN_EMAIL ?= admin@passerelle.test
 export PASSERELLE_BOOTSTRAP_ADMIN_PASSWORD ?= admin-passerelle-2026
@@ -39,7 +39,7 @@ schema-check: diesel-cli
 
 diesel-cli:
 	@scripts/install-deps.sh build
-	@command -v diesel >/dev/null 2>&1 && diesel --version | grep -q " $(DIESEL_CLI_VERSION)" || \
+	@command -v diesel >/dev/null 2>&1 && diesel --version | grep -q "Version: $(DIESEL_CLI_VERSION)$$" || \
 		$(CARGO) install diesel_cli --version $(DIESEL_CLI_VERSION) --no-default-features --features postgres --locked
 
 openapi:

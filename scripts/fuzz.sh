@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 binary=${1:-target/debug/passerelle}
-examples=${FUZZ_EXAMPLES:-25}
+examples=${FUZZ_EXAMPLES:-50}
 venv=.venv
 if [ ! -x "$venv/bin/schemathesis" ]; then
     python3 -m venv "$venv"

@@ -24,6 +24,7 @@ for what in "$@"; do
         bench)
             command -v wrk >/dev/null || missing+=(wrk)
             command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+            command -v bc >/dev/null || missing+=(bc)
             have_pg_server || missing+=(postgresql)
             ;;
         *)

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The benchmark: wrk against the release service (own embedded database, demo data) and
+# pgbench against the same PostgreSQL, in one run. Prints a table and writes it to
+# bench-results/. Knobs: BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+binary=${1:-target/release/passerelle}
+seconds=${BENCH_SECONDS:-15}
+connections=${BENCH_CONNECTIONS:-16}
+mkdir -p bench-results
+work=$(mktemp -d /tmp/passerelle-bench.XXXXXX)
+chmod 755 "$work"
+data_dir="$work/data"
+mkdir -p "$data_dir"
+chmod 755 "$data_dir"
+trap 'stop_service; rm -rf "$work"' EXIT
+port=$(free_port)
+base="http://127.0.0.1:$port"
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# Start-up: first start (creates the cluster, migrates, loads the demo), then a restart.
+t0=$(date +%s.%N)
+start_service "$binary" "$data_dir" "$port"
+t1=$(date +%s.%N)
+stop_service
+t2=$(date +%s.%N)
+start_service "$binary" "$data_dir" "$port"
+t3=$(date +%s.%N)
+first_start=$(echo "$t1 - $t0" | bc)
+restart=$(echo "$t3 - $t2" | bc)
+
+client_token=$(token "$port" -d grant_type=client_credentials -d client_id=demo-association -d client_secret=demo-secret-association)
+sleep 2
+idle_rss=$(rss_kib "$SERVICE_PID")
+
+# Sample the service's memory while the load runs.
+peak_file="$work/peak"
+echo 0 >"$peak_file"
+(
+    while kill -0 "$SERVICE_PID" 2>/dev/null; do
+        r=$(rss_kib "$SERVICE_PID" 2>/dev/null || echo 0)
+        [ "${r:-0}" -gt "$(cat "$peak_file")" ] && echo "$r" >"$peak_file"
+        sleep 0.2
+    done
+) &
+sampler=$!
+
+cat >"$work/token.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&client_id=demo-association&client_secret=demo-secret-association"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+LUA
+
+results="$work/results.tsv"
+: >"$results"
+run_wrk() {
+    local name=$1
+    shift
+    local out
+    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@")
+    local rps p50 p99 non2xx
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" >>"$results"
+}
+
+run_wrk "GET /healthz (no token)" "$base/healthz"
+run_wrk "GET /v1/me (bearer token)" -H "Authorization: Bearer $client_token" "$base/v1/me"
+run_wrk "POST /v1/auth/token (client_credentials)" -s "$work/token.lua" "$base/v1/auth/token"
+
+# pgbench: the same server, one row by primary key (the account the token belongs to).
+pg_url="postgres://passerelle:$(cat "$data_dir/postgres.password")@127.0.0.1:$(sed -n 4p "$data_dir/postgres/postmaster.pid")/passerelle"
+account_id=$(curl -fsS "$base/v1/me" -H "Authorization: Bearer $client_token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["account"]["id"])')
+echo "SELECT id, active, role, organisation_id, kind, scopes FROM accounts WHERE id = '$account_id';" >"$work/select.sql"
+(cd "$work" && pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -l -f select.sql "$pg_url" >"$work/pgbench.out" 2>&1)
+python3 - "$work" >>"$results" <<'PY'
+import glob, sys, re
+work = sys.argv[1]
+lat = []
+for f in glob.glob(f"{work}/pgbench_log.*"):
+    for line in open(f):
+        parts = line.split()
+        if len(parts) >= 3:
+            lat.append(int(parts[2]))
+lat.sort()
+out = open(f"{work}/pgbench.out").read()
+tps = re.search(r"tps = ([0-9.]+)", out).group(1)
+pct = lambda p: f"{lat[min(len(lat) - 1, int(len(lat) * p))] / 1000:.2f}ms"
+print(f"pgbench: SELECT account by primary key\t{float(tps):.2f}\t{pct(0.50)}\t{pct(0.99)}\t0")
+PY
+
+kill "$sampler" 2>/dev/null || true
+peak_rss=$(cat "$peak_file")
+
+report="bench-results/$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+    echo "# passerelle benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; wrk and the service share it. ${connections} connections, ${seconds} s each; RUST_LOG=warn."
+    echo
+    echo "| what | requests/s | p50 | p99 | non-2xx |"
+    echo "|---|---:|---:|---:|---:|"
+    while IFS=$'\t' read -r name rps p50 p99 bad; do
+        echo "| $name | $rps | $p50 | $p99 | $bad |"
+    done <"$results"
+    echo
+    echo "| memory and start-up | value |"
+    echo "|---|---:|"
+    echo "| resident memory, idle | $((idle_rss / 1024)) MiB |"
+    echo "| resident memory, peak under load | $((peak_rss / 1024)) MiB |"
+    echo "| first start (create cluster, migrate, demo data) to ready | ${first_start} s |"
+    echo "| restart (existing cluster) to ready | ${restart} s |"
+} | tee "$report"
+echo
+echo "written to $report"
