@@ -7,7 +7,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
+
+use crate::error::ApiError;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -30,6 +32,20 @@ pub fn current() -> Option<RequestContext> {
 /// access log (an opaque id: no personal data).
 #[derive(Debug, Clone, Copy)]
 pub struct LoggedAccount(pub uuid::Uuid);
+
+fn escaped_error(e: &Error) -> HttpResponse {
+    let status = e.as_response_error().status_code();
+    let api_error = match status.as_u16() {
+        400 => ApiError::bad_request("request", "refused", e.to_string()),
+        401 => ApiError::Unauthorized(e.to_string()),
+        403 => ApiError::Forbidden(e.to_string()),
+        404 => ApiError::NotFound,
+        413 => ApiError::PayloadTooLarge { limit: 0 },
+        503 => ApiError::Unavailable(e.to_string()),
+        _ => ApiError::Internal(e.to_string()),
+    };
+    api_error.error_response()
+}
 
 /// A caller's request id is kept when it is short and plain; anything else is replaced, so
 /// that logs and headers never carry arbitrary input.
@@ -61,7 +77,24 @@ pub async fn middleware(
         path: req.path().to_owned(),
     };
     let method = req.method().clone();
-    let mut res = CONTEXT.scope(ctx, next.call(req)).await?;
+    let res = CONTEXT.scope(ctx.clone(), next.call(req)).await?;
+    // An error rendered by a middleware of actix's (a refused CORS preflight, say) is
+    // turned into problem+json like every other.
+    let foreign_error = res.response().error().is_some()
+        && res
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .is_none_or(|v| v.as_bytes() != crate::error::PROBLEM_JSON.as_bytes());
+    let mut res = if foreign_error {
+        let response = CONTEXT
+            .scope(ctx, async {
+                escaped_error(res.response().error().expect("checked above"))
+            })
+            .await;
+        res.into_response(response).map_into_right_body()
+    } else {
+        res.map_into_left_body()
+    };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);

@@ -157,6 +157,17 @@ async fn cors_allows_only_the_front_end_origins() {
         .await
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
+    problem(r, 400).await;
+    // A simple request from elsewhere is served, without the header that lets a browser read it.
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
 }
 
 #[actix_web::test]
