@@ -236,6 +236,31 @@ fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<S
     }
 }
 
+/// The response of every grant: a signed access token, and the refresh token if any.
+fn token_response(
+    state: &AppState,
+    account: &AccountRow,
+    scopes: &[Scope],
+    session_id: Option<Uuid>,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let (access_token, expires_in) = issue_access_token(
+        state,
+        account.id,
+        account.organisation_id,
+        account.role,
+        scopes,
+        session_id,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token,
+        scope: crate::identity::model::join_scopes(scopes),
+    })
+}
+
 fn client_address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
@@ -372,21 +397,7 @@ async fn password_grant(
         Ok(new_refresh_token(c, state, account.id, session_id).await?)
     })
     .await?;
-    let (access_token, expires_in) = issue_access_token(
-        state,
-        account.id,
-        account.organisation_id,
-        account.role,
-        &scopes,
-        Some(session_id),
-    )?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        refresh_token: Some(refresh),
-        scope: crate::identity::model::join_scopes(&scopes),
-    })
+    token_response(state, &account, &scopes, Some(session_id), Some(refresh))
 }
 
 async fn new_refresh_token(
@@ -450,21 +461,7 @@ async fn client_credentials_grant(
         return Err(OAuthError::invalid_client("the client is deactivated"));
     }
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
-    let (access_token, expires_in) = issue_access_token(
-        state,
-        account.id,
-        account.organisation_id,
-        account.role,
-        &scopes,
-        None,
-    )?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        refresh_token: None,
-        scope: crate::identity::model::join_scopes(&scopes),
-    })
+    token_response(state, &account, &scopes, None, None)
 }
 
 async fn refresh_token_grant(
@@ -542,19 +539,5 @@ async fn refresh_token_grant(
         Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
     };
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
-    let (access_token, expires_in) = issue_access_token(
-        state,
-        account.id,
-        account.organisation_id,
-        account.role,
-        &scopes,
-        Some(session_id),
-    )?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        refresh_token: Some(refresh),
-        scope: crate::identity::model::join_scopes(&scopes),
-    })
+    token_response(state, &account, &scopes, Some(session_id), Some(refresh))
 }
