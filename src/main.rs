@@ -16,6 +16,13 @@ const USAGE: &str = "usage: passerelle [serve|migrate|openapi]\n\
   openapi  print the OpenAPI document";
 
 fn main() -> ExitCode {
+    // glibc raises its mmap threshold after large blocks are freed; from then on Argon2's
+    // 19 MiB blocks come from per-thread arenas and stay resident. A fixed threshold keeps
+    // them mmapped, so they go back to the system when freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let result = match command.as_str() {

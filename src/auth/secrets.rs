@@ -9,6 +9,8 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::error::ApiError;
+
 /// Argon2id with the crate's defaults (19 MiB, 2 passes: OWASP's recommendation).
 pub fn hash_secret(secret: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -35,6 +37,34 @@ pub fn verify_secret(secret: &str, hash: Option<&str>) -> bool {
         })
         .unwrap_or(false);
     ok && real
+}
+
+/// Argon2id costs 19 MiB and tens of milliseconds a call: at most one per core runs at a
+/// time, off the HTTP workers, so that a burst of sign-ins neither starves other requests
+/// nor multiplies memory.
+async fn off_thread<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+    });
+    let _permit = slots.acquire().await.map_err(ApiError::internal)?;
+    Ok(actix_web::web::block(work).await?)
+}
+
+/// `hash_secret`, off the HTTP workers.
+pub async fn hash(secret: String) -> Result<String, ApiError> {
+    off_thread(move || hash_secret(&secret)).await
+}
+
+/// `verify_secret`, off the HTTP workers.
+pub async fn verify(secret: String, hash: Option<String>) -> Result<bool, ApiError> {
+    off_thread(move || verify_secret(&secret, hash.as_deref())).await
 }
 
 /// `bytes` random bytes, base64url without padding.

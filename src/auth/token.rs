@@ -342,9 +342,7 @@ async fn check_credentials(
     if let Some(seconds) = throttle::blocked_for(conn, keys).await? {
         return Err(OAuthError::throttled(seconds));
     }
-    let ok = web::block(move || secrets::verify_secret(&secret, hash.as_deref()))
-        .await
-        .map_err(ApiError::from)?;
+    let ok = secrets::verify(secret, hash).await?;
     if !ok {
         throttle::record_failure(conn, keys).await?;
     }

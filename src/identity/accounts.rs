@@ -309,11 +309,7 @@ pub async fn create_account(
         NewAccount::Person(_) => secrets::temporary_password(),
         NewAccount::System(_) => secrets::random_token(32),
     };
-    let hash = web::block({
-        let secret = secret.clone();
-        move || secrets::hash_secret(&secret)
-    })
-    .await?;
+    let hash = secrets::hash(secret.clone()).await?;
     idempotency::run(
         &state.pool,
         caller.account_id,
@@ -717,7 +713,7 @@ mod actions {
             ));
         }
         let password = secrets::temporary_password();
-        let hash = hash_off_thread(password.clone()).await?;
+        let hash = secrets::hash(password.clone()).await?;
         revoke_sessions(conn, current.id, None).await?;
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
             .set((accounts::password_hash.eq(Some(hash)), bump()))
@@ -742,7 +738,7 @@ mod actions {
             ));
         }
         let secret = secrets::random_token(32);
-        let hash = hash_off_thread(secret.clone()).await?;
+        let hash = secrets::hash(secret.clone()).await?;
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
             .set((accounts::client_secret_hash.eq(Some(hash)), bump()))
             .returning(AccountRow::as_returning())
@@ -753,9 +749,5 @@ mod actions {
             "account.credentials_reset",
             Some(secret),
         ))
-    }
-
-    async fn hash_off_thread(secret: String) -> Result<String, ApiError> {
-        Ok(web::block(move || secrets::hash_secret(&secret)).await?)
     }
 }

@@ -35,16 +35,11 @@ pub struct Me {
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = db::conn(&state.pool).await?;
-    let account = model::find_account(&mut conn, caller.account_id).await?;
-    let organisation = match account.organisation_id {
-        Some(org) => Some(Organisation::from(
-            model::find_organisation(&mut conn, org).await?,
-        )),
-        None => None,
-    };
+    let (account, organisation) =
+        model::find_account_with_organisation(&mut conn, caller.account_id).await?;
     Ok(HttpResponse::Ok().json(Me {
         account: Account::from(account),
-        organisation,
+        organisation: organisation.map(Organisation::from),
     }))
 }
 
@@ -90,18 +85,12 @@ pub async fn change_my_password(
     }
     let mut conn = db::conn(&state.pool).await?;
     let account = model::find_account(&mut conn, caller.account_id).await?;
-    let (ok, new_hash) = web::block(move || {
-        let ok = secrets::verify_secret(&change.current_password, account.password_hash.as_deref());
-        (
-            ok,
-            if ok {
-                Some(secrets::hash_secret(&change.new_password))
-            } else {
-                None
-            },
-        )
-    })
-    .await?;
+    let ok = secrets::verify(change.current_password, account.password_hash).await?;
+    let new_hash = if ok {
+        Some(secrets::hash(change.new_password).await?)
+    } else {
+        None
+    };
     let Some(new_hash) = new_hash.filter(|_| ok) else {
         return Err(ApiError::invalid(
             "current_password",

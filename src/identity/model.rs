@@ -267,6 +267,22 @@ pub async fn find_account(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Acco
         .await?)
 }
 
+/// An account and its organisation (none for a platform admin), in one query.
+pub async fn find_account_with_organisation(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<(AccountRow, Option<OrganisationRow>), ApiError> {
+    Ok(accounts::table
+        .left_join(organisations::table)
+        .filter(accounts::id.eq(id))
+        .select((
+            AccountRow::as_select(),
+            Option::<OrganisationRow>::as_select(),
+        ))
+        .first(conn)
+        .await?)
+}
+
 /// An account of the given organisation, or 404: an account is never reached through
 /// another organisation's path.
 pub async fn find_account_in(
