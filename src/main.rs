@@ -136,8 +136,13 @@ fn serve() -> Result<(), String> {
         }
         let server = startup::serve(listener, config.clone(), pool, keys).map_err(|e| e.to_string())?;
         println!("passerelle is listening on http://{addr}");
-        println!("  API docs:     http://{addr}/docs   (spec: http://{addr}/openapi.json)");
-        println!("  get a token:  curl -s http://{addr}/v1/auth/token -d grant_type=client_credentials -d client_id=… -d client_secret=…");
+        println!("  API docs:    http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
+        if config.demo_data {
+            println!("  demo token:  curl -s http://{addr}/v1/auth/token -d grant_type=client_credentials -d client_id=demo-association -d client_secret=demo-secret-association");
+            println!("  demo people: <role>@<association|departement|ddets|bailleur>.demo.passerelle.test, password {} (see README)", bootstrap::DEMO_PASSWORD);
+        } else {
+            println!("  get a token: curl -s http://{addr}/v1/auth/token -d grant_type=client_credentials -d client_id=<id> -d client_secret=<secret>");
+        }
         server.await.map_err(|e| e.to_string())
     });
     if let Some(pg) = pg.as_mut() {
