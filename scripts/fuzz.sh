@@ -24,7 +24,12 @@ association=$(token "$port" -d grant_type=password -d username=viewer@associatio
 me=$(curl -fsS "http://127.0.0.1:$port/v1/me" -H "Authorization: Bearer $association")
 FUZZ_ORGANISATION_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["organisation"]["id"])' "$me")
 FUZZ_ACCOUNT_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["account"]["id"])' "$me")
-export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID
+# Case operations run as the association's admin, on a household it created.
+FUZZ_CASE_TOKEN=$(token "$port" -d grant_type=password -d username=admin@association.demo.passerelle.test -d password=demo-passerelle-2026)
+household=$(curl -fsS "http://127.0.0.1:$port/v1/households" -H "Authorization: Bearer $FUZZ_CASE_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"head": {"last_name": "Fuzz", "first_names": "Test", "birth_date": "1990-01-01"}, "household_type": "single_person", "adults": 1, "children": 0, "monthly_resources_cents": 90000, "housing_situation": "street", "special_category_grounds": ["psychiatric_disorder"]}')
+FUZZ_HOUSEHOLD_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$household")
+export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID FUZZ_CASE_TOKEN FUZZ_HOUSEHOLD_ID
 
 "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run openapi/openapi.json \
     --url "http://127.0.0.1:$port" \

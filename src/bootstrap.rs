@@ -187,6 +187,10 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                         Scope::OrganisationsRead,
                         Scope::AccountsRead,
                         Scope::EventsRead,
+                        Scope::HouseholdsRead,
+                        Scope::HouseholdsWrite,
+                        Scope::ReferralsRead,
+                        Scope::ReferralsWrite,
                     ])),
                 ))
                 .returning(model::AccountRow::as_returning())

@@ -9,6 +9,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod households;
 pub mod http;
 pub mod identity;
 pub mod jobs;

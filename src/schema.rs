@@ -45,6 +45,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    households (id) {
+        id -> Uuid,
+        created_by_organisation_id -> Uuid,
+        created_by_account_id -> Uuid,
+        partner_reference -> Nullable<Text>,
+        head_last_name -> Text,
+        head_first_names -> Text,
+        head_birth_date -> Date,
+        identity_key -> Text,
+        members -> Jsonb,
+        household_type -> Text,
+        adults -> Int4,
+        children -> Int4,
+        monthly_resources_cents -> Int8,
+        resource_kinds -> Jsonb,
+        housing_situation -> Text,
+        priority_grounds -> Jsonb,
+        special_grounds -> Jsonb,
+        consent_given_on -> Nullable<Date>,
+        consent_scope -> Nullable<Text>,
+        consent_recorded_by -> Nullable<Uuid>,
+        consent_withdrawn_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (account_id, idempotency_key) {
         account_id -> Uuid,
         idempotency_key -> Text,
@@ -66,6 +95,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    measure_kinds (code) {
+        code -> Text,
+        name -> Text,
+        funder -> Text,
+        description -> Text,
+        default_response_days -> Nullable<Int4>,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organisations (id) {
         id -> Uuid,
         kind -> Text,
@@ -73,6 +114,55 @@ diesel::table! {
         siret -> Text,
         department_code -> Text,
         contact_email -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    referral_comments (id) {
+        id -> Uuid,
+        referral_id -> Uuid,
+        author_account_id -> Uuid,
+        author_organisation_id -> Uuid,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    referral_transitions (id) {
+        id -> Uuid,
+        referral_id -> Uuid,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_account_id -> Nullable<Uuid>,
+        actor_organisation_id -> Nullable<Uuid>,
+        comment -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        referrer_organisation_id -> Uuid,
+        referrer_account_id -> Uuid,
+        addressee_organisation_id -> Uuid,
+        measure_kind -> Text,
+        reason -> Text,
+        priority_grounds -> Jsonb,
+        special_grounds -> Jsonb,
+        desired_start -> Nullable<Date>,
+        response_due_on -> Date,
+        status -> Text,
+        decline_reason -> Nullable<Text>,
+        closing_comment -> Nullable<Text>,
+        transferred_from_id -> Nullable<Uuid>,
+        transferred_to_id -> Nullable<Uuid>,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -109,22 +199,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    special_category_reads (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        account_id -> Uuid,
+        organisation_id -> Nullable<Uuid>,
+        categories -> Jsonb,
+        request_id -> Text,
+        read_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(event_recipients -> events (seq));
 diesel::joinable!(event_recipients -> organisations (organisation_id));
+diesel::joinable!(households -> organisations (created_by_organisation_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(referral_comments -> accounts (author_account_id));
+diesel::joinable!(referral_comments -> organisations (author_organisation_id));
+diesel::joinable!(referral_comments -> referrals (referral_id));
+diesel::joinable!(referral_transitions -> accounts (actor_account_id));
+diesel::joinable!(referral_transitions -> organisations (actor_organisation_id));
+diesel::joinable!(referral_transitions -> referrals (referral_id));
+diesel::joinable!(referrals -> accounts (referrer_account_id));
+diesel::joinable!(referrals -> households (household_id));
+diesel::joinable!(referrals -> measure_kinds (measure_kind));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(special_category_reads -> accounts (account_id));
+diesel::joinable!(special_category_reads -> households (household_id));
+diesel::joinable!(special_category_reads -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     event_recipients,
     events,
+    households,
     idempotency_keys,
     job_runs,
+    measure_kinds,
     organisations,
+    referral_comments,
+    referral_transitions,
+    referrals,
     refresh_tokens,
     sessions,
     sign_in_failures,
+    special_category_reads,
 );

@@ -17,7 +17,7 @@ use crate::db::DbPool;
 use crate::http::body::BodyLimit;
 use crate::http::{extractors, fallback, request_context};
 use crate::state::AppState;
-use crate::{auth, events, health, identity};
+use crate::{auth, events, health, households, identity};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -41,7 +41,14 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(identity::accounts::reactivate_account)
                 .service(identity::accounts::reset_password)
                 .service(identity::accounts::rotate_secret)
-                .service(events::handlers::list_events),
+                .service(events::handlers::list_events)
+                .service(households::handlers::create_household)
+                .service(households::handlers::list_households)
+                .service(households::handlers::get_household)
+                .service(households::handlers::update_household)
+                .service(households::handlers::record_consent)
+                .service(households::handlers::withdraw_consent)
+                .service(households::handlers::household_access_log),
         );
 }
 

@@ -17,8 +17,8 @@ use crate::auth::policy::effective_scopes;
 use crate::db;
 use crate::error::ApiError;
 use crate::http::request_context::LoggedAccount;
-use crate::identity::model::{parse_scopes, AccountKind, Role, Scope};
-use crate::schema::{accounts, sessions};
+use crate::identity::model::{parse_scopes, AccountKind, OrganisationKind, Role, Scope};
+use crate::schema::{accounts, organisations, sessions};
 use crate::state::AppState;
 
 /// The claims of an access token.
@@ -112,6 +112,7 @@ pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiE
 pub struct Caller {
     pub account_id: Uuid,
     pub organisation_id: Option<Uuid>,
+    pub organisation_kind: Option<OrganisationKind>,
     pub role: Role,
     pub kind: AccountKind,
     pub scopes: Vec<Scope>,
@@ -148,9 +149,11 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
         String,
         Option<Uuid>,
         Option<chrono::DateTime<chrono::Utc>>,
+        Option<OrganisationKind>,
     );
     let sid = claims.sid.unwrap_or(Uuid::nil());
     let row: Option<Row> = accounts::table
+        .left_join(organisations::table)
         .left_join(
             sessions::table.on(sessions::id
                 .eq(sid)
@@ -165,11 +168,22 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
             accounts::scopes,
             sessions::id.nullable(),
             sessions::revoked_at.nullable(),
+            organisations::kind.nullable(),
         ))
         .first(&mut conn)
         .await
         .optional()?;
-    let Some((active, role, organisation_id, kind, granted, session, session_revoked)) = row else {
+    let Some((
+        active,
+        role,
+        organisation_id,
+        kind,
+        granted,
+        session,
+        session_revoked,
+        organisation_kind,
+    )) = row
+    else {
         return Err(ApiError::Unauthorized(
             "the token's account does not exist".into(),
         ));
@@ -191,6 +205,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
     Ok(Caller {
         account_id: claims.sub,
         organisation_id,
+        organisation_kind,
         role,
         kind,
         scopes,

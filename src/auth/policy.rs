@@ -11,10 +11,25 @@ use crate::identity::model::{AccountKind, Role, Scope};
 pub fn role_scopes(role: Role) -> Vec<Scope> {
     use Scope::*;
     match role {
-        Role::PlatformAdmin | Role::Admin => Scope::ALL.to_vec(),
-        Role::Coordinator | Role::Worker | Role::Viewer => {
-            vec![OrganisationsRead, AccountsRead, EventsRead]
-        }
+        // The platform's operators manage partners, never cases.
+        Role::PlatformAdmin => vec![OrganisationsRead, AccountsRead, AccountsWrite, EventsRead],
+        Role::Admin => Scope::ALL.to_vec(),
+        Role::Coordinator | Role::Worker => vec![
+            OrganisationsRead,
+            AccountsRead,
+            EventsRead,
+            HouseholdsRead,
+            HouseholdsWrite,
+            ReferralsRead,
+            ReferralsWrite,
+        ],
+        Role::Viewer => vec![
+            OrganisationsRead,
+            AccountsRead,
+            EventsRead,
+            HouseholdsRead,
+            ReferralsRead,
+        ],
     }
 }
 
@@ -50,6 +65,16 @@ pub enum Action {
     ManageAccounts { organisation: Uuid },
     /// Read the event feed.
     ReadEvents,
+    /// Read households (which ones: `households::visibility`).
+    ReadHouseholds,
+    /// Create or change households, record consent.
+    WriteHouseholds,
+    /// Read a household's journal of special-category reads: its creator's admins.
+    ReadHouseholdJournal { creator: Uuid },
+    /// Read referrals one's organisation is party to.
+    ReadReferrals,
+    /// Send, answer, transfer, withdraw and comment on referrals.
+    WriteReferrals,
 }
 
 fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
@@ -108,6 +133,18 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             require_scope(caller, Scope::AccountsWrite)
         }
         Action::ReadEvents => require_scope(caller, Scope::EventsRead),
+        Action::ReadHouseholds => require_scope(caller, Scope::HouseholdsRead),
+        Action::WriteHouseholds => require_scope(caller, Scope::HouseholdsWrite),
+        Action::ReadHouseholdJournal { creator } => {
+            require_scope(caller, Scope::HouseholdsRead)?;
+            if caller.organisation_id == Some(creator) && caller.role == Role::Admin {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden("only the admins of the organisation that created the household read its journal".into()))
+            }
+        }
+        Action::ReadReferrals => require_scope(caller, Scope::ReferralsRead),
+        Action::WriteReferrals => require_scope(caller, Scope::ReferralsWrite),
     }
 }
 
@@ -124,6 +161,7 @@ mod tests {
         Caller {
             account_id: Uuid::now_v7(),
             organisation_id: org,
+            organisation_kind: org.map(|_| crate::identity::model::OrganisationKind::Association),
             role,
             kind: AccountKind::Person,
             scopes: effective_scopes(AccountKind::Person, role, &[]),
@@ -217,7 +255,39 @@ mod tests {
                 403,
                 "{role}"
             );
+            assert_eq!(status(authorize(&c, Action::ReadHouseholds)), 200, "{role}");
+            assert_eq!(status(authorize(&c, Action::ReadReferrals)), 200, "{role}");
+            let writes = if role == Role::Viewer { 403 } else { 200 };
+            assert_eq!(
+                status(authorize(&c, Action::WriteHouseholds)),
+                writes,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(&c, Action::WriteReferrals)),
+                writes,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::ReadHouseholdJournal { creator: mine }
+                )),
+                expected,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(
+                    &c,
+                    Action::ReadHouseholdJournal { creator: other }
+                )),
+                403,
+                "{role}"
+            );
         }
+        // Platform admins manage partners, never cases.
+        assert_eq!(status(authorize(&platform, Action::ReadHouseholds)), 403);
+        assert_eq!(status(authorize(&platform, Action::ReadReferrals)), 403);
     }
 
     #[test]

@@ -61,6 +61,14 @@ text_enum! {
         AccountsWrite = "accounts:write",
         /// Read the event feed.
         EventsRead = "events:read",
+        /// Read the households the organisation may see.
+        HouseholdsRead = "households:read",
+        /// Create and change households, record consent.
+        HouseholdsWrite = "households:write",
+        /// Read the referrals the organisation is party to.
+        ReferralsRead = "referrals:read",
+        /// Send referrals, answer them, comment.
+        ReferralsWrite = "referrals:write",
     }
 }
 

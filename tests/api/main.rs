@@ -4,5 +4,6 @@ mod accounts;
 mod auth;
 mod contract;
 mod helpers;
+mod households;
 mod organisations;
 mod outage;

@@ -1,0 +1,728 @@
+//! `/v1/households`.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+use super::journal::{self, JournalEntry};
+use super::model::{
+    self, Entitlement, Household, HouseholdRow, HouseholdType, HousingSituation, Member,
+    PriorityGround, ResourceKind, SpecialGround,
+};
+use super::rules;
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, NewEvent};
+use crate::http::body::ValidJson;
+use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{PageOf, PageParams};
+use crate::identity::model::OrganisationKind;
+use crate::identity::organisations::validate_not_blank;
+use crate::schema::{households, special_category_reads};
+use crate::state::AppState;
+
+fn validate_birth_date(date: &NaiveDate) -> Result<(), ValidationError> {
+    let today = Utc::now().date_naive();
+    if *date > today {
+        Err(ValidationError::new("in_future").with_message("birth date is in the future".into()))
+    } else if *date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        Err(ValidationError::new("too_old").with_message("birth date is before 1900".into()))
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_not_future(date: &NaiveDate) -> Result<(), ValidationError> {
+    if *date > Utc::now().date_naive() {
+        Err(ValidationError::new("in_future").with_message("date is in the future".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The head of household, as sent.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHead {
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub last_name: String,
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub first_names: String,
+    /// Not in the future.
+    #[validate(custom(function = "validate_birth_date"))]
+    pub birth_date: NaiveDate,
+}
+
+/// A new household.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "partner_reference": "DOS-2026-0042",
+    "head": {"last_name": "Exemple", "first_names": "Alice", "birth_date": "1990-04-12"},
+    "members": [{"relation": "child", "birth_year": 2015}, {"relation": "child", "birth_year": 2018}],
+    "household_type": "single_parent_family", "adults": 1, "children": 2,
+    "monthly_resources_cents": 118000, "resource_kinds": ["rsa"],
+    "housing_situation": "ordinary_housing_under_threat", "priority_grounds": ["eviction_threat"],
+    "special_category_grounds": []
+}))]
+pub struct NewHousehold {
+    /// Your own reference for this household.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub partner_reference: Option<String>,
+    #[validate(nested)]
+    pub head: NewHead,
+    /// The other members.
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub members: Vec<Member>,
+    pub household_type: HouseholdType,
+    /// At least one.
+    #[validate(range(min = 1, max = 20))]
+    #[schema(minimum = 1, maximum = 20)]
+    pub adults: i32,
+    #[validate(range(min = 0, max = 30))]
+    #[schema(minimum = 0, maximum = 30)]
+    pub children: i32,
+    /// Monthly resources in euro cents, not negative.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub monthly_resources_cents: i64,
+    #[serde(default)]
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub resource_kinds: Vec<ResourceKind>,
+    pub housing_situation: HousingSituation,
+    #[serde(default)]
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub priority_grounds: Vec<PriorityGround>,
+    /// GDPR special categories (see `SpecialGround`).
+    #[serde(default)]
+    #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub special_category_grounds: Vec<SpecialGround>,
+}
+
+/// Changes to a household; absent fields stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000}))]
+pub struct HouseholdPatch {
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub partner_reference: Option<String>,
+    #[validate(nested)]
+    pub head: Option<NewHead>,
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    pub members: Option<Vec<Member>>,
+    pub household_type: Option<HouseholdType>,
+    #[validate(range(min = 1, max = 20))]
+    #[schema(minimum = 1, maximum = 20)]
+    pub adults: Option<i32>,
+    #[validate(range(min = 0, max = 30))]
+    #[schema(minimum = 0, maximum = 30)]
+    pub children: Option<i32>,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub monthly_resources_cents: Option<i64>,
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub resource_kinds: Option<Vec<ResourceKind>>,
+    pub housing_situation: Option<HousingSituation>,
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub priority_grounds: Option<Vec<PriorityGround>>,
+    #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub special_category_grounds: Option<Vec<SpecialGround>>,
+}
+
+/// Consent to sharing, as the household gave it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"given_on": "2026-11-02", "scope": "sharing with the operators of an eviction-prevention measure"}))]
+pub struct NewConsent {
+    /// Not in the future.
+    #[validate(custom(function = "validate_not_future"))]
+    pub given_on: NaiveDate,
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdFilters {
+    /// The head's last name, or its beginning (accents, case and spaces ignored).
+    #[param(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// The head's birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Only households changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+fn entitlement(caller: &Caller, row: &HouseholdRow) -> Entitlement {
+    let is_creator = caller.organisation_id == Some(row.created_by_organisation_id);
+    Entitlement {
+        is_creator,
+        // A landlord never receives special categories it did not record itself.
+        special_categories: is_creator
+            || caller.organisation_kind != Some(OrganisationKind::SocialLandlord),
+    }
+}
+
+/// Shapes rows for the caller and journals every special-category datum it will receive.
+async fn present(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    rows: Vec<HouseholdRow>,
+) -> Result<Vec<Household>, ApiError> {
+    let mut reads = Vec::new();
+    let views: Vec<Household> = rows
+        .into_iter()
+        .map(|row| {
+            let e = entitlement(caller, &row);
+            if e.special_categories {
+                reads.push((row.id, row.special()));
+            }
+            Household::view(row, e)
+        })
+        .collect();
+    journal::record(conn, caller, &reads).await?;
+    Ok(views)
+}
+
+fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
+    caller
+        .organisation_id
+        .ok_or_else(|| ApiError::Forbidden("households belong to partner organisations".into()))
+}
+
+fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
+    StoredResponse::json(status, h).header("etag", etag(h.version))
+}
+
+/// Tells the organisations that see a household that it changed (ids only: they fetch it,
+/// so each gets the fields its part allows and the read is journalled).
+async fn household_event(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    event_type: &'static str,
+    row: &HouseholdRow,
+) -> Result<(), ApiError> {
+    use crate::schema::referrals;
+    let parties: Vec<(Uuid, Uuid)> = referrals::table
+        .filter(referrals::household_id.eq(row.id))
+        .select((
+            referrals::referrer_organisation_id,
+            referrals::addressee_organisation_id,
+        ))
+        .load(conn)
+        .await?;
+    let mut recipients = vec![row.created_by_organisation_id];
+    for (a, b) in parties {
+        recipients.push(a);
+        recipients.push(b);
+    }
+    events::append(
+        conn,
+        Some(caller),
+        NewEvent {
+            event_type,
+            subject_type: "household",
+            subject_id: row.id,
+            data: serde_json::json!({"id": row.id, "version": row.version}),
+            recipients,
+            for_platform: false,
+        },
+    )
+    .await
+}
+
+/// Create a household
+///
+/// Registers a household your organisation follows. A household whose head has the same
+/// last name, first names and birth date as one your organisation already sees (accents,
+/// case and spaces ignored) is a duplicate: 409 with `existing_id`.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "create_household",
+    request_body = NewHousehold,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    security(("bearer" = ["households:write"])),
+    responses(
+        (status = 201, description = "Created", body = Household,
+         headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new household"))),
+        (status = 409, description = "A duplicate of a household you see, or the key is in use", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/households")]
+pub async fn create_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ValidJson<NewHousehold>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHouseholds)?;
+    let org = organisation(&caller)?;
+    let ValidJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+        let identity = rules::identity_key(&new.head.last_name, &new.head.first_names, new.head.birth_date);
+        let existing: Option<Uuid> = households::table
+            .filter(households::identity_key.eq(&identity))
+            .filter(model::visible_to(org))
+            .select(households::id)
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(existing_id) = existing {
+            let mut ext = serde_json::Map::new();
+            ext.insert("existing_id".into(), existing_id.to_string().into());
+            return Err(ApiError::Conflict {
+                detail: "your organisation already sees a household with this head's name and birth date".into(),
+                extensions: ext,
+            });
+        }
+        let row: HouseholdRow = diesel::insert_into(households::table)
+            .values((
+                households::id.eq(Uuid::now_v7()),
+                households::created_by_organisation_id.eq(org),
+                households::created_by_account_id.eq(caller.account_id),
+                households::partner_reference.eq(&new.partner_reference),
+                households::head_last_name.eq(new.head.last_name.trim()),
+                households::head_first_names.eq(new.head.first_names.trim()),
+                households::head_birth_date.eq(new.head.birth_date),
+                households::identity_key.eq(&identity),
+                households::members.eq(serde_json::to_value(&new.members).map_err(ApiError::internal)?),
+                households::household_type.eq(new.household_type),
+                households::adults.eq(new.adults),
+                households::children.eq(new.children),
+                households::monthly_resources_cents.eq(new.monthly_resources_cents),
+                households::resource_kinds.eq(serde_json::to_value(dedup(new.resource_kinds)).map_err(ApiError::internal)?),
+                households::housing_situation.eq(new.housing_situation),
+                households::priority_grounds.eq(serde_json::to_value(dedup(new.priority_grounds)).map_err(ApiError::internal)?),
+                households::special_grounds.eq(serde_json::to_value(dedup(new.special_category_grounds)).map_err(ApiError::internal)?),
+            ))
+            .returning(HouseholdRow::as_returning())
+            .get_result(conn)
+            .await?;
+        household_event(conn, &caller, "household.created", &row).await?;
+        let id = row.id;
+        let view = present(conn, &caller, vec![row]).await?.remove(0);
+        Ok(household_response(StatusCode::CREATED, &view).header("location", format!("/v1/households/{id}")))
+    })
+    .await
+}
+
+fn dedup<T: PartialEq + Copy>(items: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Get a household
+///
+/// The household as your organisation may see it. When the response carries
+/// special-category grounds, the read is recorded in the household's journal.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "get_household",
+    params(("id" = Uuid, Path, description = "The household's id")),
+    security(("bearer" = ["households:read"])),
+    responses((status = 200, description = "The household", body = Household,
+               headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/households/{id}")]
+pub async fn get_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHouseholds)?;
+    let org = organisation(&caller)?;
+    let id = id.into_inner();
+    let mut conn = db::conn(&state.pool).await?;
+    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let row = model::find_visible(conn, org, id, false).await?;
+        Ok(present(conn, &caller, vec![row]).await?.remove(0))
+    })
+    .await?;
+    Ok(household_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// List households
+///
+/// The households your organisation may see: those it created and those of a referral it
+/// is party to. Filter by the head's name and birth date, or by change time to sync.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "list_households",
+    params(HouseholdFilters, PageParams),
+    security(("bearer" = ["households:read"])),
+    responses((status = 200, description = "A page of households", body = PageOf<Household>))
+)]
+#[get("/households")]
+pub async fn list_households(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<HouseholdFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHouseholds)?;
+    let org = organisation(&caller)?;
+    let page = page.page()?;
+    let mut q = households::table
+        .filter(model::visible_to(org))
+        .select(HouseholdRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(households::id.gt(after));
+    }
+    if let Some(name) = &filters.name {
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::bad_request(
+                "name",
+                "length",
+                "name must be 1 to 100 characters long",
+            ));
+        }
+        // The key starts with the normalised last name; a name with no letter or digit
+        // matches the last names that have none either.
+        let name = rules::normalise_name(name);
+        let pattern = if name.is_empty() {
+            "|%".to_string()
+        } else {
+            format!("{name}%")
+        };
+        q = q.filter(households::identity_key.like(pattern));
+    }
+    if let Some(date) = filters.birth_date {
+        q = q.filter(households::head_birth_date.eq(date));
+    }
+    if let Some(since) = filters.updated_since {
+        q = q.filter(households::updated_at.ge(since));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let items = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let rows: Vec<HouseholdRow> = q
+            .order(households::id.asc())
+            .limit(page.limit + 1)
+            .load(conn)
+            .await?;
+        let more = rows.len() as i64 > page.limit;
+        let rows: Vec<HouseholdRow> = rows.into_iter().take(page.limit as usize).collect();
+        Ok((present(conn, &caller, rows).await?, more))
+    })
+    .await?;
+    let (views, more) = items;
+    let next_cursor = if more {
+        views
+            .last()
+            .map(|h| crate::http::pagination::encode_cursor(h.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(PageOf {
+        items: views,
+        next_cursor,
+    }))
+}
+
+/// Runs a change of a household the caller sees, with `If-Match`, then emits the event.
+async fn change_household<F>(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    if_match: IfMatch,
+    event_type: &'static str,
+    change: F,
+) -> ApiResult<HttpResponse>
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection, HouseholdRow) -> Result<HouseholdRow, ApiError>,
+{
+    let org = organisation(caller)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let current = model::find_visible(conn, org, id, true).await?;
+        if_match.check(current.version)?;
+        let row = change(conn, current).await?;
+        household_event(conn, caller, event_type, &row).await?;
+        Ok(present(conn, caller, vec![row]).await?.remove(0))
+    })
+    .await?;
+    Ok(household_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// Update a household
+///
+/// Changes what you send (composition, resources, situation, grounds…). Requires
+/// `If-Match`. The organisations party to its referrals are told through the feed.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "update_household",
+    request_body = HouseholdPatch,
+    params(
+        ("id" = Uuid, Path, description = "The household's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+    ),
+    security(("bearer" = ["households:write"])),
+    responses((status = 200, description = "Updated", body = Household, headers(("ETag" = String, description = "The new version"))))
+)]
+#[patch("/households/{id}")]
+pub async fn update_household(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ValidJson<HouseholdPatch>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHouseholds)?;
+    let patch = body.0;
+    let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
+    let org = caller.organisation_id;
+    change_household(
+        &state,
+        &caller,
+        id.into_inner(),
+        if_match,
+        "household.updated",
+        async move |conn: &mut AsyncPgConnection, current: HouseholdRow| {
+            if patch.special_category_grounds.is_some()
+                && landlord
+                && org != Some(current.created_by_organisation_id)
+            {
+                return Err(ApiError::Forbidden(
+                    "a landlord does not handle special-category grounds".into(),
+                ));
+            }
+            let head = patch.head.clone();
+            let (last, first, birth) = match &head {
+                Some(h) => (
+                    h.last_name.trim().to_string(),
+                    h.first_names.trim().to_string(),
+                    h.birth_date,
+                ),
+                None => (
+                    current.head_last_name.clone(),
+                    current.head_first_names.clone(),
+                    current.head_birth_date,
+                ),
+            };
+            let json = |v: serde_json::Result<serde_json::Value>| v.map_err(ApiError::internal);
+            Ok(diesel::update(households::table.find(current.id))
+                .set((
+                    households::partner_reference.eq(patch
+                        .partner_reference
+                        .clone()
+                        .or(current.partner_reference.clone())),
+                    households::head_last_name.eq(&last),
+                    households::head_first_names.eq(&first),
+                    households::head_birth_date.eq(birth),
+                    households::identity_key.eq(rules::identity_key(&last, &first, birth)),
+                    households::members.eq(match &patch.members {
+                        Some(m) => json(serde_json::to_value(m))?,
+                        None => current.members.clone(),
+                    }),
+                    households::household_type
+                        .eq(patch.household_type.unwrap_or(current.household_type)),
+                    households::adults.eq(patch.adults.unwrap_or(current.adults)),
+                    households::children.eq(patch.children.unwrap_or(current.children)),
+                    households::monthly_resources_cents.eq(patch
+                        .monthly_resources_cents
+                        .unwrap_or(current.monthly_resources_cents)),
+                    households::resource_kinds.eq(match &patch.resource_kinds {
+                        Some(k) => json(serde_json::to_value(dedup(k.clone())))?,
+                        None => current.resource_kinds.clone(),
+                    }),
+                    households::housing_situation
+                        .eq(patch.housing_situation.unwrap_or(current.housing_situation)),
+                    households::priority_grounds.eq(match &patch.priority_grounds {
+                        Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
+                        None => current.priority_grounds.clone(),
+                    }),
+                    households::special_grounds.eq(match &patch.special_category_grounds {
+                        Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
+                        None => current.special_grounds.clone(),
+                    }),
+                    households::version.eq(current.version + 1),
+                    households::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(HouseholdRow::as_returning())
+                .get_result(conn)
+                .await?)
+        },
+    )
+    .await
+}
+
+/// Record the household's consent to sharing
+///
+/// Without a consent in force, only a commission (an organisation of kind `state_service`
+/// or `department`, acting under its legal mandate) may refer the household to another
+/// organisation. Requires `If-Match`.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "record_household_consent",
+    request_body = NewConsent,
+    params(
+        ("id" = Uuid, Path, description = "The household's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+    ),
+    security(("bearer" = ["households:write"])),
+    responses((status = 200, description = "Recorded", body = Household, headers(("ETag" = String, description = "The new version"))))
+)]
+#[post("/households/{id}/consent")]
+pub async fn record_consent(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ValidJson<NewConsent>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHouseholds)?;
+    let consent = body.0;
+    let account = caller.account_id;
+    change_household(
+        &state,
+        &caller,
+        id.into_inner(),
+        if_match,
+        "household.consent_recorded",
+        async move |conn: &mut AsyncPgConnection, current: HouseholdRow| {
+            Ok(diesel::update(households::table.find(current.id))
+                .set((
+                    households::consent_given_on.eq(Some(consent.given_on)),
+                    households::consent_scope.eq(consent.scope.clone()),
+                    households::consent_recorded_by.eq(Some(account)),
+                    households::consent_withdrawn_at.eq(None::<DateTime<Utc>>),
+                    households::version.eq(current.version + 1),
+                    households::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(HouseholdRow::as_returning())
+                .get_result(conn)
+                .await?)
+        },
+    )
+    .await
+}
+
+/// Withdraw the household's consent
+///
+/// From now on the household cannot be shared anew on the strength of its consent.
+/// Existing referrals stay. Requires `If-Match`.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "withdraw_household_consent",
+    params(
+        ("id" = Uuid, Path, description = "The household's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+    ),
+    security(("bearer" = ["households:write"])),
+    responses(
+        (status = 200, description = "Withdrawn", body = Household, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "No consent in force", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/households/{id}/consent/withdraw")]
+pub async fn withdraw_consent(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHouseholds)?;
+    change_household(
+        &state,
+        &caller,
+        id.into_inner(),
+        if_match,
+        "household.consent_withdrawn",
+        async move |conn: &mut AsyncPgConnection, current: HouseholdRow| {
+            if !current.consent_in_force() {
+                return Err(ApiError::conflict("the household has no consent in force"));
+            }
+            Ok(diesel::update(households::table.find(current.id))
+                .set((
+                    households::consent_withdrawn_at.eq(Some(Utc::now())),
+                    households::version.eq(current.version + 1),
+                    households::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(HouseholdRow::as_returning())
+                .get_result(conn)
+                .await?)
+        },
+    )
+    .await
+}
+
+/// Read a household's journal of special-category reads
+///
+/// Who received the household's special-category grounds, from which organisation, when
+/// and through which request. For the admins of the organisation that created it.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "list_household_access_log",
+    params(("id" = Uuid, Path, description = "The household's id"), PageParams),
+    security(("bearer" = ["households:read"])),
+    responses((status = 200, description = "A page of the journal, oldest first", body = PageOf<JournalEntry>))
+)]
+#[get("/households/{id}/access-log")]
+pub async fn household_access_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHouseholds)?;
+    let org = organisation(&caller)?;
+    let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let household = model::find_visible(&mut conn, org, id.into_inner(), false).await?;
+    authorize(
+        &caller,
+        Action::ReadHouseholdJournal {
+            creator: household.created_by_organisation_id,
+        },
+    )?;
+    let mut q = special_category_reads::table
+        .filter(special_category_reads::household_id.eq(household.id))
+        .select((
+            special_category_reads::id,
+            special_category_reads::account_id,
+            special_category_reads::organisation_id,
+            special_category_reads::categories,
+            special_category_reads::request_id,
+            special_category_reads::read_at,
+        ))
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(special_category_reads::id.gt(after));
+    }
+    let rows: Vec<JournalEntry> = q
+        .order(special_category_reads::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |e| e.id)))
+}
