@@ -38,6 +38,9 @@ pub struct Config {
     pub workers: usize,
     /// `PASSERELLE_JOBS`: run the background jobs in this instance (default true).
     pub run_jobs: bool,
+    /// `PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS`: days after its deadline an unanswered
+    /// referral stays open (and overdue) before the service expires it.
+    pub referral_expiry_grace_days: i64,
 }
 
 impl std::fmt::Debug for Config {
@@ -63,6 +66,10 @@ impl std::fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("run_jobs", &self.run_jobs)
+            .field(
+                "referral_expiry_grace_days",
+                &self.referral_expiry_grace_days,
+            )
             .finish()
     }
 }
@@ -128,6 +135,7 @@ impl Config {
             db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", 16)?,
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,
+            referral_expiry_grace_days: parsed("PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS", 15)?,
         })
     }
 
@@ -151,6 +159,7 @@ impl Config {
             db_pool_size: 4,
             workers: 1,
             run_jobs: false,
+            referral_expiry_grace_days: 15,
         }
     }
 }

@@ -68,14 +68,34 @@ pub async fn housekeeping(pool: &DbPool) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Expires the referrals left unanswered past their deadline and the grace period.
+pub async fn expire_referrals(pool: &DbPool, grace_days: i64) -> Result<(), ApiError> {
+    run_exclusive(
+        pool,
+        "referral_expiry",
+        async |c: &mut AsyncPgConnection| {
+            let n = crate::referrals::service::expire_overdue(c, grace_days).await?;
+            if n > 0 {
+                log::info!("expired {n} referral(s)");
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Spawns the scheduler on the current runtime.
-pub fn spawn(pool: DbPool) {
+pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             if let Err(e) = housekeeping(&pool).await {
                 log::warn!("housekeeping failed: {e}");
+            }
+            if let Err(e) = expire_referrals(&pool, referral_expiry_grace_days).await {
+                log::warn!("referral expiry failed: {e}");
             }
         }
     });

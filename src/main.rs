@@ -132,7 +132,7 @@ fn serve() -> Result<(), String> {
     let result = actix_web::rt::System::new().block_on(async {
         let pool = db::pool(&url, config.db_pool_size)?;
         if config.run_jobs {
-            jobs::spawn(pool.clone());
+            jobs::spawn(pool.clone(), config.referral_expiry_grace_days);
         }
         let server = startup::serve(listener, config.clone(), pool, keys).map_err(|e| e.to_string())?;
         println!("passerelle is listening on http://{addr}");

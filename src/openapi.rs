@@ -27,6 +27,7 @@ has a `version` sent as a strong `ETag`, required as `If-Match` to change it; cr
         (name = "organisations", description = "Partner organisations"),
         (name = "accounts", description = "People and partner systems of an organisation"),
         (name = "events", description = "The feed partners sync from"),
+        (name = "referrals", description = "The closed-loop referral: a referrer asks an operator to take a household on, and always learns what became of it"),
         (name = "households", description = "Households and their consent to sharing; special-category grounds and their read journal"),
         (name = "operations", description = "Health and readiness probes"),
     ),

@@ -17,7 +17,7 @@ use crate::db::DbPool;
 use crate::http::body::BodyLimit;
 use crate::http::{extractors, fallback, request_context};
 use crate::state::AppState;
-use crate::{auth, events, health, households, identity};
+use crate::{auth, events, health, households, identity, referrals};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -48,7 +48,19 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(households::handlers::update_household)
                 .service(households::handlers::record_consent)
                 .service(households::handlers::withdraw_consent)
-                .service(households::handlers::household_access_log),
+                .service(households::handlers::household_access_log)
+                .service(referrals::handlers::list_measure_kinds)
+                .service(referrals::handlers::create_referral)
+                .service(referrals::handlers::list_referrals)
+                .service(referrals::handlers::get_referral)
+                .service(referrals::handlers::acknowledge_referral)
+                .service(referrals::handlers::accept_referral)
+                .service(referrals::handlers::decline_referral)
+                .service(referrals::handlers::withdraw_referral)
+                .service(referrals::handlers::transfer_referral)
+                .service(referrals::handlers::referral_history)
+                .service(referrals::handlers::create_comment)
+                .service(referrals::handlers::list_comments),
         );
 }
 

@@ -178,11 +178,11 @@ pub struct HouseholdFilters {
 
 fn entitlement(caller: &Caller, row: &HouseholdRow) -> Entitlement {
     let is_creator = caller.organisation_id == Some(row.created_by_organisation_id);
+    // Whoever sees the household (its creator, the parties of its referrals) sees its
+    // special categories, except a landlord, which never does (CONVENTIONS.md).
     Entitlement {
         is_creator,
-        // A landlord never receives special categories it did not record itself.
-        special_categories: is_creator
-            || caller.organisation_kind != Some(OrganisationKind::SocialLandlord),
+        special_categories: caller.organisation_kind != Some(OrganisationKind::SocialLandlord),
     }
 }
 
@@ -282,6 +282,13 @@ pub async fn create_household(
     authorize(&caller, Action::WriteHouseholds)?;
     let org = organisation(&caller)?;
     let ValidJson(new, raw) = body;
+    if !new.special_category_grounds.is_empty()
+        && caller.organisation_kind == Some(OrganisationKind::SocialLandlord)
+    {
+        return Err(ApiError::Forbidden(
+            "a landlord does not handle special-category grounds".into(),
+        ));
+    }
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
         let identity = rules::identity_key(&new.head.last_name, &new.head.first_names, new.head.birth_date);
@@ -500,7 +507,6 @@ pub async fn update_household(
     authorize(&caller, Action::WriteHouseholds)?;
     let patch = body.0;
     let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
-    let org = caller.organisation_id;
     change_household(
         &state,
         &caller,
@@ -508,10 +514,7 @@ pub async fn update_household(
         if_match,
         "household.updated",
         async move |conn: &mut AsyncPgConnection, current: HouseholdRow| {
-            if patch.special_category_grounds.is_some()
-                && landlord
-                && org != Some(current.created_by_organisation_id)
-            {
+            if patch.special_category_grounds.is_some() && landlord {
                 return Err(ApiError::Forbidden(
                     "a landlord does not handle special-category grounds".into(),
                 ));

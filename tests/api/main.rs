@@ -7,3 +7,4 @@ mod helpers;
 mod households;
 mod organisations;
 mod outage;
+mod referrals;

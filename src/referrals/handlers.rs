@@ -1,0 +1,869 @@
+//! `/v1/referrals` and `/v1/measure-kinds`.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::model::{
+    Comment, DeclineReason, MeasureKind, Referral, ReferralAction, ReferralRow, ReferralStatus,
+    Transition,
+};
+use super::rules::{self, Party, Refusal};
+use super::service::{self, ClosingDetails};
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::events::{self, NewEvent};
+use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
+use crate::http::body::ValidJson;
+use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{encode_cursor, PageOf, PageParams};
+use crate::identity::model::{OrganisationKind, OrganisationRow};
+use crate::identity::organisations::validate_not_blank;
+use crate::schema::{
+    households, measure_kinds, organisations, referral_comments, referral_transitions, referrals,
+};
+use crate::state::AppState;
+
+/// A new referral.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "household_id": "0193a5d0-0000-7000-8000-000000000001",
+    "addressee_organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
+    "measure_kind": "empex", "reason": "Three months of rent arrears; CCAPEX recommendation",
+    "desired_start": "2026-12-01"
+}))]
+pub struct NewReferral {
+    /// A household your organisation sees.
+    pub household_id: Uuid,
+    /// An organisation that operates measures (an association), not your own.
+    pub addressee_organisation_id: Uuid,
+    /// A code of `GET /v1/measure-kinds`.
+    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
+    pub measure_kind: String,
+    /// Why the household is referred.
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub reason: String,
+    /// Priority grounds at the time; default: the household's.
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub priority_grounds: Option<Vec<PriorityGround>>,
+    /// Special-category grounds at the time; default: the household's (if you may see them).
+    #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub special_category_grounds: Option<Vec<SpecialGround>>,
+    pub desired_start: Option<NaiveDate>,
+    /// When the answer is due: not in the past; default from the measure kind (30 days).
+    pub response_due_on: Option<NaiveDate>,
+}
+
+/// A decline, with its coded reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "no_capacity", "comment": "No place before March"}))]
+pub struct Decline {
+    pub reason: DeclineReason,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A withdrawal, with its reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The household moved to another département"}))]
+pub struct Withdrawal {
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub reason: String,
+}
+
+/// A transfer to another operator.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"addressee_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc", "comment": "Closer to the household's home"}))]
+pub struct Transfer {
+    /// The operator that receives the new, linked referral.
+    pub addressee_organisation_id: Uuid,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A comment on a referral.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Home visit planned on 2026-11-28"}))]
+pub struct NewComment {
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub body: String,
+}
+
+/// Which referrals: those the caller's organisation sent, or received.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Box_ {
+    Sent,
+    Received,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralFilters {
+    /// `sent` or `received`; both when absent.
+    #[param(value_type = Option<String>, pattern = "^(sent|received)$")]
+    pub r#box: Option<Box_>,
+    pub status: Option<ReferralStatus>,
+    #[param(min_length = 1, max_length = 40)]
+    pub measure_kind: Option<String>,
+    pub household_id: Option<Uuid>,
+    /// `true`: only open referrals past their deadline; `false`: all others.
+    pub overdue: Option<bool>,
+    /// Only referrals changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
+    caller
+        .organisation_id
+        .ok_or_else(|| ApiError::Forbidden("referrals belong to partner organisations".into()))
+}
+
+fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
+    StoredResponse::json(status, r).header("etag", etag(r.version))
+}
+
+/// A referral the organisation is party to, or 404.
+async fn find_as_party(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<ReferralRow, ApiError> {
+    let q = referrals::table
+        .filter(referrals::id.eq(id))
+        .filter(
+            referrals::referrer_organisation_id
+                .eq(org)
+                .or(referrals::addressee_organisation_id.eq(org)),
+        )
+        .select(ReferralRow::as_select());
+    Ok(if for_update {
+        q.for_update().first(conn).await?
+    } else {
+        q.first(conn).await?
+    })
+}
+
+/// Checks an addressee: it exists, operates measures, is not the referrer.
+async fn check_addressee(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    addressee: Uuid,
+    referrer: Uuid,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    if addressee == referrer {
+        errors.push(FieldError::new(
+            field,
+            "own_organisation",
+            "a referral goes to another organisation",
+        ));
+        return Ok(());
+    }
+    let org: Option<OrganisationRow> = organisations::table
+        .find(addressee)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    match org {
+        None => errors.push(FieldError::new(
+            field,
+            "unknown_organisation",
+            "no such organisation",
+        )),
+        Some(o) if o.kind != OrganisationKind::Association => errors.push(FieldError::new(
+            field,
+            "not_an_operator",
+            "this organisation operates no support measure (only associations do)",
+        )),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// List the measure catalogue
+///
+/// The kinds of support measure a referral can ask for.
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "list_measure_kinds",
+    security(("bearer" = ["referrals:read"])),
+    responses((status = 200, description = "The catalogue", body = PageOf<MeasureKind>))
+)]
+#[get("/measure-kinds")]
+pub async fn list_measure_kinds(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadReferrals)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let items: Vec<MeasureKind> = measure_kinds::table
+        .filter(measure_kinds::active.eq(true))
+        .select(MeasureKind::as_select())
+        .order(measure_kinds::code.asc())
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Send a referral
+///
+/// Asks an operator to take a household on for a measure. Sharing the household with
+/// another organisation needs its consent in force, unless your organisation is a
+/// commission (kind `state_service` or `department`), whose legal basis is its mandate.
+/// Both parties are told through the feed (`referral.submitted`).
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "create_referral",
+    request_body = NewReferral,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    security(("bearer" = ["referrals:write"])),
+    responses((status = 201, description = "Sent", body = Referral,
+               headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new referral"))))
+)]
+#[post("/referrals")]
+pub async fn create_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ValidJson<NewReferral>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteReferrals)?;
+    let org = organisation(&caller)?;
+    let ValidJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+        let mut errors = Vec::new();
+        let household = households::table
+            .filter(households::id.eq(new.household_id))
+            .filter(households_model::visible_to(org))
+            .select(households_model::HouseholdRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        let commission = matches!(caller.organisation_kind, Some(OrganisationKind::StateService | OrganisationKind::Department));
+        match &household {
+            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
+            Some(h) if !commission && !h.consent_in_force() => errors.push(FieldError::new(
+                "household_id",
+                "consent_required",
+                "the household's consent to sharing is not in force (only a commission refers without it)",
+            )),
+            Some(_) => {}
+        }
+        check_addressee(conn, "addressee_organisation_id", new.addressee_organisation_id, org, &mut errors).await?;
+        let kind: Option<MeasureKind> = measure_kinds::table
+            .filter(measure_kinds::code.eq(&new.measure_kind))
+            .filter(measure_kinds::active.eq(true))
+            .select(MeasureKind::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if kind.is_none() {
+            errors.push(FieldError::new("measure_kind", "unknown_measure_kind", "no such measure kind in the catalogue"));
+        }
+        if new.response_due_on.is_some_and(|d| d < service::today()) {
+            errors.push(FieldError::new("response_due_on", "in_past", "the deadline is in the past"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let household = household.expect("checked above");
+        let kind = kind.expect("checked above");
+        let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
+        if landlord && new.special_category_grounds.as_ref().is_some_and(|g| !g.is_empty()) {
+            return Err(ApiError::Forbidden("a landlord does not handle special-category grounds".into()));
+        }
+        let sees_special = !landlord;
+        let priority = match &new.priority_grounds {
+            Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
+            None => household.priority_grounds.clone(),
+        };
+        let special = match &new.special_category_grounds {
+            Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
+            None if sees_special => household.special_grounds.clone(),
+            None => serde_json::json!([]),
+        };
+        let row: ReferralRow = diesel::insert_into(referrals::table)
+            .values((
+                referrals::id.eq(Uuid::now_v7()),
+                referrals::household_id.eq(household.id),
+                referrals::referrer_organisation_id.eq(org),
+                referrals::referrer_account_id.eq(caller.account_id),
+                referrals::addressee_organisation_id.eq(new.addressee_organisation_id),
+                referrals::measure_kind.eq(&kind.code),
+                referrals::reason.eq(new.reason.trim()),
+                referrals::priority_grounds.eq(priority),
+                referrals::special_grounds.eq(special),
+                referrals::desired_start.eq(new.desired_start),
+                referrals::response_due_on.eq(new.response_due_on.unwrap_or_else(|| service::default_due(kind.default_response_days))),
+                referrals::status.eq(ReferralStatus::Submitted),
+            ))
+            .returning(ReferralRow::as_returning())
+            .get_result(conn)
+            .await?;
+        service::record_transition(conn, Some(&caller), &row, "submit", None, None).await?;
+        let id = row.id;
+        let view = service::present(conn, &caller, vec![row]).await?.remove(0);
+        Ok(referral_response(StatusCode::CREATED, &view).header("location", format!("/v1/referrals/{id}")))
+    })
+    .await
+}
+
+/// Get a referral
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "get_referral",
+    params(("id" = Uuid, Path, description = "The referral's id")),
+    security(("bearer" = ["referrals:read"])),
+    responses((status = 200, description = "The referral", body = Referral, headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/referrals/{id}")]
+pub async fn get_referral(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadReferrals)?;
+    let org = organisation(&caller)?;
+    let id = id.into_inner();
+    let mut conn = db::conn(&state.pool).await?;
+    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let row = find_as_party(conn, org, id, false).await?;
+        Ok(service::present(conn, &caller, vec![row]).await?.remove(0))
+    })
+    .await?;
+    Ok(referral_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// List referrals
+///
+/// The referrals your organisation sent (`box=sent`) or received (`box=received`), by id;
+/// each says when its answer is due and whether it is overdue.
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "list_referrals",
+    params(ReferralFilters, PageParams),
+    security(("bearer" = ["referrals:read"])),
+    responses((status = 200, description = "A page of referrals", body = PageOf<Referral>))
+)]
+#[get("/referrals")]
+pub async fn list_referrals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<ReferralFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadReferrals)?;
+    let org = organisation(&caller)?;
+    let page = page.page()?;
+    let mut q = referrals::table
+        .select(ReferralRow::as_select())
+        .into_boxed();
+    q = match filters.r#box {
+        Some(Box_::Sent) => q.filter(referrals::referrer_organisation_id.eq(org)),
+        Some(Box_::Received) => q.filter(referrals::addressee_organisation_id.eq(org)),
+        None => q.filter(
+            referrals::referrer_organisation_id
+                .eq(org)
+                .or(referrals::addressee_organisation_id.eq(org)),
+        ),
+    };
+    if let Some(after) = page.after {
+        q = q.filter(referrals::id.gt(after));
+    }
+    if let Some(status) = filters.status {
+        q = q.filter(referrals::status.eq(status));
+    }
+    if let Some(kind) = &filters.measure_kind {
+        if kind.is_empty() || kind.len() > 40 {
+            return Err(ApiError::bad_request(
+                "measure_kind",
+                "length",
+                "measure_kind must be 1 to 40 characters long",
+            ));
+        }
+        q = q.filter(referrals::measure_kind.eq(kind.clone()));
+    }
+    if let Some(h) = filters.household_id {
+        q = q.filter(referrals::household_id.eq(h));
+    }
+    let open = [ReferralStatus::Submitted, ReferralStatus::Acknowledged];
+    match filters.overdue {
+        Some(true) => {
+            q = q
+                .filter(referrals::status.eq_any(open))
+                .filter(referrals::response_due_on.lt(service::today()))
+        }
+        Some(false) => {
+            q = q.filter(
+                referrals::status
+                    .ne_all(open)
+                    .or(referrals::response_due_on.ge(service::today())),
+            )
+        }
+        None => {}
+    }
+    if let Some(since) = filters.updated_since {
+        q = q.filter(referrals::updated_at.ge(since));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let (views, more) = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let rows: Vec<ReferralRow> = q
+            .order(referrals::id.asc())
+            .limit(page.limit + 1)
+            .load(conn)
+            .await?;
+        let more = rows.len() as i64 > page.limit;
+        let rows = rows.into_iter().take(page.limit as usize).collect();
+        Ok((service::present(conn, &caller, rows).await?, more))
+    })
+    .await?;
+    let next_cursor = if more {
+        views.last().map(|r| encode_cursor(r.id))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(PageOf {
+        items: views,
+        next_cursor,
+    }))
+}
+
+fn refusal(refusal: Refusal, action: ReferralAction, party: Party) -> ApiError {
+    match refusal {
+        Refusal::NotYours => ApiError::Forbidden(format!(
+            "the {} of a referral may not {action} it",
+            match party {
+                Party::Referrer => "referrer",
+                Party::Addressee => "addressee",
+                Party::Service => "service",
+            }
+        )),
+        Refusal::NotNow { current, allowed } => {
+            let mut ext = serde_json::Map::new();
+            ext.insert("current_status".into(), current.as_str().into());
+            ext.insert("allowed_actions".into(), serde_json::json!(allowed));
+            ApiError::Conflict {
+                detail: format!("a referral that is {current} cannot be {action}ed now"),
+                extensions: ext,
+            }
+        }
+    }
+}
+
+/// What an action carries.
+enum Payload {
+    None,
+    Decline(Decline),
+    Withdraw(Withdrawal),
+    Transfer(Transfer),
+}
+
+/// The referral an action is on, and the request's concurrency and retry headers.
+struct Target {
+    id: Uuid,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    fingerprint: Vec<u8>,
+}
+
+async fn act(
+    state: &AppState,
+    caller: Caller,
+    target: Target,
+    action: ReferralAction,
+    payload: Payload,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteReferrals)?;
+    let org = organisation(&caller)?;
+    let Target {
+        id,
+        if_match,
+        key,
+        fingerprint,
+    } = target;
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let row = find_as_party(conn, org, id, true).await?;
+            if_match.check(row.version)?;
+            let party = service::party_of(&caller, &row).expect("found as a party");
+            let to = rules::transition(row.status, action, party)
+                .map_err(|r| refusal(r, action, party))?;
+            let (comment, details) = match &payload {
+                Payload::None => (None, ClosingDetails::default()),
+                Payload::Decline(d) => {
+                    if d.reason == DeclineReason::Other
+                        && d.comment.as_deref().is_none_or(|c| c.trim().is_empty())
+                    {
+                        return Err(ApiError::invalid(
+                            "comment",
+                            "required",
+                            "a decline for `other` reasons needs a comment",
+                        ));
+                    }
+                    (
+                        d.comment.clone(),
+                        ClosingDetails {
+                            decline_reason: Some(d.reason),
+                            closing_comment: d.comment.clone(),
+                            ..Default::default()
+                        },
+                    )
+                }
+                Payload::Withdraw(w) => (
+                    Some(w.reason.clone()),
+                    ClosingDetails {
+                        closing_comment: Some(w.reason.clone()),
+                        ..Default::default()
+                    },
+                ),
+                Payload::Transfer(t) => {
+                    let mut errors = Vec::new();
+                    check_addressee(
+                        conn,
+                        "addressee_organisation_id",
+                        t.addressee_organisation_id,
+                        row.referrer_organisation_id,
+                        &mut errors,
+                    )
+                    .await?;
+                    if t.addressee_organisation_id == row.addressee_organisation_id {
+                        errors.push(FieldError::new(
+                            "addressee_organisation_id",
+                            "same_addressee",
+                            "the referral is already with this operator",
+                        ));
+                    }
+                    if !errors.is_empty() {
+                        return Err(ApiError::Validation(errors));
+                    }
+                    // The new referral keeps the referrer, so the loop stays closed for it.
+                    let linked: ReferralRow = diesel::insert_into(referrals::table)
+                        .values((
+                            referrals::id.eq(Uuid::now_v7()),
+                            referrals::household_id.eq(row.household_id),
+                            referrals::referrer_organisation_id.eq(row.referrer_organisation_id),
+                            referrals::referrer_account_id.eq(row.referrer_account_id),
+                            referrals::addressee_organisation_id.eq(t.addressee_organisation_id),
+                            referrals::measure_kind.eq(&row.measure_kind),
+                            referrals::reason.eq(&row.reason),
+                            referrals::priority_grounds.eq(&row.priority_grounds),
+                            referrals::special_grounds.eq(&row.special_grounds),
+                            referrals::desired_start.eq(row.desired_start),
+                            referrals::response_due_on
+                                .eq(row.response_due_on.max(service::default_due(None))),
+                            referrals::status.eq(ReferralStatus::Submitted),
+                            referrals::transferred_from_id.eq(Some(row.id)),
+                        ))
+                        .returning(ReferralRow::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    service::record_transition(
+                        conn,
+                        Some(&caller),
+                        &linked,
+                        "submit",
+                        None,
+                        t.comment.as_deref(),
+                    )
+                    .await?;
+                    (
+                        t.comment.clone(),
+                        ClosingDetails {
+                            closing_comment: t.comment.clone(),
+                            transferred_to_id: Some(linked.id),
+                            ..Default::default()
+                        },
+                    )
+                }
+            };
+            let updated = service::apply(
+                conn,
+                Some(&caller),
+                &row,
+                action,
+                to,
+                comment.as_deref(),
+                details,
+            )
+            .await?;
+            if to == ReferralStatus::Accepted {
+                service::make_others_obsolete(conn, &updated).await?;
+            }
+            let view = service::present(conn, &caller, vec![updated])
+                .await?
+                .remove(0);
+            Ok(referral_response(StatusCode::OK, &view))
+        },
+    )
+    .await
+}
+
+macro_rules! action_without_body {
+    ($fn:ident, $path:literal, $op:literal, $action:expr, $summary:literal, $desc:literal) => {
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = $desc]
+        #[utoipa::path(
+            tag = "referrals",
+            operation_id = $op,
+            params(
+                ("id" = Uuid, Path, description = "The referral's id"),
+                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+            ),
+            security(("bearer" = ["referrals:write"])),
+            responses(
+                (status = 200, description = "Done", body = Referral, headers(("ETag" = String, description = "The new version"))),
+                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $fn(
+            state: web::Data<AppState>,
+            caller: Caller,
+            req: HttpRequest,
+            id: web::Path<Uuid>,
+            if_match: IfMatch,
+            key: IdempotencyKey,
+        ) -> ApiResult<HttpResponse> {
+            let fingerprint = idempotency::fingerprint(&req, b"");
+            let target = Target { id: id.into_inner(), if_match, key, fingerprint };
+            act(&state, caller, target, $action, Payload::None).await
+        }
+    };
+}
+
+action_without_body!(
+    acknowledge_referral,
+    "/referrals/{id}/acknowledge",
+    "acknowledge_referral",
+    ReferralAction::Acknowledge,
+    "Acknowledge a referral",
+    "The addressee has seen the referral and is looking into it."
+);
+action_without_body!(accept_referral, "/referrals/{id}/accept", "accept_referral", ReferralAction::Accept,
+    "Accept a referral",
+    "The addressee takes the household on. The household's other open referrals for the same measure kind become `obsolete`.");
+
+macro_rules! action_with_body {
+    ($fn:ident, $path:literal, $op:literal, $action:expr, $body:ty, $variant:ident, $summary:literal, $desc:literal) => {
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = $desc]
+        #[utoipa::path(
+            tag = "referrals",
+            operation_id = $op,
+            request_body = $body,
+            params(
+                ("id" = Uuid, Path, description = "The referral's id"),
+                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+            ),
+            security(("bearer" = ["referrals:write"])),
+            responses(
+                (status = 200, description = "Done", body = Referral, headers(("ETag" = String, description = "The new version"))),
+                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $fn(
+            state: web::Data<AppState>,
+            caller: Caller,
+            req: HttpRequest,
+            id: web::Path<Uuid>,
+            if_match: IfMatch,
+            key: IdempotencyKey,
+            body: ValidJson<$body>,
+        ) -> ApiResult<HttpResponse> {
+            let ValidJson(payload, raw) = body;
+            let fingerprint = idempotency::fingerprint(&req, &raw);
+            let target = Target { id: id.into_inner(), if_match, key, fingerprint };
+            act(&state, caller, target, $action, Payload::$variant(payload)).await
+        }
+    };
+}
+
+action_with_body!(decline_referral, "/referrals/{id}/decline", "decline_referral", ReferralAction::Decline, Decline, Decline,
+    "Decline a referral", "The addressee does not take the household on, with a coded reason (`other` needs a comment); the referrer always sees it.");
+action_with_body!(
+    withdraw_referral,
+    "/referrals/{id}/withdraw",
+    "withdraw_referral",
+    ReferralAction::Withdraw,
+    Withdrawal,
+    Withdraw,
+    "Withdraw a referral",
+    "The referrer takes back an open referral, saying why."
+);
+action_with_body!(transfer_referral, "/referrals/{id}/transfer", "transfer_referral", ReferralAction::Transfer, Transfer, Transfer,
+    "Transfer a referral", "The addressee forwards an open referral to another operator: this one becomes `transferred` and a new, linked referral (same referrer) is submitted to that operator.");
+
+/// A referral's history
+///
+/// Every transition, oldest first, with its actor, organisation, time and comment.
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "list_referral_history",
+    params(("id" = Uuid, Path, description = "The referral's id")),
+    security(("bearer" = ["referrals:read"])),
+    responses((status = 200, description = "The transitions", body = PageOf<Transition>))
+)]
+#[get("/referrals/{id}/history")]
+pub async fn referral_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadReferrals)?;
+    let org = organisation(&caller)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let items: Vec<Transition> = referral_transitions::table
+        .filter(referral_transitions::referral_id.eq(row.id))
+        .select(Transition::as_select())
+        .order((
+            referral_transitions::occurred_at.asc(),
+            referral_transitions::id.asc(),
+        ))
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Comment on a referral
+///
+/// Both parties see the comment; it reaches them through the feed (`referral.commented`).
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "create_referral_comment",
+    request_body = NewComment,
+    params(
+        ("id" = Uuid, Path, description = "The referral's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["referrals:write"])),
+    responses((status = 201, description = "Added", body = Comment))
+)]
+#[post("/referrals/{id}/comments")]
+pub async fn create_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: ValidJson<NewComment>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteReferrals)?;
+    let org = organisation(&caller)?;
+    let id = id.into_inner();
+    let ValidJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let row = find_as_party(conn, org, id, false).await?;
+            let comment: Comment = diesel::insert_into(referral_comments::table)
+                .values((
+                    referral_comments::id.eq(Uuid::now_v7()),
+                    referral_comments::referral_id.eq(row.id),
+                    referral_comments::author_account_id.eq(caller.account_id),
+                    referral_comments::author_organisation_id.eq(org),
+                    referral_comments::body.eq(new.body.trim()),
+                ))
+                .returning(Comment::as_returning())
+                .get_result(conn)
+                .await?;
+            events::append(
+                conn,
+                Some(&caller),
+                NewEvent {
+                    event_type: "referral.commented",
+                    subject_type: "referral",
+                    subject_id: row.id,
+                    data: serde_json::json!({"id": row.id, "comment_id": comment.id}),
+                    recipients: vec![row.referrer_organisation_id, row.addressee_organisation_id],
+                    for_platform: false,
+                },
+            )
+            .await?;
+            Ok(StoredResponse::json(StatusCode::CREATED, &comment))
+        },
+    )
+    .await
+}
+
+/// A referral's comments
+#[utoipa::path(
+    tag = "referrals",
+    operation_id = "list_referral_comments",
+    params(("id" = Uuid, Path, description = "The referral's id"), PageParams),
+    security(("bearer" = ["referrals:read"])),
+    responses((status = 200, description = "A page of comments, oldest first", body = PageOf<Comment>))
+)]
+#[get("/referrals/{id}/comments")]
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadReferrals)?;
+    let org = organisation(&caller)?;
+    let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let mut q = referral_comments::table
+        .filter(referral_comments::referral_id.eq(row.id))
+        .select(Comment::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(referral_comments::id.gt(after));
+    }
+    let rows: Vec<Comment> = q
+        .order(referral_comments::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |c| c.id)))
+}

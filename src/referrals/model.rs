@@ -1,0 +1,195 @@
+//! Referrals: stored rows, what each party is shown, the catalogue of measure kinds.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::households::model::{PriorityGround, SpecialGround};
+use crate::schema::{measure_kinds, referral_comments, referral_transitions, referrals};
+use crate::text_enum;
+
+text_enum! {
+    /// Where a referral stands.
+    pub enum ReferralStatus {
+        /// Sent, not yet seen by the addressee.
+        Submitted = "submitted",
+        /// The addressee has seen it and is looking into it.
+        Acknowledged = "acknowledged",
+        /// The addressee takes the household on: a measure starts.
+        Accepted = "accepted",
+        /// The addressee does not take it on (with a coded reason).
+        Declined = "declined",
+        /// The referrer took it back.
+        Withdrawn = "withdrawn",
+        /// The addressee forwarded it to another operator (a new, linked referral).
+        Transferred = "transferred",
+        /// Unanswered past its deadline and the grace period: closed by the service.
+        Expired = "expired",
+        /// Another referral of the household for the same measure kind was accepted.
+        Obsolete = "obsolete",
+    }
+}
+
+text_enum! {
+    /// What a party can do to a referral.
+    pub enum ReferralAction {
+        Acknowledge = "acknowledge",
+        Accept = "accept",
+        Decline = "decline",
+        Withdraw = "withdraw",
+        Transfer = "transfer",
+        /// By the service only.
+        Expire = "expire",
+        /// By the service only.
+        MakeObsolete = "obsolete",
+    }
+}
+
+text_enum! {
+    /// Why an operator declines a referral.
+    pub enum DeclineReason {
+        OutOfArea = "out_of_area",
+        NotEligible = "not_eligible",
+        NoCapacity = "no_capacity",
+        HouseholdRefused = "household_refused",
+        HouseholdUnreachable = "household_unreachable",
+        Duplicate = "duplicate",
+        /// Needs a comment.
+        Other = "other",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = referrals)]
+pub struct ReferralRow {
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub referrer_organisation_id: Uuid,
+    pub referrer_account_id: Uuid,
+    pub addressee_organisation_id: Uuid,
+    pub measure_kind: String,
+    pub reason: String,
+    pub priority_grounds: serde_json::Value,
+    pub special_grounds: serde_json::Value,
+    pub desired_start: Option<NaiveDate>,
+    pub response_due_on: NaiveDate,
+    pub status: ReferralStatus,
+    pub decline_reason: Option<DeclineReason>,
+    pub closing_comment: Option<String>,
+    pub transferred_from_id: Option<Uuid>,
+    pub transferred_to_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ReferralRow {
+    pub fn special(&self) -> Vec<SpecialGround> {
+        serde_json::from_value(self.special_grounds.clone()).unwrap_or_default()
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.status,
+            ReferralStatus::Submitted | ReferralStatus::Acknowledged
+        )
+    }
+
+    /// Open and past its deadline.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.is_open() && today > self.response_due_on
+    }
+}
+
+/// A referral, as one of its two parties sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5e0-0000-7000-8000-000000000001", "household_id": "0193a5d0-0000-7000-8000-000000000001",
+    "referrer_organisation_id": "0193a5c2-0000-7000-8000-0000000000aa", "referrer_account_id": "0193a5c2-0000-7000-8000-0000000000ab",
+    "addressee_organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "measure_kind": "empex",
+    "reason": "Three months of rent arrears; CCAPEX recommendation of 2026-11-20",
+    "priority_grounds": ["eviction_threat"], "special_category_grounds": [],
+    "desired_start": "2026-12-01", "response_due_on": "2026-12-07", "overdue": false,
+    "status": "submitted", "decline_reason": null, "closing_comment": null,
+    "transferred_from_id": null, "transferred_to_id": null, "allowed_actions": ["acknowledge", "transfer"],
+    "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
+}))]
+pub struct Referral {
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub referrer_organisation_id: Uuid,
+    pub referrer_account_id: Uuid,
+    pub addressee_organisation_id: Uuid,
+    /// A code of the measure catalogue (`GET /v1/measure-kinds`).
+    pub measure_kind: String,
+    /// Why the household is referred (*motif*).
+    pub reason: String,
+    /// The priority grounds at the time of the referral.
+    pub priority_grounds: Vec<PriorityGround>,
+    /// GDPR special categories at the time of the referral; absent for a landlord party.
+    /// When present, the response was recorded in the household's read journal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub special_category_grounds: Option<Vec<SpecialGround>>,
+    pub desired_start: Option<NaiveDate>,
+    /// When the addressee's answer is due.
+    pub response_due_on: NaiveDate,
+    /// Open and past `response_due_on`.
+    pub overdue: bool,
+    pub status: ReferralStatus,
+    /// Set when declined; the referrer always sees it.
+    pub decline_reason: Option<DeclineReason>,
+    /// The comment of the action that closed it (decline, withdrawal, transfer).
+    pub closing_comment: Option<String>,
+    pub transferred_from_id: Option<Uuid>,
+    pub transferred_to_id: Option<Uuid>,
+    /// What the caller's organisation may do now (`POST /v1/referrals/{id}/{action}`).
+    pub allowed_actions: Vec<ReferralAction>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A step of a referral's life.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = referral_transitions)]
+pub struct Transition {
+    pub id: Uuid,
+    /// `submit`, `acknowledge`, `accept`, `decline`, `withdraw`, `transfer`, `expire`, `obsolete`.
+    pub action: String,
+    #[schema(value_type = Option<ReferralStatus>)]
+    pub from_status: Option<String>,
+    #[schema(value_type = ReferralStatus)]
+    pub to_status: String,
+    /// `null` when the service acted (expiry, obsolescence).
+    pub actor_account_id: Option<Uuid>,
+    pub actor_organisation_id: Option<Uuid>,
+    pub comment: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A comment on a referral, seen by both parties.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = referral_comments)]
+pub struct Comment {
+    pub id: Uuid,
+    pub author_account_id: Uuid,
+    pub author_organisation_id: Uuid,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A kind of support measure of the catalogue.
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = measure_kinds)]
+#[schema(example = json!({"code": "empex", "name": "Équipe mobile de prévention des expulsions", "funder": "State (DDETS-PP)",
+    "description": "Referred by the CCAPEX for tenants in rent arrears", "default_response_days": 15}))]
+pub struct MeasureKind {
+    pub code: String,
+    pub name: String,
+    pub funder: String,
+    pub description: String,
+    /// Days an addressee has to answer; `null`: 30.
+    pub default_response_days: Option<i32>,
+}
