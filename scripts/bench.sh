@@ -23,11 +23,11 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # Start-up: first start (creates the cluster, migrates, loads the demo), then a restart.
 t0=$(date +%s.%N)
-start_service "$binary" "$data_dir" "$port"
+start_service "$binary" "$data_dir" "$port" PASSERELLE_ACCESS_TOKEN_TTL=7200
 t1=$(date +%s.%N)
 stop_service
 t2=$(date +%s.%N)
-start_service "$binary" "$data_dir" "$port"
+start_service "$binary" "$data_dir" "$port" PASSERELLE_ACCESS_TOKEN_TTL=7200
 t3=$(date +%s.%N)
 first_start=$(echo "$t1 - $t0" | bc)
 restart=$(echo "$t3 - $t2" | bc)
@@ -69,30 +69,38 @@ run_wrk() {
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" >>"$results"
 }
 
+load_times=()
 run_wrk "GET /healthz (no token)" "$base/healthz"
 run_wrk "GET /v1/me (bearer token)" -H "Authorization: Bearer $client_token" "$base/v1/me"
 run_wrk "POST /v1/auth/token (client_credentials)" -s "$work/token.lua" "$base/v1/auth/token"
 
-# pgbench: the same server, one row by primary key (the account the token belongs to).
+# pgbench on the same server: NAME FILE (its latencies from the per-transaction log).
 pg_url="postgres://passerelle:$(cat "$data_dir/postgres.password")@127.0.0.1:$(sed -n 4p "$data_dir/postgres/postmaster.pid")/passerelle"
+run_pgbench() {
+    local name=$1 file=$2
+    rm -f "$work"/pgbench_log.*
+    if ! (cd "$work" && pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -l -f "$file" "$pg_url" >"$work/pgbench.out" 2>&1); then
+        echo "pgbench failed on $name:" >&2
+        cat "$work/pgbench.out" >&2
+        return 1
+    fi
+    python3 - "$work" "$name" >>"$results" <<'PY'
+import glob, re, sys
+work, name = sys.argv[1], sys.argv[2]
+lat = sorted(int(line.split()[2]) for f in glob.glob(f"{work}/pgbench_log.*") for line in open(f) if len(line.split()) >= 3)
+tps = float(re.search(r"tps = ([0-9.]+)", open(f"{work}/pgbench.out").read()).group(1))
+pct = lambda p: f"{lat[min(len(lat) - 1, int(len(lat) * p))] / 1000:.2f}ms"
+print(f"pgbench: {name}\t{tps:.2f}\t{pct(0.50)}\t{pct(0.99)}\t0")
+PY
+}
+
 account_id=$(curl -fsS "$base/v1/me" -H "Authorization: Bearer $client_token" | python3 -c 'import json, sys; print(json.load(sys.stdin)["account"]["id"])')
 echo "SELECT id, active, role, organisation_id, kind, scopes FROM accounts WHERE id = '$account_id';" >"$work/select.sql"
-(cd "$work" && pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -l -f select.sql "$pg_url" >"$work/pgbench.out" 2>&1)
-python3 - "$work" >>"$results" <<'PY'
-import glob, sys, re
-work = sys.argv[1]
-lat = []
-for f in glob.glob(f"{work}/pgbench_log.*"):
-    for line in open(f):
-        parts = line.split()
-        if len(parts) >= 3:
-            lat.append(int(parts[2]))
-lat.sort()
-out = open(f"{work}/pgbench.out").read()
-tps = re.search(r"tps = ([0-9.]+)", out).group(1)
-pct = lambda p: f"{lat[min(len(lat) - 1, int(len(lat) * p))] / 1000:.2f}ms"
-print(f"pgbench: SELECT account by primary key\t{float(tps):.2f}\t{pct(0.50)}\t{pct(0.99)}\t0")
-PY
+run_pgbench "SELECT account by primary key" "$work/select.sql"
+
+if [ "${BENCH_CASES:-1}" = 1 ]; then
+    . scripts/bench-cases.sh
+fi
 
 kill "$sampler" 2>/dev/null || true
 peak_rss=$(cat "$peak_file")
@@ -115,6 +123,7 @@ report="bench-results/$(date -u +%Y%m%dT%H%M%SZ).md"
     echo "| resident memory, peak under load | $((peak_rss / 1024)) MiB |"
     echo "| first start (create cluster, migrate, demo data) to ready | ${first_start} s |"
     echo "| restart (existing cluster) to ready | ${restart} s |"
+    for l in "${load_times[@]}"; do echo "| load $l |  |"; done
 } | tee "$report"
 echo
 echo "written to $report"
