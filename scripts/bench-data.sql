@@ -53,7 +53,7 @@ SELECT gen_random_uuid(), h.id, c.ccapex, c.ccapex_admin, o.id, k.code, 'Orienta
        now() - (s.n % 1000) * interval '1 hour', now() - (s.n % 1000) * interval '1 hour'
 FROM bench_ctx c,
      generate_series(1, :referrals) AS s(n)
-JOIN bench_households h ON h.n = (s.n * 7919) % (SELECT count(*) FROM bench_households)
+JOIN bench_households h ON h.n = (s.n::bigint * 7919) % (SELECT count(*) FROM bench_households)
 JOIN bench_operators o ON o.n = s.n % (SELECT count(*) FROM bench_operators)
 JOIN bench_kinds k ON k.n = (s.n / 21) % (SELECT count(*) FROM bench_kinds);
 

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::auth::caller::Caller;
 use crate::auth::secrets;
 use crate::events::{self, NewEvent};
 use crate::identity::model::{
@@ -122,6 +123,7 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
     }
     let person_hash = secrets::hash_secret(DEMO_PASSWORD);
     crate::db::transaction(conn, async |conn: &mut AsyncPgConnection| {
+        let mut coordinators = Vec::new();
         for demo in DEMO_ORGANISATIONS {
             let row: model::OrganisationRow = diesel::insert_into(organisations::table)
                 .values((
@@ -162,6 +164,9 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                     .get_result(conn)
                     .await?;
                 let account = Account::from(row);
+                if *role == Role::Coordinator {
+                    coordinators.push(demo_caller(&account, demo.kind));
+                }
                 append(
                     conn,
                     "account.created",
@@ -208,6 +213,7 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
             )
             .await?;
         }
+        demo_cases(conn, &coordinators).await?;
         Ok::<_, crate::error::ApiError>(())
     })
     .await
@@ -238,4 +244,180 @@ async fn append<T: serde::Serialize>(
         },
     )
     .await
+}
+
+/// A demo coordinator acting, as the API would see it.
+fn demo_caller(account: &Account, kind: OrganisationKind) -> Caller {
+    Caller {
+        account_id: account.id,
+        organisation_id: account.organisation_id,
+        organisation_kind: Some(kind),
+        role: account.role,
+        kind: account.kind,
+        scopes: account.scopes.clone(),
+        session_id: None,
+    }
+}
+
+/// Households and referrals after SCENARIOS.md: the CCAPEX's eviction-prevention referral
+/// to the association, accepted; the department's referrals, one acknowledged, one
+/// waiting for an answer. `coordinators` are in DEMO_ORGANISATIONS order.
+async fn demo_cases(
+    conn: &mut AsyncPgConnection,
+    coordinators: &[Caller],
+) -> Result<(), crate::error::ApiError> {
+    use crate::households::model::HouseholdRow;
+    use crate::referrals::model::{ReferralAction, ReferralRow, ReferralStatus};
+    use crate::referrals::service::{self, ClosingDetails};
+    use crate::schema::{households, referrals};
+    use chrono::NaiveDate;
+
+    let (department, ccapex, association) = (&coordinators[0], &coordinators[1], &coordinators[2]);
+    let association_id = association
+        .organisation_id
+        .expect("an organisation's account");
+    struct Case {
+        by: usize,
+        last: &'static str,
+        first: &'static str,
+        birth: (i32, u32, u32),
+        household_type: &'static str,
+        adults: i32,
+        children: i32,
+        resources: i64,
+        situation: &'static str,
+        grounds: serde_json::Value,
+        special: serde_json::Value,
+        kind: &'static str,
+        reason: &'static str,
+        steps: &'static [ReferralAction],
+    }
+    let cases = [
+        Case {
+            by: 1,
+            last: "Exemple",
+            first: "Sonia",
+            birth: (1991, 5, 14),
+            household_type: "single_parent_family",
+            adults: 1,
+            children: 2,
+            resources: 121_000,
+            situation: "ordinary_housing_under_threat",
+            grounds: serde_json::json!(["eviction_threat"]),
+            special: serde_json::json!([]),
+            kind: "empex",
+            reason:
+                "Trois mois d'impayés de loyer chez un bailleur privé ; recommandation de la CCAPEX",
+            steps: &[ReferralAction::Acknowledge, ReferralAction::Accept],
+        },
+        Case {
+            by: 0,
+            last: "Démonstration",
+            first: "Karim et Julie",
+            birth: (1986, 9, 2),
+            household_type: "couple",
+            adults: 2,
+            children: 0,
+            resources: 164_000,
+            situation: "emergency_shelter",
+            grounds: serde_json::json!(["leaving_shelter", "dalo_recognised"]),
+            special: serde_json::json!([]),
+            kind: "avdl",
+            reason: "Sortie d'hébergement d'urgence, recherche d'un T2 à Chalon-sur-Saône",
+            steps: &[ReferralAction::Acknowledge],
+        },
+        Case {
+            by: 0,
+            last: "Fictif",
+            first: "Lucas",
+            birth: (2004, 2, 20),
+            household_type: "single_person",
+            adults: 1,
+            children: 0,
+            resources: 58_000,
+            situation: "hosted_by_relatives",
+            grounds: serde_json::json!(["young_child_welfare_past"]),
+            special: serde_json::json!(["psychiatric_disorder"]),
+            kind: "asrl",
+            reason:
+                "Jeune de 22 ans sortant de l'aide sociale à l'enfance, accompagnement renforcé",
+            steps: &[],
+        },
+    ];
+    for case in cases {
+        let by = &coordinators[case.by];
+        let birth =
+            NaiveDate::from_ymd_opt(case.birth.0, case.birth.1, case.birth.2).expect("valid date");
+        let household: HouseholdRow = diesel::insert_into(households::table)
+            .values((
+                households::id.eq(Uuid::now_v7()),
+                households::created_by_organisation_id
+                    .eq(by.organisation_id.expect("an organisation's account")),
+                households::created_by_account_id.eq(by.account_id),
+                households::head_last_name.eq(case.last),
+                households::head_first_names.eq(case.first),
+                households::head_birth_date.eq(birth),
+                households::identity_key.eq(crate::households::rules::identity_key(
+                    case.last, case.first, birth,
+                )),
+                households::household_type.eq(case
+                    .household_type
+                    .parse::<crate::households::model::HouseholdType>()
+                    .map_err(crate::error::ApiError::internal)?),
+                households::adults.eq(case.adults),
+                households::children.eq(case.children),
+                households::monthly_resources_cents.eq(case.resources),
+                households::housing_situation.eq(case
+                    .situation
+                    .parse::<crate::households::model::HousingSituation>()
+                    .map_err(crate::error::ApiError::internal)?),
+                households::priority_grounds.eq(&case.grounds),
+                households::special_grounds.eq(&case.special),
+                households::consent_given_on.eq(Some(
+                    NaiveDate::from_ymd_opt(2026, 11, 2).expect("valid date"),
+                )),
+                households::consent_recorded_by.eq(Some(by.account_id)),
+            ))
+            .returning(HouseholdRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let mut referral: ReferralRow = diesel::insert_into(referrals::table)
+            .values((
+                referrals::id.eq(Uuid::now_v7()),
+                referrals::household_id.eq(household.id),
+                referrals::referrer_organisation_id.eq(household.created_by_organisation_id),
+                referrals::referrer_account_id.eq(by.account_id),
+                referrals::addressee_organisation_id.eq(association_id),
+                referrals::measure_kind.eq(case.kind),
+                referrals::reason.eq(case.reason),
+                referrals::priority_grounds.eq(&case.grounds),
+                referrals::special_grounds.eq(&case.special),
+                referrals::response_due_on.eq(service::default_due(None)),
+                referrals::status.eq(ReferralStatus::Submitted),
+            ))
+            .returning(ReferralRow::as_returning())
+            .get_result(conn)
+            .await?;
+        service::record_transition(conn, Some(by), &referral, "submit", None, None).await?;
+        for step in case.steps {
+            let to = crate::referrals::rules::transition(
+                referral.status,
+                *step,
+                crate::referrals::rules::Party::Addressee,
+            )
+            .map_err(|e| crate::error::ApiError::internal(format!("{e:?}")))?;
+            referral = service::apply(
+                conn,
+                Some(association),
+                &referral,
+                *step,
+                to,
+                None,
+                ClosingDetails::default(),
+            )
+            .await?;
+        }
+    }
+    let _ = (department, ccapex);
+    Ok(())
 }

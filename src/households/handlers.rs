@@ -214,7 +214,9 @@ fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
 }
 
 fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
-    StoredResponse::json(status, h).header("etag", etag(h.version))
+    StoredResponse::json(status, h)
+        .header("etag", etag(h.version))
+        .not_replayed(&["special_category_grounds"])
 }
 
 /// Tells the organisations that see a household that it changed (ids only: they fetch it,

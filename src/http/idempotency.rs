@@ -75,6 +75,20 @@ impl StoredResponse {
         }
     }
 
+    /// Keeps these top-level fields out of what a replay returns: a secret shown once, or
+    /// special-category data whose every read must be journalled (a replay is not).
+    pub fn not_replayed(mut self, fields: &[&str]) -> Self {
+        if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(
+            self.stored_body.as_ref().unwrap_or(&self.body),
+        ) {
+            for f in fields {
+                map.remove(*f);
+            }
+            self.stored_body = serde_json::to_vec(&serde_json::Value::Object(map)).ok();
+        }
+        self
+    }
+
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
         self

@@ -143,7 +143,9 @@ fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
 }
 
 fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
-    StoredResponse::json(status, r).header("etag", etag(r.version))
+    StoredResponse::json(status, r)
+        .header("etag", etag(r.version))
+        .not_replayed(&["special_category_grounds"])
 }
 
 /// A referral the organisation is party to, or 404.
