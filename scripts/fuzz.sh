@@ -43,5 +43,5 @@ export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID FUZZ_CASE_TOKEN FUZZ_HOUSEHOLD_ID FU
     --header "Authorization: Bearer $admin" \
     --checks all \
     --max-examples "$examples" \
-    --seed 20261122 \
+    --seed "${FUZZ_SEED:-20261122}" \
     --no-color
