@@ -213,6 +213,18 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
     })
 }
 
+impl Caller {
+    /// The caller's organisation, for what only partners handle (cases): a platform admin
+    /// has none and gets 403.
+    pub fn partner_organisation(&self) -> Result<Uuid, ApiError> {
+        self.organisation_id.ok_or_else(|| {
+            ApiError::Forbidden(
+                "cases belong to partner organisations; a platform admin has none".into(),
+            )
+        })
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

@@ -207,12 +207,6 @@ async fn present(
     Ok(views)
 }
 
-fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
-    caller
-        .organisation_id
-        .ok_or_else(|| ApiError::Forbidden("households belong to partner organisations".into()))
-}
-
 fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
     StoredResponse::json(status, h)
         .header("etag", etag(h.version))
@@ -282,7 +276,7 @@ pub async fn create_household(
     body: ValidJson<NewHousehold>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHouseholds)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let ValidJson(new, raw) = body;
     if !new.special_category_grounds.is_empty()
         && caller.organisation_kind == Some(OrganisationKind::SocialLandlord)
@@ -369,7 +363,7 @@ pub async fn get_household(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHouseholds)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
     let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
@@ -399,7 +393,7 @@ pub async fn list_households(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHouseholds)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut q = households::table
         .filter(model::visible_to(org))
@@ -433,29 +427,17 @@ pub async fn list_households(
         q = q.filter(households::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let items = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+    let (views, more) = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
         let rows: Vec<HouseholdRow> = q
             .order(households::id.asc())
             .limit(page.limit + 1)
             .load(conn)
             .await?;
-        let more = rows.len() as i64 > page.limit;
-        let rows: Vec<HouseholdRow> = rows.into_iter().take(page.limit as usize).collect();
+        let (rows, more) = page.split(rows);
         Ok((present(conn, &caller, rows).await?, more))
     })
     .await?;
-    let (views, more) = items;
-    let next_cursor = if more {
-        views
-            .last()
-            .map(|h| crate::http::pagination::encode_cursor(h.id))
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(PageOf {
-        items: views,
-        next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 
 /// Runs a change of a household the caller sees, with `If-Match`, then emits the event.
@@ -470,7 +452,7 @@ async fn change_household<F>(
 where
     F: AsyncFnOnce(&mut AsyncPgConnection, HouseholdRow) -> Result<HouseholdRow, ApiError>,
 {
-    let org = organisation(caller)?;
+    let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
     let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
         let current = model::find_visible(conn, org, id, true).await?;
@@ -700,7 +682,7 @@ pub async fn household_access_log(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHouseholds)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
     let household = model::find_visible(&mut conn, org, id.into_inner(), false).await?;

@@ -97,21 +97,31 @@ pub struct PageOf<T> {
     pub next_cursor: Option<String>,
 }
 
+impl Page {
+    /// Splits up to `limit + 1` rows into the page's rows and whether another page exists
+    /// (the extra row only tells that).
+    pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        (rows, more)
+    }
+}
+
 impl<T> PageOf<T> {
-    /// Builds a page from up to `limit + 1` rows: the extra row only tells that another
-    /// page exists.
-    pub fn from_rows(mut rows: Vec<T>, page: Page, id_of: impl Fn(&T) -> Uuid) -> Self {
-        let more = rows.len() as i64 > page.limit;
-        rows.truncate(page.limit as usize);
+    /// A page of `items`, with a cursor after the last when `more` exist.
+    pub fn new(items: Vec<T>, more: bool, id_of: impl Fn(&T) -> Uuid) -> Self {
         let next_cursor = if more {
-            rows.last().map(|r| encode_cursor(id_of(r)))
+            items.last().map(|r| encode_cursor(id_of(r)))
         } else {
             None
         };
-        PageOf {
-            items: rows,
-            next_cursor,
-        }
+        PageOf { items, next_cursor }
+    }
+
+    /// Builds a page from up to `limit + 1` rows.
+    pub fn from_rows(rows: Vec<T>, page: Page, id_of: impl Fn(&T) -> Uuid) -> Self {
+        let (items, more) = page.split(rows);
+        PageOf::new(items, more, id_of)
     }
 }
 

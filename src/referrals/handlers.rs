@@ -25,7 +25,7 @@ use crate::households::model::{self as households_model, PriorityGround, Special
 use crate::http::body::ValidJson;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
-use crate::http::pagination::{encode_cursor, PageOf, PageParams};
+use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
 use crate::schema::{
@@ -134,12 +134,6 @@ pub struct ReferralFilters {
     pub overdue: Option<bool>,
     /// Only referrals changed at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,
-}
-
-fn organisation(caller: &Caller) -> Result<Uuid, ApiError> {
-    caller
-        .organisation_id
-        .ok_or_else(|| ApiError::Forbidden("referrals belong to partner organisations".into()))
 }
 
 fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
@@ -260,7 +254,7 @@ pub async fn create_referral(
     body: ValidJson<NewReferral>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
@@ -356,7 +350,7 @@ pub async fn get_referral(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
     let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
@@ -386,7 +380,7 @@ pub async fn list_referrals(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut q = referrals::table
         .select(ReferralRow::as_select())
@@ -445,20 +439,11 @@ pub async fn list_referrals(
             .limit(page.limit + 1)
             .load(conn)
             .await?;
-        let more = rows.len() as i64 > page.limit;
-        let rows = rows.into_iter().take(page.limit as usize).collect();
+        let (rows, more) = page.split(rows);
         Ok((service::present(conn, &caller, rows).await?, more))
     })
     .await?;
-    let next_cursor = if more {
-        views.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(PageOf {
-        items: views,
-        next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 
 fn refusal(refusal: Refusal, action: ReferralAction, party: Party) -> ApiError {
@@ -507,7 +492,7 @@ async fn act(
     payload: Payload,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let Target {
         id,
         if_match,
@@ -752,7 +737,7 @@ pub async fn referral_history(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
     let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
     let items: Vec<Transition> = referral_transitions::table
@@ -794,7 +779,7 @@ pub async fn create_comment(
     body: ValidJson<NewComment>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
@@ -851,7 +836,7 @@ pub async fn list_comments(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
-    let org = organisation(&caller)?;
+    let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
     let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
