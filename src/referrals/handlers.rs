@@ -401,7 +401,7 @@ pub async fn list_referrals(
         q = q.filter(referrals::status.eq(status));
     }
     if let Some(kind) = &filters.measure_kind {
-        if kind.is_empty() || kind.len() > 40 {
+        if kind.is_empty() || kind.chars().count() > 40 {
             return Err(ApiError::bad_request(
                 "measure_kind",
                 "length",
