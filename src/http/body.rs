@@ -232,12 +232,26 @@ fn default_message(code: &str, e: &validator::ValidationError) -> String {
     }
 }
 
-/// A JSON body, parsed and validated. `Content-Type` must be JSON (415 otherwise).
-pub struct ValidJson<T>(pub T, pub Bytes);
+/// A JSON body, parsed but not yet validated: for handlers that report the field rules
+/// together with the rules only the database can check. `Content-Type` must be JSON.
+pub struct ParsedJson<T>(pub T, pub Bytes);
 
-impl<T> FromRequest for ValidJson<T>
+impl<T> ParsedJson<T>
 where
-    T: DeserializeOwned + Validate + 'static,
+    T: Validate,
+{
+    /// The field rules the body breaks, as a list to extend.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self.0.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => flatten_validation_errors(&e),
+        }
+    }
+}
+
+impl<T> FromRequest for ParsedJson<T>
+where
+    T: DeserializeOwned + 'static,
 {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -253,10 +267,30 @@ where
             }
             let bytes = read_body(&req, &mut payload).await?;
             let value: T = parse_json(&bytes)?;
-            value
-                .validate()
-                .map_err(|e| ApiError::Validation(flatten_validation_errors(&e)))?;
-            Ok(ValidJson(value, bytes))
+            Ok(ParsedJson(value, bytes))
+        })
+    }
+}
+
+/// A JSON body, parsed and validated. `Content-Type` must be JSON (415 otherwise).
+pub struct ValidJson<T>(pub T, pub Bytes);
+
+impl<T> FromRequest for ValidJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parsed = ParsedJson::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let parsed = parsed.await?;
+            let errors = parsed.field_errors();
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            Ok(ValidJson(parsed.0, parsed.1))
         })
     }
 }

@@ -22,7 +22,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
-use crate::http::body::ValidJson;
+use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -251,14 +251,16 @@ pub async fn create_referral(
     caller: Caller,
     req: HttpRequest,
     key: IdempotencyKey,
-    body: ValidJson<NewReferral>,
+    body: ParsedJson<NewReferral>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
     let org = caller.partner_organisation()?;
-    let ValidJson(new, raw) = body;
+    // Field rules and database rules are reported together.
+    let field_errors = body.field_errors();
+    let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let mut errors = Vec::new();
+        let mut errors = field_errors;
         let household = households::table
             .filter(households::id.eq(new.household_id))
             .filter(households_model::visible_to(org))

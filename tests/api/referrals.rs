@@ -759,14 +759,15 @@ async fn each_field_rule_is_reported_and_nothing_is_written() {
         assert_eq!(fields(&p), vec![field.to_string()], "{field}: {p}");
         assert_eq!(p["errors"][0]["code"], code, "{field}");
     }
-    // Several at once.
+    // Several at once, field rules and database rules together.
     let p = problem(app.post("/v1/referrals", &w.ccapex.admin_token,
-        &json!({"household_id": w.household, "addressee_organisation_id": w.ccapex.id, "measure_kind": "x", "reason": "m", "response_due_on": "2000-01-01"})).await, 422).await;
+        &json!({"household_id": w.household, "addressee_organisation_id": w.ccapex.id, "measure_kind": "x", "reason": " ", "response_due_on": "2000-01-01"})).await, 422).await;
     assert_eq!(
         fields(&p),
         vec![
             "addressee_organisation_id",
             "measure_kind",
+            "reason",
             "response_due_on"
         ]
     );
