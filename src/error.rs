@@ -128,6 +128,16 @@ impl ApiError {
         }
     }
 
+    /// 409 for a duplicate, naming the existing resource (`existing_id`).
+    pub fn duplicate(detail: impl Into<String>, existing_id: uuid::Uuid) -> Self {
+        let mut extensions = Map::new();
+        extensions.insert("existing_id".into(), Value::from(existing_id.to_string()));
+        ApiError::Conflict {
+            detail: detail.into(),
+            extensions,
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }

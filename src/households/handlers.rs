@@ -286,51 +286,66 @@ pub async fn create_household(
         ));
     }
     let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let identity = rules::identity_key(&new.head.last_name, &new.head.first_names, new.head.birth_date);
-        let existing: Option<Uuid> = households::table
-            .filter(households::identity_key.eq(&identity))
-            .filter(model::visible_to(org))
-            .select(households::id)
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some(existing_id) = existing {
-            let mut ext = serde_json::Map::new();
-            ext.insert("existing_id".into(), existing_id.to_string().into());
-            return Err(ApiError::Conflict {
-                detail: "your organisation already sees a household with this head's name and birth date".into(),
-                extensions: ext,
-            });
-        }
-        let row: HouseholdRow = diesel::insert_into(households::table)
-            .values((
-                households::id.eq(Uuid::now_v7()),
-                households::created_by_organisation_id.eq(org),
-                households::created_by_account_id.eq(caller.account_id),
-                households::partner_reference.eq(&new.partner_reference),
-                households::head_last_name.eq(new.head.last_name.trim()),
-                households::head_first_names.eq(new.head.first_names.trim()),
-                households::head_birth_date.eq(new.head.birth_date),
-                households::identity_key.eq(&identity),
-                households::members.eq(serde_json::to_value(&new.members).map_err(ApiError::internal)?),
-                households::household_type.eq(new.household_type),
-                households::adults.eq(new.adults),
-                households::children.eq(new.children),
-                households::monthly_resources_cents.eq(new.monthly_resources_cents),
-                households::resource_kinds.eq(serde_json::to_value(dedup(new.resource_kinds)).map_err(ApiError::internal)?),
-                households::housing_situation.eq(new.housing_situation),
-                households::priority_grounds.eq(serde_json::to_value(dedup(new.priority_grounds)).map_err(ApiError::internal)?),
-                households::special_grounds.eq(serde_json::to_value(dedup(new.special_category_grounds)).map_err(ApiError::internal)?),
-            ))
-            .returning(HouseholdRow::as_returning())
-            .get_result(conn)
-            .await?;
-        household_event(conn, &caller, "household.created", &row).await?;
-        let id = row.id;
-        let view = present(conn, &caller, vec![row]).await?.remove(0);
-        Ok(household_response(StatusCode::CREATED, &view).header("location", format!("/v1/households/{id}")))
-    })
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let identity = rules::identity_key(
+                &new.head.last_name,
+                &new.head.first_names,
+                new.head.birth_date,
+            );
+            let existing: Option<Uuid> = households::table
+                .filter(households::identity_key.eq(&identity))
+                .filter(model::visible_to(org))
+                .select(households::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(existing_id) = existing {
+                return Err(ApiError::duplicate(
+                "your organisation already sees a household with this head's name and birth date",
+                existing_id,
+            ));
+            }
+            let row: HouseholdRow = diesel::insert_into(households::table)
+                .values((
+                    households::id.eq(Uuid::now_v7()),
+                    households::created_by_organisation_id.eq(org),
+                    households::created_by_account_id.eq(caller.account_id),
+                    households::partner_reference.eq(&new.partner_reference),
+                    households::head_last_name.eq(new.head.last_name.trim()),
+                    households::head_first_names.eq(new.head.first_names.trim()),
+                    households::head_birth_date.eq(new.head.birth_date),
+                    households::identity_key.eq(&identity),
+                    households::members
+                        .eq(serde_json::to_value(&new.members).map_err(ApiError::internal)?),
+                    households::household_type.eq(new.household_type),
+                    households::adults.eq(new.adults),
+                    households::children.eq(new.children),
+                    households::monthly_resources_cents.eq(new.monthly_resources_cents),
+                    households::resource_kinds.eq(serde_json::to_value(dedup(new.resource_kinds))
+                        .map_err(ApiError::internal)?),
+                    households::housing_situation.eq(new.housing_situation),
+                    households::priority_grounds
+                        .eq(serde_json::to_value(dedup(new.priority_grounds))
+                            .map_err(ApiError::internal)?),
+                    households::special_grounds
+                        .eq(serde_json::to_value(dedup(new.special_category_grounds))
+                            .map_err(ApiError::internal)?),
+                ))
+                .returning(HouseholdRow::as_returning())
+                .get_result(conn)
+                .await?;
+            household_event(conn, &caller, "household.created", &row).await?;
+            let id = row.id;
+            let view = present(conn, &caller, vec![row]).await?.remove(0);
+            Ok(household_response(StatusCode::CREATED, &view)
+                .header("location", format!("/v1/households/{id}")))
+        },
+    )
     .await
 }
 

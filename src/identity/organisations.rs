@@ -171,12 +171,10 @@ pub async fn create_organisation(
                 .await
                 .optional()?;
             if let Some(existing_id) = existing {
-                let mut ext = serde_json::Map::new();
-                ext.insert("existing_id".into(), existing_id.to_string().into());
-                return Err(ApiError::Conflict {
-                    detail: "an organisation with this SIRET is already registered".into(),
-                    extensions: ext,
-                });
+                return Err(ApiError::duplicate(
+                    "an organisation with this SIRET is already registered",
+                    existing_id,
+                ));
             }
             let row: model::OrganisationRow = diesel::insert_into(organisations::table)
                 .values((
