@@ -134,7 +134,7 @@ fn serve() -> Result<(), String> {
         if config.run_jobs {
             jobs::spawn(pool.clone(), config.referral_expiry_grace_days);
         }
-        let server = startup::serve(listener, config.clone(), pool, keys).map_err(|e| e.to_string())?;
+        let server = startup::serve(listener, config.clone(), &url, keys).map_err(|e| e.to_string())?;
         println!("passerelle is listening on http://{addr}");
         println!("  API docs:    http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
         if config.demo_data {

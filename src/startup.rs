@@ -11,9 +11,10 @@ use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::caller::VerifiedTokens;
 use crate::auth::keys::Keys;
 use crate::config::Config;
-use crate::db::DbPool;
+use crate::db;
 use crate::http::body::BodyLimit;
 use crate::http::{extractors, fallback, request_context};
 use crate::state::AppState;
@@ -95,25 +96,35 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 /// Starts the HTTP server on an already bound listener.
+///
+/// Each worker thread has its own connection pool (`PASSERELLE_DB_POOL_SIZE` shared between
+/// them): a PostgreSQL connection is driven by a task of the thread that opened it, so a
+/// connection shared between threads costs two thread wake-ups per query.
 pub fn serve(
     listener: TcpListener,
     config: Arc<Config>,
-    pool: DbPool,
+    database_url: &str,
     keys: Arc<Keys>,
 ) -> std::io::Result<Server> {
     let api = crate::openapi::document();
     fallback::register_routes(&api, &["/openapi.json", "/docs", "/docs/{rest}"]);
-    let state = web::Data::new(AppState {
-        pool,
-        keys,
-        config: config.clone(),
-    });
-    let body_limit = config.max_body_bytes;
     let workers = config.workers.max(1);
+    let per_worker = config.db_pool_size.div_ceil(workers).max(1);
+    // Checked once here, so that building each worker's pool cannot fail.
+    db::pool(database_url, per_worker).map_err(std::io::Error::other)?;
+    let database_url = database_url.to_owned();
+    let verified_tokens = Arc::new(VerifiedTokens::default());
+    let body_limit = config.max_body_bytes;
     let server = HttpServer::new(move || {
+        let state = web::Data::new(AppState {
+            pool: db::pool(&database_url, per_worker).expect("the pool settings were checked"),
+            keys: keys.clone(),
+            config: config.clone(),
+            verified_tokens: verified_tokens.clone(),
+        });
         App::new()
             .into_utoipa_app()
-            .app_data(state.clone())
+            .app_data(state)
             .app_data(BodyLimit(body_limit))
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(extractors::query_config())

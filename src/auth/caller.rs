@@ -1,8 +1,10 @@
 //! Access tokens: their claims, how they are signed, and the `Caller` extractor that turns a
 //! bearer token into an authenticated account (so "signed in" is a handler argument).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -75,6 +77,48 @@ pub fn issue_access_token(
     Ok((token, ttl))
 }
 
+/// The clock skew allowed on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// This instance's access tokens whose signature and claims it has already checked, until
+/// they expire. An Ed25519 verification costs more CPU than the rest of a read by id; the
+/// cache holds nothing another instance needs (each checks a token once), and nothing it
+/// cannot redo. What can change during a token's life (account, role, session) is still read
+/// from the database at each request.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    by_token: Mutex<HashMap<Box<str>, Claims>>,
+}
+
+impl VerifiedTokens {
+    /// At most this many tokens are kept (a few MB); beyond, expired ones are dropped, then all.
+    const CAPACITY: usize = 10_000;
+
+    fn still_valid(claims: &Claims, now: i64) -> bool {
+        now <= claims.exp + LEEWAY_SECONDS as i64
+    }
+
+    fn get(&self, token: &str) -> Option<Claims> {
+        let now = chrono::Utc::now().timestamp();
+        let map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(token)
+            .filter(|c| Self::still_valid(c, now))
+            .cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &Claims) {
+        let now = chrono::Utc::now().timestamp();
+        let mut map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::CAPACITY {
+            map.retain(|_, c| Self::still_valid(c, now));
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(token.into(), claims.clone());
+    }
+}
+
 /// Checks signature, algorithm, key id, issuer, audience and validity period.
 pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     use jsonwebtoken::errors::ErrorKind;
@@ -92,7 +136,7 @@ pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiE
     validation.set_audience(&[&state.config.jwt_audience]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
-    validation.leeway = 30;
+    validation.leeway = LEEWAY_SECONDS;
     jsonwebtoken::decode::<Claims>(token, &state.keys.decoding, &validation)
         .map(|d| d.claims)
         .map_err(|e| match e.kind() {
@@ -139,7 +183,14 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {
-    let claims = verify_access_token(&state, &token)?;
+    let claims = match state.verified_tokens.get(&token) {
+        Some(claims) => claims,
+        None => {
+            let claims = verify_access_token(&state, &token)?;
+            state.verified_tokens.insert(&token, &claims);
+            claims
+        }
+    };
     let mut conn = db::conn(&state.pool).await?;
     type Row = (
         bool,

@@ -144,10 +144,10 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
         std::env::temp_dir().join("passerelle-test-data"),
     ));
     let keys = Arc::new(Keys::generate());
-    let pool = passerelle::db::pool(&database_url, 4).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = passerelle::startup::serve(listener, config.clone(), pool, keys.clone()).unwrap();
+    let server =
+        passerelle::startup::serve(listener, config.clone(), &database_url, keys.clone()).unwrap();
     actix_web::rt::spawn(server);
     TestApp {
         address,
