@@ -228,9 +228,6 @@ diesel::joinable!(referrals -> measure_kinds (measure_kind));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> accounts (account_id));
-diesel::joinable!(special_category_reads -> accounts (account_id));
-diesel::joinable!(special_category_reads -> households (household_id));
-diesel::joinable!(special_category_reads -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
-use crate::identity::model::{AccountKind, Role, Scope};
+use crate::identity::model::{AccountKind, OrganisationKind, Role, Scope};
 
 /// The scopes a role allows at most.
 pub fn role_scopes(role: Role) -> Vec<Scope> {
@@ -149,6 +149,13 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
 }
 
 /// Roles an organisation's account may be given (never `platform_admin`).
+/// Whether the caller's organisation receives and records special-category grounds (GDPR
+/// Art. 9 and 10): every partner that sees the household, except a landlord, which sees of a
+/// household only what letting needs (DOMAIN.md, CONVENTIONS.md).
+pub fn handles_special_categories(caller: &Caller) -> bool {
+    caller.organisation_kind != Some(OrganisationKind::SocialLandlord)
+}
+
 pub fn assignable_role(role: Role) -> bool {
     role != Role::PlatformAdmin
 }

@@ -17,7 +17,7 @@ use super::model::{
 };
 use super::rules;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, Action};
+use crate::auth::policy::{authorize, handles_special_categories, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
@@ -25,7 +25,6 @@ use crate::http::body::ValidJson;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
-use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
 use crate::schema::{households, special_category_reads};
 use crate::state::AppState;
@@ -182,8 +181,19 @@ fn entitlement(caller: &Caller, row: &HouseholdRow) -> Entitlement {
     // special categories, except a landlord, which never does (CONVENTIONS.md).
     Entitlement {
         is_creator,
-        special_categories: caller.organisation_kind != Some(OrganisationKind::SocialLandlord),
+        special_categories: handles_special_categories(caller),
     }
+}
+
+/// Shapes rows for the caller (whoever returns them journals what they carry: [`present`]
+/// in a write's transaction, [`journal::load`] for reads).
+fn shape(caller: &Caller, rows: Vec<HouseholdRow>) -> Vec<Household> {
+    rows.into_iter()
+        .map(|row| {
+            let e = entitlement(caller, &row);
+            Household::view(row, e)
+        })
+        .collect()
 }
 
 /// Shapes rows for the caller and journals every special-category datum it will receive.
@@ -192,16 +202,10 @@ async fn present(
     caller: &Caller,
     rows: Vec<HouseholdRow>,
 ) -> Result<Vec<Household>, ApiError> {
-    let mut reads = Vec::new();
-    let views: Vec<Household> = rows
-        .into_iter()
-        .map(|row| {
-            let e = entitlement(caller, &row);
-            if e.special_categories {
-                reads.push((row.id, row.special()));
-            }
-            Household::view(row, e)
-        })
+    let views = shape(caller, rows);
+    let reads: Vec<_> = views
+        .iter()
+        .filter_map(|v| Some((v.id, v.special_category_grounds.clone()?)))
         .collect();
     journal::record(conn, caller, &reads).await?;
     Ok(views)
@@ -278,9 +282,7 @@ pub async fn create_household(
     authorize(&caller, Action::WriteHouseholds)?;
     let org = caller.partner_organisation()?;
     let ValidJson(new, raw) = body;
-    if !new.special_category_grounds.is_empty()
-        && caller.organisation_kind == Some(OrganisationKind::SocialLandlord)
-    {
+    if !new.special_category_grounds.is_empty() && !handles_special_categories(&caller) {
         return Err(ApiError::Forbidden(
             "a landlord does not handle special-category grounds".into(),
         ));
@@ -381,11 +383,8 @@ pub async fn get_household(
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
-    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
-        let row = model::find_visible(conn, org, id, false).await?;
-        Ok(present(conn, &caller, vec![row]).await?.remove(0))
-    })
-    .await?;
+    let rows = journal::load(&mut conn, &caller, model::visible_query(org, id), "id", 1).await?;
+    let view = shape(&caller, rows).pop().ok_or(ApiError::NotFound)?;
     Ok(household_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -442,17 +441,10 @@ pub async fn list_households(
         q = q.filter(households::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let (views, more) = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
-        let rows: Vec<HouseholdRow> = q
-            .order(households::id.asc())
-            .limit(page.limit + 1)
-            .load(conn)
-            .await?;
-        let (rows, more) = page.split(rows);
-        Ok((present(conn, &caller, rows).await?, more))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
+    let q = q.order(households::id.asc()).limit(page.limit + 1);
+    let rows: Vec<HouseholdRow> = journal::load(&mut conn, &caller, q, "id", page.limit).await?;
+    let (rows, more) = page.split(rows);
+    Ok(HttpResponse::Ok().json(PageOf::new(shape(&caller, rows), more, |v| v.id)))
 }
 
 /// Runs a change of a household the caller sees, with `If-Match`, then emits the event.
@@ -505,7 +497,7 @@ pub async fn update_household(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHouseholds)?;
     let patch = body.0;
-    let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
+    let landlord = !handles_special_categories(&caller);
     change_household(
         &state,
         &caller,

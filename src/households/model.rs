@@ -277,6 +277,28 @@ pub fn visible_to(
     )
 }
 
+/// The household `id` if the organisation may see it.
+pub fn visible_query(org: Uuid, id: Uuid) -> VisibleQuery {
+    households::table
+        .filter(households::id.eq(id))
+        .filter(visible_to(org))
+        .select(HouseholdRow::as_select())
+}
+
+pub type VisibleQuery = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<households::table, diesel::dsl::Eq<households::id, Uuid>>,
+        Box<
+            dyn BoxableExpression<
+                households::table,
+                diesel::pg::Pg,
+                SqlType = diesel::sql_types::Bool,
+            >,
+        >,
+    >,
+    diesel::dsl::AsSelect<HouseholdRow, diesel::pg::Pg>,
+>;
+
 /// A household the organisation may see, or 404.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
@@ -284,10 +306,7 @@ pub async fn find_visible(
     id: Uuid,
     for_update: bool,
 ) -> Result<HouseholdRow, ApiError> {
-    let q = households::table
-        .filter(households::id.eq(id))
-        .filter(visible_to(org))
-        .select(HouseholdRow::as_select());
+    let q = visible_query(org, id);
     Ok(if for_update {
         q.for_update().first(conn).await?
     } else {

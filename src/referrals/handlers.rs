@@ -142,6 +142,29 @@ fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
         .not_replayed(&["special_category_grounds"])
 }
 
+type PartyQuery = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Find<referrals::table, Uuid>,
+        diesel::dsl::Or<
+            diesel::dsl::Eq<referrals::referrer_organisation_id, Uuid>,
+            diesel::dsl::Eq<referrals::addressee_organisation_id, Uuid>,
+        >,
+    >,
+    diesel::dsl::AsSelect<ReferralRow, diesel::pg::Pg>,
+>;
+
+/// The referral `id` if the organisation is party to it.
+fn party_query(org: Uuid, id: Uuid) -> PartyQuery {
+    referrals::table
+        .find(id)
+        .filter(
+            referrals::referrer_organisation_id
+                .eq(org)
+                .or(referrals::addressee_organisation_id.eq(org)),
+        )
+        .select(ReferralRow::as_select())
+}
+
 /// A referral the organisation is party to, or 404.
 async fn find_as_party(
     conn: &mut AsyncPgConnection,
@@ -149,14 +172,7 @@ async fn find_as_party(
     id: Uuid,
     for_update: bool,
 ) -> Result<ReferralRow, ApiError> {
-    let q = referrals::table
-        .filter(referrals::id.eq(id))
-        .filter(
-            referrals::referrer_organisation_id
-                .eq(org)
-                .or(referrals::addressee_organisation_id.eq(org)),
-        )
-        .select(ReferralRow::as_select());
+    let q = party_query(org, id);
     Ok(if for_update {
         q.for_update().first(conn).await?
     } else {
@@ -355,11 +371,10 @@ pub async fn get_referral(
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
-    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
-        let row = find_as_party(conn, org, id, false).await?;
-        Ok(service::present(conn, &caller, vec![row]).await?.remove(0))
-    })
-    .await?;
+    let rows = service::load_journalled(&mut conn, &caller, party_query(org, id), 1).await?;
+    let view = service::shape(&caller, rows)
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     Ok(referral_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -435,16 +450,10 @@ pub async fn list_referrals(
         q = q.filter(referrals::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let (views, more) = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
-        let rows: Vec<ReferralRow> = q
-            .order(referrals::id.asc())
-            .limit(page.limit + 1)
-            .load(conn)
-            .await?;
-        let (rows, more) = page.split(rows);
-        Ok((service::present(conn, &caller, rows).await?, more))
-    })
-    .await?;
+    let q = q.order(referrals::id.asc()).limit(page.limit + 1);
+    let rows = service::load_journalled(&mut conn, &caller, q, page.limit).await?;
+    let (rows, more) = page.split(rows);
+    let views = service::shape(&caller, rows);
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 

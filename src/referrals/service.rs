@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::model::{Referral, ReferralAction, ReferralRow, ReferralStatus};
 use super::rules::{self, Party};
 use crate::auth::caller::Caller;
+use crate::auth::policy::handles_special_categories;
 use crate::error::ApiError;
 use crate::events::{self, NewEvent};
 use crate::households::journal;
-use crate::identity::model::OrganisationKind;
 use crate::schema::{referral_transitions, referrals};
 
 /// Answers are due this many days after submission when the measure kind says nothing.
@@ -40,23 +40,15 @@ pub fn party_of(caller: &Caller, row: &ReferralRow) -> Option<Party> {
     }
 }
 
-/// Shapes referrals for a party and journals the special-category grounds it receives.
-pub async fn present(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    rows: Vec<ReferralRow>,
-) -> Result<Vec<Referral>, ApiError> {
-    let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
+/// Shapes referrals for a party: special-category grounds only for those who handle them
+/// ([`handles_special_categories`]). Whoever returns the result journals those reads: by
+/// [`present`] in a write's transaction, or by a [`journal::JournalledRead`] statement.
+pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
+    let sees_special = handles_special_categories(caller);
     let today = today();
-    let mut reads = Vec::new();
-    let views = rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let party = party_of(caller, &row);
-            let special = (!landlord).then(|| row.special());
-            if let Some(s) = &special {
-                reads.push((row.household_id, s.clone()));
-            }
             Referral {
                 id: row.id,
                 household_id: row.household_id,
@@ -64,10 +56,10 @@ pub async fn present(
                 referrer_account_id: row.referrer_account_id,
                 addressee_organisation_id: row.addressee_organisation_id,
                 overdue: row.is_overdue(today),
+                special_category_grounds: sees_special.then(|| row.special()),
                 measure_kind: row.measure_kind,
                 reason: row.reason,
                 priority_grounds: serde_json::from_value(row.priority_grounds).unwrap_or_default(),
-                special_category_grounds: special,
                 desired_start: row.desired_start,
                 response_due_on: row.response_due_on,
                 status: row.status,
@@ -83,9 +75,38 @@ pub async fn present(
                 updated_at: row.updated_at,
             }
         })
+        .collect()
+}
+
+/// Shapes referrals for a party inside a transaction and journals the special-category
+/// grounds it receives.
+pub async fn present(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    rows: Vec<ReferralRow>,
+) -> Result<Vec<Referral>, ApiError> {
+    let views = shape(caller, rows);
+    let reads: Vec<_> = views
+        .iter()
+        .filter_map(|v| Some((v.household_id, v.special_category_grounds.clone()?)))
         .collect();
     journal::record(conn, caller, &reads).await?;
     Ok(views)
+}
+
+/// Loads referrals for a party and journals, in the same statement, the special-category
+/// grounds of the first `shown` of them.
+pub async fn load_journalled<Q: Send + 'static>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    query: Q,
+    shown: i64,
+) -> Result<Vec<ReferralRow>, ApiError>
+where
+    journal::JournalledRead<Q>:
+        diesel_async::methods::LoadQuery<'static, AsyncPgConnection, ReferralRow>,
+{
+    journal::load(conn, caller, query, "household_id", shown).await
 }
 
 /// Records a step and tells both parties (`referral.<status>`).

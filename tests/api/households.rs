@@ -316,6 +316,59 @@ async fn every_special_category_read_is_journalled() {
 }
 
 #[actix_web::test]
+async fn a_page_journals_the_households_it_returns_and_no_other() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let mut first = household("Aubert", "Lina", "1980-01-01");
+    first["special_category_grounds"] = json!(["domestic_violence_victim", "psychiatric_disorder"]);
+    let first: Value = app
+        .post("/v1/households", &org.admin_token, &first)
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.post(
+        "/v1/households",
+        &org.admin_token,
+        &household("Bernard", "Noé", "1981-01-01"),
+    )
+    .await;
+    let before = app.count("special_category_reads").await;
+    // A page of one reads one row more (to know that another page follows): that row is
+    // not returned, so it is not journalled.
+    let page: Value = app
+        .get("/v1/households?limit=1", &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(page["next_cursor"].is_string(), "{page}");
+    assert_eq!(app.count("special_category_reads").await, before + 1);
+    let shown = page["items"][0]["id"].as_str().unwrap();
+    assert_eq!(shown, first["id"].as_str().unwrap());
+    // The entry names both categories, once each and sorted; entries keep the reads' order.
+    let log: Value = app
+        .get(
+            &format!("/v1/households/{shown}/access-log"),
+            &org.admin_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the creation and the page: {log}");
+    assert_eq!(items[1]["categories"], json!(["health", "violence"]));
+    // Listed by id, the entries are in the order of the reads (ids made by PostgreSQL for
+    // the page's entry, by the service for the creation's: both time-ordered).
+    let at = |i: usize| {
+        chrono::DateTime::parse_from_rfc3339(items[i]["read_at"].as_str().unwrap()).unwrap()
+    };
+    assert!(at(0) <= at(1), "{log}");
+}
+
+#[actix_web::test]
 async fn a_replay_carries_no_special_category_data() {
     let app = spawn_app().await;
     let org = app.organisation("association").await;
