@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Turns the statements PostgreSQL logged for one request into a pgbench script.
+
+Usage: bench-capture.py SERVER_LOG OFFSET > script.sql
+
+Reads the server log from byte OFFSET (the request was made with
+log_min_duration_statement = 0), keeps every statement the service executed, in order,
+with its bound parameters written as literals, so that pgbench runs exactly the SQL the
+endpoint ran.
+"""
+import re
+import sys
+
+log_path, offset = sys.argv[1], int(sys.argv[2])
+with open(log_path, encoding="utf-8", errors="replace") as f:
+    f.seek(offset)
+    lines = f.read().splitlines()
+
+statements = []
+for i, line in enumerate(lines):
+    m = re.search(r"LOG:  duration: [0-9.]+ ms  (?:execute [^:]*|statement): (.*)$", line)
+    if not m:
+        continue
+    sql = m.group(1)
+    if "log_min_duration_statement" in sql or "pg_reload_conf" in sql:
+        continue
+    detail = lines[i + 1] if i + 1 < len(lines) else ""
+    params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*')", detail)) if "parameters:" in detail else {}
+    sql = re.sub(r"\$(\d+)", lambda p: params[p.group(1)], sql)
+    statements.append(sql.rstrip(";") + ";")
+
+if not statements:
+    sys.exit("no statement found in the log: was log_min_duration_statement set?")
+print("\n".join(statements))
