@@ -130,9 +130,10 @@ fn serve() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let result = actix_web::rt::System::new().block_on(async {
-        let pool = db::pool(&url, config.db_pool_size)?;
         if config.run_jobs {
-            jobs::spawn(pool.clone(), config.referral_expiry_grace_days);
+            // The jobs run one after the other, each on one connection; the HTTP workers
+            // have their own pools (startup::serve).
+            jobs::spawn(db::pool(&url, 2)?, config.referral_expiry_grace_days);
         }
         let server = startup::serve(listener, config.clone(), &url, keys).map_err(|e| e.to_string())?;
         println!("passerelle is listening on http://{addr}");
