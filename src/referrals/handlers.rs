@@ -21,6 +21,7 @@ use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
+use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
@@ -371,7 +372,7 @@ pub async fn get_referral(
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
-    let rows = service::load_journalled(&mut conn, &caller, party_query(org, id), 1).await?;
+    let rows = journal::load(&mut conn, &caller, party_query(org, id), "household_id", 1).await?;
     let view = service::shape(&caller, rows)
         .pop()
         .ok_or(ApiError::NotFound)?;
@@ -451,7 +452,7 @@ pub async fn list_referrals(
     }
     let mut conn = db::conn(&state.pool).await?;
     let q = q.order(referrals::id.asc()).limit(page.limit + 1);
-    let rows = service::load_journalled(&mut conn, &caller, q, page.limit).await?;
+    let rows = journal::load(&mut conn, &caller, q, "household_id", page.limit).await?;
     let (rows, more) = page.split(rows);
     let views = service::shape(&caller, rows);
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))

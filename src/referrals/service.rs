@@ -94,21 +94,6 @@ pub async fn present(
     Ok(views)
 }
 
-/// Loads referrals for a party and journals, in the same statement, the special-category
-/// grounds of the first `shown` of them.
-pub async fn load_journalled<Q: Send + 'static>(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    query: Q,
-    shown: i64,
-) -> Result<Vec<ReferralRow>, ApiError>
-where
-    journal::JournalledRead<Q>:
-        diesel_async::methods::LoadQuery<'static, AsyncPgConnection, ReferralRow>,
-{
-    journal::load(conn, caller, query, "household_id", shown).await
-}
-
 /// Records a step and tells both parties (`referral.<status>`).
 pub async fn record_transition(
     conn: &mut AsyncPgConnection,
