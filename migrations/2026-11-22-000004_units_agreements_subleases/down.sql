@@ -1,0 +1,6 @@
+DROP TABLE rent_arrears;
+DROP TABLE sublease_transitions;
+DROP TABLE subleases;
+DROP TABLE proposals;
+DROP TABLE units;
+DROP TABLE agreements;

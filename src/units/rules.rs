@@ -1,0 +1,166 @@
+//! The rules of units, agreements and proposals, as pure functions.
+
+use chrono::NaiveDate;
+
+use super::model::{AgreementAction, AgreementStatus, EnergyClass};
+
+/// The first day a lease may no longer start on a unit of this energy class (loi n° 2021-1104
+/// « Climat et résilience », art. 160: G from 2025, F from 2028, E from 2034), if any.
+pub fn energy_ban_from(class: EnergyClass) -> Option<NaiveDate> {
+    let date = |y| NaiveDate::from_ymd_opt(y, 1, 1).expect("a valid date");
+    match class {
+        EnergyClass::G => Some(date(2025)),
+        EnergyClass::F => Some(date(2028)),
+        EnergyClass::E => Some(date(2034)),
+        _ => None,
+    }
+}
+
+/// Why a unit of this class may not be let on a lease starting on `on`, if it may not.
+pub fn energy_refusal(class: EnergyClass, on: NaiveDate) -> Option<String> {
+    let from = energy_ban_from(class)?;
+    (on >= from).then(|| {
+        format!(
+            "a unit of energy class {} may not be let on a lease starting on or after {from} (loi Climat et résilience)",
+            class.as_str().to_uppercase()
+        )
+    })
+}
+
+/// The département a postcode belongs to, as INSEE codes spell it (`2A`/`2B` are both `20`
+/// in postcodes, the overseas ones take three digits).
+fn postcode_department(postcode: &str) -> &str {
+    if postcode.starts_with("97") {
+        &postcode[..3]
+    } else {
+        &postcode[..2]
+    }
+}
+
+/// Whether a commune's INSEE code lies in the postcode's département.
+pub fn insee_matches_postcode(insee: &str, postcode: &str) -> bool {
+    if insee.len() != 5 || postcode.len() != 5 || !postcode.is_ascii() || !insee.is_ascii() {
+        return false;
+    }
+    let department = postcode_department(postcode);
+    if insee.starts_with("2A") || insee.starts_with("2B") {
+        return department == "20";
+    }
+    insee.starts_with(department)
+}
+
+/// Who acts on an agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgreementParty {
+    Landlord,
+    Association,
+}
+
+/// The new state of an agreement, or the actions this party may take now.
+pub fn agreement_transition(
+    status: AgreementStatus,
+    action: AgreementAction,
+    party: AgreementParty,
+) -> Result<AgreementStatus, Vec<AgreementAction>> {
+    use AgreementAction as A;
+    use AgreementParty as P;
+    use AgreementStatus as S;
+    let target = match (status, action, party) {
+        (S::Proposed, A::Accept, P::Association) => Some(S::Active),
+        (S::Proposed, A::Decline, P::Association) => Some(S::Declined),
+        // Before an answer, the landlord may withdraw its proposal.
+        (S::Proposed, A::Terminate, P::Landlord) => Some(S::Terminated),
+        (S::Active, A::Terminate, _) => Some(S::Terminated),
+        _ => None,
+    };
+    target.ok_or_else(|| agreement_actions(status, party))
+}
+
+/// What a party may do to an agreement now.
+pub fn agreement_actions(status: AgreementStatus, party: AgreementParty) -> Vec<AgreementAction> {
+    AgreementAction::ALL
+        .iter()
+        .copied()
+        .filter(|a| {
+            use AgreementAction as A;
+            use AgreementParty as P;
+            use AgreementStatus as S;
+            matches!(
+                (status, *a, party),
+                (S::Proposed, A::Accept | A::Decline, P::Association)
+                    | (S::Proposed, A::Terminate, P::Landlord)
+                    | (S::Active, A::Terminate, _)
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn energy_classes_either_side_of_each_threshold() {
+        for (class, year) in [
+            (EnergyClass::G, 2025),
+            (EnergyClass::F, 2028),
+            (EnergyClass::E, 2034),
+        ] {
+            assert!(energy_refusal(class, d(year - 1, 12, 31)).is_none(), "{class}");
+            let refusal = energy_refusal(class, d(year, 1, 1)).expect("banned");
+            assert!(refusal.contains(&format!("{year}-01-01")), "{refusal}");
+        }
+        for class in [EnergyClass::A, EnergyClass::B, EnergyClass::C, EnergyClass::D] {
+            assert!(energy_refusal(class, d(2100, 1, 1)).is_none());
+        }
+        // G is also refused for every later class's threshold.
+        assert!(energy_refusal(EnergyClass::G, d(2034, 1, 1)).is_some());
+    }
+
+    #[test]
+    fn insee_codes_and_postcodes() {
+        assert!(insee_matches_postcode("71076", "71100"));
+        assert!(insee_matches_postcode("75056", "75011"));
+        assert!(!insee_matches_postcode("71076", "03100"));
+        assert!(insee_matches_postcode("2A004", "20000"));
+        assert!(insee_matches_postcode("2B033", "20200"));
+        assert!(!insee_matches_postcode("2A004", "21000"));
+        assert!(insee_matches_postcode("97411", "97400"));
+        assert!(!insee_matches_postcode("97411", "97100"));
+        assert!(!insee_matches_postcode("7107", "71100"));
+    }
+
+    #[test]
+    fn every_agreement_transition() {
+        use AgreementAction as A;
+        use AgreementParty as P;
+        use AgreementStatus as S;
+        let mut allowed = 0;
+        for s in S::ALL {
+            for a in A::ALL {
+                for p in [P::Landlord, P::Association] {
+                    let expected = match (s, a, p) {
+                        (S::Proposed, A::Accept, P::Association) => Some(S::Active),
+                        (S::Proposed, A::Decline, P::Association) => Some(S::Declined),
+                        (S::Proposed, A::Terminate, P::Landlord) => Some(S::Terminated),
+                        (S::Active, A::Terminate, _) => Some(S::Terminated),
+                        _ => None,
+                    };
+                    match (agreement_transition(*s, *a, p), expected) {
+                        (Ok(to), Some(e)) => {
+                            assert_eq!(to, e);
+                            allowed += 1;
+                        }
+                        (Err(now), None) => assert!(!now.contains(a), "{s} {a} {p:?}"),
+                        (got, e) => panic!("{s} {a} {p:?}: {got:?}, expected {e:?}"),
+                    }
+                }
+            }
+        }
+        assert_eq!(allowed, 5);
+    }
+}
