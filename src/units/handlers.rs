@@ -116,3 +116,91 @@ fn validate_insee_code(code: &str) -> Result<(), validator::ValidationError> {
             .with_message("an INSEE commune code has 5 characters: 2 digits (or 2A/2B) and 3 digits".into()))
     }
 }
+
+/// Changes to a unit: what is sent changes, the rest stays.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"rent_cents": 42000, "status": "unavailable"}))]
+pub struct UnitPatch {
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub holder_reference: Option<String>,
+    #[validate(length(min = 0, max = 1000))]
+    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1000.0)]
+    pub area_m2: Option<f64>,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub rent_cents: Option<i64>,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub charges_cents: Option<i64>,
+    pub lift: Option<bool>,
+    pub accessible: Option<bool>,
+    pub energy_class: Option<EnergyClass>,
+    pub energy_assessed_on: Option<NaiveDate>,
+    /// `available` or `unavailable`; refused for `available` when the energy class may
+    /// not be let today.
+    pub status: Option<UnitStatus>,
+}
+
+/// Search filters of `GET /v1/units`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitFilters {
+    /// The commune's INSEE code.
+    #[param(pattern = "^([0-9]{2}|2A|2B)[0-9]{3}$")]
+    pub insee_code: Option<String>,
+    #[param(pattern = "^[0-9]{5}$")]
+    pub postcode: Option<String>,
+    pub unit_type: Option<UnitType>,
+    /// At least this many m².
+    pub min_area_m2: Option<f64>,
+    /// Rent plus charges at most this many cents.
+    pub max_total_rent_cents: Option<i64>,
+    pub accessible: Option<bool>,
+    pub lift: Option<bool>,
+    pub status: Option<UnitStatus>,
+    pub agreement_id: Option<Uuid>,
+    /// Only units changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// The checks a unit's fields need beyond their own format: the INSEE code in the
+/// postcode's département, the DPE date not in the future, the status a holder may set.
+fn unit_rules(
+    insee_code: &str,
+    postcode: &str,
+    energy_class: EnergyClass,
+    energy_assessed_on: Option<NaiveDate>,
+    status: UnitStatus,
+    errors: &mut Vec<FieldError>,
+) {
+    let today = Utc::now().date_naive();
+    if !rules::insee_matches_postcode(insee_code, postcode) {
+        errors.push(FieldError::new(
+            "insee_code",
+            "not_in_postcode_department",
+            "the commune's INSEE code is not in the postcode's département",
+        ));
+    }
+    if energy_assessed_on.is_some_and(|d| d > today) {
+        errors.push(FieldError::new(
+            "energy_assessed_on",
+            "in_future",
+            "the energy diagnosis date is in the future",
+        ));
+    }
+    match status {
+        UnitStatus::Available => {
+            if let Some(why) = rules::energy_refusal(energy_class, today) {
+                errors.push(FieldError::new("status", "energy_class_banned", &why));
+            }
+        }
+        UnitStatus::Unavailable => {}
+        _ => errors.push(FieldError::new(
+            "status",
+            "not_settable",
+            "`reserved` and `occupied` follow from proposals and sub-leases",
+        )),
+    }
+}
