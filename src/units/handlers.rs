@@ -125,7 +125,7 @@ pub struct UnitPatch {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub holder_reference: Option<String>,
-    #[validate(length(min = 0, max = 1000))]
+    #[validate(range(exclusive_min = 0.0, exclusive_max = 1000.0))]
     #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1000.0)]
     pub area_m2: Option<f64>,
     #[validate(range(min = 0, max = 100_000_000))]
