@@ -19,3 +19,4 @@ pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod text_enum;
+pub mod units;

@@ -21,6 +21,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    agreements (id) {
+        id -> Uuid,
+        landlord_organisation_id -> Uuid,
+        association_organisation_id -> Uuid,
+        kind -> Text,
+        units_covered -> Int4,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        programme_label -> Nullable<Text>,
+        status -> Text,
+        closing_comment -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     event_recipients (organisation_id, tx_id, seq) {
         organisation_id -> Uuid,
         tx_id -> Int8,
@@ -121,6 +139,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    proposals (id) {
+        id -> Uuid,
+        unit_id -> Uuid,
+        household_id -> Uuid,
+        association_organisation_id -> Uuid,
+        landlord_organisation_id -> Uuid,
+        proposed_by_account_id -> Uuid,
+        comment -> Nullable<Text>,
+        status -> Text,
+        decline_reason -> Nullable<Text>,
+        decline_comment -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     referral_comments (id) {
         id -> Uuid,
         referral_id -> Uuid,
@@ -183,6 +219,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    rent_arrears (id) {
+        id -> Uuid,
+        sublease_id -> Uuid,
+        amount_cents -> Int8,
+        months -> Int4,
+        comment -> Nullable<Text>,
+        recorded_by_account_id -> Uuid,
+        recorded_by_organisation_id -> Uuid,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -211,11 +260,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sublease_transitions (id) {
+        id -> Uuid,
+        sublease_id -> Uuid,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_account_id -> Nullable<Uuid>,
+        actor_organisation_id -> Nullable<Uuid>,
+        comment -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    subleases (id) {
+        id -> Uuid,
+        unit_id -> Uuid,
+        main_tenant_organisation_id -> Uuid,
+        landlord_organisation_id -> Uuid,
+        household_id -> Uuid,
+        kind -> Text,
+        starts_on -> Date,
+        planned_end_on -> Date,
+        ended_on -> Nullable<Date>,
+        rent_cents -> Int8,
+        charges_cents -> Int8,
+        housing_benefit_cents -> Int8,
+        deposit_cents -> Int8,
+        status -> Text,
+        end_reason -> Nullable<Text>,
+        closing_comment -> Nullable<Text>,
+        period -> Daterange,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    units (id) {
+        id -> Uuid,
+        holder_organisation_id -> Uuid,
+        owner_kind -> Text,
+        holder_reference -> Nullable<Text>,
+        address_lines -> Jsonb,
+        postcode -> Text,
+        commune -> Text,
+        insee_code -> Text,
+        unit_type -> Text,
+        area_m2 -> Float8,
+        floor -> Int4,
+        lift -> Bool,
+        accessible -> Bool,
+        rent_cents -> Int8,
+        charges_cents -> Int8,
+        financing -> Text,
+        energy_class -> Text,
+        energy_assessed_on -> Nullable<Date>,
+        status -> Text,
+        agreement_id -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(event_recipients -> events (seq));
 diesel::joinable!(event_recipients -> organisations (organisation_id));
 diesel::joinable!(households -> organisations (created_by_organisation_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(proposals -> accounts (proposed_by_account_id));
+diesel::joinable!(proposals -> households (household_id));
+diesel::joinable!(proposals -> units (unit_id));
 diesel::joinable!(referral_comments -> accounts (author_account_id));
 diesel::joinable!(referral_comments -> organisations (author_organisation_id));
 diesel::joinable!(referral_comments -> referrals (referral_id));
@@ -227,10 +346,21 @@ diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(referrals -> measure_kinds (measure_kind));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
+diesel::joinable!(rent_arrears -> accounts (recorded_by_account_id));
+diesel::joinable!(rent_arrears -> organisations (recorded_by_organisation_id));
+diesel::joinable!(rent_arrears -> subleases (sublease_id));
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(sublease_transitions -> accounts (actor_account_id));
+diesel::joinable!(sublease_transitions -> organisations (actor_organisation_id));
+diesel::joinable!(sublease_transitions -> subleases (sublease_id));
+diesel::joinable!(subleases -> households (household_id));
+diesel::joinable!(subleases -> units (unit_id));
+diesel::joinable!(units -> agreements (agreement_id));
+diesel::joinable!(units -> organisations (holder_organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    agreements,
     event_recipients,
     events,
     households,
@@ -238,11 +368,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     measure_kinds,
     organisations,
+    proposals,
     referral_comments,
     referral_transitions,
     referrals,
     refresh_tokens,
+    rent_arrears,
     sessions,
     sign_in_failures,
     special_category_reads,
+    sublease_transitions,
+    subleases,
+    units,
 );

@@ -10,9 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::model::{
-    EnergyClass, Financing, OwnerKind, Unit, UnitRow, UnitStatus, UnitType,
-};
+use super::model::{EnergyClass, Financing, OwnerKind, Unit, UnitRow, UnitStatus, UnitType};
 use super::rules;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
@@ -112,8 +110,9 @@ fn validate_insee_code(code: &str) -> Result<(), validator::ValidationError> {
     if head_ok && b[2..].iter().all(|c| c.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(validator::ValidationError::new("insee_code")
-            .with_message("an INSEE commune code has 5 characters: 2 digits (or 2A/2B) and 3 digits".into()))
+        Err(validator::ValidationError::new("insee_code").with_message(
+            "an INSEE commune code has 5 characters: 2 digits (or 2A/2B) and 3 digits".into(),
+        ))
     }
 }
 

@@ -110,11 +110,19 @@ mod tests {
             (EnergyClass::F, 2028),
             (EnergyClass::E, 2034),
         ] {
-            assert!(energy_refusal(class, d(year - 1, 12, 31)).is_none(), "{class}");
+            assert!(
+                energy_refusal(class, d(year - 1, 12, 31)).is_none(),
+                "{class}"
+            );
             let refusal = energy_refusal(class, d(year, 1, 1)).expect("banned");
             assert!(refusal.contains(&format!("{year}-01-01")), "{refusal}");
         }
-        for class in [EnergyClass::A, EnergyClass::B, EnergyClass::C, EnergyClass::D] {
+        for class in [
+            EnergyClass::A,
+            EnergyClass::B,
+            EnergyClass::C,
+            EnergyClass::D,
+        ] {
             assert!(energy_refusal(class, d(2100, 1, 1)).is_none());
         }
         // G is also refused for every later class's threshold.

@@ -1,0 +1,6 @@
+//! Landlords' housing units, the agreements that make them available to associations, and
+//! the proposals of households for them.
+
+pub mod handlers;
+pub mod model;
+pub mod rules;
