@@ -196,6 +196,8 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                         Scope::HouseholdsWrite,
                         Scope::ReferralsRead,
                         Scope::ReferralsWrite,
+                        Scope::HousingRead,
+                        Scope::HousingWrite,
                     ])),
                 ))
                 .returning(model::AccountRow::as_returning())

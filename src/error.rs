@@ -138,6 +138,25 @@ impl ApiError {
         }
     }
 
+    /// 409 for an action the current state does not allow: `current_status` and the
+    /// `allowed_actions` of the caller's party, so a client can show what it may do.
+    pub fn not_now(
+        detail: impl Into<String>,
+        current_status: &str,
+        allowed_actions: &[&str],
+    ) -> Self {
+        let mut extensions = Map::new();
+        extensions.insert("current_status".into(), Value::from(current_status));
+        extensions.insert(
+            "allowed_actions".into(),
+            Value::from(allowed_actions.to_vec()),
+        );
+        ApiError::Conflict {
+            detail: detail.into(),
+            extensions,
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }

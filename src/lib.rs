@@ -18,5 +18,6 @@ pub mod referrals;
 pub mod schema;
 pub mod startup;
 pub mod state;
+pub mod subleases;
 pub mod text_enum;
 pub mod units;

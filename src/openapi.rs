@@ -29,6 +29,9 @@ has a `version` sent as a strong `ETag`, required as `If-Match` to change it; cr
         (name = "events", description = "The feed partners sync from"),
         (name = "referrals", description = "The closed-loop referral: a referrer asks an operator to take a household on, and always learns what became of it"),
         (name = "households", description = "Households and their consent to sharing; special-category grounds and their read journal"),
+        (name = "units", description = "Housing units landlords hold and make available, and the households associations propose for them"),
+        (name = "agreements", description = "Agreements (conventions) by which a landlord makes units available to an association"),
+        (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
         (name = "operations", description = "Health and readiness probes"),
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError))

@@ -18,7 +18,7 @@ use crate::db;
 use crate::http::body::BodyLimit;
 use crate::http::{extractors, fallback, request_context};
 use crate::state::AppState;
-use crate::{auth, events, health, households, identity, referrals};
+use crate::{auth, events, health, households, identity, referrals, subleases, units};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -61,6 +61,31 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(referrals::handlers::transfer_referral)
                 .service(referrals::handlers::referral_history)
                 .service(referrals::handlers::create_comment)
+                .service(units::handlers::create_unit)
+                .service(units::handlers::list_units)
+                .service(units::handlers::get_unit)
+                .service(units::handlers::update_unit)
+                .service(units::proposals::create_proposal)
+                .service(units::proposals::list_proposals)
+                .service(units::proposals::get_proposal)
+                .service(units::proposals::accept_proposal)
+                .service(units::proposals::decline_proposal)
+                .service(units::agreements::create_agreement)
+                .service(units::agreements::list_agreements)
+                .service(units::agreements::get_agreement)
+                .service(units::agreements::accept_agreement)
+                .service(units::agreements::decline_agreement)
+                .service(units::agreements::terminate_agreement)
+                .service(units::agreements::attach_units)
+                .service(subleases::handlers::create_sublease)
+                .service(subleases::handlers::list_subleases)
+                .service(subleases::handlers::get_sublease)
+                .service(subleases::handlers::activate_sublease)
+                .service(subleases::handlers::glide_sublease)
+                .service(subleases::handlers::end_sublease)
+                .service(subleases::handlers::sublease_history)
+                .service(subleases::handlers::create_arrears)
+                .service(subleases::handlers::list_arrears)
                 .service(referrals::handlers::list_comments),
         );
 }

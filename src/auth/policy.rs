@@ -22,6 +22,8 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             HouseholdsWrite,
             ReferralsRead,
             ReferralsWrite,
+            HousingRead,
+            HousingWrite,
         ],
         Role::Viewer => vec![
             OrganisationsRead,
@@ -29,6 +31,7 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             EventsRead,
             HouseholdsRead,
             ReferralsRead,
+            HousingRead,
         ],
     }
 }
@@ -75,6 +78,10 @@ pub enum Action {
     ReadReferrals,
     /// Send, answer, transfer, withdraw and comment on referrals.
     WriteReferrals,
+    /// Read units, agreements, proposals and sub-leases (which ones: `housing::visibility`).
+    ReadHousing,
+    /// Register units, act on agreements, proposals and sub-leases, record arrears.
+    WriteHousing,
 }
 
 fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
@@ -145,6 +152,8 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
         }
         Action::ReadReferrals => require_scope(caller, Scope::ReferralsRead),
         Action::WriteReferrals => require_scope(caller, Scope::ReferralsWrite),
+        Action::ReadHousing => require_scope(caller, Scope::HousingRead),
+        Action::WriteHousing => require_scope(caller, Scope::HousingWrite),
     }
 }
 
@@ -275,6 +284,12 @@ mod tests {
                 writes,
                 "{role}"
             );
+            assert_eq!(status(authorize(&c, Action::ReadHousing)), 200, "{role}");
+            assert_eq!(
+                status(authorize(&c, Action::WriteHousing)),
+                writes,
+                "{role}"
+            );
             assert_eq!(
                 status(authorize(
                     &c,
@@ -295,6 +310,7 @@ mod tests {
         // Platform admins manage partners, never cases.
         assert_eq!(status(authorize(&platform, Action::ReadHouseholds)), 403);
         assert_eq!(status(authorize(&platform, Action::ReadReferrals)), 403);
+        assert_eq!(status(authorize(&platform, Action::ReadHousing)), 403);
     }
 
     #[test]

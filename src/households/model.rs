@@ -212,6 +212,45 @@ pub struct Household {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Of a household, what a landlord needs to let a unit: the head's name, the composition
+/// and the resources (DOMAIN.md: never the grounds, the situation or the birth date). Embedded
+/// in proposals and sub-leases for both parties.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Exemple", "first_names": "Alice",
+    "household_type": "single_parent_family", "adults": 1, "children": 2,
+    "members": [{"relation": "child", "birth_year": 2015}],
+    "monthly_resources_cents": 118000, "resource_kinds": ["rsa"]
+}))]
+pub struct HouseholdSummary {
+    pub id: Uuid,
+    pub last_name: String,
+    pub first_names: String,
+    pub household_type: HouseholdType,
+    pub adults: i32,
+    pub children: i32,
+    pub members: Vec<Member>,
+    /// Monthly resources in euro cents.
+    pub monthly_resources_cents: i64,
+    pub resource_kinds: Vec<ResourceKind>,
+}
+
+impl From<HouseholdRow> for HouseholdSummary {
+    fn from(row: HouseholdRow) -> Self {
+        HouseholdSummary {
+            id: row.id,
+            last_name: row.head_last_name,
+            first_names: row.head_first_names,
+            household_type: row.household_type,
+            adults: row.adults,
+            children: row.children,
+            members: serde_json::from_value(row.members).unwrap_or_default(),
+            monthly_resources_cents: row.monthly_resources_cents,
+            resource_kinds: serde_json::from_value(row.resource_kinds).unwrap_or_default(),
+        }
+    }
+}
+
 /// What a viewer is entitled to of a household.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entitlement {
@@ -312,4 +351,20 @@ pub async fn find_visible(
     } else {
         q.first(conn).await?
     })
+}
+
+/// The summaries of these households, by id.
+pub async fn summaries(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, HouseholdSummary>, ApiError> {
+    let rows: Vec<HouseholdRow> = households::table
+        .filter(households::id.eq_any(ids))
+        .select(HouseholdRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, HouseholdSummary::from(r)))
+        .collect())
 }

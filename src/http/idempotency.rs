@@ -244,6 +244,32 @@ async fn claim(
     ))
 }
 
+/// The resource an action (`POST /…/{id}/{action}`) is on, with the request's concurrency
+/// and retry headers.
+pub struct ActionTarget {
+    pub id: Uuid,
+    pub if_match: crate::http::concurrency::IfMatch,
+    pub key: IdempotencyKey,
+    pub fingerprint: Vec<u8>,
+}
+
+impl ActionTarget {
+    pub fn new(
+        req: &HttpRequest,
+        body: &[u8],
+        id: Uuid,
+        if_match: crate::http::concurrency::IfMatch,
+        key: IdempotencyKey,
+    ) -> Self {
+        ActionTarget {
+            id,
+            if_match,
+            key,
+            fingerprint: fingerprint(req, body),
+        }
+    }
+}
+
 /// Runs `work` in one transaction, honouring the caller's `Idempotency-Key` when given.
 pub async fn run<F>(
     pool: &DbPool,

@@ -69,6 +69,12 @@ text_enum! {
         ReferralsRead = "referrals:read",
         /// Send referrals, answer them, comment.
         ReferralsWrite = "referrals:write",
+        /// Read units, agreements, proposals and sub-leases one's organisation holds or is
+        /// party to.
+        HousingRead = "housing:read",
+        /// Register and change units; propose, answer and end agreements, proposals and
+        /// sub-leases; record rent arrears.
+        HousingWrite = "housing:write",
     }
 }
 

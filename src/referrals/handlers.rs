@@ -25,7 +25,7 @@ use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
@@ -468,15 +468,11 @@ fn refusal(refusal: Refusal, action: ReferralAction, party: Party) -> ApiError {
                 Party::Service => "service",
             }
         )),
-        Refusal::NotNow { current, allowed } => {
-            let mut ext = serde_json::Map::new();
-            ext.insert("current_status".into(), current.as_str().into());
-            ext.insert("allowed_actions".into(), serde_json::json!(allowed));
-            ApiError::Conflict {
-                detail: format!("a referral that is {current} cannot be {action}ed now"),
-                extensions: ext,
-            }
-        }
+        Refusal::NotNow { current, allowed } => ApiError::not_now(
+            format!("a referral that is {current} cannot be {action}ed now"),
+            current.as_str(),
+            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ),
     }
 }
 
@@ -488,24 +484,16 @@ enum Payload {
     Transfer(Transfer),
 }
 
-/// The referral an action is on, and the request's concurrency and retry headers.
-struct Target {
-    id: Uuid,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-    fingerprint: Vec<u8>,
-}
-
 async fn act(
     state: &AppState,
     caller: Caller,
-    target: Target,
+    target: ActionTarget,
     action: ReferralAction,
     payload: Payload,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
     let org = caller.partner_organisation()?;
-    let Target {
+    let ActionTarget {
         id,
         if_match,
         key,
@@ -660,8 +648,7 @@ macro_rules! action_without_body {
             if_match: IfMatch,
             key: IdempotencyKey,
         ) -> ApiResult<HttpResponse> {
-            let fingerprint = idempotency::fingerprint(&req, b"");
-            let target = Target { id: id.into_inner(), if_match, key, fingerprint };
+            let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
             act(&state, caller, target, $action, Payload::None).await
         }
     };
@@ -710,8 +697,7 @@ macro_rules! action_with_body {
             body: ValidJson<$body>,
         ) -> ApiResult<HttpResponse> {
             let ValidJson(payload, raw) = body;
-            let fingerprint = idempotency::fingerprint(&req, &raw);
-            let target = Target { id: id.into_inner(), if_match, key, fingerprint };
+            let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
             act(&state, caller, target, $action, Payload::$variant(payload)).await
         }
     };

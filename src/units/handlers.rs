@@ -10,12 +10,16 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::model::{EnergyClass, Financing, OwnerKind, Unit, UnitRow, UnitStatus, UnitType};
+use super::model::{
+    find_visible_unit, unit_visible_to, EnergyClass, Financing, OwnerKind, Unit, UnitRow,
+    UnitStatus, UnitType,
+};
 use super::rules;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -202,4 +206,372 @@ fn unit_rules(
             "`reserved` and `occupied` follow from proposals and sub-leases",
         )),
     }
+}
+
+fn unit_response(status: StatusCode, unit: &Unit) -> StoredResponse {
+    StoredResponse::json(status, unit).header("etag", etag(unit.version))
+}
+
+/// The organisations told about a change of a unit: its holder and the association of its
+/// agreement.
+async fn unit_audience(conn: &mut AsyncPgConnection, row: &UnitRow) -> Result<Vec<Uuid>, ApiError> {
+    let mut to = vec![row.holder_organisation_id];
+    if let Some(agreement) = row.agreement_id {
+        to.push(
+            agreements::table
+                .find(agreement)
+                .select(agreements::association_organisation_id)
+                .first(conn)
+                .await?,
+        );
+    }
+    Ok(to)
+}
+
+/// Tells the unit's audience that it changed (`unit.<what>`); ids and status only.
+pub async fn unit_event(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    event_type: &'static str,
+    row: &UnitRow,
+) -> Result<(), ApiError> {
+    let recipients = unit_audience(conn, row).await?;
+    events::append(
+        conn,
+        caller,
+        NewEvent {
+            event_type,
+            subject_type: "unit",
+            subject_id: row.id,
+            data: serde_json::json!({"id": row.id, "status": row.status, "agreement_id": row.agreement_id, "version": row.version}),
+            recipients,
+            for_platform: false,
+        },
+    )
+    .await
+}
+
+/// Sets a unit's status as its proposals and sub-leases require (`reserved`, `occupied`,
+/// back to `available`), with its event.
+pub async fn set_unit_status(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    unit: Uuid,
+    status: UnitStatus,
+) -> Result<UnitRow, ApiError> {
+    let row: UnitRow = diesel::update(units::table.find(unit))
+        .set((
+            units::status.eq(status),
+            units::version.eq(units::version + 1),
+            units::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(UnitRow::as_returning())
+        .get_result(conn)
+        .await?;
+    unit_event(conn, caller, "unit.status_changed", &row).await?;
+    Ok(row)
+}
+
+/// Register a unit
+///
+/// A landlord registers its social units (`owner_kind` `social_landlord`); an association
+/// registers a private owner's unit it manages under a mandate (`private_owner`). A unit
+/// whose energy class may not be let on a lease starting today cannot be `available`
+/// (G from 2025-01-01, F from 2028-01-01, E from 2034-01-01).
+#[utoipa::path(
+    tag = "units",
+    operation_id = "create_unit",
+    request_body = NewUnit,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    security(("bearer" = ["housing:write"])),
+    responses((status = 201, description = "Registered", body = Unit,
+               headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new unit"))))
+)]
+#[post("/units")]
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ParsedJson<NewUnit>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    let expected_owner = match caller.organisation_kind {
+        Some(OrganisationKind::SocialLandlord) => OwnerKind::SocialLandlord,
+        Some(OrganisationKind::Association) => OwnerKind::PrivateOwner,
+        _ => {
+            return Err(ApiError::Forbidden(
+                "units are registered by landlords, and by associations for the private owners' units they manage".into(),
+            ))
+        }
+    };
+    let mut errors = body.field_errors();
+    let ParsedJson(new, raw) = body;
+    if new.owner_kind != expected_owner {
+        errors.push(FieldError::new(
+            "owner_kind",
+            "not_for_your_organisation",
+            match expected_owner {
+                OwnerKind::SocialLandlord => {
+                    "a landlord registers its own units: `social_landlord`"
+                }
+                OwnerKind::PrivateOwner => {
+                    "an association registers a private owner's unit it manages: `private_owner`"
+                }
+            },
+        ));
+    }
+    unit_rules(
+        &new.insee_code,
+        &new.postcode,
+        new.energy_class,
+        new.energy_assessed_on,
+        new.status,
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let lines: Vec<String> = new
+                .address_lines
+                .iter()
+                .map(|l| l.trim().to_string())
+                .collect();
+            let row: UnitRow = diesel::insert_into(units::table)
+                .values((
+                    units::id.eq(Uuid::now_v7()),
+                    units::holder_organisation_id.eq(org),
+                    units::owner_kind.eq(new.owner_kind),
+                    units::holder_reference.eq(&new.holder_reference),
+                    units::address_lines.eq(serde_json::json!(lines)),
+                    units::postcode.eq(&new.postcode),
+                    units::commune.eq(new.commune.trim()),
+                    units::insee_code.eq(&new.insee_code),
+                    units::unit_type.eq(new.unit_type),
+                    units::area_m2.eq(new.area_m2),
+                    units::floor.eq(new.floor),
+                    units::lift.eq(new.lift),
+                    units::accessible.eq(new.accessible),
+                    units::rent_cents.eq(new.rent_cents),
+                    units::charges_cents.eq(new.charges_cents),
+                    units::financing.eq(new.financing),
+                    units::energy_class.eq(new.energy_class),
+                    units::energy_assessed_on.eq(new.energy_assessed_on),
+                    units::status.eq(new.status),
+                ))
+                .returning(UnitRow::as_returning())
+                .get_result(conn)
+                .await?;
+            unit_event(conn, Some(&caller), "unit.created", &row).await?;
+            let id = row.id;
+            Ok(unit_response(StatusCode::CREATED, &Unit::view(row, org))
+                .header("location", format!("/v1/units/{id}")))
+        },
+    )
+    .await
+}
+
+/// Get a unit
+///
+/// A unit your organisation holds, sees through an active agreement, or sub-lets.
+#[utoipa::path(
+    tag = "units",
+    operation_id = "get_unit",
+    params(("id" = Uuid, Path, description = "The unit's id")),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "The unit", body = Unit, headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/units/{id}")]
+pub async fn get_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_visible_unit(&mut conn, org, id.into_inner(), false).await?;
+    Ok(unit_response(StatusCode::OK, &Unit::view(row, org)).into_response(false))
+}
+
+/// Update a unit
+///
+/// Its holder changes what it sends. `status` may be set to `available` or `unavailable`
+/// while the unit is neither `reserved` nor `occupied` (those follow from proposals and
+/// sub-leases: 409). Requires `If-Match`.
+#[utoipa::path(
+    tag = "units",
+    operation_id = "update_unit",
+    request_body = UnitPatch,
+    params(
+        ("id" = Uuid, Path, description = "The unit's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Updated", body = Unit, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "The unit is reserved or occupied: its status follows its proposals and sub-leases", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/units/{id}")]
+pub async fn update_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ValidJson<UnitPatch>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    let patch = body.0;
+    let id = id.into_inner();
+    let mut conn = db::conn(&state.pool).await?;
+    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+        let current = find_visible_unit(conn, org, id, true).await?;
+        if current.holder_organisation_id != org {
+            return Err(ApiError::Forbidden(
+                "only the unit's holder changes it".into(),
+            ));
+        }
+        if_match.check(current.version)?;
+        let status = patch.status.unwrap_or(current.status);
+        let follows_cases = matches!(current.status, UnitStatus::Reserved | UnitStatus::Occupied);
+        if follows_cases && status != current.status {
+            let mut ext = serde_json::Map::new();
+            ext.insert("current_status".into(), current.status.as_str().into());
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "the unit is {}: its status follows its proposals and sub-leases",
+                    current.status
+                ),
+                extensions: ext,
+            });
+        }
+        let energy_class = patch.energy_class.unwrap_or(current.energy_class);
+        let assessed = patch.energy_assessed_on.or(current.energy_assessed_on);
+        let mut errors = Vec::new();
+        if !follows_cases {
+            unit_rules(
+                &current.insee_code,
+                &current.postcode,
+                energy_class,
+                assessed,
+                status,
+                &mut errors,
+            );
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let row: UnitRow = diesel::update(units::table.find(current.id))
+            .set((
+                units::holder_reference.eq(patch
+                    .holder_reference
+                    .clone()
+                    .or(current.holder_reference.clone())),
+                units::area_m2.eq(patch.area_m2.unwrap_or(current.area_m2)),
+                units::rent_cents.eq(patch.rent_cents.unwrap_or(current.rent_cents)),
+                units::charges_cents.eq(patch.charges_cents.unwrap_or(current.charges_cents)),
+                units::lift.eq(patch.lift.unwrap_or(current.lift)),
+                units::accessible.eq(patch.accessible.unwrap_or(current.accessible)),
+                units::energy_class.eq(energy_class),
+                units::energy_assessed_on.eq(assessed),
+                units::status.eq(status),
+                units::version.eq(current.version + 1),
+                units::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(UnitRow::as_returning())
+            .get_result(conn)
+            .await?;
+        unit_event(conn, Some(&caller), "unit.updated", &row).await?;
+        Ok(Unit::view(row, org))
+    })
+    .await?;
+    Ok(unit_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// Search units
+///
+/// The units your organisation sees (held, made available through an active agreement, or
+/// sub-let), by id, with the filters given.
+#[utoipa::path(
+    tag = "units",
+    operation_id = "list_units",
+    params(UnitFilters, PageParams),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "A page of units", body = PageOf<Unit>))
+)]
+#[get("/units")]
+pub async fn list_units(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<UnitFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let page = page.page()?;
+    let mut q = units::table
+        .filter(unit_visible_to(org))
+        .select(UnitRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(units::id.gt(after));
+    }
+    if let Some(code) = &filters.insee_code {
+        validate_insee_code(code).map_err(|_| {
+            ApiError::bad_request(
+                "insee_code",
+                "pattern",
+                "an INSEE commune code has 5 characters: 2 digits (or 2A/2B) and 3 digits",
+            )
+        })?;
+        q = q.filter(units::insee_code.eq(code.clone()));
+    }
+    if let Some(postcode) = &filters.postcode {
+        validate_postcode(postcode)
+            .map_err(|_| ApiError::bad_request("postcode", "pattern", "a postcode has 5 digits"))?;
+        q = q.filter(units::postcode.eq(postcode.clone()));
+    }
+    if let Some(t) = filters.unit_type {
+        q = q.filter(units::unit_type.eq(t));
+    }
+    if let Some(area) = filters.min_area_m2 {
+        q = q.filter(units::area_m2.ge(area));
+    }
+    if let Some(max) = filters.max_total_rent_cents {
+        q = q.filter((units::rent_cents + units::charges_cents).le(max));
+    }
+    if let Some(a) = filters.accessible {
+        q = q.filter(units::accessible.eq(a));
+    }
+    if let Some(l) = filters.lift {
+        q = q.filter(units::lift.eq(l));
+    }
+    if let Some(s) = filters.status {
+        q = q.filter(units::status.eq(s));
+    }
+    if let Some(a) = filters.agreement_id {
+        q = q.filter(units::agreement_id.eq(a));
+    }
+    if let Some(since) = filters.updated_since {
+        q = q.filter(units::updated_at.ge(since));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let rows: Vec<UnitRow> = q
+        .order(units::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    let (rows, more) = page.split(rows);
+    let views = rows.into_iter().map(|r| Unit::view(r, org)).collect();
+    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Unit| v.id)))
 }

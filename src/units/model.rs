@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::schema::{agreements, proposals, units};
+use crate::households::model::HouseholdSummary;
+use crate::schema::{agreements, proposals, subleases, units};
 use crate::text_enum;
 
 text_enum! {
@@ -243,14 +245,32 @@ impl Unit {
     }
 }
 
-/// An agreement (*convention*) between a landlord and an association.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = agreements)]
+pub struct AgreementRow {
+    pub id: Uuid,
+    pub landlord_organisation_id: Uuid,
+    pub association_organisation_id: Uuid,
+    pub kind: AgreementKind,
+    pub units_covered: i32,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub programme_label: Option<String>,
+    pub status: AgreementStatus,
+    pub closing_comment: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An agreement (*convention*) between a landlord and an association.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a5f1-0000-7000-8000-000000000001", "landlord_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd",
     "association_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc", "kind": "sliding_lease",
-    "units_covered": 5, "starts_on": "2026-12-01", "ends_on": "2029-11-30",
+    "units_covered": 5, "units_attached": 2, "starts_on": "2026-12-01", "ends_on": "2029-11-30",
     "programme_label": "Logement d'abord Allier", "status": "active", "closing_comment": null,
+    "allowed_actions": ["terminate"],
     "version": 2, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
 }))]
 pub struct Agreement {
@@ -260,6 +280,8 @@ pub struct Agreement {
     pub kind: AgreementKind,
     /// How many units it covers, named or not yet.
     pub units_covered: i32,
+    /// How many units the landlord has attached so far (never more than `units_covered`).
+    pub units_attached: i64,
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     /// The programme or call for projects it belongs to, if any.
@@ -267,29 +289,59 @@ pub struct Agreement {
     pub status: AgreementStatus,
     /// The comment of a decline or termination.
     pub closing_comment: Option<String>,
+    /// What your organisation may do to it now.
+    pub allowed_actions: Vec<AgreementAction>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// A household proposed by an association for a unit.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+impl Agreement {
+    pub fn view(row: AgreementRow, units_attached: i64, viewer: Uuid) -> Agreement {
+        let party = if viewer == row.landlord_organisation_id {
+            Some(super::rules::AgreementParty::Landlord)
+        } else if viewer == row.association_organisation_id {
+            Some(super::rules::AgreementParty::Association)
+        } else {
+            None
+        };
+        Agreement {
+            id: row.id,
+            landlord_organisation_id: row.landlord_organisation_id,
+            association_organisation_id: row.association_organisation_id,
+            kind: row.kind,
+            units_covered: row.units_covered,
+            units_attached,
+            starts_on: row.starts_on,
+            ends_on: row.ends_on,
+            programme_label: row.programme_label,
+            status: row.status,
+            closing_comment: row.closing_comment,
+            allowed_actions: party
+                .map(|p| super::rules::agreement_actions(row.status, p))
+                .unwrap_or_default(),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+text_enum! {
+    /// What the landlord can do to a proposal.
+    pub enum ProposalAction {
+        Accept = "accept",
+        Decline = "decline",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = proposals)]
-#[schema(example = json!({
-    "id": "0193a5f2-0000-7000-8000-000000000001", "unit_id": "0193a5f0-0000-7000-8000-000000000001",
-    "household_id": "0193a5d0-0000-7000-8000-000000000001",
-    "association_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
-    "landlord_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd",
-    "proposed_by_account_id": "0193a5c2-0000-7000-8000-0000000000ce", "comment": "Couple leaving a shelter",
-    "status": "proposed", "decline_reason": null, "decline_comment": null,
-    "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
-}))]
-pub struct Proposal {
+pub struct ProposalRow {
     pub id: Uuid,
     pub unit_id: Uuid,
     pub household_id: Uuid,
     pub association_organisation_id: Uuid,
-    /// The unit's holder, who answers.
     pub landlord_organisation_id: Uuid,
     pub proposed_by_account_id: Uuid,
     pub comment: Option<String>,
@@ -299,4 +351,115 @@ pub struct Proposal {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A household proposed by an association for a unit.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5f2-0000-7000-8000-000000000001", "unit_id": "0193a5f0-0000-7000-8000-000000000001",
+    "household": {"id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Exemple", "first_names": "Alice",
+                  "household_type": "single_parent_family", "adults": 1, "children": 2,
+                  "members": [{"relation": "child", "birth_year": 2015}],
+                  "monthly_resources_cents": 118000, "resource_kinds": ["rsa"]},
+    "association_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
+    "landlord_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd",
+    "proposed_by_account_id": "0193a5c2-0000-7000-8000-0000000000ce", "comment": "Mother and two children leaving a shelter",
+    "status": "proposed", "decline_reason": null, "decline_comment": null, "allowed_actions": ["accept", "decline"],
+    "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
+}))]
+pub struct Proposal {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    /// What the landlord needs of the household: name, composition, resources.
+    pub household: HouseholdSummary,
+    pub association_organisation_id: Uuid,
+    /// The unit's holder, who answers.
+    pub landlord_organisation_id: Uuid,
+    pub proposed_by_account_id: Uuid,
+    pub comment: Option<String>,
+    pub status: ProposalStatus,
+    pub decline_reason: Option<ProposalDeclineReason>,
+    pub decline_comment: Option<String>,
+    /// What your organisation may do to it now.
+    pub allowed_actions: Vec<ProposalAction>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Proposal {
+    pub fn view(row: ProposalRow, household: HouseholdSummary, viewer: Uuid) -> Proposal {
+        let answers = viewer == row.landlord_organisation_id;
+        Proposal {
+            id: row.id,
+            unit_id: row.unit_id,
+            household,
+            association_organisation_id: row.association_organisation_id,
+            landlord_organisation_id: row.landlord_organisation_id,
+            proposed_by_account_id: row.proposed_by_account_id,
+            comment: row.comment,
+            status: row.status,
+            decline_reason: row.decline_reason,
+            decline_comment: row.decline_comment,
+            allowed_actions: if answers {
+                super::rules::proposal_actions(row.status)
+            } else {
+                Vec::new()
+            },
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Units an organisation sees: those it holds, those of an active agreement it is the
+/// association of, and those it sub-lets (or sub-let).
+pub fn unit_visible_to(
+    org: Uuid,
+) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>> {
+    let via_agreement = agreements::table
+        .filter(agreements::id.nullable().eq(units::agreement_id))
+        .filter(agreements::association_organisation_id.eq(org))
+        .filter(agreements::status.eq(AgreementStatus::Active));
+    let via_sublease = subleases::table
+        .filter(subleases::unit_id.eq(units::id))
+        .filter(subleases::main_tenant_organisation_id.eq(org));
+    Box::new(
+        units::holder_organisation_id
+            .eq(org)
+            .or(diesel::dsl::exists(via_agreement))
+            .or(diesel::dsl::exists(via_sublease)),
+    )
+}
+
+/// A unit the organisation sees, or 404.
+pub async fn find_visible_unit(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<UnitRow, crate::error::ApiError> {
+    let q = units::table
+        .filter(units::id.eq(id))
+        .filter(unit_visible_to(org))
+        .select(UnitRow::as_select());
+    Ok(if for_update {
+        q.for_update().first(conn).await?
+    } else {
+        q.first(conn).await?
+    })
+}
+
+/// Locks a unit's row for the rest of the transaction.
+pub async fn lock_unit(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<UnitRow, crate::error::ApiError> {
+    Ok(units::table
+        .find(id)
+        .select(UnitRow::as_select())
+        .for_update()
+        .first(conn)
+        .await?)
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::model::{AgreementAction, AgreementStatus, EnergyClass};
+use super::model::{AgreementAction, AgreementStatus, EnergyClass, ProposalAction, ProposalStatus};
 
 /// The first day a lease may no longer start on a unit of this energy class (loi n° 2021-1104
 /// « Climat et résilience », art. 160: G from 2025, F from 2028, E from 2034), if any.
@@ -95,6 +95,28 @@ pub fn agreement_actions(status: AgreementStatus, party: AgreementParty) -> Vec<
         .collect()
 }
 
+/// The new state of a proposal when its landlord acts on it, or `None` when it may not now.
+/// Only the landlord (the unit's holder) answers; the association only proposes.
+pub fn proposal_transition(
+    status: ProposalStatus,
+    action: ProposalAction,
+) -> Option<ProposalStatus> {
+    match (status, action) {
+        (ProposalStatus::Proposed, ProposalAction::Accept) => Some(ProposalStatus::Accepted),
+        (ProposalStatus::Proposed, ProposalAction::Decline) => Some(ProposalStatus::Declined),
+        _ => None,
+    }
+}
+
+/// What the landlord may do to a proposal now.
+pub fn proposal_actions(status: ProposalStatus) -> Vec<ProposalAction> {
+    ProposalAction::ALL
+        .iter()
+        .copied()
+        .filter(|a| proposal_transition(status, *a).is_some())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +192,24 @@ mod tests {
             }
         }
         assert_eq!(allowed, 5);
+    }
+
+    #[test]
+    fn every_proposal_transition() {
+        for s in ProposalStatus::ALL {
+            for a in ProposalAction::ALL {
+                let expected = match (s, a) {
+                    (ProposalStatus::Proposed, ProposalAction::Accept) => {
+                        Some(ProposalStatus::Accepted)
+                    }
+                    (ProposalStatus::Proposed, ProposalAction::Decline) => {
+                        Some(ProposalStatus::Declined)
+                    }
+                    _ => None,
+                };
+                assert_eq!(proposal_transition(*s, *a), expected, "{s} {a}");
+                assert_eq!(proposal_actions(*s).contains(a), expected.is_some());
+            }
+        }
     }
 }

@@ -1,0 +1,879 @@
+//! `/v1/subleases`: the main tenant plans a sub-lease of a unit to a household; the
+//! household moves in, the lease glides to it or the sub-lease ends; arrears are recorded.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::model::{
+    EndReason, RentArrears, Sublease, SubleaseAction, SubleaseKind, SubleaseRow, SubleaseStatus,
+    SubleaseTransition,
+};
+use super::rules::{self, Refusal, SubleaseParty};
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::events::{self, NewEvent};
+use crate::households::model::{self as households_model, HouseholdRow};
+use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{PageOf, PageParams};
+use crate::identity::model::OrganisationKind;
+use crate::identity::organisations::validate_not_blank;
+use crate::schema::{
+    agreements, households, proposals, rent_arrears, sublease_transitions, subleases,
+};
+use crate::state::AppState;
+use crate::units::handlers::set_unit_status;
+use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
+use crate::units::rules::energy_refusal;
+
+/// The largest amount of money a field takes, in cents (one million euros).
+const MAX_CENTS: i64 = 100_000_000;
+
+/// A new sub-lease.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "unit_id": "0193a5f0-0000-7000-8000-000000000001", "household_id": "0193a5d0-0000-7000-8000-000000000001",
+    "kind": "sliding_lease", "starts_on": "2026-12-01", "planned_end_on": "2028-11-30",
+    "rent_cents": 41000, "charges_cents": 6000, "housing_benefit_cents": 32000, "deposit_cents": 0
+}))]
+pub struct NewSublease {
+    /// A unit your organisation sees through an active agreement, or holds (a private
+    /// owner's unit under a mandate).
+    pub unit_id: Uuid,
+    /// A household your organisation sees, whose consent to sharing is in force.
+    pub household_id: Uuid,
+    pub kind: SubleaseKind,
+    /// The first day. The unit's energy class must allow a lease starting that day.
+    pub starts_on: NaiveDate,
+    /// After `starts_on`. Two sub-leases of a unit never overlap.
+    pub planned_end_on: NaiveDate,
+    /// Monthly rent the household owes, excluding charges, in cents.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub rent_cents: i64,
+    /// Monthly charges the household owes, in cents.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub charges_cents: i64,
+    /// Estimated monthly housing benefit, in cents: at most rent plus charges.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub housing_benefit_cents: i64,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub deposit_cents: i64,
+}
+
+/// The end of a sub-lease.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "rehoused", "ended_on": "2027-06-30", "comment": "Social housing in her own name"}))]
+pub struct Ending {
+    pub reason: EndReason,
+    /// The last day is the day before; default today. Not before the start (a planned
+    /// sub-lease that will not start ends on its start date).
+    pub ended_on: Option<NaiveDate>,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+/// Rent arrears to record.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_cents": 45000, "months": 3, "comment": "No payment since September"}))]
+pub struct NewArrears {
+    /// The amount owed, in cents: more than 0.
+    #[validate(range(min = 1, max = 100_000_000))]
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub amount_cents: i64,
+    /// How many months of rent it covers: 1 to 120.
+    #[validate(range(min = 1, max = 120))]
+    #[schema(minimum = 1, maximum = 120)]
+    pub months: i32,
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubleaseFilters {
+    pub unit_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub status: Option<SubleaseStatus>,
+}
+
+fn party_of(org: Uuid, row: &SubleaseRow) -> Option<SubleaseParty> {
+    if org == row.main_tenant_organisation_id {
+        Some(SubleaseParty::MainTenant)
+    } else if org == row.landlord_organisation_id {
+        Some(SubleaseParty::Landlord)
+    } else {
+        None
+    }
+}
+
+async fn present(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    rows: Vec<SubleaseRow>,
+) -> Result<Vec<Sublease>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
+    let summaries = households_model::summaries(conn, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let household = summaries
+                .get(&row.household_id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("a sub-lease's household is missing"))?;
+            let allowed_actions = party_of(org, &row)
+                .map(|p| rules::allowed_actions(row.status, row.kind, p))
+                .unwrap_or_default();
+            Ok(Sublease {
+                residual_charge_cents: row.residual_charge_cents(),
+                id: row.id,
+                unit_id: row.unit_id,
+                main_tenant_organisation_id: row.main_tenant_organisation_id,
+                landlord_organisation_id: row.landlord_organisation_id,
+                household,
+                kind: row.kind,
+                starts_on: row.starts_on,
+                planned_end_on: row.planned_end_on,
+                ended_on: row.ended_on,
+                rent_cents: row.rent_cents,
+                charges_cents: row.charges_cents,
+                housing_benefit_cents: row.housing_benefit_cents,
+                deposit_cents: row.deposit_cents,
+                status: row.status,
+                end_reason: row.end_reason,
+                closing_comment: row.closing_comment,
+                allowed_actions,
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect()
+}
+
+fn sublease_response(status: StatusCode, s: &Sublease) -> StoredResponse {
+    StoredResponse::json(status, s).header("etag", etag(s.version))
+}
+
+/// A sub-lease the organisation is party to, or 404.
+async fn find_as_party(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<SubleaseRow, ApiError> {
+    let q = subleases::table
+        .find(id)
+        .filter(
+            subleases::main_tenant_organisation_id
+                .eq(org)
+                .or(subleases::landlord_organisation_id.eq(org)),
+        )
+        .select(SubleaseRow::as_select());
+    Ok(if for_update {
+        q.for_update().first(conn).await?
+    } else {
+        q.first(conn).await?
+    })
+}
+
+/// Records a step and tells both parties (`sublease.<status>`): ids and status only.
+async fn record_transition(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    row: &SubleaseRow,
+    action: &str,
+    from: Option<SubleaseStatus>,
+    comment: Option<&str>,
+) -> Result<(), ApiError> {
+    diesel::insert_into(sublease_transitions::table)
+        .values((
+            sublease_transitions::id.eq(Uuid::now_v7()),
+            sublease_transitions::sublease_id.eq(row.id),
+            sublease_transitions::action.eq(action),
+            sublease_transitions::from_status.eq(from.map(|s| s.as_str())),
+            sublease_transitions::to_status.eq(row.status.as_str()),
+            sublease_transitions::actor_account_id.eq(caller.account_id),
+            sublease_transitions::actor_organisation_id.eq(caller.organisation_id),
+            sublease_transitions::comment.eq(comment),
+        ))
+        .execute(conn)
+        .await?;
+    let event_type = match row.status {
+        SubleaseStatus::Planned => "sublease.planned",
+        SubleaseStatus::Active => "sublease.activated",
+        SubleaseStatus::Glided => "sublease.glided",
+        SubleaseStatus::Ended => "sublease.ended",
+    };
+    events::append(
+        conn,
+        Some(caller),
+        NewEvent {
+            event_type,
+            subject_type: "sublease",
+            subject_id: row.id,
+            data: serde_json::json!({
+                "id": row.id, "unit_id": row.unit_id, "household_id": row.household_id,
+                "status": row.status, "end_reason": row.end_reason, "version": row.version,
+            }),
+            recipients: vec![
+                row.main_tenant_organisation_id,
+                row.landlord_organisation_id,
+            ],
+            for_platform: false,
+        },
+    )
+    .await
+}
+
+/// The name PostgreSQL gives the exclusion constraint that keeps a unit's sub-leases apart.
+const NO_OVERLAP: &str = "subleases_no_overlap";
+
+/// Plan a sub-lease
+///
+/// The main tenant (an association) sub-lets a unit it sees through an active agreement
+/// (or a private owner's unit it manages) to a household it follows. The residual charge
+/// (rent + charges − housing benefit) is computed and returned. The unit is `reserved`
+/// until the household moves in. Two sub-leases of a unit never overlap: the database
+/// refuses the second, also when two requests race (409 `overlapping_sublease`).
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "create_sublease",
+    request_body = NewSublease,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 201, description = "Planned", body = Sublease,
+         headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new sub-lease"))),
+        (status = 409, description = "The unit is unavailable, kept for another household, or already sub-let over part of the period", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/subleases")]
+pub async fn create_sublease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ParsedJson<NewSublease>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    if caller.organisation_kind != Some(OrganisationKind::Association) {
+        return Err(ApiError::Forbidden(
+            "an association sub-lets (it is the main tenant)".into(),
+        ));
+    }
+    let field_errors = body.field_errors();
+    let ParsedJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+        let mut errors = field_errors;
+        let unit = find_visible_unit(conn, org, new.unit_id, false).await.optional_not_found()?;
+        let covered = match &unit {
+            Some(u) if u.holder_organisation_id == org => true,
+            Some(u) => diesel::select(diesel::dsl::exists(
+                agreements::table
+                    .filter(agreements::id.nullable().eq(u.agreement_id))
+                    .filter(agreements::association_organisation_id.eq(org))
+                    .filter(agreements::status.eq(AgreementStatus::Active)),
+            ))
+            .get_result(conn)
+            .await?,
+            None => false,
+        };
+        if !covered {
+            errors.push(FieldError::new("unit_id", "unknown_unit", "no unit your organisation holds or sees through an active agreement has this id"));
+        }
+        let household: Option<HouseholdRow> = households::table
+            .filter(households::id.eq(new.household_id))
+            .filter(households_model::visible_to(org))
+            .select(HouseholdRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        match &household {
+            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
+            Some(h) if !h.consent_in_force() => errors.push(FieldError::new(
+                "household_id",
+                "consent_required",
+                "the household's consent to sharing is not in force: the landlord would see its name, composition and resources",
+            )),
+            Some(_) => {}
+        }
+        if new.planned_end_on <= new.starts_on {
+            errors.push(FieldError::new("planned_end_on", "before_start", "the planned end is after the start"));
+        }
+        if new.housing_benefit_cents > (new.rent_cents + new.charges_cents).min(MAX_CENTS * 2) {
+            errors.push(FieldError::new("housing_benefit_cents", "above_rent", "the housing benefit is at most the rent plus the charges"));
+        }
+        if let Some(u) = unit.as_ref().filter(|_| covered) {
+            if let Some(why) = energy_refusal(u.energy_class, new.starts_on) {
+                errors.push(FieldError::new("starts_on", "energy_class_banned", &why));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let unit = unit.expect("checked above");
+        if unit.status == UnitStatus::Unavailable {
+            return Err(ApiError::not_now("the unit is unavailable", unit.status.as_str(), &[]));
+        }
+        // A unit kept for a household (an accepted proposal) is sub-let to that household.
+        if unit.status == UnitStatus::Reserved {
+            let kept_for: Vec<Uuid> = proposals::table
+                .filter(proposals::unit_id.eq(unit.id))
+                .filter(proposals::status.eq(ProposalStatus::Accepted))
+                .select(proposals::household_id)
+                .load(conn)
+                .await?;
+            if !kept_for.is_empty() && !kept_for.contains(&new.household_id) {
+                return Err(ApiError::not_now("the unit is kept for another household", unit.status.as_str(), &[]));
+            }
+        }
+        let inserted = diesel::insert_into(subleases::table)
+            .values((
+                subleases::id.eq(Uuid::now_v7()),
+                subleases::unit_id.eq(unit.id),
+                subleases::main_tenant_organisation_id.eq(org),
+                subleases::landlord_organisation_id.eq(unit.holder_organisation_id),
+                subleases::household_id.eq(new.household_id),
+                subleases::kind.eq(new.kind),
+                subleases::starts_on.eq(new.starts_on),
+                subleases::planned_end_on.eq(new.planned_end_on),
+                subleases::rent_cents.eq(new.rent_cents),
+                subleases::charges_cents.eq(new.charges_cents),
+                subleases::housing_benefit_cents.eq(new.housing_benefit_cents),
+                subleases::deposit_cents.eq(new.deposit_cents),
+                subleases::status.eq(SubleaseStatus::Planned),
+            ))
+            .returning(SubleaseRow::as_returning())
+            .get_result(conn)
+            .await;
+        let row: SubleaseRow = match inserted {
+            Err(diesel::result::Error::DatabaseError(_, info)) if info.constraint_name() == Some(NO_OVERLAP) => {
+                let mut ext = serde_json::Map::new();
+                ext.insert("code".into(), "overlapping_sublease".into());
+                return Err(ApiError::Conflict {
+                    detail: "the unit is already sub-let over part of this period".into(),
+                    extensions: ext,
+                });
+            }
+            other => other?,
+        };
+        if unit.status == UnitStatus::Available {
+            set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
+        }
+        record_transition(conn, &caller, &row, "plan", None, None).await?;
+        let id = row.id;
+        let view = present(conn, org, vec![row]).await?.remove(0);
+        Ok(sublease_response(StatusCode::CREATED, &view).header("location", format!("/v1/subleases/{id}")))
+    })
+    .await
+}
+
+/// 404 as `None`, for a lookup whose absence is a field error.
+trait OptionalNotFound<T> {
+    fn optional_not_found(self) -> Result<Option<T>, ApiError>;
+}
+
+impl<T> OptionalNotFound<T> for Result<T, ApiError> {
+    fn optional_not_found(self) -> Result<Option<T>, ApiError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(ApiError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Get a sub-lease
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "get_sublease",
+    params(("id" = Uuid, Path, description = "The sub-lease's id")),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "The sub-lease", body = Sublease, headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/subleases/{id}")]
+pub async fn get_sublease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let view = present(&mut conn, org, vec![row]).await?.remove(0);
+    Ok(sublease_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// List sub-leases
+///
+/// The sub-leases your organisation is party to (as main tenant or landlord), by id.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "list_subleases",
+    params(SubleaseFilters, PageParams),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "A page of sub-leases", body = PageOf<Sublease>))
+)]
+#[get("/subleases")]
+pub async fn list_subleases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<SubleaseFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let page = page.page()?;
+    let mut q = subleases::table
+        .filter(
+            subleases::main_tenant_organisation_id
+                .eq(org)
+                .or(subleases::landlord_organisation_id.eq(org)),
+        )
+        .select(SubleaseRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(subleases::id.gt(after));
+    }
+    if let Some(u) = filters.unit_id {
+        q = q.filter(subleases::unit_id.eq(u));
+    }
+    if let Some(h) = filters.household_id {
+        q = q.filter(subleases::household_id.eq(h));
+    }
+    if let Some(s) = filters.status {
+        q = q.filter(subleases::status.eq(s));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let rows: Vec<SubleaseRow> = q
+        .order(subleases::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    let (rows, more) = page.split(rows);
+    let views = present(&mut conn, org, rows).await?;
+    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Sublease| v.id)))
+}
+
+async fn act(
+    state: &AppState,
+    caller: Caller,
+    target: ActionTarget,
+    action: SubleaseAction,
+    ending: Option<Ending>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    let ActionTarget {
+        id,
+        if_match,
+        key,
+        fingerprint,
+    } = target;
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let row = find_as_party(conn, org, id, true).await?;
+            if_match.check(row.version)?;
+            let party = party_of(org, &row).expect("found as a party");
+            let to =
+                rules::transition(row.status, action, row.kind, party).map_err(|r| match r {
+                    Refusal::NotYours => ApiError::Forbidden(format!(
+                        "the {} of a sub-lease may not {action} it",
+                        match party {
+                            SubleaseParty::MainTenant => "main tenant",
+                            SubleaseParty::Landlord => "landlord",
+                        }
+                    )),
+                    Refusal::NotNow(allowed) => ApiError::not_now(
+                        format!(
+                            "a {} sub-lease that is {} cannot be {action}ed",
+                            row.kind, row.status
+                        ),
+                        row.status.as_str(),
+                        &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                    ),
+                })?;
+            let today = Utc::now().date_naive();
+            let (ended_on, reason, comment) = match &ending {
+                Some(e) => {
+                    if e.reason == EndReason::Other && e.comment.is_none() {
+                        return Err(ApiError::invalid(
+                            "comment",
+                            "required",
+                            "an end for `other` reasons needs a comment",
+                        ));
+                    }
+                    let on =
+                        e.ended_on
+                            .unwrap_or(today)
+                            .max(if row.status == SubleaseStatus::Planned {
+                                row.starts_on
+                            } else {
+                                NaiveDate::MIN
+                            });
+                    if on < row.starts_on {
+                        return Err(ApiError::invalid(
+                            "ended_on",
+                            "before_start",
+                            "a sub-lease ends on or after its start",
+                        ));
+                    }
+                    (
+                        Some(on),
+                        Some(e.reason),
+                        e.comment.as_deref().map(str::trim),
+                    )
+                }
+                // A glide ends the sub-lease: from then the household rents in its own name.
+                None if to == SubleaseStatus::Glided => {
+                    (Some(today.max(row.starts_on)), None, None)
+                }
+                None => (None, None, None),
+            };
+            let updated: SubleaseRow = diesel::update(subleases::table.find(row.id))
+                .set((
+                    subleases::status.eq(to),
+                    subleases::ended_on.eq(ended_on.or(row.ended_on)),
+                    subleases::end_reason.eq(reason.or(row.end_reason)),
+                    subleases::closing_comment.eq(comment.or(row.closing_comment.as_deref())),
+                    subleases::version.eq(row.version + 1),
+                    subleases::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(SubleaseRow::as_returning())
+                .get_result(conn)
+                .await?;
+            match to {
+                SubleaseStatus::Active => {
+                    set_unit_status(conn, Some(&caller), row.unit_id, UnitStatus::Occupied).await?;
+                }
+                SubleaseStatus::Ended => free_unit(conn, &caller, row.unit_id, today).await?,
+                _ => {}
+            }
+            record_transition(
+                conn,
+                &caller,
+                &updated,
+                action.as_str(),
+                Some(row.status),
+                comment,
+            )
+            .await?;
+            let view = present(conn, org, vec![updated]).await?.remove(0);
+            Ok(sublease_response(StatusCode::OK, &view))
+        },
+    )
+    .await
+}
+
+/// After a sub-lease ends, its unit is free again unless another sub-lease of it is planned
+/// or running: `available`, or `unavailable` when its energy class may no longer be let.
+async fn free_unit(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    unit_id: Uuid,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    let unit = crate::units::model::lock_unit(conn, unit_id).await?;
+    let busy: bool = diesel::select(diesel::dsl::exists(
+        subleases::table
+            .filter(subleases::unit_id.eq(unit_id))
+            .filter(subleases::status.eq_any([SubleaseStatus::Planned, SubleaseStatus::Active])),
+    ))
+    .get_result(conn)
+    .await?;
+    if busy || unit.status == UnitStatus::Unavailable {
+        return Ok(());
+    }
+    let status = if energy_refusal(unit.energy_class, today).is_some() {
+        UnitStatus::Unavailable
+    } else {
+        UnitStatus::Available
+    };
+    set_unit_status(conn, Some(caller), unit_id, status).await?;
+    Ok(())
+}
+
+/// Activate a sub-lease
+///
+/// The main tenant: the household has moved in. The unit becomes `occupied`.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "activate_sublease",
+    params(
+        ("id" = Uuid, Path, description = "The sub-lease's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/subleases/{id}/activate")]
+pub async fn activate_sublease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
+    act(&state, caller, target, SubleaseAction::Activate, None).await
+}
+
+/// Glide a sliding lease
+///
+/// The landlord: the lease passes to the household, which becomes its direct tenant. The
+/// sub-lease ends today (`glided`); the unit stays `occupied`, in the household's name.
+/// Only a `sliding_lease` glides.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "glide_sublease",
+    params(
+        ("id" = Uuid, Path, description = "The sub-lease's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Not allowed in the current state or for this kind: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/subleases/{id}/glide")]
+pub async fn glide_sublease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
+    act(&state, caller, target, SubleaseAction::Glide, None).await
+}
+
+/// End a sub-lease
+///
+/// Either party ends a planned or active sub-lease, with a coded reason (`other` needs a
+/// comment). The unit is free again (`available`, or `unavailable` when its energy class
+/// may no longer be let) unless another sub-lease of it is planned.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "end_sublease",
+    request_body = Ending,
+    params(
+        ("id" = Uuid, Path, description = "The sub-lease's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/subleases/{id}/end")]
+pub async fn end_sublease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: ValidJson<Ending>,
+) -> ApiResult<HttpResponse> {
+    let ValidJson(ending, raw) = body;
+    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
+    act(&state, caller, target, SubleaseAction::End, Some(ending)).await
+}
+
+/// A sub-lease's history
+///
+/// Every transition, oldest first, with its actor, organisation, time and comment.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "list_sublease_history",
+    params(("id" = Uuid, Path, description = "The sub-lease's id")),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "The transitions", body = PageOf<SubleaseTransition>))
+)]
+#[get("/subleases/{id}/history")]
+pub async fn sublease_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let items: Vec<SubleaseTransition> = sublease_transitions::table
+        .filter(sublease_transitions::sublease_id.eq(row.id))
+        .select(SubleaseTransition::as_select())
+        .order((
+            sublease_transitions::occurred_at.asc(),
+            sublease_transitions::id.asc(),
+        ))
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Record rent arrears
+///
+/// The landlord or the main tenant records arrears on an active sub-lease; the other party
+/// is told through the feed (`sublease.arrears_recorded`). This is where eviction
+/// prevention starts: a referral to a prevention measure can follow.
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "create_rent_arrears",
+    request_body = NewArrears,
+    params(
+        ("id" = Uuid, Path, description = "The sub-lease's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 201, description = "Recorded", body = RentArrears),
+        (status = 409, description = "The sub-lease is not active", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/subleases/{id}/arrears")]
+pub async fn create_arrears(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: ValidJson<NewArrears>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    let id = id.into_inner();
+    let ValidJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let row = find_as_party(conn, org, id, false).await?;
+            if row.status != SubleaseStatus::Active {
+                let party = party_of(org, &row).expect("found as a party");
+                return Err(ApiError::not_now(
+                    format!(
+                        "arrears are recorded on an active sub-lease; this one is {}",
+                        row.status
+                    ),
+                    row.status.as_str(),
+                    &rules::allowed_actions(row.status, row.kind, party)
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let arrears: RentArrears = diesel::insert_into(rent_arrears::table)
+                .values((
+                    rent_arrears::id.eq(Uuid::now_v7()),
+                    rent_arrears::sublease_id.eq(row.id),
+                    rent_arrears::amount_cents.eq(new.amount_cents),
+                    rent_arrears::months.eq(new.months),
+                    rent_arrears::comment.eq(new.comment.as_deref().map(str::trim)),
+                    rent_arrears::recorded_by_account_id.eq(caller.account_id),
+                    rent_arrears::recorded_by_organisation_id.eq(org),
+                ))
+                .returning(RentArrears::as_returning())
+                .get_result(conn)
+                .await?;
+            events::append(
+                conn,
+                Some(&caller),
+                NewEvent {
+                    event_type: "sublease.arrears_recorded",
+                    subject_type: "sublease",
+                    subject_id: row.id,
+                    data: serde_json::json!({
+                        "id": row.id, "arrears_id": arrears.id, "household_id": row.household_id,
+                        "amount_cents": arrears.amount_cents, "months": arrears.months,
+                    }),
+                    recipients: vec![
+                        row.main_tenant_organisation_id,
+                        row.landlord_organisation_id,
+                    ],
+                    for_platform: false,
+                },
+            )
+            .await?;
+            Ok(StoredResponse::json(StatusCode::CREATED, &arrears))
+        },
+    )
+    .await
+}
+
+/// A sub-lease's rent arrears
+#[utoipa::path(
+    tag = "subleases",
+    operation_id = "list_rent_arrears",
+    params(("id" = Uuid, Path, description = "The sub-lease's id"), PageParams),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "A page of arrears, oldest first", body = PageOf<RentArrears>))
+)]
+#[get("/subleases/{id}/arrears")]
+pub async fn list_arrears(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let mut q = rent_arrears::table
+        .filter(rent_arrears::sublease_id.eq(row.id))
+        .select(RentArrears::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(rent_arrears::id.gt(after));
+    }
+    let rows: Vec<RentArrears> = q
+        .order(rent_arrears::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |a| a.id)))
+}

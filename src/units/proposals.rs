@@ -1,0 +1,547 @@
+//! Proposals: an association proposes a household it follows for a unit it sees; the
+//! landlord accepts (the unit is `reserved`) or declines with a coded reason.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::handlers::set_unit_status;
+use super::model::{
+    find_visible_unit, lock_unit, AgreementStatus, Proposal, ProposalAction, ProposalDeclineReason,
+    ProposalRow, ProposalStatus, UnitStatus,
+};
+use super::rules;
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::events::{self, NewEvent};
+use crate::households::model::{self as households_model, HouseholdRow};
+use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{PageOf, PageParams};
+use crate::identity::model::OrganisationKind;
+use crate::identity::organisations::validate_not_blank;
+use crate::schema::{agreements, households, proposals};
+use crate::state::AppState;
+
+/// A household proposed for a unit.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"household_id": "0193a5d0-0000-7000-8000-000000000001", "comment": "Mother and two children leaving a shelter"}))]
+pub struct NewProposal {
+    /// A household your organisation sees, whose consent to sharing is in force.
+    pub household_id: Uuid,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A landlord's refusal of a proposal.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "household_too_large", "comment": "A T2 for five people"}))]
+pub struct ProposalDecline {
+    pub reason: ProposalDeclineReason,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalFilters {
+    pub unit_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub status: Option<ProposalStatus>,
+}
+
+/// Views for the organisation, each with its household's summary.
+async fn present(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    rows: Vec<ProposalRow>,
+) -> Result<Vec<Proposal>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
+    let summaries = households_model::summaries(conn, &ids).await?;
+    rows.into_iter()
+        .map(|r| {
+            let household = summaries
+                .get(&r.household_id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("a proposal's household is missing"))?;
+            Ok(Proposal::view(r, household, org))
+        })
+        .collect()
+}
+
+fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
+    StoredResponse::json(status, p).header("etag", etag(p.version))
+}
+
+/// A proposal the organisation is party to, or 404.
+async fn find_as_party(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    id: Uuid,
+    for_update: bool,
+) -> Result<ProposalRow, ApiError> {
+    let q = proposals::table
+        .find(id)
+        .filter(
+            proposals::association_organisation_id
+                .eq(org)
+                .or(proposals::landlord_organisation_id.eq(org)),
+        )
+        .select(ProposalRow::as_select());
+    Ok(if for_update {
+        q.for_update().first(conn).await?
+    } else {
+        q.first(conn).await?
+    })
+}
+
+/// Tells both parties (`proposal.<status>`): ids and status only.
+async fn proposal_event(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    row: &ProposalRow,
+) -> Result<(), ApiError> {
+    let event_type = match row.status {
+        ProposalStatus::Proposed => "proposal.submitted",
+        ProposalStatus::Accepted => "proposal.accepted",
+        ProposalStatus::Declined => "proposal.declined",
+    };
+    events::append(
+        conn,
+        caller,
+        NewEvent {
+            event_type,
+            subject_type: "proposal",
+            subject_id: row.id,
+            data: serde_json::json!({
+                "id": row.id, "unit_id": row.unit_id, "household_id": row.household_id,
+                "status": row.status, "decline_reason": row.decline_reason, "version": row.version,
+            }),
+            recipients: vec![
+                row.association_organisation_id,
+                row.landlord_organisation_id,
+            ],
+            for_platform: false,
+        },
+    )
+    .await
+}
+
+async fn close(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    row: &ProposalRow,
+    to: ProposalStatus,
+    reason: Option<ProposalDeclineReason>,
+    comment: Option<&str>,
+) -> Result<ProposalRow, ApiError> {
+    let updated: ProposalRow = diesel::update(proposals::table.find(row.id))
+        .set((
+            proposals::status.eq(to),
+            proposals::decline_reason.eq(reason),
+            proposals::decline_comment.eq(comment.map(str::trim)),
+            proposals::version.eq(row.version + 1),
+            proposals::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProposalRow::as_returning())
+        .get_result(conn)
+        .await?;
+    proposal_event(conn, caller, &updated).await?;
+    Ok(updated)
+}
+
+/// Declines an open proposal because its unit is no longer available (another was accepted,
+/// the agreement ended). Does nothing to a proposal already answered.
+pub async fn close_as_unavailable(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    id: Uuid,
+    comment: &str,
+) -> Result<(), ApiError> {
+    let row: ProposalRow = proposals::table
+        .find(id)
+        .select(ProposalRow::as_select())
+        .for_update()
+        .first(conn)
+        .await?;
+    if row.status == ProposalStatus::Proposed {
+        close(
+            conn,
+            caller,
+            &row,
+            ProposalStatus::Declined,
+            Some(ProposalDeclineReason::UnitNoLongerAvailable),
+            Some(comment),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Propose a household for a unit
+///
+/// An association proposes a household it follows for an `available` unit that an active
+/// agreement of its makes available. The household's consent to sharing must be in force:
+/// the landlord will see its name, composition and resources. The landlord is told through
+/// the feed (`proposal.submitted`).
+#[utoipa::path(
+    tag = "units",
+    operation_id = "create_proposal",
+    request_body = NewProposal,
+    params(
+        ("id" = Uuid, Path, description = "The unit's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 201, description = "Proposed", body = Proposal,
+         headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new proposal"))),
+        (status = 409, description = "The unit is not available, or the household is already proposed for it (`existing_id`)", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/units/{id}/proposals")]
+pub async fn create_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: ParsedJson<NewProposal>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    if caller.organisation_kind != Some(OrganisationKind::Association) {
+        return Err(ApiError::Forbidden(
+            "associations propose households for units".into(),
+        ));
+    }
+    let unit_id = id.into_inner();
+    let field_errors = body.field_errors();
+    let ParsedJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+        let unit = find_visible_unit(conn, org, unit_id, false).await?;
+        let covered: bool = diesel::select(diesel::dsl::exists(
+            agreements::table
+                .filter(agreements::id.nullable().eq(unit.agreement_id))
+                .filter(agreements::association_organisation_id.eq(org))
+                .filter(agreements::status.eq(AgreementStatus::Active)),
+        ))
+        .get_result(conn)
+        .await?;
+        if !covered {
+            return Err(ApiError::Forbidden("no active agreement of your organisation covers this unit".into()));
+        }
+        let mut errors = field_errors;
+        let household: Option<HouseholdRow> = households::table
+            .filter(households::id.eq(new.household_id))
+            .filter(households_model::visible_to(org))
+            .select(HouseholdRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        match &household {
+            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
+            Some(h) if !h.consent_in_force() => errors.push(FieldError::new(
+                "household_id",
+                "consent_required",
+                "the household's consent to sharing is not in force: the landlord would see its name, composition and resources",
+            )),
+            Some(_) => {}
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        if unit.status != UnitStatus::Available {
+            return Err(ApiError::not_now(
+                format!("households are proposed for available units; this one is {}", unit.status),
+                unit.status.as_str(),
+                &[],
+            ));
+        }
+        let existing: Option<Uuid> = proposals::table
+            .filter(proposals::unit_id.eq(unit.id))
+            .filter(proposals::household_id.eq(new.household_id))
+            .filter(proposals::status.eq(ProposalStatus::Proposed))
+            .select(proposals::id)
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(existing) = existing {
+            return Err(ApiError::duplicate("this household is already proposed for this unit", existing));
+        }
+        let row: ProposalRow = diesel::insert_into(proposals::table)
+            .values((
+                proposals::id.eq(Uuid::now_v7()),
+                proposals::unit_id.eq(unit.id),
+                proposals::household_id.eq(new.household_id),
+                proposals::association_organisation_id.eq(org),
+                proposals::landlord_organisation_id.eq(unit.holder_organisation_id),
+                proposals::proposed_by_account_id.eq(caller.account_id),
+                proposals::comment.eq(new.comment.as_deref().map(str::trim)),
+                proposals::status.eq(ProposalStatus::Proposed),
+            ))
+            .returning(ProposalRow::as_returning())
+            .get_result(conn)
+            .await?;
+        proposal_event(conn, Some(&caller), &row).await?;
+        let id = row.id;
+        let view = present(conn, org, vec![row]).await?.remove(0);
+        Ok(proposal_response(StatusCode::CREATED, &view).header("location", format!("/v1/proposals/{id}")))
+    })
+    .await
+}
+
+/// Get a proposal
+#[utoipa::path(
+    tag = "units",
+    operation_id = "get_proposal",
+    params(("id" = Uuid, Path, description = "The proposal's id")),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "The proposal", body = Proposal, headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/proposals/{id}")]
+pub async fn get_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let view = present(&mut conn, org, vec![row]).await?.remove(0);
+    Ok(proposal_response(StatusCode::OK, &view).into_response(false))
+}
+
+/// List proposals
+///
+/// The proposals your organisation made (an association) or received (a landlord), by id.
+#[utoipa::path(
+    tag = "units",
+    operation_id = "list_proposals",
+    params(ProposalFilters, PageParams),
+    security(("bearer" = ["housing:read"])),
+    responses((status = 200, description = "A page of proposals", body = PageOf<Proposal>))
+)]
+#[get("/proposals")]
+pub async fn list_proposals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filters: web::Query<ProposalFilters>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHousing)?;
+    let org = caller.partner_organisation()?;
+    let page = page.page()?;
+    let mut q = proposals::table
+        .filter(
+            proposals::association_organisation_id
+                .eq(org)
+                .or(proposals::landlord_organisation_id.eq(org)),
+        )
+        .select(ProposalRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(proposals::id.gt(after));
+    }
+    if let Some(u) = filters.unit_id {
+        q = q.filter(proposals::unit_id.eq(u));
+    }
+    if let Some(h) = filters.household_id {
+        q = q.filter(proposals::household_id.eq(h));
+    }
+    if let Some(s) = filters.status {
+        q = q.filter(proposals::status.eq(s));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let rows: Vec<ProposalRow> = q
+        .order(proposals::id.asc())
+        .limit(page.limit + 1)
+        .load(&mut conn)
+        .await?;
+    let (rows, more) = page.split(rows);
+    let views = present(&mut conn, org, rows).await?;
+    Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Proposal| v.id)))
+}
+
+async fn act(
+    state: &AppState,
+    caller: Caller,
+    target: ActionTarget,
+    action: ProposalAction,
+    decline: Option<ProposalDecline>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::WriteHousing)?;
+    let org = caller.partner_organisation()?;
+    let ActionTarget {
+        id,
+        if_match,
+        key,
+        fingerprint,
+    } = target;
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let row = find_as_party(conn, org, id, true).await?;
+            if_match.check(row.version)?;
+            if row.landlord_organisation_id != org {
+                return Err(ApiError::Forbidden(format!(
+                    "the landlord answers a proposal; the association may not {action} it"
+                )));
+            }
+            let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
+                ApiError::not_now(
+                    format!("a proposal that is {} cannot be {action}ed now", row.status),
+                    row.status.as_str(),
+                    &rules::proposal_actions(row.status)
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>(),
+                )
+            })?;
+            let updated = match (to, &decline) {
+                (ProposalStatus::Declined, Some(d)) => {
+                    if d.reason == ProposalDeclineReason::Other && d.comment.is_none() {
+                        return Err(ApiError::invalid(
+                            "comment",
+                            "required",
+                            "a decline for `other` reasons needs a comment",
+                        ));
+                    }
+                    close(
+                        conn,
+                        Some(&caller),
+                        &row,
+                        to,
+                        Some(d.reason),
+                        d.comment.as_deref(),
+                    )
+                    .await?
+                }
+                _ => {
+                    let unit = lock_unit(conn, row.unit_id).await?;
+                    if unit.status != UnitStatus::Available {
+                        return Err(ApiError::not_now(
+                            format!(
+                                "the unit is {}: it can no longer be kept for this household",
+                                unit.status
+                            ),
+                            unit.status.as_str(),
+                            &[],
+                        ));
+                    }
+                    let accepted = close(conn, Some(&caller), &row, to, None, None).await?;
+                    set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
+                    let others: Vec<Uuid> = proposals::table
+                        .filter(proposals::unit_id.eq(unit.id))
+                        .filter(proposals::id.ne(row.id))
+                        .filter(proposals::status.eq(ProposalStatus::Proposed))
+                        .select(proposals::id)
+                        .load(conn)
+                        .await?;
+                    for other in others {
+                        close_as_unavailable(
+                            conn,
+                            Some(&caller),
+                            other,
+                            "another household's proposal for this unit was accepted",
+                        )
+                        .await?;
+                    }
+                    accepted
+                }
+            };
+            let view = present(conn, org, vec![updated]).await?.remove(0);
+            Ok(proposal_response(StatusCode::OK, &view))
+        },
+    )
+    .await
+}
+
+/// Accept a proposal
+///
+/// The landlord keeps the unit for the household: the unit becomes `reserved` and the
+/// unit's other open proposals are declined (`unit_no_longer_available`).
+#[utoipa::path(
+    tag = "units",
+    operation_id = "accept_proposal",
+    params(
+        ("id" = Uuid, Path, description = "The proposal's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Accepted", body = Proposal, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Already answered, or the unit is no longer available", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/proposals/{id}/accept")]
+pub async fn accept_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
+    act(&state, caller, target, ProposalAction::Accept, None).await
+}
+
+/// Decline a proposal
+///
+/// The landlord says no, with a coded reason (`other` needs a comment).
+#[utoipa::path(
+    tag = "units",
+    operation_id = "decline_proposal",
+    request_body = ProposalDecline,
+    params(
+        ("id" = Uuid, Path, description = "The proposal's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Declined", body = Proposal, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Already answered", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/proposals/{id}/decline")]
+pub async fn decline_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: ValidJson<ProposalDecline>,
+) -> ApiResult<HttpResponse> {
+    let ValidJson(decline, raw) = body;
+    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
+    act(
+        &state,
+        caller,
+        target,
+        ProposalAction::Decline,
+        Some(decline),
+    )
+    .await
+}
