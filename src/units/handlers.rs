@@ -179,7 +179,9 @@ fn unit_rules(
     errors: &mut Vec<FieldError>,
 ) {
     let today = Utc::now().date_naive();
-    if !rules::insee_matches_postcode(insee_code, postcode) {
+    // A malformed code or postcode is reported by its own format rule.
+    let well_formed = validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();
+    if well_formed && !rules::insee_matches_postcode(insee_code, postcode) {
         errors.push(FieldError::new(
             "insee_code",
             "not_in_postcode_department",

@@ -5,6 +5,7 @@ mod auth;
 mod contract;
 mod helpers;
 mod households;
+mod housing;
 mod organisations;
 mod outage;
 mod referrals;
