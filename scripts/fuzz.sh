@@ -36,7 +36,19 @@ referred=$(curl -fsS "http://127.0.0.1:$port/v1/households" -H "Authorization: B
 referral=$(curl -fsS "http://127.0.0.1:$port/v1/referrals" -H "Authorization: Bearer $ccapex" -H 'Content-Type: application/json' \
     -d "{\"household_id\": \"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$referred")\", \"addressee_organisation_id\": \"$FUZZ_ORGANISATION_ID\", \"measure_kind\": \"avdl\", \"reason\": \"fuzzing\"}")
 FUZZ_REFERRAL_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$referral")
+# Housing runs as the demo landlord (units, agreements, answering proposals) or the demo
+# association (proposing, sub-letting), on the demo's unit, agreement, proposal, sub-lease.
+FUZZ_LANDLORD_TOKEN=$(token "$port" -d grant_type=password -d username=admin@bailleur.demo.passerelle.test -d password=demo-passerelle-2026)
+first_id() {
+    curl -fsS "http://127.0.0.1:$port$1" -H "Authorization: Bearer $2" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])'
+}
+FUZZ_UNIT_ID=$(first_id "/v1/units?status=available" "$FUZZ_LANDLORD_TOKEN")
+FUZZ_AGREEMENT_ID=$(first_id /v1/agreements "$FUZZ_LANDLORD_TOKEN")
+FUZZ_PROPOSAL_ID=$(first_id /v1/proposals "$FUZZ_LANDLORD_TOKEN")
+FUZZ_SUBLEASE_ID=$(first_id /v1/subleases "$FUZZ_CASE_TOKEN")
 export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID FUZZ_CASE_TOKEN FUZZ_HOUSEHOLD_ID FUZZ_REFERRAL_ID
+export FUZZ_LANDLORD_TOKEN FUZZ_UNIT_ID FUZZ_AGREEMENT_ID FUZZ_PROPOSAL_ID FUZZ_SUBLEASE_ID
 
 "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run openapi/openapi.json \
     --url "http://127.0.0.1:$port" \

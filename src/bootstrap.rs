@@ -346,6 +346,7 @@ async fn demo_cases(
             steps: &[],
         },
     ];
+    let mut household_ids = Vec::new();
     for case in cases {
         let by = &coordinators[case.by];
         let birth =
@@ -383,6 +384,7 @@ async fn demo_cases(
             .returning(HouseholdRow::as_returning())
             .get_result(conn)
             .await?;
+        household_ids.push(household.id);
         let mut referral: ReferralRow = diesel::insert_into(referrals::table)
             .values((
                 referrals::id.eq(Uuid::now_v7()),
@@ -421,5 +423,179 @@ async fn demo_cases(
         }
     }
     let _ = (department, ccapex);
+    demo_housing(conn, coordinators, household_ids[1]).await
+}
+
+/// Housing after SCENARIOS.md §2 and §3: the landlord's units in Chalon-sur-Saône and
+/// Montluçon (one of class G, not offered), an active intermediated-rental agreement with
+/// the association covering 5 units with two attached, the couple proposed and accepted for
+/// the T2, and their planned sub-lease (410 € + 60 € − 280 € of benefit: 190 € to pay).
+async fn demo_housing(
+    conn: &mut AsyncPgConnection,
+    coordinators: &[Caller],
+    couple: Uuid,
+) -> Result<(), crate::error::ApiError> {
+    use crate::schema::{agreements, proposals, sublease_transitions, subleases, units};
+    use crate::subleases::model::{SubleaseKind, SubleaseStatus};
+    use crate::units::model::{
+        AgreementKind, AgreementStatus, EnergyClass, Financing, OwnerKind, ProposalStatus,
+        UnitStatus, UnitType,
+    };
+    use chrono::NaiveDate;
+
+    let (association, landlord) = (&coordinators[2], &coordinators[3]);
+    let association_id = association
+        .organisation_id
+        .expect("an organisation's account");
+    let landlord_id = landlord.organisation_id.expect("an organisation's account");
+    let agreement = Uuid::now_v7();
+    diesel::insert_into(agreements::table)
+        .values((
+            agreements::id.eq(agreement),
+            agreements::landlord_organisation_id.eq(landlord_id),
+            agreements::association_organisation_id.eq(association_id),
+            agreements::kind.eq(AgreementKind::IntermediatedRental),
+            agreements::units_covered.eq(5),
+            agreements::starts_on.eq(NaiveDate::from_ymd_opt(2026, 9, 1).expect("valid date")),
+            agreements::programme_label.eq(Some("Logement d'abord")),
+            agreements::status.eq(AgreementStatus::Active),
+            agreements::version.eq(2),
+        ))
+        .execute(conn)
+        .await?;
+    let units = [
+        (
+            "T2-CHALON-12",
+            "12 rue des Tilleuls",
+            "71100",
+            "Chalon-sur-Saône",
+            "71076",
+            UnitType::T2,
+            48.5,
+            41_000,
+            6_000,
+            EnergyClass::D,
+            UnitStatus::Reserved,
+            true,
+        ),
+        (
+            "T3-MONTLUCON-4",
+            "4 avenue de la République",
+            "03100",
+            "Montluçon",
+            "03185",
+            UnitType::T3,
+            67.0,
+            52_000,
+            8_000,
+            EnergyClass::C,
+            UnitStatus::Available,
+            true,
+        ),
+        (
+            "T1-CHALON-3",
+            "3 place de Beaune",
+            "71100",
+            "Chalon-sur-Saône",
+            "71076",
+            UnitType::T1,
+            28.0,
+            30_000,
+            4_000,
+            EnergyClass::G,
+            UnitStatus::Unavailable,
+            false,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (
+        reference,
+        line,
+        postcode,
+        commune,
+        insee,
+        unit_type,
+        area,
+        rent,
+        charges,
+        energy,
+        status,
+        attached,
+    ) in units
+    {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        diesel::insert_into(units::table)
+            .values((
+                units::id.eq(id),
+                units::holder_organisation_id.eq(landlord_id),
+                units::owner_kind.eq(OwnerKind::SocialLandlord),
+                units::holder_reference.eq(Some(reference)),
+                units::address_lines.eq(serde_json::json!([line])),
+                units::postcode.eq(postcode),
+                units::commune.eq(commune),
+                units::insee_code.eq(insee),
+                units::unit_type.eq(unit_type),
+                units::area_m2.eq(area),
+                units::floor.eq(1),
+                units::lift.eq(false),
+                units::accessible.eq(false),
+                units::rent_cents.eq(rent),
+                units::charges_cents.eq(charges),
+                units::financing.eq(Financing::Plai),
+                units::energy_class.eq(energy),
+                units::energy_assessed_on.eq(NaiveDate::from_ymd_opt(2024, 3, 1)),
+                units::status.eq(status),
+                units::agreement_id.eq(attached.then_some(agreement)),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    diesel::insert_into(proposals::table)
+        .values((
+            proposals::id.eq(Uuid::now_v7()),
+            proposals::unit_id.eq(ids[0]),
+            proposals::household_id.eq(couple),
+            proposals::association_organisation_id.eq(association_id),
+            proposals::landlord_organisation_id.eq(landlord_id),
+            proposals::proposed_by_account_id.eq(association.account_id),
+            proposals::comment.eq(Some(
+                "Couple sortant d'hébergement d'urgence, mesure IML acceptée",
+            )),
+            proposals::status.eq(ProposalStatus::Accepted),
+            proposals::version.eq(2),
+        ))
+        .execute(conn)
+        .await?;
+    let sublease = Uuid::now_v7();
+    diesel::insert_into(subleases::table)
+        .values((
+            subleases::id.eq(sublease),
+            subleases::unit_id.eq(ids[0]),
+            subleases::main_tenant_organisation_id.eq(association_id),
+            subleases::landlord_organisation_id.eq(landlord_id),
+            subleases::household_id.eq(couple),
+            subleases::kind.eq(SubleaseKind::Iml),
+            subleases::starts_on.eq(NaiveDate::from_ymd_opt(2026, 12, 1).expect("valid date")),
+            subleases::planned_end_on.eq(NaiveDate::from_ymd_opt(2027, 12, 1).expect("valid date")),
+            subleases::rent_cents.eq(41_000),
+            subleases::charges_cents.eq(6_000),
+            subleases::housing_benefit_cents.eq(28_000),
+            subleases::deposit_cents.eq(0),
+            subleases::status.eq(SubleaseStatus::Planned),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(sublease_transitions::table)
+        .values((
+            sublease_transitions::id.eq(Uuid::now_v7()),
+            sublease_transitions::sublease_id.eq(sublease),
+            sublease_transitions::action.eq("plan"),
+            sublease_transitions::to_status.eq(SubleaseStatus::Planned.as_str()),
+            sublease_transitions::actor_account_id.eq(Some(association.account_id)),
+            sublease_transitions::actor_organisation_id.eq(association.organisation_id),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -180,7 +180,8 @@ fn unit_rules(
 ) {
     let today = Utc::now().date_naive();
     // A malformed code or postcode is reported by its own format rule.
-    let well_formed = validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();
+    let well_formed =
+        validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();
     if well_formed && !rules::insee_matches_postcode(insee_code, postcode) {
         errors.push(FieldError::new(
             "insee_code",
