@@ -20,25 +20,6 @@ load_times=()
 
 association=$(token "$port" -d grant_type=password -d username=coordinator@association.demo.passerelle.test -d password=demo-passerelle-2026)
 ccapex=$(token "$port" -d grant_type=password -d username=coordinator@ddets.demo.passerelle.test -d password=demo-passerelle-2026)
-sql() { psql -qtA "$pg_url" -c "$1"; }
-
-# capture NAME CURL_ARGS...: makes the request once with every statement logged, and writes
-# what the service ran (caller check, read, journal) to $work/NAME.sql for pgbench.
-capture() {
-    local name=$1 log offset
-    shift
-    log="$data_dir/postgres/server.log"
-    offset=$(stat -c %s "$log")
-    sql "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
-    sql "SELECT pg_reload_conf()" >/dev/null
-    sleep 0.5
-    curl -fsS -o /dev/null "$@"
-    sql "ALTER SYSTEM RESET log_min_duration_statement" >/dev/null
-    sql "SELECT pg_reload_conf()" >/dev/null
-    sleep 0.5
-    python3 scripts/bench-capture.py "$log" "$offset" >"$work/$name.sql"
-}
-
 measure_reads() {
     local scale=$1 org referral
     org=$(sql "SELECT id FROM organisations WHERE siret = '19482199351817'")

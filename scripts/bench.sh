@@ -98,8 +98,29 @@ account_id=$(curl -fsS "$base/v1/me" -H "Authorization: Bearer $client_token" | 
 echo "SELECT id, active, role, organisation_id, kind, scopes FROM accounts WHERE id = '$account_id';" >"$work/select.sql"
 run_pgbench "SELECT account by primary key" "$work/select.sql"
 
+sql() { psql -qtA "$pg_url" -c "$1"; }
+# capture NAME CURL_ARGS...: makes the request once with every statement logged, and writes
+# what the service ran (caller check, read, journal) to $work/NAME.sql for pgbench.
+capture() {
+    local name=$1 log offset
+    shift
+    log="$data_dir/postgres/server.log"
+    offset=$(stat -c %s "$log")
+    sql "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
+    sql "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+    curl -fsS -o /dev/null "$@"
+    sql "ALTER SYSTEM RESET log_min_duration_statement" >/dev/null
+    sql "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+    python3 scripts/bench-capture.py "$log" "$offset" >"$work/$name.sql"
+}
+
 if [ "${BENCH_CASES:-1}" = 1 ]; then
     . scripts/bench-cases.sh
+fi
+if [ "${BENCH_HOUSING:-1}" = 1 ]; then
+    . scripts/bench-housing.sh
 fi
 
 kill "$sampler" 2>/dev/null || true
