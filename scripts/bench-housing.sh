@@ -18,6 +18,8 @@ association_org=$(sql "SELECT id FROM organisations WHERE siret = '1948219935181
 search="insee_code=71076&unit_type=t2&max_total_rent_cents=75000&status=available"
 run_wrk "[${units_total} units] GET /v1/units?$search (landlord)" -H "Authorization: Bearer $landlord" "$base/v1/units?$search"
 run_wrk "[${units_total} units] GET /v1/units?$search (association)" -H "Authorization: Bearer $association" "$base/v1/units?$search"
+# The broadest search: every available unit the association sees, first page.
+run_wrk "[${units_total} units] GET /v1/units?status=available (association, first page)" -H "Authorization: Bearer $association" "$base/v1/units?status=available"
 capture units-landlord -H "Authorization: Bearer $landlord" "$base/v1/units?$search"
 capture units-association -H "Authorization: Bearer $association" "$base/v1/units?$search"
 run_pgbench "[${units_total} units] unit search (landlord): the endpoint's statements" "$work/units-landlord.sql"
