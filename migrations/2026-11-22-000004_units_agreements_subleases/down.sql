@@ -4,3 +4,4 @@ DROP TABLE subleases;
 DROP TABLE proposals;
 DROP TABLE units;
 DROP TABLE agreements;
+DROP EXTENSION IF EXISTS btree_gist;

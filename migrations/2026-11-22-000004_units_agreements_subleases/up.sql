@@ -111,6 +111,9 @@ CREATE TABLE subleases (
     CONSTRAINT subleases_no_overlap EXCLUDE USING gist (unit_id WITH =, period WITH &&)
         WHERE (NOT isempty(period))
 );
+-- A unit's sub-leases (`?unit_id=`, and whether a unit is sub-let to an organisation, which
+-- decides what it sees) without going through the exclusion constraint's GiST index.
+CREATE INDEX subleases_unit_idx ON subleases (unit_id, id);
 CREATE INDEX subleases_tenant_idx ON subleases (main_tenant_organisation_id, id);
 CREATE INDEX subleases_landlord_idx ON subleases (landlord_organisation_id, id);
 CREATE INDEX subleases_household_idx ON subleases (household_id);

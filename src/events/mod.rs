@@ -96,8 +96,15 @@ pub struct EventActor {
 pub struct Event {
     /// The event's id, unique and stable: use it to deduplicate.
     pub id: Uuid,
-    /// `organisation.created`, `organisation.updated`, `account.created`, `account.updated`,
-    /// `account.deactivated`, `account.reactivated`, `account.credentials_reset`.
+    /// `<subject>.<what happened>`. Partners: `organisation.created`, `organisation.updated`,
+    /// `account.created`, `account.updated`, `account.deactivated`, `account.reactivated`,
+    /// `account.credentials_reset`. Cases: `household.*`, `referral.<status>`,
+    /// `referral.commented`. Housing: `unit.created`, `unit.updated`, `unit.status_changed`;
+    /// `agreement.proposed`, `agreement.accepted`, `agreement.declined`,
+    /// `agreement.terminated`, `agreement.units_attached`; `proposal.submitted`,
+    /// `proposal.accepted`, `proposal.declined`; `sublease.planned`, `sublease.activated`,
+    /// `sublease.glided`, `sublease.ended`, `sublease.arrears_recorded`. Case and housing
+    /// events carry ids and statuses only: fetch the subject to see what your part allows.
     #[serde(rename = "type")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,

@@ -22,7 +22,9 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::organisations::validate_not_blank;
@@ -263,7 +265,7 @@ async fn household_event(
     tag = "households",
     operation_id = "create_household",
     request_body = NewHousehold,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["households:write"])),
     responses(
         (status = 201, description = "Created", body = Household,
@@ -482,7 +484,7 @@ where
     request_body = HouseholdPatch,
     params(
         ("id" = Uuid, Path, description = "The household's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["households:write"])),
     responses((status = 200, description = "Updated", body = Household, headers(("ETag" = String, description = "The new version"))))
@@ -581,7 +583,7 @@ pub async fn update_household(
     request_body = NewConsent,
     params(
         ("id" = Uuid, Path, description = "The household's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["households:write"])),
     responses((status = 200, description = "Recorded", body = Household, headers(("ETag" = String, description = "The new version"))))
@@ -630,7 +632,7 @@ pub async fn record_consent(
     operation_id = "withdraw_household_consent",
     params(
         ("id" = Uuid, Path, description = "The household's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["households:write"])),
     responses(

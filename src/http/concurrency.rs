@@ -129,3 +129,12 @@ mod tests {
         assert_eq!(etag(7), "\"7\"");
     }
 }
+
+/// `If-Match` as the spec documents it, on every change of a versioned resource.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The ETag of the version being changed, e.g. `"3"`
+    #[param(rename = "If-Match", pattern = r#"^(W/)?"[^"]*"( *, *(W/)?"[^"]*")*$"#)]
+    pub if_match: String,
+}

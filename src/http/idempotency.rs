@@ -55,6 +55,20 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
+/// `Idempotency-Key` as the spec documents it, on every creating or transition `POST`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    /// Makes a retry safe: the same key and body replay the first response.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[\x21-\x7e]+$"
+    )]
+    pub idempotency_key: Option<String>,
+}
+
 /// A response a handler produced, in a form that can be stored and replayed.
 #[derive(Debug, Clone)]
 pub struct StoredResponse {
@@ -254,6 +268,37 @@ pub struct ActionTarget {
 }
 
 impl ActionTarget {
+    /// Runs the action in one transaction under the request's `Idempotency-Key`: `work`
+    /// gets the connection, the target's id and the request's `If-Match`.
+    pub async fn run<F>(
+        self,
+        pool: &DbPool,
+        account: Uuid,
+        work: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        F: AsyncFnOnce(
+            &mut AsyncPgConnection,
+            Uuid,
+            crate::http::concurrency::IfMatch,
+        ) -> Result<StoredResponse, ApiError>,
+    {
+        let ActionTarget {
+            id,
+            if_match,
+            key,
+            fingerprint,
+        } = self;
+        run(
+            pool,
+            account,
+            &key,
+            fingerprint,
+            async move |conn: &mut AsyncPgConnection| work(conn, id, if_match).await,
+        )
+        .await
+    }
+
     pub fn new(
         req: &HttpRequest,
         body: &[u8],

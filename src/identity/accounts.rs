@@ -19,7 +19,9 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::schema::{accounts, sessions};
@@ -515,7 +517,7 @@ fn bump() -> (
     params(
         ("id" = Uuid, Path, description = "The organisation's id"),
         ("account_id" = Uuid, Path, description = "The account's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["accounts:write"])),
     responses(
@@ -589,8 +591,8 @@ macro_rules! account_action_path {
             params(
                 ("id" = Uuid, Path, description = "The organisation's id"),
                 ("account_id" = Uuid, Path, description = "The account's id"),
-                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+                IfMatchHeader,
+                IdempotencyHeader,
             ),
             security(("bearer" = ["accounts:write"])),
             responses(

@@ -17,7 +17,9 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::schema::organisations;
@@ -139,7 +141,7 @@ async fn organisation_event(
     tag = "organisations",
     operation_id = "create_organisation",
     request_body = NewOrganisation,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["accounts:write"])),
     responses(
         (status = 201, description = "Created", body = Organisation,
@@ -269,7 +271,7 @@ pub async fn get_organisation(
     request_body = OrganisationPatch,
     params(
         ("id" = Uuid, Path, description = "The organisation's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["accounts:write"])),
     responses(

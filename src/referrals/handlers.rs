@@ -24,7 +24,9 @@ use crate::events::{self, NewEvent};
 use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
@@ -257,7 +259,7 @@ pub async fn list_measure_kinds(
     tag = "referrals",
     operation_id = "create_referral",
     request_body = NewReferral,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["referrals:write"])),
     responses((status = 201, description = "Sent", body = Referral,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new referral"))))
@@ -493,131 +495,126 @@ async fn act(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
     let org = caller.partner_organisation()?;
-    let ActionTarget {
-        id,
-        if_match,
-        key,
-        fingerprint,
-    } = target;
-    idempotency::run(
-        &state.pool,
-        caller.account_id,
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, true).await?;
-            if_match.check(row.version)?;
-            let party = service::party_of(&caller, &row).expect("found as a party");
-            let to = rules::transition(row.status, action, party)
-                .map_err(|r| refusal(r, action, party))?;
-            let (comment, details) = match &payload {
-                Payload::None => (None, ClosingDetails::default()),
-                Payload::Decline(d) => {
-                    if d.reason == DeclineReason::Other
-                        && d.comment.as_deref().is_none_or(|c| c.trim().is_empty())
-                    {
-                        return Err(ApiError::invalid(
-                            "comment",
-                            "required",
-                            "a decline for `other` reasons needs a comment",
-                        ));
+    target
+        .run(
+            &state.pool,
+            caller.account_id,
+            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
+                let row = find_as_party(conn, org, id, true).await?;
+                if_match.check(row.version)?;
+                let party = service::party_of(&caller, &row).expect("found as a party");
+                let to = rules::transition(row.status, action, party)
+                    .map_err(|r| refusal(r, action, party))?;
+                let (comment, details) = match &payload {
+                    Payload::None => (None, ClosingDetails::default()),
+                    Payload::Decline(d) => {
+                        if d.reason == DeclineReason::Other
+                            && d.comment.as_deref().is_none_or(|c| c.trim().is_empty())
+                        {
+                            return Err(ApiError::invalid(
+                                "comment",
+                                "required",
+                                "a decline for `other` reasons needs a comment",
+                            ));
+                        }
+                        (
+                            d.comment.clone(),
+                            ClosingDetails {
+                                decline_reason: Some(d.reason),
+                                closing_comment: d.comment.clone(),
+                                ..Default::default()
+                            },
+                        )
                     }
-                    (
-                        d.comment.clone(),
+                    Payload::Withdraw(w) => (
+                        Some(w.reason.clone()),
                         ClosingDetails {
-                            decline_reason: Some(d.reason),
-                            closing_comment: d.comment.clone(),
+                            closing_comment: Some(w.reason.clone()),
                             ..Default::default()
                         },
-                    )
-                }
-                Payload::Withdraw(w) => (
-                    Some(w.reason.clone()),
-                    ClosingDetails {
-                        closing_comment: Some(w.reason.clone()),
-                        ..Default::default()
-                    },
-                ),
-                Payload::Transfer(t) => {
-                    let mut errors = Vec::new();
-                    check_addressee(
-                        conn,
-                        "addressee_organisation_id",
-                        t.addressee_organisation_id,
-                        row.referrer_organisation_id,
-                        &mut errors,
-                    )
-                    .await?;
-                    if t.addressee_organisation_id == row.addressee_organisation_id {
-                        errors.push(FieldError::new(
+                    ),
+                    Payload::Transfer(t) => {
+                        let mut errors = Vec::new();
+                        check_addressee(
+                            conn,
                             "addressee_organisation_id",
-                            "same_addressee",
-                            "the referral is already with this operator",
-                        ));
-                    }
-                    if !errors.is_empty() {
-                        return Err(ApiError::Validation(errors));
-                    }
-                    // The new referral keeps the referrer, so the loop stays closed for it.
-                    let linked: ReferralRow = diesel::insert_into(referrals::table)
-                        .values((
-                            referrals::id.eq(Uuid::now_v7()),
-                            referrals::household_id.eq(row.household_id),
-                            referrals::referrer_organisation_id.eq(row.referrer_organisation_id),
-                            referrals::referrer_account_id.eq(row.referrer_account_id),
-                            referrals::addressee_organisation_id.eq(t.addressee_organisation_id),
-                            referrals::measure_kind.eq(&row.measure_kind),
-                            referrals::reason.eq(&row.reason),
-                            referrals::priority_grounds.eq(&row.priority_grounds),
-                            referrals::special_grounds.eq(&row.special_grounds),
-                            referrals::desired_start.eq(row.desired_start),
-                            referrals::response_due_on
-                                .eq(row.response_due_on.max(service::default_due(None))),
-                            referrals::status.eq(ReferralStatus::Submitted),
-                            referrals::transferred_from_id.eq(Some(row.id)),
-                        ))
-                        .returning(ReferralRow::as_returning())
-                        .get_result(conn)
+                            t.addressee_organisation_id,
+                            row.referrer_organisation_id,
+                            &mut errors,
+                        )
                         .await?;
-                    service::record_transition(
-                        conn,
-                        Some(&caller),
-                        &linked,
-                        "submit",
-                        None,
-                        t.comment.as_deref(),
-                    )
-                    .await?;
-                    (
-                        t.comment.clone(),
-                        ClosingDetails {
-                            closing_comment: t.comment.clone(),
-                            transferred_to_id: Some(linked.id),
-                            ..Default::default()
-                        },
-                    )
+                        if t.addressee_organisation_id == row.addressee_organisation_id {
+                            errors.push(FieldError::new(
+                                "addressee_organisation_id",
+                                "same_addressee",
+                                "the referral is already with this operator",
+                            ));
+                        }
+                        if !errors.is_empty() {
+                            return Err(ApiError::Validation(errors));
+                        }
+                        // The new referral keeps the referrer, so the loop stays closed for it.
+                        let linked: ReferralRow = diesel::insert_into(referrals::table)
+                            .values((
+                                referrals::id.eq(Uuid::now_v7()),
+                                referrals::household_id.eq(row.household_id),
+                                referrals::referrer_organisation_id
+                                    .eq(row.referrer_organisation_id),
+                                referrals::referrer_account_id.eq(row.referrer_account_id),
+                                referrals::addressee_organisation_id
+                                    .eq(t.addressee_organisation_id),
+                                referrals::measure_kind.eq(&row.measure_kind),
+                                referrals::reason.eq(&row.reason),
+                                referrals::priority_grounds.eq(&row.priority_grounds),
+                                referrals::special_grounds.eq(&row.special_grounds),
+                                referrals::desired_start.eq(row.desired_start),
+                                referrals::response_due_on
+                                    .eq(row.response_due_on.max(service::default_due(None))),
+                                referrals::status.eq(ReferralStatus::Submitted),
+                                referrals::transferred_from_id.eq(Some(row.id)),
+                            ))
+                            .returning(ReferralRow::as_returning())
+                            .get_result(conn)
+                            .await?;
+                        service::record_transition(
+                            conn,
+                            Some(&caller),
+                            &linked,
+                            "submit",
+                            None,
+                            t.comment.as_deref(),
+                        )
+                        .await?;
+                        (
+                            t.comment.clone(),
+                            ClosingDetails {
+                                closing_comment: t.comment.clone(),
+                                transferred_to_id: Some(linked.id),
+                                ..Default::default()
+                            },
+                        )
+                    }
+                };
+                let updated = service::apply(
+                    conn,
+                    Some(&caller),
+                    &row,
+                    action,
+                    to,
+                    comment.as_deref(),
+                    details,
+                )
+                .await?;
+                if to == ReferralStatus::Accepted {
+                    service::make_others_obsolete(conn, &updated).await?;
                 }
-            };
-            let updated = service::apply(
-                conn,
-                Some(&caller),
-                &row,
-                action,
-                to,
-                comment.as_deref(),
-                details,
-            )
-            .await?;
-            if to == ReferralStatus::Accepted {
-                service::make_others_obsolete(conn, &updated).await?;
-            }
-            let view = service::present(conn, &caller, vec![updated])
-                .await?
-                .remove(0);
-            Ok(referral_response(StatusCode::OK, &view))
-        },
-    )
-    .await
+                let view = service::present(conn, &caller, vec![updated])
+                    .await?
+                    .remove(0);
+                Ok(referral_response(StatusCode::OK, &view))
+            },
+        )
+        .await
 }
 
 macro_rules! action_without_body {
@@ -630,8 +627,8 @@ macro_rules! action_without_body {
             operation_id = $op,
             params(
                 ("id" = Uuid, Path, description = "The referral's id"),
-                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+                IfMatchHeader,
+                IdempotencyHeader,
             ),
             security(("bearer" = ["referrals:write"])),
             responses(
@@ -677,8 +674,8 @@ macro_rules! action_with_body {
             request_body = $body,
             params(
                 ("id" = Uuid, Path, description = "The referral's id"),
-                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+                IfMatchHeader,
+                IdempotencyHeader,
             ),
             security(("bearer" = ["referrals:write"])),
             responses(
@@ -762,7 +759,7 @@ pub async fn referral_history(
     request_body = NewComment,
     params(
         ("id" = Uuid, Path, description = "The referral's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IdempotencyHeader,
     ),
     security(("bearer" = ["referrals:write"])),
     responses((status = 201, description = "Added", body = Comment))

@@ -23,7 +23,9 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
@@ -258,7 +260,7 @@ const NO_OVERLAP: &str = "subleases_no_overlap";
     tag = "subleases",
     operation_id = "create_sublease",
     request_body = NewSublease,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["housing:write"])),
     responses(
         (status = 201, description = "Planned", body = Sublease,
@@ -486,113 +488,108 @@ async fn act(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     let org = caller.partner_organisation()?;
-    let ActionTarget {
-        id,
-        if_match,
-        key,
-        fingerprint,
-    } = target;
-    idempotency::run(
-        &state.pool,
-        caller.account_id,
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, true).await?;
-            if_match.check(row.version)?;
-            let party = party_of(org, &row).expect("found as a party");
-            let to =
-                rules::transition(row.status, action, row.kind, party).map_err(|r| match r {
-                    Refusal::NotYours => ApiError::Forbidden(format!(
-                        "the {} of a sub-lease may not {action} it",
-                        match party {
-                            SubleaseParty::MainTenant => "main tenant",
-                            SubleaseParty::Landlord => "landlord",
-                        }
-                    )),
-                    Refusal::NotNow(allowed) => ApiError::not_now(
-                        format!(
-                            "a {} sub-lease that is {} cannot be {action}ed",
-                            row.kind, row.status
+    target
+        .run(
+            &state.pool,
+            caller.account_id,
+            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
+                let row = find_as_party(conn, org, id, true).await?;
+                if_match.check(row.version)?;
+                let party = party_of(org, &row).expect("found as a party");
+                let to = rules::transition(row.status, action, row.kind, party).map_err(
+                    |r| match r {
+                        Refusal::NotYours => ApiError::Forbidden(format!(
+                            "the {} of a sub-lease may not {action} it",
+                            match party {
+                                SubleaseParty::MainTenant => "main tenant",
+                                SubleaseParty::Landlord => "landlord",
+                            }
+                        )),
+                        Refusal::NotNow(allowed) => ApiError::not_now(
+                            format!(
+                                "a {} sub-lease that is {} cannot be {action}ed",
+                                row.kind, row.status
+                            ),
+                            row.status.as_str(),
+                            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
                         ),
-                        row.status.as_str(),
-                        &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                    ),
-                })?;
-            let today = Utc::now().date_naive();
-            let (ended_on, reason, comment) = match &ending {
-                Some(e) => {
-                    if e.reason == EndReason::Other && e.comment.is_none() {
-                        return Err(ApiError::invalid(
-                            "comment",
-                            "required",
-                            "an end for `other` reasons needs a comment",
-                        ));
-                    }
-                    let on =
-                        e.ended_on
-                            .unwrap_or(today)
-                            .max(if row.status == SubleaseStatus::Planned {
+                    },
+                )?;
+                let today = Utc::now().date_naive();
+                let (ended_on, reason, comment) = match &ending {
+                    Some(e) => {
+                        if e.reason == EndReason::Other && e.comment.is_none() {
+                            return Err(ApiError::invalid(
+                                "comment",
+                                "required",
+                                "an end for `other` reasons needs a comment",
+                            ));
+                        }
+                        let on = e.ended_on.unwrap_or(today).max(
+                            if row.status == SubleaseStatus::Planned {
                                 row.starts_on
                             } else {
                                 NaiveDate::MIN
-                            });
-                    if on < row.starts_on {
-                        return Err(ApiError::invalid(
-                            "ended_on",
-                            "before_start",
-                            "a sub-lease ends on or after its start",
-                        ));
+                            },
+                        );
+                        if on < row.starts_on {
+                            return Err(ApiError::invalid(
+                                "ended_on",
+                                "before_start",
+                                "a sub-lease ends on or after its start",
+                            ));
+                        }
+                        (
+                            Some(on),
+                            Some(e.reason),
+                            e.comment.as_deref().map(str::trim),
+                        )
                     }
-                    (
-                        Some(on),
-                        Some(e.reason),
-                        e.comment.as_deref().map(str::trim),
-                    )
+                    // A glide ends the sub-lease: from then the household rents in its own name.
+                    None if to == SubleaseStatus::Glided => {
+                        (Some(today.max(row.starts_on)), None, None)
+                    }
+                    None => (None, None, None),
+                };
+                let updated: SubleaseRow = diesel::update(subleases::table.find(row.id))
+                    .set((
+                        subleases::status.eq(to),
+                        subleases::ended_on.eq(ended_on.or(row.ended_on)),
+                        subleases::end_reason.eq(reason.or(row.end_reason)),
+                        subleases::closing_comment.eq(comment.or(row.closing_comment.as_deref())),
+                        subleases::version.eq(row.version + 1),
+                        subleases::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(SubleaseRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                match to {
+                    SubleaseStatus::Active => {
+                        set_unit_status(conn, Some(&caller), row.unit_id, UnitStatus::Occupied)
+                            .await?;
+                    }
+                    SubleaseStatus::Ended => free_unit(conn, &caller, row.unit_id, today).await?,
+                    _ => {}
                 }
-                // A glide ends the sub-lease: from then the household rents in its own name.
-                None if to == SubleaseStatus::Glided => {
-                    (Some(today.max(row.starts_on)), None, None)
-                }
-                None => (None, None, None),
-            };
-            let updated: SubleaseRow = diesel::update(subleases::table.find(row.id))
-                .set((
-                    subleases::status.eq(to),
-                    subleases::ended_on.eq(ended_on.or(row.ended_on)),
-                    subleases::end_reason.eq(reason.or(row.end_reason)),
-                    subleases::closing_comment.eq(comment.or(row.closing_comment.as_deref())),
-                    subleases::version.eq(row.version + 1),
-                    subleases::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(SubleaseRow::as_returning())
-                .get_result(conn)
+                record_transition(
+                    conn,
+                    &caller,
+                    &updated,
+                    action.as_str(),
+                    Some(row.status),
+                    comment,
+                )
                 .await?;
-            match to {
-                SubleaseStatus::Active => {
-                    set_unit_status(conn, Some(&caller), row.unit_id, UnitStatus::Occupied).await?;
-                }
-                SubleaseStatus::Ended => free_unit(conn, &caller, row.unit_id, today).await?,
-                _ => {}
-            }
-            record_transition(
-                conn,
-                &caller,
-                &updated,
-                action.as_str(),
-                Some(row.status),
-                comment,
-            )
-            .await?;
-            let view = present(conn, org, vec![updated]).await?.remove(0);
-            Ok(sublease_response(StatusCode::OK, &view))
-        },
-    )
-    .await
+                let view = present(conn, org, vec![updated]).await?.remove(0);
+                Ok(sublease_response(StatusCode::OK, &view))
+            },
+        )
+        .await
 }
 
-/// After a sub-lease ends, its unit is free again unless another sub-lease of it is planned
-/// or running: `available`, or `unavailable` when its energy class may no longer be let.
+/// After a sub-lease ends, its unit follows the others: still `occupied` while another runs,
+/// `reserved` while another is planned, else free again: `available`, or `unavailable` when
+/// its energy class may no longer be let.
 async fn free_unit(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -600,17 +597,18 @@ async fn free_unit(
     today: NaiveDate,
 ) -> Result<(), ApiError> {
     let unit = crate::units::model::lock_unit(conn, unit_id).await?;
-    let busy: bool = diesel::select(diesel::dsl::exists(
-        subleases::table
-            .filter(subleases::unit_id.eq(unit_id))
-            .filter(subleases::status.eq_any([SubleaseStatus::Planned, SubleaseStatus::Active])),
-    ))
-    .get_result(conn)
-    .await?;
-    if busy || unit.status == UnitStatus::Unavailable {
+    let others: Vec<SubleaseStatus> = subleases::table
+        .filter(subleases::unit_id.eq(unit_id))
+        .filter(subleases::status.eq_any([SubleaseStatus::Planned, SubleaseStatus::Active]))
+        .select(subleases::status)
+        .load(conn)
+        .await?;
+    if others.contains(&SubleaseStatus::Active) || unit.status == UnitStatus::Unavailable {
         return Ok(());
     }
-    let status = if energy_refusal(unit.energy_class, today).is_some() {
+    let status = if !others.is_empty() {
+        UnitStatus::Reserved
+    } else if energy_refusal(unit.energy_class, today).is_some() {
         UnitStatus::Unavailable
     } else {
         UnitStatus::Available
@@ -627,8 +625,8 @@ async fn free_unit(
     operation_id = "activate_sublease",
     params(
         ("id" = Uuid, Path, description = "The sub-lease's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -659,8 +657,8 @@ pub async fn activate_sublease(
     operation_id = "glide_sublease",
     params(
         ("id" = Uuid, Path, description = "The sub-lease's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -692,8 +690,8 @@ pub async fn glide_sublease(
     request_body = Ending,
     params(
         ("id" = Uuid, Path, description = "The sub-lease's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -762,7 +760,7 @@ pub async fn sublease_history(
     request_body = NewArrears,
     params(
         ("id" = Uuid, Path, description = "The sub-lease's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(

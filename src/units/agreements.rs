@@ -24,7 +24,9 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
@@ -195,7 +197,7 @@ async fn agreement_event(
     tag = "agreements",
     operation_id = "create_agreement",
     request_body = NewAgreement,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["housing:write"])),
     responses((status = 201, description = "Proposed", body = Agreement,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new agreement"))))
@@ -364,73 +366,67 @@ async fn act(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     let org = caller.partner_organisation()?;
-    let ActionTarget {
-        id,
-        if_match,
-        key,
-        fingerprint,
-    } = target;
-    idempotency::run(
-        &state.pool,
-        caller.account_id,
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, true).await?;
-            if_match.check(row.version)?;
-            let party = party_of(org, &row).expect("found as a party");
-            let to = rules::agreement_transition(row.status, action, party).map_err(|allowed| {
-                if rules::agreement_actions(
-                    row.status,
-                    match party {
-                        AgreementParty::Landlord => AgreementParty::Association,
-                        AgreementParty::Association => AgreementParty::Landlord,
-                    },
-                )
-                .contains(&action)
-                {
-                    ApiError::Forbidden(format!(
-                        "the other party of the agreement may {action} it, not yours"
+    target
+        .run(
+            &state.pool,
+            caller.account_id,
+            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
+                let row = find_as_party(conn, org, id, true).await?;
+                if_match.check(row.version)?;
+                let party = party_of(org, &row).expect("found as a party");
+                let to =
+                    rules::agreement_transition(row.status, action, party).map_err(|allowed| {
+                        if rules::agreement_actions(
+                            row.status,
+                            match party {
+                                AgreementParty::Landlord => AgreementParty::Association,
+                                AgreementParty::Association => AgreementParty::Landlord,
+                            },
+                        )
+                        .contains(&action)
+                        {
+                            ApiError::Forbidden(format!(
+                                "the other party of the agreement may {action} it, not yours"
+                            ))
+                        } else {
+                            ApiError::not_now(
+                                format!(
+                                    "an agreement that is {} cannot be {action}ed now",
+                                    row.status
+                                ),
+                                row.status.as_str(),
+                                &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                            )
+                        }
+                    })?;
+                let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
+                    .set((
+                        agreements::status.eq(to),
+                        agreements::closing_comment.eq(comment
+                            .as_deref()
+                            .map(str::trim)
+                            .or(row.closing_comment.as_deref())),
+                        agreements::version.eq(row.version + 1),
+                        agreements::updated_at.eq(diesel::dsl::now),
                     ))
-                } else {
-                    ApiError::not_now(
-                        format!(
-                            "an agreement that is {} cannot be {action}ed now",
-                            row.status
-                        ),
-                        row.status.as_str(),
-                        &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                    )
+                    .returning(AgreementRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                if to == AgreementStatus::Terminated {
+                    release_units(conn, &caller, &updated).await?;
                 }
-            })?;
-            let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
-                .set((
-                    agreements::status.eq(to),
-                    agreements::closing_comment.eq(comment
-                        .as_deref()
-                        .map(str::trim)
-                        .or(row.closing_comment.as_deref())),
-                    agreements::version.eq(row.version + 1),
-                    agreements::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(AgreementRow::as_returning())
-                .get_result(conn)
-                .await?;
-            if to == AgreementStatus::Terminated {
-                release_units(conn, &caller, &updated).await?;
-            }
-            let event_type = match to {
-                AgreementStatus::Proposed => "agreement.proposed",
-                AgreementStatus::Active => "agreement.accepted",
-                AgreementStatus::Declined => "agreement.declined",
-                AgreementStatus::Terminated => "agreement.terminated",
-            };
-            agreement_event(conn, &caller, event_type, &updated, serde_json::json!({})).await?;
-            let view = present_one(conn, org, updated).await?;
-            Ok(agreement_response(StatusCode::OK, &view))
-        },
-    )
-    .await
+                let event_type = match to {
+                    AgreementStatus::Proposed => "agreement.proposed",
+                    AgreementStatus::Active => "agreement.accepted",
+                    AgreementStatus::Declined => "agreement.declined",
+                    AgreementStatus::Terminated => "agreement.terminated",
+                };
+                agreement_event(conn, &caller, event_type, &updated, serde_json::json!({})).await?;
+                let view = present_one(conn, org, updated).await?;
+                Ok(agreement_response(StatusCode::OK, &view))
+            },
+        )
+        .await
 }
 
 /// When an agreement ends, its units leave it (the association no longer sees them, except
@@ -486,8 +482,8 @@ macro_rules! agreement_action {
             request_body = Closing,
             params(
                 ("id" = Uuid, Path, description = "The agreement's id"),
-                ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-                ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+                IfMatchHeader,
+                IdempotencyHeader,
             ),
             security(("bearer" = ["housing:write"])),
             responses(
@@ -521,8 +517,8 @@ macro_rules! agreement_action {
     operation_id = "accept_agreement",
     params(
         ("id" = Uuid, Path, description = "The agreement's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -566,7 +562,7 @@ agreement_action!(terminate_agreement, "/agreements/{id}/terminate", "terminate_
     request_body = Attachment,
     params(
         ("id" = Uuid, Path, description = "The agreement's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(

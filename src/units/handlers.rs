@@ -21,12 +21,15 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
-use crate::schema::{agreements, units};
+use crate::schema::{agreements, subleases, units};
 use crate::state::AppState;
+use crate::subleases::model::SubleaseStatus;
 
 /// A new unit.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -285,7 +288,7 @@ pub async fn set_unit_status(
     tag = "units",
     operation_id = "create_unit",
     request_body = NewUnit,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$")),
+    params(IdempotencyHeader),
     security(("bearer" = ["housing:write"])),
     responses((status = 201, description = "Registered", body = Unit,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new unit"))))
@@ -407,21 +410,22 @@ pub async fn get_unit(
 
 /// Update a unit
 ///
-/// Its holder changes what it sends. `status` may be set to `available` or `unavailable`
-/// while the unit is neither `reserved` nor `occupied` (those follow from proposals and
-/// sub-leases: 409). Requires `If-Match`.
+/// Its holder changes what it sends. `status` may be set to `available` or `unavailable`,
+/// except on a unit `occupied` or `reserved` for a planned sub-lease: those follow the
+/// sub-leases (409). A reservation from an accepted proposal alone may be lifted.
+/// Requires `If-Match`.
 #[utoipa::path(
     tag = "units",
     operation_id = "update_unit",
     request_body = UnitPatch,
     params(
         ("id" = Uuid, Path, description = "The unit's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
+        IfMatchHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
         (status = 200, description = "Updated", body = Unit, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "The unit is reserved or occupied: its status follows its proposals and sub-leases", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The unit is occupied or reserved for a planned sub-lease: its status follows its sub-leases", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/units/{id}")]
@@ -446,7 +450,21 @@ pub async fn update_unit(
         }
         if_match.check(current.version)?;
         let status = patch.status.unwrap_or(current.status);
-        let follows_cases = matches!(current.status, UnitStatus::Reserved | UnitStatus::Occupied);
+        // An occupied unit, or one reserved for a planned sub-lease, follows its sub-leases;
+        // a reservation from an accepted proposal alone is the landlord's to lift.
+        let follows_cases = match current.status {
+            UnitStatus::Occupied => true,
+            UnitStatus::Reserved => {
+                diesel::select(diesel::dsl::exists(
+                    subleases::table
+                        .filter(subleases::unit_id.eq(current.id))
+                        .filter(subleases::status.eq(SubleaseStatus::Planned)),
+                ))
+                .get_result(conn)
+                .await?
+            }
+            _ => false,
+        };
         if follows_cases && status != current.status {
             let mut ext = serde_json::Map::new();
             ext.insert("current_status".into(), current.status.as_str().into());

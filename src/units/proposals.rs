@@ -23,7 +23,9 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
@@ -203,7 +205,7 @@ pub async fn close_as_unavailable(
     request_body = NewProposal,
     params(
         ("id" = Uuid, Path, description = "The unit's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -387,92 +389,85 @@ async fn act(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     let org = caller.partner_organisation()?;
-    let ActionTarget {
-        id,
-        if_match,
-        key,
-        fingerprint,
-    } = target;
-    idempotency::run(
-        &state.pool,
-        caller.account_id,
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, true).await?;
-            if_match.check(row.version)?;
-            if row.landlord_organisation_id != org {
-                return Err(ApiError::Forbidden(format!(
-                    "the landlord answers a proposal; the association may not {action} it"
-                )));
-            }
-            let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
-                ApiError::not_now(
-                    format!("a proposal that is {} cannot be {action}ed now", row.status),
-                    row.status.as_str(),
-                    &rules::proposal_actions(row.status)
-                        .iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>(),
-                )
-            })?;
-            let updated = match (to, &decline) {
-                (ProposalStatus::Declined, Some(d)) => {
-                    if d.reason == ProposalDeclineReason::Other && d.comment.is_none() {
-                        return Err(ApiError::invalid(
-                            "comment",
-                            "required",
-                            "a decline for `other` reasons needs a comment",
-                        ));
-                    }
-                    close(
-                        conn,
-                        Some(&caller),
-                        &row,
-                        to,
-                        Some(d.reason),
-                        d.comment.as_deref(),
-                    )
-                    .await?
+    target
+        .run(
+            &state.pool,
+            caller.account_id,
+            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
+                let row = find_as_party(conn, org, id, true).await?;
+                if_match.check(row.version)?;
+                if row.landlord_organisation_id != org {
+                    return Err(ApiError::Forbidden(format!(
+                        "the landlord answers a proposal; the association may not {action} it"
+                    )));
                 }
-                _ => {
-                    let unit = lock_unit(conn, row.unit_id).await?;
-                    if unit.status != UnitStatus::Available {
-                        return Err(ApiError::not_now(
-                            format!(
-                                "the unit is {}: it can no longer be kept for this household",
-                                unit.status
-                            ),
-                            unit.status.as_str(),
-                            &[],
-                        ));
-                    }
-                    let accepted = close(conn, Some(&caller), &row, to, None, None).await?;
-                    set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
-                    let others: Vec<Uuid> = proposals::table
-                        .filter(proposals::unit_id.eq(unit.id))
-                        .filter(proposals::id.ne(row.id))
-                        .filter(proposals::status.eq(ProposalStatus::Proposed))
-                        .select(proposals::id)
-                        .load(conn)
-                        .await?;
-                    for other in others {
-                        close_as_unavailable(
+                let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
+                    ApiError::not_now(
+                        format!("a proposal that is {} cannot be {action}ed now", row.status),
+                        row.status.as_str(),
+                        &rules::proposal_actions(row.status)
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>(),
+                    )
+                })?;
+                let updated = match (to, &decline) {
+                    (ProposalStatus::Declined, Some(d)) => {
+                        if d.reason == ProposalDeclineReason::Other && d.comment.is_none() {
+                            return Err(ApiError::invalid(
+                                "comment",
+                                "required",
+                                "a decline for `other` reasons needs a comment",
+                            ));
+                        }
+                        close(
                             conn,
                             Some(&caller),
-                            other,
-                            "another household's proposal for this unit was accepted",
+                            &row,
+                            to,
+                            Some(d.reason),
+                            d.comment.as_deref(),
                         )
-                        .await?;
+                        .await?
                     }
-                    accepted
-                }
-            };
-            let view = present(conn, org, vec![updated]).await?.remove(0);
-            Ok(proposal_response(StatusCode::OK, &view))
-        },
-    )
-    .await
+                    _ => {
+                        let unit = lock_unit(conn, row.unit_id).await?;
+                        if unit.status != UnitStatus::Available {
+                            return Err(ApiError::not_now(
+                                format!(
+                                    "the unit is {}: it can no longer be kept for this household",
+                                    unit.status
+                                ),
+                                unit.status.as_str(),
+                                &[],
+                            ));
+                        }
+                        let accepted = close(conn, Some(&caller), &row, to, None, None).await?;
+                        set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
+                        let others: Vec<Uuid> = proposals::table
+                            .filter(proposals::unit_id.eq(unit.id))
+                            .filter(proposals::id.ne(row.id))
+                            .filter(proposals::status.eq(ProposalStatus::Proposed))
+                            .select(proposals::id)
+                            .load(conn)
+                            .await?;
+                        for other in others {
+                            close_as_unavailable(
+                                conn,
+                                Some(&caller),
+                                other,
+                                "another household's proposal for this unit was accepted",
+                            )
+                            .await?;
+                        }
+                        accepted
+                    }
+                };
+                let view = present(conn, org, vec![updated]).await?.remove(0);
+                Ok(proposal_response(StatusCode::OK, &view))
+            },
+        )
+        .await
 }
 
 /// Accept a proposal
@@ -484,8 +479,8 @@ async fn act(
     operation_id = "accept_proposal",
     params(
         ("id" = Uuid, Path, description = "The proposal's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key replays the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(
@@ -515,8 +510,8 @@ pub async fn accept_proposal(
     request_body = ProposalDecline,
     params(
         ("id" = Uuid, Path, description = "The proposal's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version being changed, e.g. `\"3\"`", pattern = "^(W/)?\"[^\"]*\"( *, *(W/)?\"[^\"]*\")*$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response.", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
+        IfMatchHeader,
+        IdempotencyHeader,
     ),
     security(("bearer" = ["housing:write"])),
     responses(

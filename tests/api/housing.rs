@@ -982,6 +982,22 @@ async fn proposals_reserve_units_and_show_landlords_only_what_letting_needs() {
         )
         .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    // No sub-lease followed: the landlord lifts the reservation.
+    let u = w
+        .get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
+        .await;
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/units/{}", id(&unit)),
+            Some(&w.landlord.admin_token),
+        )
+        .header("if-match", format!("\"{}\"", u["version"]))
+        .json(&json!({"status": "available"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok(r).await["status"], "available");
 }
 
 #[actix_web::test]
@@ -1043,6 +1059,21 @@ async fn subleases_state_table_residual_charge_and_unit_status() {
         .await["allowed_actions"],
         json!(["end"])
     );
+    let u = w
+        .get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
+        .await;
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/units/{}", id(&unit)),
+            Some(&w.landlord.admin_token),
+        )
+        .header("if-match", format!("\"{}\"", u["version"]))
+        .json(&json!({"status": "unavailable"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(r, 409).await["current_status"], "reserved");
     let path = |action: &str| format!("/v1/subleases/{}/{action}", id(&s));
     // The landlord does not activate; an IML does not glide.
     problem(
