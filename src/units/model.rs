@@ -414,22 +414,24 @@ impl Proposal {
 }
 
 /// Units an organisation sees: those it holds, those of an active agreement it is the
-/// association of, and those it sub-lets (or sub-let).
+/// association of, and those it sub-lets (or sub-let). The two lists are uncorrelated
+/// subqueries, which PostgreSQL reads once and probes by hash for each unit.
 pub fn unit_visible_to(
     org: Uuid,
 ) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>> {
-    let via_agreement = agreements::table
-        .filter(agreements::id.nullable().eq(units::agreement_id))
+    let agreements_of_org = agreements::table
         .filter(agreements::association_organisation_id.eq(org))
-        .filter(agreements::status.eq(AgreementStatus::Active));
-    let via_sublease = subleases::table
-        .filter(subleases::unit_id.eq(units::id))
-        .filter(subleases::main_tenant_organisation_id.eq(org));
+        .filter(agreements::status.eq(AgreementStatus::Active))
+        .select(agreements::id);
+    let subleased_by_org = subleases::table
+        .filter(subleases::main_tenant_organisation_id.eq(org))
+        .select(subleases::unit_id);
     Box::new(
         units::holder_organisation_id
             .eq(org)
-            .or(diesel::dsl::exists(via_agreement))
-            .or(diesel::dsl::exists(via_sublease)),
+            // A unit without agreement compares as NULL, which no filter keeps.
+            .or(units::agreement_id.assume_not_null().eq_any(agreements_of_org))
+            .or(units::id.eq_any(subleased_by_org)),
     )
 }
 
