@@ -10,6 +10,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::http::extractors::Query;
 use crate::http::pagination;
 use crate::identity::model::Role;
 use crate::state::AppState;
@@ -111,7 +112,7 @@ const PLATFORM_FEED: &str = "\
 pub async fn list_events(
     state: web::Data<AppState>,
     caller: Caller,
-    params: web::Query<FeedParams>,
+    params: Query<FeedParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadEvents)?;
     let limit = params.limit.unwrap_or(50);

@@ -24,6 +24,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -405,8 +406,8 @@ pub async fn get_household(
 pub async fn list_households(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<HouseholdFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<HouseholdFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHouseholds)?;
     let org = caller.partner_organisation()?;
@@ -688,7 +689,7 @@ pub async fn household_access_log(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHouseholds)?;
     let org = caller.partner_organisation()?;

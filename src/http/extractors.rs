@@ -1,7 +1,11 @@
 //! Problem+json for actix's own extractor failures (query strings, path segments, forms).
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
-use actix_web::{web, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
@@ -10,19 +14,61 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
         QueryPayloadError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    // serde_urlencoded names the parameter only in its message; keep that message.
-    let field = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
-        .unwrap_or("query")
-        .to_string();
+    let field = named_in_message(&message).unwrap_or("query").to_string();
     ApiError::bad_request(
         &field,
         "invalid_parameter",
         format!("invalid query string: {message}"),
     )
     .into()
+}
+
+/// The query string as `T`; a parameter that does not parse is named in the 400 (`field`).
+/// Several `Query` extractors may read the same query string (filters, page): each takes
+/// the parameters it knows and leaves the others.
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses a query string, naming the parameter that breaks.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = if path.is_empty() || path == "." {
+            named_in_message(&message).unwrap_or("query").to_string()
+        } else {
+            path
+        };
+        ApiError::bad_request(
+            &field,
+            "invalid_parameter",
+            format!("invalid query parameter `{field}`: {message}"),
+        )
+    })
+}
+
+/// serde names a missing or unknown parameter only in its message.
+fn named_in_message(message: &str) -> Option<&str> {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
 }
 
 fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {

@@ -21,6 +21,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -394,7 +395,7 @@ pub async fn list_accounts(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let organisation_id = id.into_inner();
     let page = page.page()?;

@@ -19,6 +19,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -214,8 +215,8 @@ pub async fn create_organisation(
 pub async fn list_organisations(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<OrganisationFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<OrganisationFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadOrganisations)?;
     let page = page.page()?;

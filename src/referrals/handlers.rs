@@ -26,6 +26,7 @@ use crate::households::model::{self as households_model, PriorityGround, Special
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -396,8 +397,8 @@ pub async fn get_referral(
 pub async fn list_referrals(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<ReferralFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<ReferralFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
     let org = caller.partner_organisation()?;
@@ -828,7 +829,7 @@ pub async fn list_comments(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadReferrals)?;
     let org = caller.partner_organisation()?;

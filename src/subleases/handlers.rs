@@ -25,6 +25,7 @@ use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -442,8 +443,8 @@ pub async fn get_sublease(
 pub async fn list_subleases(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<SubleaseFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<SubleaseFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
@@ -854,7 +855,7 @@ pub async fn list_arrears(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;

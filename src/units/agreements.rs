@@ -26,6 +26,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -322,8 +323,8 @@ pub async fn get_agreement(
 pub async fn list_agreements(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<AgreementFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<AgreementFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;

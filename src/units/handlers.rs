@@ -23,6 +23,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -534,8 +535,8 @@ pub async fn update_unit(
 pub async fn list_units(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<UnitFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<UnitFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;

@@ -430,7 +430,9 @@ pub fn unit_visible_to(
         units::holder_organisation_id
             .eq(org)
             // A unit without agreement compares as NULL, which no filter keeps.
-            .or(units::agreement_id.assume_not_null().eq_any(agreements_of_org))
+            .or(units::agreement_id
+                .assume_not_null()
+                .eq_any(agreements_of_org))
             .or(units::id.eq_any(subleased_by_org)),
     )
 }

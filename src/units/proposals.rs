@@ -25,6 +25,7 @@ use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
+use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -343,8 +344,8 @@ pub async fn get_proposal(
 pub async fn list_proposals(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: web::Query<ProposalFilters>,
-    page: web::Query<PageParams>,
+    filters: Query<ProposalFilters>,
+    page: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;

@@ -458,6 +458,21 @@ async fn units_are_registered_searched_and_changed() {
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "insee_code");
+    // A parameter that does not parse is named.
+    for (query, field) in [
+        ("max_total_rent_cents=abc", "max_total_rent_cents"),
+        ("unit_type=t9", "unit_type"),
+        ("accessible=oui", "accessible"),
+        ("limit=0", "limit"),
+    ] {
+        let p = problem(
+            app.get(&format!("/v1/units?{query}"), &w.landlord.admin_token)
+                .await,
+            400,
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], field, "{query}");
+    }
     // Another landlord sees none of them.
     let theirs = w.get(&w.other_landlord.admin_token, "/v1/units").await;
     assert_eq!(theirs["items"], json!([]));
