@@ -32,7 +32,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `PASSERELLE_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
-    /// `PASSERELLE_DB_POOL_SIZE`.
+    /// `PASSERELLE_DB_POOL_SIZE`: connections per instance. Default: 16 with `DATABASE_URL`;
+    /// with the embedded database, which runs on this machine's cores, twice the cores (at
+    /// least 4): more backends than that only queue in the kernel's scheduler, and their
+    /// turns show as latency tails (`make bench`, README).
     pub db_pool_size: usize,
     /// `PASSERELLE_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: usize,
@@ -107,8 +110,14 @@ impl Config {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        let database_url = var("DATABASE_URL");
+        let default_pool = if database_url.is_some() {
+            16
+        } else {
+            (2 * cpus).max(4)
+        };
         Ok(Config {
-            database_url: var("DATABASE_URL"),
+            database_url,
             bind: parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             data_dir,
             postgres_dir,
@@ -132,7 +141,7 @@ impl Config {
                 "PASSERELLE_MAX_BODY_BYTES",
                 crate::http::body::DEFAULT_BODY_LIMIT,
             )?,
-            db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", 16)?,
+            db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", default_pool)?,
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,
             referral_expiry_grace_days: parsed("PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS", 15)?,
