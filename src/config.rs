@@ -33,9 +33,9 @@ pub struct Config {
     /// `PASSERELLE_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// `PASSERELLE_DB_POOL_SIZE`: connections per instance. Default: 16 with `DATABASE_URL`;
-    /// with the embedded database, which runs on this machine's cores, twice the cores (at
-    /// least 4): more backends than that only queue in the kernel's scheduler, and their
-    /// turns show as latency tails (`make bench`, README).
+    /// with the embedded database, which runs on this machine's cores, four per core: more
+    /// backends than that only queue in the kernel's scheduler, and their turns show as
+    /// latency tails (`make bench`, README).
     pub db_pool_size: usize,
     /// `PASSERELLE_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: usize,
@@ -114,7 +114,7 @@ impl Config {
         let default_pool = if database_url.is_some() {
             16
         } else {
-            (2 * cpus).max(4)
+            4 * cpus
         };
         Ok(Config {
             database_url,
