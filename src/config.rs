@@ -111,11 +111,7 @@ impl Config {
             .map(|n| n.get())
             .unwrap_or(2);
         let database_url = var("DATABASE_URL");
-        let default_pool = if database_url.is_some() {
-            16
-        } else {
-            4 * cpus
-        };
+        let default_pool = if database_url.is_some() { 16 } else { 4 * cpus };
         Ok(Config {
             database_url,
             bind: parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
