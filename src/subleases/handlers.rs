@@ -250,6 +250,24 @@ async fn record_transition(
 /// The name PostgreSQL gives the exclusion constraint that keeps a unit's sub-leases apart.
 const NO_OVERLAP: &str = "subleases_no_overlap";
 
+/// A write that would make two sub-leases of a unit overlap (a new one, or an end moved past
+/// the next one's start) is 409 `overlapping_sublease`; other errors pass.
+fn overlap_is_a_conflict(e: diesel::result::Error) -> ApiError {
+    match e {
+        diesel::result::Error::DatabaseError(_, info)
+            if info.constraint_name() == Some(NO_OVERLAP) =>
+        {
+            let mut ext = serde_json::Map::new();
+            ext.insert("code".into(), "overlapping_sublease".into());
+            ApiError::Conflict {
+                detail: "the unit is already sub-let over part of this period".into(),
+                extensions: ext,
+            }
+        }
+        other => other.into(),
+    }
+}
+
 /// Plan a sub-lease
 ///
 /// The main tenant (an association) sub-lets a unit it sees through an active agreement
@@ -370,17 +388,7 @@ pub async fn create_sublease(
             .returning(SubleaseRow::as_returning())
             .get_result(conn)
             .await;
-        let row: SubleaseRow = match inserted {
-            Err(diesel::result::Error::DatabaseError(_, info)) if info.constraint_name() == Some(NO_OVERLAP) => {
-                let mut ext = serde_json::Map::new();
-                ext.insert("code".into(), "overlapping_sublease".into());
-                return Err(ApiError::Conflict {
-                    detail: "the unit is already sub-let over part of this period".into(),
-                    extensions: ext,
-                });
-            }
-            other => other?,
-        };
+        let row = inserted.map_err(overlap_is_a_conflict)?;
         if unit.status == UnitStatus::Available {
             set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
         }
@@ -563,7 +571,8 @@ async fn act(
                     ))
                     .returning(SubleaseRow::as_returning())
                     .get_result(conn)
-                    .await?;
+                    .await
+                    .map_err(overlap_is_a_conflict)?;
                 match to {
                     SubleaseStatus::Active => {
                         set_unit_status(conn, Some(&caller), row.unit_id, UnitStatus::Occupied)

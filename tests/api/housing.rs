@@ -1333,11 +1333,43 @@ async fn overlapping_subleases_are_refused_also_when_racing() {
         .await)
     .await;
     assert_eq!(ended["ended_on"], "2027-01-01");
-    created(
+    let february = created(
         w.sublease(&unit, &household, "iml", "2027-02-01", "2027-12-01")
             .await,
     )
     .await;
+    // Ending it later than planned would run into the next one: 409, nothing changed.
+    let february = ok(w
+        .act(
+            &w.association.admin_token,
+            &format!("/v1/subleases/{}/activate", id(&february)),
+            &february["version"],
+            None,
+        )
+        .await)
+    .await;
+    let p = problem(
+        w.act(
+            &w.association.admin_token,
+            &format!("/v1/subleases/{}/end", id(&february)),
+            &february["version"],
+            Some(json!({"reason": "left", "ended_on": "2028-01-15"})),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["code"], "overlapping_sublease");
+    let still = w
+        .get(
+            &w.association.admin_token,
+            &format!("/v1/subleases/{}", id(&february)),
+        )
+        .await;
+    assert_eq!(
+        (still["status"].as_str(), &still["ended_on"]),
+        (Some("active"), &Value::Null)
+    );
 
     // Two requests racing for the same period of another unit: exactly one wins.
     let other = w.unit(&w.landlord, "d", "available").await;
