@@ -353,18 +353,28 @@ pub async fn find_visible(
     })
 }
 
-/// The summaries of these households, by id.
-pub async fn summaries(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, HouseholdSummary>, ApiError> {
-    let rows: Vec<HouseholdRow> = households::table
-        .filter(households::id.eq_any(ids))
-        .select(HouseholdRow::as_select())
-        .load(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.id, HouseholdSummary::from(r)))
-        .collect())
+/// The summaries of a page's households, loaded in one query.
+pub struct Summaries(std::collections::HashMap<Uuid, HouseholdSummary>);
+
+impl Summaries {
+    pub async fn load(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<Summaries, ApiError> {
+        let rows: Vec<HouseholdRow> = households::table
+            .filter(households::id.eq_any(ids))
+            .select(HouseholdRow::as_select())
+            .load(conn)
+            .await?;
+        Ok(Summaries(
+            rows.into_iter()
+                .map(|r| (r.id, HouseholdSummary::from(r)))
+                .collect(),
+        ))
+    }
+
+    /// The summary of a household the page refers to (a foreign key: always there).
+    pub fn get(&self, id: Uuid) -> Result<HouseholdSummary, ApiError> {
+        self.0
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ApiError::internal(format!("household {id} is missing")))
+    }
 }

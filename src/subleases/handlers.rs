@@ -39,9 +39,6 @@ use crate::units::handlers::set_unit_status;
 use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
 use crate::units::rules::energy_refusal;
 
-/// The largest amount of money a field takes, in cents (one million euros).
-const MAX_CENTS: i64 = 100_000_000;
-
 /// A new sub-lease.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,13 +132,10 @@ async fn present(
     rows: Vec<SubleaseRow>,
 ) -> Result<Vec<Sublease>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
-    let summaries = households_model::summaries(conn, &ids).await?;
+    let summaries = households_model::Summaries::load(conn, &ids).await?;
     rows.into_iter()
         .map(|row| {
-            let household = summaries
-                .get(&row.household_id)
-                .cloned()
-                .ok_or_else(|| ApiError::internal("a sub-lease's household is missing"))?;
+            let household = summaries.get(row.household_id)?;
             let allowed_actions = party_of(org, &row)
                 .map(|p| rules::allowed_actions(row.status, row.kind, p))
                 .unwrap_or_default();
@@ -342,7 +336,7 @@ pub async fn create_sublease(
         if new.planned_end_on <= new.starts_on {
             errors.push(FieldError::new("planned_end_on", "before_start", "the planned end is after the start"));
         }
-        if new.housing_benefit_cents > (new.rent_cents + new.charges_cents).min(MAX_CENTS * 2) {
+        if new.housing_benefit_cents > new.rent_cents.saturating_add(new.charges_cents) {
             errors.push(FieldError::new("housing_benefit_cents", "above_rent", "the housing benefit is at most the rent plus the charges"));
         }
         if let Some(u) = unit.as_ref().filter(|_| covered) {

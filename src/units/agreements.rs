@@ -127,19 +127,18 @@ async fn present(
     rows: Vec<AgreementRow>,
 ) -> Result<Vec<Agreement>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let counts: Vec<(Option<Uuid>, i64)> = units::table
+    let counts: std::collections::HashMap<Option<Uuid>, i64> = units::table
         .filter(units::agreement_id.eq_any(&ids))
         .group_by(units::agreement_id)
         .select((units::agreement_id, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
+        .load::<(Option<Uuid>, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(|r| {
-            let n = counts
-                .iter()
-                .find(|(id, _)| *id == Some(r.id))
-                .map_or(0, |(_, n)| *n);
+            let n = counts.get(&Some(r.id)).copied().unwrap_or(0);
             Agreement::view(r, n, org)
         })
         .collect())

@@ -73,13 +73,10 @@ async fn present(
     rows: Vec<ProposalRow>,
 ) -> Result<Vec<Proposal>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
-    let summaries = households_model::summaries(conn, &ids).await?;
+    let summaries = households_model::Summaries::load(conn, &ids).await?;
     rows.into_iter()
         .map(|r| {
-            let household = summaries
-                .get(&r.household_id)
-                .cloned()
-                .ok_or_else(|| ApiError::internal("a proposal's household is missing"))?;
+            let household = summaries.get(r.household_id)?;
             Ok(Proposal::view(r, household, org))
         })
         .collect()

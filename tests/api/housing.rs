@@ -180,6 +180,27 @@ impl World {
             .await
     }
 
+    /// `PATCH /v1/units/{id}` with `If-Match: "<version>"`.
+    async fn patch_unit(
+        &self,
+        token: &str,
+        unit: &Value,
+        version: impl std::fmt::Display,
+        body: Value,
+    ) -> Response {
+        self.app
+            .request(
+                Method::PATCH,
+                &format!("/v1/units/{}", id(unit)),
+                Some(token),
+            )
+            .header("if-match", format!("\"{version}\""))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, token: &str, path: &str) -> Value {
         ok(self.app.get(path, token).await).await
     }
@@ -632,20 +653,14 @@ async fn agreements_state_table_and_quota() {
     )
     .await;
     // The association may not change a unit it sees.
-    let r = app
-        .request(
-            Method::PATCH,
-            &format!("/v1/units/{}", id(&units[0])),
-            Some(&w.association.admin_token),
+    let r = w
+        .patch_unit(
+            &w.association.admin_token,
+            &units[0],
+            units[0]["version"].as_i64().unwrap() + 1,
+            json!({"rent_cents": 1}),
         )
-        .header(
-            "if-match",
-            format!("\"{}\"", units[0]["version"].as_i64().unwrap() + 1),
-        )
-        .json(&json!({"rent_cents": 1}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     problem(r, 403).await;
     // Terminated, its units leave it: the association no longer sees them.
     let a = ok(w
@@ -1001,17 +1016,14 @@ async fn proposals_reserve_units_and_show_landlords_only_what_letting_needs() {
     let u = w
         .get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
         .await;
-    let r = app
-        .request(
-            Method::PATCH,
-            &format!("/v1/units/{}", id(&unit)),
-            Some(&w.landlord.admin_token),
+    let r = w
+        .patch_unit(
+            &w.landlord.admin_token,
+            &unit,
+            &u["version"],
+            json!({"status": "available"}),
         )
-        .header("if-match", format!("\"{}\"", u["version"]))
-        .json(&json!({"status": "available"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(ok(r).await["status"], "available");
 }
 
@@ -1077,17 +1089,14 @@ async fn subleases_state_table_residual_charge_and_unit_status() {
     let u = w
         .get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
         .await;
-    let r = app
-        .request(
-            Method::PATCH,
-            &format!("/v1/units/{}", id(&unit)),
-            Some(&w.landlord.admin_token),
+    let r = w
+        .patch_unit(
+            &w.landlord.admin_token,
+            &unit,
+            &u["version"],
+            json!({"status": "unavailable"}),
         )
-        .header("if-match", format!("\"{}\"", u["version"]))
-        .json(&json!({"status": "unavailable"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(problem(r, 409).await["current_status"], "reserved");
     let path = |action: &str| format!("/v1/subleases/{}/{action}", id(&s));
     // The landlord does not activate; an IML does not glide.
@@ -1142,17 +1151,14 @@ async fn subleases_state_table_residual_charge_and_unit_status() {
     let u = w
         .get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
         .await;
-    let r = app
-        .request(
-            Method::PATCH,
-            &format!("/v1/units/{}", id(&unit)),
-            Some(&w.landlord.admin_token),
+    let r = w
+        .patch_unit(
+            &w.landlord.admin_token,
+            &unit,
+            &u["version"],
+            json!({"status": "available"}),
         )
-        .header("if-match", format!("\"{}\"", u["version"]))
-        .json(&json!({"status": "available"}))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(problem(r, 409).await["current_status"], "occupied");
     // Ended with a coded reason (`other` needs a comment): the unit is available again.
     let p = problem(
@@ -1600,17 +1606,9 @@ async fn isolation_between_two_landlords_and_two_associations() {
             404,
         )
         .await;
-        let r = app
-            .request(
-                Method::PATCH,
-                &format!("/v1/units/{}", id(&unit)),
-                Some(&stranger.admin_token),
-            )
-            .header("if-match", "\"1\"")
-            .json(&json!({"rent_cents": 1}))
-            .send()
-            .await
-            .unwrap();
+        let r = w
+            .patch_unit(&stranger.admin_token, &unit, 1, json!({"rent_cents": 1}))
+            .await;
         problem(r, 404).await;
     }
     // The parties see theirs.
