@@ -336,30 +336,6 @@ async fn pagination_walks_every_row_once_while_rows_are_inserted() {
     assert_eq!(sorted, seen, "ascending id order");
 }
 
-async fn read_feed(app: &TestApp, token: &str, limit: usize) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(a) => format!("/v1/events?limit={limit}&after={a}"),
-            None => format!("/v1/events?limit={limit}"),
-        };
-        let r = app.get(&path, token).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let page: Value = r.json().await.unwrap();
-        let items = page["items"].as_array().unwrap().clone();
-        if items.is_empty() {
-            // An empty page hands back the position it was asked for.
-            assert_eq!(page["next_cursor"].as_str(), after.as_deref());
-            break;
-        }
-        assert!(items.len() <= limit);
-        after = Some(page["next_cursor"].as_str().unwrap().to_owned());
-        all.extend(items);
-    }
-    all
-}
-
 #[actix_web::test]
 async fn events_appear_once_in_order_and_only_to_their_organisation() {
     let app = spawn_app().await;
@@ -387,7 +363,13 @@ async fn events_appear_once_in_order_and_only_to_their_organisation() {
         }
         s
     };
-    let feed = read_feed(&app, &org.admin_token, 4).await;
+    // Once the last of them is in the feed (it may come a poll later)...
+    app.feed_until(&org.admin_token, "the 12 systems' creation", |f| {
+        f.len() >= 14
+    })
+    .await;
+    // ...the feed read four by four holds each once, in order.
+    let feed = app.feed(&org.admin_token, 4).await;
     let ids: Vec<&str> = feed.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids.iter().collect::<HashSet<_>>().len(),
@@ -406,20 +388,21 @@ async fn events_appear_once_in_order_and_only_to_their_organisation() {
     assert_eq!(systems, created);
     assert_eq!(feed.len(), 14);
     // Reading again gives the same order; another page size too.
-    let again: Vec<String> = read_feed(&app, &org.admin_token, 50)
+    let again: Vec<String> = app
+        .feed(&org.admin_token, 50)
         .await
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(again, ids.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     // The other organisation sees none of it.
-    let theirs = read_feed(&app, &other.admin_token, 50).await;
+    let theirs = app.feed(&other.admin_token, 50).await;
     assert!(theirs
         .iter()
         .all(|e| e["subject"]["id"] != org.id.to_string()
             && !created.contains(e["subject"]["id"].as_str().unwrap())));
     // Platform admins see organisation events, not accounts.
-    let platform_feed = read_feed(&app, &platform, 50).await;
+    let platform_feed = app.feed(&platform, 50).await;
     assert!(platform_feed
         .iter()
         .all(|e| e["type"].as_str().unwrap().starts_with("organisation.")));
@@ -437,13 +420,20 @@ async fn events_appear_once_in_order_and_only_to_their_organisation() {
 async fn an_event_committed_late_is_not_skipped() {
     let app = spawn_app().await;
     let org = app.organisation("association").await;
-    read_feed(&app, &org.admin_token, 50).await;
+    // The feed's position after the organisation's creation and its admin's.
+    let seen = app
+        .feed_until(&org.admin_token, "the organisation and its admin", |f| {
+            f.len() == 2
+        })
+        .await;
+    let last = seen[1]["id"].as_str().unwrap().to_owned();
     let page: Value = app
-        .get("/v1/events?limit=200", &org.admin_token)
+        .get("/v1/events?limit=2", &org.admin_token)
         .await
         .json()
         .await
         .unwrap();
+    assert_eq!(page["items"][1]["id"], last.as_str());
     let last = page["next_cursor"].as_str().unwrap().to_owned();
     // A transaction writes an event and stays open...
     let mut slow = diesel_async::AsyncPgConnection::establish(&app.database_url)
@@ -482,6 +472,8 @@ async fn an_event_committed_late_is_not_skipped() {
         .execute(&mut slow)
         .await
         .unwrap();
+    app.feed_until(&org.admin_token, "both events", |f| f.len() == 4)
+        .await;
     let page: Value = app
         .get(&format!("/v1/events?after={last}"), &org.admin_token)
         .await

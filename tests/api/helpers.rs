@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use passerelle::auth::keys::Keys;
@@ -312,6 +313,69 @@ impl TestApp {
         AsyncPgConnection::establish(&self.database_url)
             .await
             .unwrap()
+    }
+
+    /// Every event the token's organisation sees now, read page after page of `limit`.
+    pub async fn feed(&self, token: &str, limit: usize) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/v1/events?limit={limit}&after={a}"),
+                None => format!("/v1/events?limit={limit}"),
+            };
+            let r = self.get(&path, token).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let page: Value = r.json().await.unwrap();
+            let items = page["items"].as_array().unwrap().clone();
+            if items.is_empty() {
+                // An empty page hands back the position it was asked for.
+                assert_eq!(page["next_cursor"].as_str(), after.as_deref());
+                return all;
+            }
+            assert!(items.len() <= limit);
+            after = Some(page["next_cursor"].as_str().unwrap().to_owned());
+            all.extend(items);
+        }
+    }
+
+    /// The feed, once it shows what `done` waits for.
+    ///
+    /// The feed holds an event back until every transaction older than it has ended, and the
+    /// tests running side by side share one cluster, whose transactions all count (creating a
+    /// test database is one): an event committed a moment ago may come a poll later, as it
+    /// would to a partner. Panics with the feed's types when it has not come in 30 s.
+    pub async fn feed_until(
+        &self,
+        token: &str,
+        what: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let feed = self.feed(token, 200).await;
+            if done(&feed) {
+                return feed;
+            }
+            let types: Vec<&str> = feed.iter().filter_map(|e| e["type"].as_str()).collect();
+            assert!(
+                Instant::now() < deadline,
+                "the feed never showed {what}: {types:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The feed's event types, once every one of `types` is among them.
+    pub async fn feed_types_with(&self, token: &str, types: &[&str]) -> Vec<String> {
+        let feed = self
+            .feed_until(token, &types.join(", "), |feed| {
+                types.iter().all(|t| feed.iter().any(|e| e["type"] == *t))
+            })
+            .await;
+        feed.iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// `SELECT count(*)` of a table.

@@ -205,14 +205,9 @@ impl World {
         ok(self.app.get(path, token).await).await
     }
 
-    async fn event_types(&self, org: &Org) -> Vec<String> {
-        let page = self.get(&org.admin_token, "/v1/events?limit=200").await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["type"].as_str().unwrap().to_owned())
-            .collect()
+    /// The organisation's event types, once every one of `types` is among them.
+    async fn events_with(&self, org: &Org, types: &[&str]) -> Vec<String> {
+        self.app.feed_types_with(&org.admin_token, types).await
     }
 }
 
@@ -498,10 +493,7 @@ async fn units_are_registered_searched_and_changed() {
     let theirs = w.get(&w.other_landlord.admin_token, "/v1/units").await;
     assert_eq!(theirs["items"], json!([]));
     problem(app.get(&path, &w.other_landlord.admin_token).await, 404).await;
-    assert!(w
-        .event_types(&w.landlord)
-        .await
-        .contains(&"unit.created".to_string()));
+    w.events_with(&w.landlord, &["unit.created"]).await;
 }
 
 #[actix_web::test]
@@ -635,12 +627,11 @@ async fn agreements_state_table_and_quota() {
         visible["items"][0].get("holder_reference").is_none(),
         "the holder's reference is the holder's"
     );
-    assert!(w
-        .event_types(&w.association)
-        .await
-        .contains(&"agreement.units_attached".to_string()));
+    w.events_with(&w.association, &["agreement.units_attached"])
+        .await;
+    // The feed is past that event for everyone now: the other association did not get it.
     assert!(!w
-        .event_types(&w.other_association)
+        .events_with(&w.other_association, &[])
         .await
         .contains(&"agreement.units_attached".to_string()));
     problem(
@@ -902,10 +893,7 @@ async fn proposals_reserve_units_and_show_landlords_only_what_letting_needs() {
         .await["allowed_actions"],
         json!([])
     );
-    assert!(w
-        .event_types(&w.landlord)
-        .await
-        .contains(&"proposal.submitted".to_string()));
+    w.events_with(&w.landlord, &["proposal.submitted"]).await;
 
     // The association does not answer; `other` needs a comment.
     problem(
@@ -1216,15 +1204,16 @@ async fn subleases_state_table_residual_charge_and_unit_status() {
         .map(|t| t["action"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["plan", "activate", "end"]);
-    let landlord_feed = w.event_types(&w.landlord).await;
-    for e in [
-        "sublease.planned",
-        "sublease.activated",
-        "sublease.ended",
-        "unit.status_changed",
-    ] {
-        assert!(landlord_feed.contains(&e.to_string()), "{e}");
-    }
+    w.events_with(
+        &w.landlord,
+        &[
+            "sublease.planned",
+            "sublease.activated",
+            "sublease.ended",
+            "unit.status_changed",
+        ],
+    )
+    .await;
 
     // A sliding lease glides: the landlord signs, the unit stays occupied in the household's name.
     let next = created(
@@ -1493,12 +1482,6 @@ async fn arrears_are_recorded_and_the_other_party_told() {
     )
     .await;
     assert_eq!(fields(&p), vec!["amount_cents", "months"]);
-    let before: usize = w
-        .event_types(&w.association)
-        .await
-        .iter()
-        .filter(|t| *t == "sublease.arrears_recorded")
-        .count();
     let a = created(
         app.post(
             &arrears,
@@ -1513,13 +1496,27 @@ async fn arrears_are_recorded_and_the_other_party_told() {
         (Some(45000), Some(3))
     );
     assert_eq!(a["recorded_by_organisation_id"], w.landlord.id.to_string());
-    let after: usize = w
-        .event_types(&w.association)
-        .await
-        .iter()
-        .filter(|t| *t == "sublease.arrears_recorded")
-        .count();
-    assert_eq!(after, before + 1);
+    // The association is told, once, with the amount and the months.
+    let told = |feed: &[Value]| -> Vec<Value> {
+        feed.iter()
+            .filter(|e| {
+                e["type"] == "sublease.arrears_recorded" && e["data"]["arrears_id"] == a["id"]
+            })
+            .cloned()
+            .collect()
+    };
+    let feed = w
+        .app
+        .feed_until(&w.association.admin_token, "the arrears", |f| {
+            !told(f).is_empty()
+        })
+        .await;
+    let told = told(&feed);
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        (&told[0]["data"]["amount_cents"], &told[0]["data"]["months"]),
+        (&json!(45000), &json!(3))
+    );
     let listed = w.get(&w.association.admin_token, &arrears).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     // Strangers see nothing of it.
