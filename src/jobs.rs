@@ -85,6 +85,24 @@ pub async fn expire_referrals(pool: &DbPool, grace_days: i64) -> Result<(), ApiE
     Ok(())
 }
 
+/// Expires the active agreements whose `ends_on` has passed (their units leave them).
+pub async fn expire_agreements(pool: &DbPool) -> Result<(), ApiError> {
+    run_exclusive(
+        pool,
+        "agreement_expiry",
+        async |c: &mut AsyncPgConnection| {
+            let today = chrono::Utc::now().date_naive();
+            let n = crate::units::agreements::expire_ended(c, today).await?;
+            if n > 0 {
+                log::info!("expired {n} agreement(s)");
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Spawns the scheduler on the current runtime.
 pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64) {
     actix_web::rt::spawn(async move {
@@ -96,6 +114,9 @@ pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64) {
             }
             if let Err(e) = expire_referrals(&pool, referral_expiry_grace_days).await {
                 log::warn!("referral expiry failed: {e}");
+            }
+            if let Err(e) = expire_agreements(&pool).await {
+                log::warn!("agreement expiry failed: {e}");
             }
         }
     });

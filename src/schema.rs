@@ -153,6 +153,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        withdrawal_reason -> Nullable<Text>,
     }
 }
 

@@ -70,6 +70,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(units::proposals::get_proposal)
                 .service(units::proposals::accept_proposal)
                 .service(units::proposals::decline_proposal)
+                .service(units::proposals::withdraw_proposal)
                 .service(units::agreements::create_agreement)
                 .service(units::agreements::list_agreements)
                 .service(units::agreements::get_agreement)

@@ -101,8 +101,9 @@ pub struct Event {
     /// `account.credentials_reset`. Cases: `household.*`, `referral.<status>`,
     /// `referral.commented`. Housing: `unit.created`, `unit.updated`, `unit.status_changed`;
     /// `agreement.proposed`, `agreement.accepted`, `agreement.declined`,
-    /// `agreement.terminated`, `agreement.units_attached`; `proposal.submitted`,
-    /// `proposal.accepted`, `proposal.declined`; `sublease.planned`, `sublease.activated`,
+    /// `agreement.terminated`, `agreement.expired`, `agreement.units_attached`;
+    /// `proposal.submitted`, `proposal.accepted`, `proposal.declined`, `proposal.withdrawn`;
+    /// `sublease.planned`, `sublease.activated`,
     /// `sublease.glided`, `sublease.ended`, `sublease.arrears_recorded`. Case and housing
     /// events carry ids and statuses only: fetch the subject to see what your part allows.
     #[serde(rename = "type")]

@@ -35,7 +35,7 @@ use crate::schema::{
     agreements, households, proposals, rent_arrears, sublease_transitions, subleases,
 };
 use crate::state::AppState;
-use crate::units::handlers::set_unit_status;
+use crate::units::handlers::{release_unit, set_unit_status};
 use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
 use crate::units::rules::energy_refusal;
 
@@ -54,9 +54,12 @@ pub struct NewSublease {
     /// A household your organisation sees, whose consent to sharing is in force.
     pub household_id: Uuid,
     pub kind: SubleaseKind,
-    /// The first day. The unit's energy class must allow a lease starting that day.
+    /// The first day. The unit's energy class must allow a lease starting that day; within
+    /// the period of the agreement that makes the unit available.
     pub starts_on: NaiveDate,
-    /// After `starts_on`. Two sub-leases of a unit never overlap.
+    /// The day it ends (the household no longer lives there): after `starts_on`, and at
+    /// the latest on the agreement's `ends_on`. Two sub-leases of a unit never overlap (one
+    /// may start the day another ends).
     pub planned_end_on: NaiveDate,
     /// Monthly rent the household owes, excluding charges, in cents.
     #[validate(range(min = 0, max = 100_000_000))]
@@ -302,18 +305,32 @@ pub async fn create_sublease(
     idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
         let mut errors = field_errors;
         let unit = find_visible_unit(conn, org, new.unit_id, false).await.optional_not_found()?;
-        let covered = match &unit {
-            Some(u) if u.holder_organisation_id == org => true,
-            Some(u) => diesel::select(diesel::dsl::exists(
-                agreements::table
-                    .filter(agreements::id.nullable().eq(u.agreement_id))
-                    .filter(agreements::association_organisation_id.eq(org))
-                    .filter(agreements::status.eq(AgreementStatus::Active)),
-            ))
-            .get_result(conn)
-            .await?,
-            None => false,
+        // The period of the agreement that makes the unit available to the association (none
+        // for a unit it holds): a sub-lease falls within it.
+        let agreement: Option<(NaiveDate, Option<NaiveDate>)> = match &unit {
+            Some(u) if u.holder_organisation_id != org => agreements::table
+                .filter(agreements::id.nullable().eq(u.agreement_id))
+                .filter(agreements::association_organisation_id.eq(org))
+                .filter(agreements::status.eq(AgreementStatus::Active))
+                .select((agreements::starts_on, agreements::ends_on))
+                .first(conn)
+                .await
+                .optional()?,
+            _ => None,
         };
+        let covered = unit.as_ref().is_some_and(|u| u.holder_organisation_id == org) || agreement.is_some();
+        if let Some((from, until)) = agreement {
+            if new.starts_on < from || until.is_some_and(|u| new.starts_on >= u) {
+                errors.push(FieldError::new("starts_on", "outside_agreement", match until {
+                    Some(u) => format!("the agreement that makes the unit available runs from {from} to {u}"),
+                    None => format!("the agreement that makes the unit available starts on {from}"),
+                }));
+            } else if let Some(u) = until.filter(|u| new.planned_end_on > *u) {
+                errors.push(FieldError::new("planned_end_on", "after_agreement_end", format!(
+                    "the agreement that makes the unit available ends on {u}: a sub-lease ends at the latest that day"
+                )));
+            }
+        }
         if !covered {
             errors.push(FieldError::new("unit_id", "unknown_unit", "no unit your organisation holds or sees through an active agreement has this id"));
         }
@@ -572,7 +589,9 @@ async fn act(
                         set_unit_status(conn, Some(&caller), row.unit_id, UnitStatus::Occupied)
                             .await?;
                     }
-                    SubleaseStatus::Ended => free_unit(conn, &caller, row.unit_id, today).await?,
+                    SubleaseStatus::Ended => {
+                        release_unit(conn, &caller, row.unit_id, today).await?
+                    }
                     _ => {}
                 }
                 record_transition(
@@ -589,36 +608,6 @@ async fn act(
             },
         )
         .await
-}
-
-/// After a sub-lease ends, its unit follows the others: still `occupied` while another runs,
-/// `reserved` while another is planned, else free again: `available`, or `unavailable` when
-/// its energy class may no longer be let.
-async fn free_unit(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    unit_id: Uuid,
-    today: NaiveDate,
-) -> Result<(), ApiError> {
-    let unit = crate::units::model::lock_unit(conn, unit_id).await?;
-    let others: Vec<SubleaseStatus> = subleases::table
-        .filter(subleases::unit_id.eq(unit_id))
-        .filter(subleases::status.eq_any([SubleaseStatus::Planned, SubleaseStatus::Active]))
-        .select(subleases::status)
-        .load(conn)
-        .await?;
-    if others.contains(&SubleaseStatus::Active) || unit.status == UnitStatus::Unavailable {
-        return Ok(());
-    }
-    let status = if !others.is_empty() {
-        UnitStatus::Reserved
-    } else if energy_refusal(unit.energy_class, today).is_some() {
-        UnitStatus::Unavailable
-    } else {
-        UnitStatus::Available
-    };
-    set_unit_status(conn, Some(caller), unit_id, status).await?;
-    Ok(())
 }
 
 /// Activate a sub-lease

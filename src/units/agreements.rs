@@ -17,7 +17,7 @@ use super::model::{
     UnitRow,
 };
 use super::proposals;
-use super::rules::{self, AgreementParty};
+use super::rules::{self, Party};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
@@ -51,7 +51,8 @@ pub struct NewAgreement {
     #[schema(minimum = 1, maximum = 10_000)]
     pub units_covered: i32,
     pub starts_on: NaiveDate,
-    /// After `starts_on`; open-ended when absent.
+    /// The last day it is in force, after `starts_on`; open-ended when absent. The next
+    /// day the service ends it (`expired`). Sub-leases under it end at the latest that day.
     pub ends_on: Option<NaiveDate>,
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
@@ -88,11 +89,11 @@ pub struct AgreementFilters {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-fn party_of(org: Uuid, row: &AgreementRow) -> Option<AgreementParty> {
+fn party_of(org: Uuid, row: &AgreementRow) -> Option<Party> {
     if org == row.landlord_organisation_id {
-        Some(AgreementParty::Landlord)
+        Some(Party::Landlord)
     } else if org == row.association_organisation_id {
-        Some(AgreementParty::Association)
+        Some(Party::Association)
     } else {
         None
     }
@@ -159,7 +160,7 @@ fn agreement_response(status: StatusCode, a: &Agreement) -> StoredResponse {
 /// Tells both parties (`agreement.<what>`): ids, status and counts only.
 async fn agreement_event(
     conn: &mut AsyncPgConnection,
-    caller: &Caller,
+    caller: Option<&Caller>,
     event_type: &'static str,
     row: &AgreementRow,
     extra: serde_json::Value,
@@ -172,7 +173,7 @@ async fn agreement_event(
     }
     events::append(
         conn,
-        Some(caller),
+        caller,
         NewEvent {
             event_type,
             subject_type: "agreement",
@@ -271,7 +272,7 @@ pub async fn create_agreement(
                 .await?;
             agreement_event(
                 conn,
-                &caller,
+                Some(&caller),
                 "agreement.proposed",
                 &row,
                 serde_json::json!({}),
@@ -379,8 +380,8 @@ async fn act(
                         if rules::agreement_actions(
                             row.status,
                             match party {
-                                AgreementParty::Landlord => AgreementParty::Association,
-                                AgreementParty::Association => AgreementParty::Landlord,
+                                Party::Landlord => Party::Association,
+                                Party::Association => Party::Landlord,
                             },
                         )
                         .contains(&action)
@@ -413,15 +414,16 @@ async fn act(
                     .get_result(conn)
                     .await?;
                 if to == AgreementStatus::Terminated {
-                    release_units(conn, &caller, &updated).await?;
+                    release_units(conn, Some(&caller), &updated).await?;
                 }
-                let event_type = match to {
-                    AgreementStatus::Proposed => "agreement.proposed",
-                    AgreementStatus::Active => "agreement.accepted",
-                    AgreementStatus::Declined => "agreement.declined",
-                    AgreementStatus::Terminated => "agreement.terminated",
-                };
-                agreement_event(conn, &caller, event_type, &updated, serde_json::json!({})).await?;
+                agreement_event(
+                    conn,
+                    Some(&caller),
+                    status_event(to),
+                    &updated,
+                    serde_json::json!({}),
+                )
+                .await?;
                 let view = present_one(conn, org, updated).await?;
                 Ok(agreement_response(StatusCode::OK, &view))
             },
@@ -429,11 +431,62 @@ async fn act(
         .await
 }
 
+/// The event of an agreement's move to a status.
+fn status_event(status: AgreementStatus) -> &'static str {
+    match status {
+        AgreementStatus::Proposed => "agreement.proposed",
+        AgreementStatus::Active => "agreement.accepted",
+        AgreementStatus::Declined => "agreement.declined",
+        AgreementStatus::Terminated => "agreement.terminated",
+        AgreementStatus::Expired => "agreement.expired",
+    }
+}
+
+/// Expires the active agreements whose period ended before `today` (at most 1 000 a run;
+/// rows another run holds are skipped): each ends as a termination would, with
+/// `agreement.expired` to both parties. Returns how many expired.
+pub async fn expire_ended(
+    conn: &mut AsyncPgConnection,
+    today: NaiveDate,
+) -> Result<usize, ApiError> {
+    let due: Vec<AgreementRow> = agreements::table
+        .filter(agreements::status.eq(AgreementStatus::Active))
+        .filter(agreements::ends_on.lt(today))
+        .select(AgreementRow::as_select())
+        .order(agreements::id.asc())
+        .limit(1000)
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?;
+    for row in &due {
+        let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
+            .set((
+                agreements::status.eq(AgreementStatus::Expired),
+                agreements::version.eq(row.version + 1),
+                agreements::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(AgreementRow::as_returning())
+            .get_result(conn)
+            .await?;
+        release_units(conn, None, &updated).await?;
+        agreement_event(
+            conn,
+            None,
+            status_event(updated.status),
+            &updated,
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    Ok(due.len())
+}
+
 /// When an agreement ends, its units leave it (the association no longer sees them, except
 /// those it sub-lets) and the association's open proposals for them are declined.
 async fn release_units(
     conn: &mut AsyncPgConnection,
-    caller: &Caller,
+    caller: Option<&Caller>,
     agreement: &AgreementRow,
 ) -> Result<(), ApiError> {
     let released: Vec<UnitRow> =
@@ -459,14 +512,14 @@ async fn release_units(
     for p in open {
         proposals::close_as_unavailable(
             conn,
-            Some(caller),
+            caller,
             p,
             "the agreement that made the unit available ended",
         )
         .await?;
     }
     for unit in &released {
-        unit_event(conn, Some(caller), "unit.updated", unit).await?;
+        unit_event(conn, caller, "unit.updated", unit).await?;
     }
     Ok(())
 }
@@ -605,7 +658,7 @@ pub async fn attach_units(
                         agreement.status
                     ),
                     agreement.status.as_str(),
-                    &rules::agreement_actions(agreement.status, AgreementParty::Landlord)
+                    &rules::agreement_actions(agreement.status, Party::Landlord)
                         .iter()
                         .map(|a| a.as_str())
                         .collect::<Vec<_>>(),
@@ -682,7 +735,7 @@ pub async fn attach_units(
                 }
                 agreement_event(
                     conn,
-                    &caller,
+                    Some(&caller),
                     "agreement.units_attached",
                     &agreement,
                     serde_json::json!({"unit_ids": new}),

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::model::{
-    find_visible_unit, unit_visible_to, EnergyClass, Financing, OwnerKind, Unit, UnitRow,
-    UnitStatus, UnitType,
+    find_visible_unit, lock_unit, unit_visible_to, EnergyClass, Financing, OwnerKind,
+    ProposalStatus, Unit, UnitRow, UnitStatus, UnitType,
 };
 use super::rules;
 use crate::auth::caller::Caller;
@@ -28,7 +28,7 @@ use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
-use crate::schema::{agreements, subleases, units};
+use crate::schema::{agreements, proposals, subleases, units};
 use crate::state::AppState;
 use crate::subleases::model::SubleaseStatus;
 
@@ -277,6 +277,52 @@ pub async fn set_unit_status(
         .await?;
     unit_event(conn, caller, "unit.status_changed", &row).await?;
     Ok(row)
+}
+
+/// A unit's status once what kept it has let it go (a sub-lease ended, a proposal accepted
+/// for it withdrawn): `reserved` while a sub-lease is planned on it or a household's accepted
+/// proposal has no sub-lease yet, `available` otherwise (`unavailable` when its energy class
+/// may no longer be let from `today`). A unit occupied or put `unavailable` by its holder is
+/// left as it is.
+pub async fn release_unit(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    unit_id: Uuid,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    let unit = lock_unit(conn, unit_id).await?;
+    let others: Vec<SubleaseStatus> = subleases::table
+        .filter(subleases::unit_id.eq(unit_id))
+        .filter(subleases::status.eq_any([SubleaseStatus::Planned, SubleaseStatus::Active]))
+        .select(subleases::status)
+        .load(conn)
+        .await?;
+    if others.contains(&SubleaseStatus::Active) || unit.status == UnitStatus::Unavailable {
+        return Ok(());
+    }
+    let kept_for_a_household: bool = diesel::select(diesel::dsl::exists(
+        proposals::table
+            .filter(proposals::unit_id.eq(unit_id))
+            .filter(proposals::status.eq(ProposalStatus::Accepted))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                subleases::table
+                    .filter(subleases::unit_id.eq(proposals::unit_id))
+                    .filter(subleases::household_id.eq(proposals::household_id)),
+            ))),
+    ))
+    .get_result(conn)
+    .await?;
+    let status = if !others.is_empty() || kept_for_a_household {
+        UnitStatus::Reserved
+    } else if rules::energy_refusal(unit.energy_class, today).is_some() {
+        UnitStatus::Unavailable
+    } else {
+        UnitStatus::Available
+    };
+    if status != unit.status {
+        set_unit_status(conn, Some(caller), unit_id, status).await?;
+    }
+    Ok(())
 }
 
 /// Register a unit

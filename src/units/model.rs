@@ -102,6 +102,9 @@ text_enum! {
         Declined = "declined",
         /// Ended by either party (or withdrawn by the landlord before an answer).
         Terminated = "terminated",
+        /// Its period is over: the day after `ends_on`, the service ends it as a termination
+        /// would (its units leave it; sub-leases in progress go on).
+        Expired = "expired",
     }
 }
 
@@ -123,6 +126,9 @@ text_enum! {
         Accepted = "accepted",
         /// The landlord said no, with a reason.
         Declined = "declined",
+        /// The association took the household back, with its reason (before an answer, or
+        /// after an acceptance while no sub-lease is planned): a reservation is lifted.
+        Withdrawn = "withdrawn",
     }
 }
 
@@ -299,9 +305,9 @@ pub struct Agreement {
 impl Agreement {
     pub fn view(row: AgreementRow, units_attached: i64, viewer: Uuid) -> Agreement {
         let party = if viewer == row.landlord_organisation_id {
-            Some(super::rules::AgreementParty::Landlord)
+            Some(super::rules::Party::Landlord)
         } else if viewer == row.association_organisation_id {
-            Some(super::rules::AgreementParty::Association)
+            Some(super::rules::Party::Association)
         } else {
             None
         };
@@ -328,10 +334,12 @@ impl Agreement {
 }
 
 text_enum! {
-    /// What the landlord can do to a proposal.
+    /// What can be done to a proposal: the landlord accepts or declines, the association
+    /// withdraws.
     pub enum ProposalAction {
         Accept = "accept",
         Decline = "decline",
+        Withdraw = "withdraw",
     }
 }
 
@@ -351,6 +359,7 @@ pub struct ProposalRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub withdrawal_reason: Option<String>,
 }
 
 /// A household proposed by an association for a unit.
@@ -364,7 +373,7 @@ pub struct ProposalRow {
     "association_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
     "landlord_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd",
     "proposed_by_account_id": "0193a5c2-0000-7000-8000-0000000000ce", "comment": "Mother and two children leaving a shelter",
-    "status": "proposed", "decline_reason": null, "decline_comment": null, "allowed_actions": ["accept", "decline"],
+    "status": "proposed", "decline_reason": null, "decline_comment": null, "withdrawal_reason": null, "allowed_actions": ["accept", "decline"],
     "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
 }))]
 pub struct Proposal {
@@ -380,6 +389,8 @@ pub struct Proposal {
     pub status: ProposalStatus,
     pub decline_reason: Option<ProposalDeclineReason>,
     pub decline_comment: Option<String>,
+    /// Why the association withdrew it.
+    pub withdrawal_reason: Option<String>,
     /// What your organisation may do to it now.
     pub allowed_actions: Vec<ProposalAction>,
     pub version: i32,
@@ -389,7 +400,13 @@ pub struct Proposal {
 
 impl Proposal {
     pub fn view(row: ProposalRow, household: HouseholdSummary, viewer: Uuid) -> Proposal {
-        let answers = viewer == row.landlord_organisation_id;
+        let party = if viewer == row.landlord_organisation_id {
+            Some(super::rules::Party::Landlord)
+        } else if viewer == row.association_organisation_id {
+            Some(super::rules::Party::Association)
+        } else {
+            None
+        };
         Proposal {
             id: row.id,
             unit_id: row.unit_id,
@@ -401,11 +418,10 @@ impl Proposal {
             status: row.status,
             decline_reason: row.decline_reason,
             decline_comment: row.decline_comment,
-            allowed_actions: if answers {
-                super::rules::proposal_actions(row.status)
-            } else {
-                Vec::new()
-            },
+            withdrawal_reason: row.withdrawal_reason,
+            allowed_actions: party
+                .map(|p| super::rules::proposal_actions(row.status, p))
+                .unwrap_or_default(),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
@@ -10,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::handlers::set_unit_status;
+use super::handlers::{release_unit, set_unit_status};
 use super::model::{
     find_visible_unit, lock_unit, AgreementStatus, Proposal, ProposalAction, ProposalDeclineReason,
     ProposalRow, ProposalStatus, UnitStatus,
 };
-use super::rules;
+use super::rules::{self, Party};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
@@ -31,8 +32,10 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{agreements, households, proposals};
+use crate::referrals::handlers::Withdrawal;
+use crate::schema::{agreements, households, proposals, subleases};
 use crate::state::AppState;
+use crate::subleases::model::SubleaseStatus;
 
 /// A household proposed for a unit.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -118,6 +121,7 @@ async fn proposal_event(
         ProposalStatus::Proposed => "proposal.submitted",
         ProposalStatus::Accepted => "proposal.accepted",
         ProposalStatus::Declined => "proposal.declined",
+        ProposalStatus::Withdrawn => "proposal.withdrawn",
     };
     events::append(
         conn,
@@ -378,15 +382,33 @@ pub async fn list_proposals(
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Proposal| v.id)))
 }
 
+/// What a party does to a proposal, with what the action carries.
+enum Answer {
+    Accept,
+    Decline(ProposalDecline),
+    Withdraw(Withdrawal),
+}
+
+impl Answer {
+    fn action(&self) -> ProposalAction {
+        match self {
+            Answer::Accept => ProposalAction::Accept,
+            Answer::Decline(_) => ProposalAction::Decline,
+            Answer::Withdraw(_) => ProposalAction::Withdraw,
+        }
+    }
+}
+
+/// Runs an action on a proposal: party, If-Match, the state table, then its effects.
 async fn act(
     state: &AppState,
     caller: Caller,
     target: ActionTarget,
-    action: ProposalAction,
-    decline: Option<ProposalDecline>,
+    answer: Answer,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     let org = caller.partner_organisation()?;
+    let action = answer.action();
     target
         .run(
             &state.pool,
@@ -394,23 +416,39 @@ async fn act(
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                if row.landlord_organisation_id != org {
-                    return Err(ApiError::Forbidden(format!(
-                        "the landlord answers a proposal; the association may not {action} it"
-                    )));
+                let party = if row.landlord_organisation_id == org {
+                    Party::Landlord
+                } else {
+                    Party::Association
+                };
+                if rules::proposal_actor(action) != party {
+                    return Err(ApiError::Forbidden(match party {
+                        Party::Association => format!(
+                            "the landlord answers a proposal; the association may not {action} it"
+                        ),
+                        Party::Landlord => {
+                            "the association that made a proposal withdraws it".to_owned()
+                        }
+                    }));
                 }
-                let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
+                let refused = |detail: String| {
                     ApiError::not_now(
-                        format!("a proposal that is {} cannot be {action}ed now", row.status),
+                        detail,
                         row.status.as_str(),
-                        &rules::proposal_actions(row.status)
+                        &rules::proposal_actions(row.status, party)
                             .iter()
                             .map(|a| a.as_str())
                             .collect::<Vec<_>>(),
                     )
+                };
+                let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
+                    refused(format!(
+                        "`{action}` is not possible on a proposal that is {}",
+                        row.status
+                    ))
                 })?;
-                let updated = match (to, &decline) {
-                    (ProposalStatus::Declined, Some(d)) => {
+                let updated = match &answer {
+                    Answer::Decline(d) => {
                         if d.reason == ProposalDeclineReason::Other && d.comment.is_none() {
                             return Err(ApiError::invalid(
                                 "comment",
@@ -428,7 +466,7 @@ async fn act(
                         )
                         .await?
                     }
-                    _ => {
+                    Answer::Accept => {
                         let unit = lock_unit(conn, row.unit_id).await?;
                         if unit.status != UnitStatus::Available {
                             return Err(ApiError::not_now(
@@ -460,12 +498,64 @@ async fn act(
                         }
                         accepted
                     }
+                    Answer::Withdraw(w) => {
+                        let was_accepted = row.status == ProposalStatus::Accepted;
+                        if was_accepted {
+                            let sublet: bool =
+                                diesel::select(diesel::dsl::exists(
+                                    subleases::table
+                                        .filter(subleases::unit_id.eq(row.unit_id))
+                                        .filter(subleases::household_id.eq(row.household_id))
+                                        .filter(subleases::status.eq_any([
+                                            SubleaseStatus::Planned,
+                                            SubleaseStatus::Active,
+                                        ])),
+                                ))
+                                .get_result(conn)
+                                .await?;
+                            if sublet {
+                                return Err(ApiError::not_now(
+                                    "a sub-lease of the unit to this household is planned or in \
+                                     progress: end the sub-lease instead",
+                                    row.status.as_str(),
+                                    &[],
+                                ));
+                            }
+                        }
+                        let withdrawn = withdraw(conn, &caller, &row, w.reason.trim()).await?;
+                        if was_accepted {
+                            release_unit(conn, &caller, row.unit_id, Utc::now().date_naive())
+                                .await?;
+                        }
+                        withdrawn
+                    }
                 };
                 let view = present(conn, org, vec![updated]).await?.remove(0);
                 Ok(proposal_response(StatusCode::OK, &view))
             },
         )
         .await
+}
+
+/// Marks a proposal withdrawn by its association, with the reason; tells both parties.
+async fn withdraw(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    row: &ProposalRow,
+    reason: &str,
+) -> Result<ProposalRow, ApiError> {
+    let updated: ProposalRow = diesel::update(proposals::table.find(row.id))
+        .set((
+            proposals::status.eq(ProposalStatus::Withdrawn),
+            proposals::withdrawal_reason.eq(reason),
+            proposals::version.eq(row.version + 1),
+            proposals::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProposalRow::as_returning())
+        .get_result(conn)
+        .await?;
+    proposal_event(conn, Some(caller), &updated).await?;
+    Ok(updated)
 }
 
 /// Accept a proposal
@@ -496,7 +586,7 @@ pub async fn accept_proposal(
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
     let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-    act(&state, caller, target, ProposalAction::Accept, None).await
+    act(&state, caller, target, Answer::Accept).await
 }
 
 /// Decline a proposal
@@ -529,12 +619,42 @@ pub async fn decline_proposal(
 ) -> ApiResult<HttpResponse> {
     let ValidJson(decline, raw) = body;
     let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-    act(
-        &state,
-        caller,
-        target,
-        ProposalAction::Decline,
-        Some(decline),
+    act(&state, caller, target, Answer::Decline(decline)).await
+}
+
+/// Withdraw a proposal
+///
+/// The association takes the household back, with its reason: before the landlord answers,
+/// or after an acceptance while no sub-lease of the unit to the household is planned or in
+/// progress (then end the sub-lease instead). A unit kept for the household is free again
+/// (`available`, or `unavailable` when its energy class may no longer be let). The landlord
+/// is told through the feed (`proposal.withdrawn`).
+#[utoipa::path(
+    tag = "units",
+    operation_id = "withdraw_proposal",
+    request_body = Withdrawal,
+    params(
+        ("id" = Uuid, Path, description = "The proposal's id"),
+        IfMatchHeader,
+        IdempotencyHeader,
+    ),
+    security(("bearer" = ["housing:write"])),
+    responses(
+        (status = 200, description = "Withdrawn", body = Proposal, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "Declined or withdrawn already, or a sub-lease holds the unit for the household", body = crate::error::Problem, content_type = "application/problem+json"),
     )
-    .await
+)]
+#[post("/proposals/{id}/withdraw")]
+pub async fn withdraw_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    key: IdempotencyKey,
+    body: ValidJson<Withdrawal>,
+) -> ApiResult<HttpResponse> {
+    let ValidJson(withdrawal, raw) = body;
+    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
+    act(&state, caller, target, Answer::Withdraw(withdrawal)).await
 }

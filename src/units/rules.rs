@@ -49,9 +49,9 @@ pub fn insee_matches_postcode(insee: &str, postcode: &str) -> bool {
     insee.starts_with(department)
 }
 
-/// Who acts on an agreement.
+/// Which side of an agreement or a proposal an organisation is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgreementParty {
+pub enum Party {
     Landlord,
     Association,
 }
@@ -60,11 +60,11 @@ pub enum AgreementParty {
 pub fn agreement_transition(
     status: AgreementStatus,
     action: AgreementAction,
-    party: AgreementParty,
+    party: Party,
 ) -> Result<AgreementStatus, Vec<AgreementAction>> {
     use AgreementAction as A;
-    use AgreementParty as P;
     use AgreementStatus as S;
+    use Party as P;
     let target = match (status, action, party) {
         (S::Proposed, A::Accept, P::Association) => Some(S::Active),
         (S::Proposed, A::Decline, P::Association) => Some(S::Declined),
@@ -77,14 +77,14 @@ pub fn agreement_transition(
 }
 
 /// What a party may do to an agreement now.
-pub fn agreement_actions(status: AgreementStatus, party: AgreementParty) -> Vec<AgreementAction> {
+pub fn agreement_actions(status: AgreementStatus, party: Party) -> Vec<AgreementAction> {
     AgreementAction::ALL
         .iter()
         .copied()
         .filter(|a| {
             use AgreementAction as A;
-            use AgreementParty as P;
             use AgreementStatus as S;
+            use Party as P;
             matches!(
                 (status, *a, party),
                 (S::Proposed, A::Accept | A::Decline, P::Association)
@@ -95,25 +95,37 @@ pub fn agreement_actions(status: AgreementStatus, party: AgreementParty) -> Vec<
         .collect()
 }
 
-/// The new state of a proposal when its landlord acts on it, or `None` when it may not now.
-/// Only the landlord (the unit's holder) answers; the association only proposes.
+/// Who takes an action on a proposal: the landlord answers, the association withdraws.
+pub fn proposal_actor(action: ProposalAction) -> Party {
+    match action {
+        ProposalAction::Accept | ProposalAction::Decline => Party::Landlord,
+        ProposalAction::Withdraw => Party::Association,
+    }
+}
+
+/// The new state of a proposal, whoever acts: `None` when the action is not possible in
+/// this state. (Withdrawing an accepted proposal is refused too while a sub-lease holds the
+/// unit for the household: that is the handler's to check.)
 pub fn proposal_transition(
     status: ProposalStatus,
     action: ProposalAction,
 ) -> Option<ProposalStatus> {
+    use ProposalAction as A;
+    use ProposalStatus as S;
     match (status, action) {
-        (ProposalStatus::Proposed, ProposalAction::Accept) => Some(ProposalStatus::Accepted),
-        (ProposalStatus::Proposed, ProposalAction::Decline) => Some(ProposalStatus::Declined),
+        (S::Proposed, A::Accept) => Some(S::Accepted),
+        (S::Proposed, A::Decline) => Some(S::Declined),
+        (S::Proposed | S::Accepted, A::Withdraw) => Some(S::Withdrawn),
         _ => None,
     }
 }
 
-/// What the landlord may do to a proposal now.
-pub fn proposal_actions(status: ProposalStatus) -> Vec<ProposalAction> {
+/// What a party may do to a proposal now.
+pub fn proposal_actions(status: ProposalStatus, party: Party) -> Vec<ProposalAction> {
     ProposalAction::ALL
         .iter()
         .copied()
-        .filter(|a| proposal_transition(status, *a).is_some())
+        .filter(|a| proposal_actor(*a) == party && proposal_transition(status, *a).is_some())
         .collect()
 }
 
@@ -167,8 +179,8 @@ mod tests {
     #[test]
     fn every_agreement_transition() {
         use AgreementAction as A;
-        use AgreementParty as P;
         use AgreementStatus as S;
+        use Party as P;
         let mut allowed = 0;
         for s in S::ALL {
             for a in A::ALL {
@@ -196,20 +208,33 @@ mod tests {
 
     #[test]
     fn every_proposal_transition() {
-        for s in ProposalStatus::ALL {
-            for a in ProposalAction::ALL {
+        use ProposalAction as A;
+        use ProposalStatus as S;
+        let mut allowed = 0;
+        for s in S::ALL {
+            for a in A::ALL {
                 let expected = match (s, a) {
-                    (ProposalStatus::Proposed, ProposalAction::Accept) => {
-                        Some(ProposalStatus::Accepted)
-                    }
-                    (ProposalStatus::Proposed, ProposalAction::Decline) => {
-                        Some(ProposalStatus::Declined)
-                    }
+                    (S::Proposed, A::Accept) => Some(S::Accepted),
+                    (S::Proposed, A::Decline) => Some(S::Declined),
+                    (S::Proposed | S::Accepted, A::Withdraw) => Some(S::Withdrawn),
                     _ => None,
                 };
                 assert_eq!(proposal_transition(*s, *a), expected, "{s} {a}");
-                assert_eq!(proposal_actions(*s).contains(a), expected.is_some());
+                allowed += usize::from(expected.is_some());
+                for p in [Party::Landlord, Party::Association] {
+                    let mine = matches!(
+                        (a, p),
+                        (A::Accept | A::Decline, Party::Landlord)
+                            | (A::Withdraw, Party::Association)
+                    );
+                    assert_eq!(
+                        proposal_actions(*s, p).contains(a),
+                        mine && expected.is_some(),
+                        "{s} {a} {p:?}"
+                    );
+                }
             }
         }
+        assert_eq!(allowed, 4);
     }
 }

@@ -1,6 +1,7 @@
 //! Units, agreements, proposals and sub-leases: state tables over HTTP, the agreement quota,
 //! the energy-class rule, overlapping sub-leases (also racing), isolation, field rules.
 
+use diesel_async::RunQueryDsl;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -100,7 +101,7 @@ impl World {
                     "/v1/agreements",
                     &self.landlord.admin_token,
                     &json!({"association_organisation_id": self.association.id, "kind": kind,
-                            "units_covered": covered, "starts_on": "2026-12-01", "programme_label": "Logement d'abord"}),
+                            "units_covered": covered, "starts_on": "2024-06-01", "programme_label": "Logement d'abord"}),
                 )
                 .await,
         )
@@ -891,7 +892,7 @@ async fn proposals_reserve_units_and_show_landlords_only_what_letting_needs() {
             &format!("/v1/proposals/{}", id(&p1))
         )
         .await["allowed_actions"],
-        json!([])
+        json!(["withdraw"])
     );
     w.events_with(&w.landlord, &["proposal.submitted"]).await;
 
@@ -1013,6 +1014,356 @@ async fn proposals_reserve_units_and_show_landlords_only_what_letting_needs() {
         )
         .await;
     assert_eq!(ok(r).await["status"], "available");
+}
+
+#[actix_web::test]
+async fn proposals_are_withdrawn_by_their_association() {
+    let w = world().await;
+    let app = &w.app;
+    let unit = w.available_unit().await;
+    let proposals_path = format!("/v1/units/{}/proposals", id(&unit));
+    let propose = async |last: &str| -> Value {
+        let household = w.household(last, true).await;
+        created(
+            app.post(
+                &proposals_path,
+                &w.association.admin_token,
+                &json!({"household_id": id(&household)}),
+            )
+            .await,
+        )
+        .await
+    };
+    let unit_status = async || -> String {
+        w.get(&w.landlord.admin_token, &format!("/v1/units/{}", id(&unit)))
+            .await["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let withdraw = async |token: &str, p: &Value, body: Value| -> Response {
+        w.act(
+            token,
+            &format!("/v1/proposals/{}/withdraw", id(p)),
+            &p["version"],
+            Some(body),
+        )
+        .await
+    };
+    let because = json!({"reason": "La famille a trouvé un logement par ses propres moyens"});
+
+    // Before an answer: only the association withdraws, with a reason.
+    let p1 = propose("Retrait").await;
+    problem(
+        withdraw(&w.landlord.admin_token, &p1, because.clone()).await,
+        403,
+    )
+    .await;
+    let p = problem(
+        withdraw(&w.association.admin_token, &p1, json!({})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["reason"]);
+    let p = problem(
+        withdraw(&w.association.admin_token, &p1, json!({"reason": "  "})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), vec!["reason"]);
+    let withdrawn = ok(withdraw(&w.association.admin_token, &p1, because.clone()).await).await;
+    assert_eq!(
+        (
+            withdrawn["status"].as_str(),
+            withdrawn["withdrawal_reason"].as_str(),
+            &withdrawn["allowed_actions"]
+        ),
+        (Some("withdrawn"), because["reason"].as_str(), &json!([]))
+    );
+    let seen = w
+        .get(
+            &w.landlord.admin_token,
+            &format!("/v1/proposals/{}", id(&p1)),
+        )
+        .await;
+    assert_eq!(
+        (seen["status"].as_str(), &seen["allowed_actions"]),
+        (Some("withdrawn"), &json!([]))
+    );
+    let p = problem(
+        w.act(
+            &w.landlord.admin_token,
+            &format!("/v1/proposals/{}/accept", id(&p1)),
+            &seen["version"],
+            None,
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(
+        (p["current_status"].as_str(), &p["allowed_actions"]),
+        (Some("withdrawn"), &json!([]))
+    );
+    problem(
+        withdraw(&w.association.admin_token, &withdrawn, because.clone()).await,
+        409,
+    )
+    .await;
+    w.events_with(&w.landlord, &["proposal.withdrawn"]).await;
+    assert_eq!(unit_status().await, "available");
+
+    // After an acceptance: the unit kept for the household is free again.
+    let p2 = propose("Accepte").await;
+    let accepted = ok(w
+        .act(
+            &w.landlord.admin_token,
+            &format!("/v1/proposals/{}/accept", id(&p2)),
+            &p2["version"],
+            None,
+        )
+        .await)
+    .await;
+    assert_eq!(unit_status().await, "reserved");
+    let mine = w
+        .get(
+            &w.association.admin_token,
+            &format!("/v1/proposals/{}", id(&p2)),
+        )
+        .await;
+    assert_eq!(mine["allowed_actions"], json!(["withdraw"]));
+    assert_eq!(
+        accepted["allowed_actions"],
+        json!([]),
+        "the landlord's view"
+    );
+    ok(withdraw(&w.association.admin_token, &mine, because.clone()).await).await;
+    assert_eq!(unit_status().await, "available");
+
+    // While a sub-lease to the household is planned, the sub-lease is what ends.
+    let p3 = propose("Sousloue").await;
+    let p3 = ok(w
+        .act(
+            &w.landlord.admin_token,
+            &format!("/v1/proposals/{}/accept", id(&p3)),
+            &p3["version"],
+            None,
+        )
+        .await)
+    .await;
+    let household = json!({"id": p3["household"]["id"]});
+    let s = created(
+        w.sublease(&unit, &household, "iml", "2027-01-01", "2028-01-01")
+            .await,
+    )
+    .await;
+    let p3 = w
+        .get(
+            &w.association.admin_token,
+            &format!("/v1/proposals/{}", id(&p3)),
+        )
+        .await;
+    let p = problem(
+        withdraw(&w.association.admin_token, &p3, because.clone()).await,
+        409,
+    )
+    .await;
+    assert_eq!(p["current_status"], "accepted");
+    assert!(p["detail"].as_str().unwrap().contains("sub-lease"));
+    assert_eq!(unit_status().await, "reserved");
+    ok(w.act(
+        &w.association.admin_token,
+        &format!("/v1/subleases/{}/end", id(&s)),
+        &s["version"],
+        Some(json!({"reason": "left", "comment": "Le ménage a renoncé"})),
+    )
+    .await)
+    .await;
+    // The acceptance led to that sub-lease: once it ends, nothing keeps the unit.
+    assert_eq!(unit_status().await, "available");
+    // Nobody else withdraws a proposal, nor sees it.
+    for org in [&w.other_association, &w.other_landlord] {
+        problem(withdraw(&org.admin_token, &p3, because.clone()).await, 404).await;
+    }
+}
+
+#[actix_web::test]
+async fn agreements_expire_and_bound_their_subleases() {
+    let w = world().await;
+    let app = &w.app;
+    let a = created(
+        app.post(
+            "/v1/agreements",
+            &w.landlord.admin_token,
+            &json!({"association_organisation_id": w.association.id, "kind": "intermediated_rental",
+                    "units_covered": 2, "starts_on": "2026-01-01", "ends_on": "2029-06-30"}),
+        )
+        .await,
+    )
+    .await;
+    let a = ok(w
+        .act(
+            &w.association.admin_token,
+            &format!("/v1/agreements/{}/accept", id(&a)),
+            &a["version"],
+            None,
+        )
+        .await)
+    .await;
+    let sublet = w.unit(&w.landlord, "d", "available").await;
+    let offered = w.unit(&w.landlord, "d", "available").await;
+    ok(w.attach(&a, &[&sublet, &offered]).await).await;
+    let household = w.household("Convention", true).await;
+
+    // A sub-lease falls within the agreement's period.
+    for (starts, ends, field, code) in [
+        ("2025-12-31", "2026-12-31", "starts_on", "outside_agreement"),
+        ("2029-06-30", "2029-12-31", "starts_on", "outside_agreement"),
+        (
+            "2029-01-01",
+            "2029-07-01",
+            "planned_end_on",
+            "after_agreement_end",
+        ),
+    ] {
+        let p = problem(
+            w.sublease(&sublet, &household, "iml", starts, ends).await,
+            422,
+        )
+        .await;
+        assert_eq!(fields(&p), vec![field], "{starts} {ends}");
+        assert_eq!(p["errors"][0]["code"], code);
+        assert!(p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2029-06-30"));
+    }
+    let s = created(
+        w.sublease(&sublet, &household, "iml", "2026-01-01", "2029-06-30")
+            .await,
+    )
+    .await;
+    let other = w.household("Ouverte", true).await;
+    let open = created(
+        app.post(
+            &format!("/v1/units/{}/proposals", id(&offered)),
+            &w.association.admin_token,
+            &json!({"household_id": id(&other)}),
+        )
+        .await,
+    )
+    .await;
+
+    // Nothing expires on the last day; the day after, once, even with two runs racing.
+    let mut conn = app.db().await;
+    let set_end = |days_ago: i32| {
+        format!(
+            "UPDATE agreements SET ends_on = current_date - {days_ago} WHERE id = '{}'",
+            id(&a)
+        )
+    };
+    diesel::sql_query(set_end(0))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let pool = passerelle::db::pool(&app.database_url, 4).unwrap();
+    passerelle::jobs::expire_agreements(&pool).await.unwrap();
+    let path = format!("/v1/agreements/{}", id(&a));
+    assert_eq!(
+        w.get(&w.landlord.admin_token, &path).await["status"],
+        "active"
+    );
+    diesel::sql_query(set_end(1))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (r1, r2) = futures::join!(
+        passerelle::jobs::expire_agreements(&pool),
+        passerelle::jobs::expire_agreements(&pool)
+    );
+    r1.unwrap();
+    r2.unwrap();
+    passerelle::jobs::expire_agreements(&pool).await.unwrap();
+    let expired = w.get(&w.association.admin_token, &path).await;
+    assert_eq!(
+        (
+            expired["status"].as_str(),
+            &expired["allowed_actions"],
+            expired["units_attached"].as_i64(),
+            expired["version"].as_i64()
+        ),
+        (
+            Some("expired"),
+            &json!([]),
+            Some(0),
+            Some(a["version"].as_i64().unwrap() + 1)
+        )
+    );
+    let feed = app
+        .feed_until(&w.association.admin_token, "agreement.expired", |f| {
+            f.iter().any(|e| e["type"] == "agreement.expired")
+        })
+        .await;
+    let expiries: Vec<&Value> = feed
+        .iter()
+        .filter(|e| e["type"] == "agreement.expired")
+        .collect();
+    assert_eq!(expiries.len(), 1);
+    // The service did it, not a person.
+    assert_eq!(
+        expiries[0]["actor"],
+        json!({"account_id": null, "organisation_id": null})
+    );
+    // Its units leave it: the association keeps seeing the one it sub-lets, not the other,
+    // and its open proposal for that one is declined.
+    ok(app
+        .get(
+            &format!("/v1/units/{}", id(&sublet)),
+            &w.association.admin_token,
+        )
+        .await)
+    .await;
+    problem(
+        app.get(
+            &format!("/v1/units/{}", id(&offered)),
+            &w.association.admin_token,
+        )
+        .await,
+        404,
+    )
+    .await;
+    let open = w
+        .get(
+            &w.association.admin_token,
+            &format!("/v1/proposals/{}", id(&open)),
+        )
+        .await;
+    assert_eq!(
+        (open["status"].as_str(), open["decline_reason"].as_str()),
+        (Some("declined"), Some("unit_no_longer_available"))
+    );
+    // The sub-lease in progress goes on.
+    assert_eq!(
+        w.get(
+            &w.association.admin_token,
+            &format!("/v1/subleases/{}", id(&s))
+        )
+        .await["status"],
+        "planned"
+    );
+    // Nothing more can be done to it.
+    let p = problem(
+        w.act(
+            &w.landlord.admin_token,
+            &format!("/v1/agreements/{}/terminate", id(&a)),
+            &expired["version"],
+            Some(json!({})),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["current_status"], "expired");
 }
 
 #[actix_web::test]
