@@ -1,5 +1,6 @@
 //! Cross-cutting HTTP pieces, built once for every endpoint.
 
+pub mod actions;
 pub mod body;
 pub mod concurrency;
 pub mod extractors;

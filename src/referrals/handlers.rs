@@ -16,6 +16,7 @@ use super::model::{
 };
 use super::rules::{self, Party, Refusal};
 use super::service::{self, ClosingDetails};
+use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
@@ -24,7 +25,6 @@ use crate::events::{self, NewEvent};
 use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
@@ -618,103 +618,53 @@ async fn act(
         .await
 }
 
-macro_rules! action_without_body {
-    ($fn:ident, $path:literal, $op:literal, $action:expr, $summary:literal, $desc:literal) => {
-        #[doc = $summary]
-        #[doc = ""]
-        #[doc = $desc]
-        #[utoipa::path(
-            tag = "referrals",
-            operation_id = $op,
-            params(
-                ("id" = Uuid, Path, description = "The referral's id"),
-                IfMatchHeader,
-                IdempotencyHeader,
-            ),
-            security(("bearer" = ["referrals:write"])),
-            responses(
-                (status = 200, description = "Done", body = Referral, headers(("ETag" = String, description = "The new version"))),
-                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-            )
-        )]
-        #[post($path)]
-        pub async fn $fn(
-            state: web::Data<AppState>,
-            caller: Caller,
-            req: HttpRequest,
-            id: web::Path<Uuid>,
-            if_match: IfMatch,
-            key: IdempotencyKey,
-        ) -> ApiResult<HttpResponse> {
-            let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-            act(&state, caller, target, $action, Payload::None).await
-        }
-    };
+action_endpoint! {
+    /// Acknowledge a referral
+    ///
+    /// The addressee has seen the referral and is looking into it.
+    acknowledge_referral: "/referrals/{id}/acknowledge", tag "referrals", scope "referrals:write",
+    id "The referral's id", returns Referral,
+    |state, caller, target| act(&state, caller, target, ReferralAction::Acknowledge, Payload::None)
 }
 
-action_without_body!(
-    acknowledge_referral,
-    "/referrals/{id}/acknowledge",
-    "acknowledge_referral",
-    ReferralAction::Acknowledge,
-    "Acknowledge a referral",
-    "The addressee has seen the referral and is looking into it."
-);
-action_without_body!(accept_referral, "/referrals/{id}/accept", "accept_referral", ReferralAction::Accept,
-    "Accept a referral",
-    "The addressee takes the household on. The household's other open referrals for the same measure kind become `obsolete`.");
-
-macro_rules! action_with_body {
-    ($fn:ident, $path:literal, $op:literal, $action:expr, $body:ty, $variant:ident, $summary:literal, $desc:literal) => {
-        #[doc = $summary]
-        #[doc = ""]
-        #[doc = $desc]
-        #[utoipa::path(
-            tag = "referrals",
-            operation_id = $op,
-            request_body = $body,
-            params(
-                ("id" = Uuid, Path, description = "The referral's id"),
-                IfMatchHeader,
-                IdempotencyHeader,
-            ),
-            security(("bearer" = ["referrals:write"])),
-            responses(
-                (status = 200, description = "Done", body = Referral, headers(("ETag" = String, description = "The new version"))),
-                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-            )
-        )]
-        #[post($path)]
-        pub async fn $fn(
-            state: web::Data<AppState>,
-            caller: Caller,
-            req: HttpRequest,
-            id: web::Path<Uuid>,
-            if_match: IfMatch,
-            key: IdempotencyKey,
-            body: ValidJson<$body>,
-        ) -> ApiResult<HttpResponse> {
-            let ValidJson(payload, raw) = body;
-            let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-            act(&state, caller, target, $action, Payload::$variant(payload)).await
-        }
-    };
+action_endpoint! {
+    /// Accept a referral
+    ///
+    /// The addressee takes the household on. The household's other open referrals for the same
+    /// measure kind become `obsolete`.
+    accept_referral: "/referrals/{id}/accept", tag "referrals", scope "referrals:write",
+    id "The referral's id", returns Referral,
+    |state, caller, target| act(&state, caller, target, ReferralAction::Accept, Payload::None)
 }
 
-action_with_body!(decline_referral, "/referrals/{id}/decline", "decline_referral", ReferralAction::Decline, Decline, Decline,
-    "Decline a referral", "The addressee does not take the household on, with a coded reason (`other` needs a comment); the referrer always sees it.");
-action_with_body!(
-    withdraw_referral,
-    "/referrals/{id}/withdraw",
-    "withdraw_referral",
-    ReferralAction::Withdraw,
-    Withdrawal,
-    Withdraw,
-    "Withdraw a referral",
-    "The referrer takes back an open referral, saying why."
-);
-action_with_body!(transfer_referral, "/referrals/{id}/transfer", "transfer_referral", ReferralAction::Transfer, Transfer, Transfer,
-    "Transfer a referral", "The addressee forwards an open referral to another operator: this one becomes `transferred` and a new, linked referral (same referrer) is submitted to that operator.");
+action_endpoint! {
+    /// Decline a referral
+    ///
+    /// The addressee does not take the household on, with a coded reason (`other` needs a
+    /// comment); the referrer always sees it.
+    decline_referral: "/referrals/{id}/decline", tag "referrals", scope "referrals:write",
+    id "The referral's id", returns Referral, body Decline,
+    |state, caller, target, payload| act(&state, caller, target, ReferralAction::Decline, Payload::Decline(payload))
+}
+
+action_endpoint! {
+    /// Withdraw a referral
+    ///
+    /// The referrer takes back an open referral, saying why.
+    withdraw_referral: "/referrals/{id}/withdraw", tag "referrals", scope "referrals:write",
+    id "The referral's id", returns Referral, body Withdrawal,
+    |state, caller, target, payload| act(&state, caller, target, ReferralAction::Withdraw, Payload::Withdraw(payload))
+}
+
+action_endpoint! {
+    /// Transfer a referral
+    ///
+    /// The addressee forwards an open referral to another operator: this one becomes
+    /// `transferred` and a new, linked referral (same referrer) is submitted to that operator.
+    transfer_referral: "/referrals/{id}/transfer", tag "referrals", scope "referrals:write",
+    id "The referral's id", returns Referral, body Transfer,
+    |state, caller, target, payload| act(&state, caller, target, ReferralAction::Transfer, Payload::Transfer(payload))
+}
 
 /// A referral's history
 ///

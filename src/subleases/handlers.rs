@@ -16,6 +16,7 @@ use super::model::{
     SubleaseTransition,
 };
 use super::rules::{self, Refusal, SubleaseParty};
+use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
@@ -23,7 +24,6 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
@@ -610,101 +610,35 @@ async fn act(
         .await
 }
 
-/// Activate a sub-lease
-///
-/// The main tenant: the household has moved in. The unit becomes `occupied`.
-#[utoipa::path(
-    tag = "subleases",
-    operation_id = "activate_sublease",
-    params(
-        ("id" = Uuid, Path, description = "The sub-lease's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/subleases/{id}/activate")]
-pub async fn activate_sublease(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-) -> ApiResult<HttpResponse> {
-    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-    act(&state, caller, target, SubleaseAction::Activate, None).await
+action_endpoint! {
+    /// Activate a sub-lease
+    ///
+    /// The main tenant: the household has moved in. The unit becomes `occupied`.
+    activate_sublease: "/subleases/{id}/activate", tag "subleases", scope "housing:write",
+    id "The sub-lease's id", returns Sublease,
+    |state, caller, target| act(&state, caller, target, SubleaseAction::Activate, None)
 }
 
-/// Glide a sliding lease
-///
-/// The landlord: the lease passes to the household, which becomes its direct tenant. The
-/// sub-lease ends today (`glided`); the unit stays `occupied`, in the household's name.
-/// Only a `sliding_lease` glides.
-#[utoipa::path(
-    tag = "subleases",
-    operation_id = "glide_sublease",
-    params(
-        ("id" = Uuid, Path, description = "The sub-lease's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Not allowed in the current state or for this kind: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/subleases/{id}/glide")]
-pub async fn glide_sublease(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-) -> ApiResult<HttpResponse> {
-    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-    act(&state, caller, target, SubleaseAction::Glide, None).await
+action_endpoint! {
+    /// Glide a sliding lease
+    ///
+    /// The landlord: the lease passes to the household, which becomes its direct tenant. The
+    /// sub-lease ends today (`glided`); the unit stays `occupied`, in the household's name.
+    /// Only a `sliding_lease` glides (409 for another kind).
+    glide_sublease: "/subleases/{id}/glide", tag "subleases", scope "housing:write",
+    id "The sub-lease's id", returns Sublease,
+    |state, caller, target| act(&state, caller, target, SubleaseAction::Glide, None)
 }
 
-/// End a sub-lease
-///
-/// Either party ends a planned or active sub-lease, with a coded reason (`other` needs a
-/// comment). The unit is free again (`available`, or `unavailable` when its energy class
-/// may no longer be let) unless another sub-lease of it is planned.
-#[utoipa::path(
-    tag = "subleases",
-    operation_id = "end_sublease",
-    request_body = Ending,
-    params(
-        ("id" = Uuid, Path, description = "The sub-lease's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Done", body = Sublease, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/subleases/{id}/end")]
-pub async fn end_sublease(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-    body: ValidJson<Ending>,
-) -> ApiResult<HttpResponse> {
-    let ValidJson(ending, raw) = body;
-    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-    act(&state, caller, target, SubleaseAction::End, Some(ending)).await
+action_endpoint! {
+    /// End a sub-lease
+    ///
+    /// Either party ends a planned or active sub-lease, with a coded reason (`other` needs a
+    /// comment). The unit is free again (`available`, or `unavailable` when its energy class
+    /// may no longer be let) unless another sub-lease of it is planned.
+    end_sublease: "/subleases/{id}/end", tag "subleases", scope "housing:write",
+    id "The sub-lease's id", returns Sublease, body Ending,
+    |state, caller, target, ending| act(&state, caller, target, SubleaseAction::End, Some(ending))
 }
 
 /// A sub-lease's history

@@ -18,13 +18,13 @@ use super::model::{
 };
 use super::proposals;
 use super::rules::{self, Party};
+use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
@@ -90,13 +90,11 @@ pub struct AgreementFilters {
 }
 
 fn party_of(org: Uuid, row: &AgreementRow) -> Option<Party> {
-    if org == row.landlord_organisation_id {
-        Some(Party::Landlord)
-    } else if org == row.association_organisation_id {
-        Some(Party::Association)
-    } else {
-        None
-    }
+    Party::of(
+        org,
+        row.landlord_organisation_id,
+        row.association_organisation_id,
+    )
 }
 
 /// An agreement the organisation is party to, or 404.
@@ -524,84 +522,40 @@ async fn release_units(
     Ok(())
 }
 
-macro_rules! agreement_action {
-    ($fn:ident, $path:literal, $op:literal, $action:expr, $summary:literal, $desc:literal) => {
-        #[doc = $summary]
-        #[doc = ""]
-        #[doc = $desc]
-        #[utoipa::path(
-            tag = "agreements",
-            operation_id = $op,
-            request_body = Closing,
-            params(
-                ("id" = Uuid, Path, description = "The agreement's id"),
-                IfMatchHeader,
-                IdempotencyHeader,
-            ),
-            security(("bearer" = ["housing:write"])),
-            responses(
-                (status = 200, description = "Done", body = Agreement, headers(("ETag" = String, description = "The new version"))),
-                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-            )
-        )]
-        #[post($path)]
-        pub async fn $fn(
-            state: web::Data<AppState>,
-            caller: Caller,
-            req: HttpRequest,
-            id: web::Path<Uuid>,
-            if_match: IfMatch,
-            key: IdempotencyKey,
-            body: ValidJson<Closing>,
-        ) -> ApiResult<HttpResponse> {
-            let ValidJson(closing, raw) = body;
-            let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-            act(&state, caller, target, $action, closing.comment).await
-        }
-    };
+action_endpoint! {
+    /// Accept an agreement
+    ///
+    /// The association accepts a proposed agreement: it becomes `active`, and the association
+    /// sees the units attached to it.
+    accept_agreement: "/agreements/{id}/accept", tag "agreements", scope "housing:write",
+    id "The agreement's id", returns Agreement,
+    |state, caller, target| act(&state, caller, target, AgreementAction::Accept, None)
 }
 
-/// Accept an agreement
-///
-/// The association accepts a proposed agreement: it becomes `active`, and the association
-/// sees the units attached to it.
-#[utoipa::path(
-    tag = "agreements",
-    operation_id = "accept_agreement",
-    params(
-        ("id" = Uuid, Path, description = "The agreement's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Done", body = Agreement, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/agreements/{id}/accept")]
-pub async fn accept_agreement(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-) -> ApiResult<HttpResponse> {
-    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-    act(&state, caller, target, AgreementAction::Accept, None).await
+action_endpoint! {
+    /// Decline an agreement
+    ///
+    /// The association declines a proposed agreement.
+    decline_agreement: "/agreements/{id}/decline", tag "agreements", scope "housing:write",
+    id "The agreement's id", returns Agreement, body Closing,
+    |state, caller, target, closing| {
+        act(&state, caller, target, AgreementAction::Decline, closing.comment)
+    }
 }
 
-agreement_action!(
-    decline_agreement,
-    "/agreements/{id}/decline",
-    "decline_agreement",
-    AgreementAction::Decline,
-    "Decline an agreement",
-    "The association declines a proposed agreement."
-);
-agreement_action!(terminate_agreement, "/agreements/{id}/terminate", "terminate_agreement", AgreementAction::Terminate,
-    "Terminate an agreement", "Either party ends an active agreement (the landlord may also withdraw one not yet answered). Its units leave it: the association no longer sees them, except those it sub-lets, and its open proposals for them are declined (`unit_no_longer_available`). Sub-leases in progress go on.");
+action_endpoint! {
+    /// Terminate an agreement
+    ///
+    /// Either party ends an active agreement (the landlord may also withdraw one not yet
+    /// answered). Its units leave it: the association no longer sees them, except those it
+    /// sub-lets, and its open proposals for them are declined (`unit_no_longer_available`).
+    /// Sub-leases in progress go on.
+    terminate_agreement: "/agreements/{id}/terminate", tag "agreements", scope "housing:write",
+    id "The agreement's id", returns Agreement, body Closing,
+    |state, caller, target, closing| {
+        act(&state, caller, target, AgreementAction::Terminate, closing.comment)
+    }
+}
 
 /// Attach units to an agreement
 ///

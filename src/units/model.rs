@@ -304,13 +304,11 @@ pub struct Agreement {
 
 impl Agreement {
     pub fn view(row: AgreementRow, units_attached: i64, viewer: Uuid) -> Agreement {
-        let party = if viewer == row.landlord_organisation_id {
-            Some(super::rules::Party::Landlord)
-        } else if viewer == row.association_organisation_id {
-            Some(super::rules::Party::Association)
-        } else {
-            None
-        };
+        let party = super::rules::Party::of(
+            viewer,
+            row.landlord_organisation_id,
+            row.association_organisation_id,
+        );
         Agreement {
             id: row.id,
             landlord_organisation_id: row.landlord_organisation_id,
@@ -400,13 +398,11 @@ pub struct Proposal {
 
 impl Proposal {
     pub fn view(row: ProposalRow, household: HouseholdSummary, viewer: Uuid) -> Proposal {
-        let party = if viewer == row.landlord_organisation_id {
-            Some(super::rules::Party::Landlord)
-        } else if viewer == row.association_organisation_id {
-            Some(super::rules::Party::Association)
-        } else {
-            None
-        };
+        let party = super::rules::Party::of(
+            viewer,
+            row.landlord_organisation_id,
+            row.association_organisation_id,
+        );
         Proposal {
             id: row.id,
             unit_id: row.unit_id,

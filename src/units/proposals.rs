@@ -17,14 +17,14 @@ use super::model::{
     ProposalRow, ProposalStatus, UnitStatus,
 };
 use super::rules::{self, Party};
+use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
-use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::IfMatchHeader;
+use crate::http::body::ParsedJson;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
@@ -416,11 +416,12 @@ async fn act(
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let party = if row.landlord_organisation_id == org {
-                    Party::Landlord
-                } else {
-                    Party::Association
-                };
+                let party = Party::of(
+                    org,
+                    row.landlord_organisation_id,
+                    row.association_organisation_id,
+                )
+                .expect("found as a party");
                 if rules::proposal_actor(action) != party {
                     return Err(ApiError::Forbidden(match party {
                         Party::Association => format!(
@@ -558,103 +559,35 @@ async fn withdraw(
     Ok(updated)
 }
 
-/// Accept a proposal
-///
-/// The landlord keeps the unit for the household: the unit becomes `reserved` and the
-/// unit's other open proposals are declined (`unit_no_longer_available`).
-#[utoipa::path(
-    tag = "units",
-    operation_id = "accept_proposal",
-    params(
-        ("id" = Uuid, Path, description = "The proposal's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Accepted", body = Proposal, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Already answered, or the unit is no longer available", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/proposals/{id}/accept")]
-pub async fn accept_proposal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-) -> ApiResult<HttpResponse> {
-    let target = ActionTarget::new(&req, b"", id.into_inner(), if_match, key);
-    act(&state, caller, target, Answer::Accept).await
+action_endpoint! {
+    /// Accept a proposal
+    ///
+    /// The landlord keeps the unit for the household: the unit becomes `reserved` and the
+    /// unit's other open proposals are declined (`unit_no_longer_available`). 409 when the
+    /// proposal was answered or withdrawn, or the unit is no longer available.
+    accept_proposal: "/proposals/{id}/accept", tag "units", scope "housing:write",
+    id "The proposal's id", returns Proposal,
+    |state, caller, target| act(&state, caller, target, Answer::Accept)
 }
 
-/// Decline a proposal
-///
-/// The landlord says no, with a coded reason (`other` needs a comment).
-#[utoipa::path(
-    tag = "units",
-    operation_id = "decline_proposal",
-    request_body = ProposalDecline,
-    params(
-        ("id" = Uuid, Path, description = "The proposal's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Declined", body = Proposal, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Already answered", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/proposals/{id}/decline")]
-pub async fn decline_proposal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-    body: ValidJson<ProposalDecline>,
-) -> ApiResult<HttpResponse> {
-    let ValidJson(decline, raw) = body;
-    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-    act(&state, caller, target, Answer::Decline(decline)).await
+action_endpoint! {
+    /// Decline a proposal
+    ///
+    /// The landlord says no, with a coded reason (`other` needs a comment).
+    decline_proposal: "/proposals/{id}/decline", tag "units", scope "housing:write",
+    id "The proposal's id", returns Proposal, body ProposalDecline,
+    |state, caller, target, decline| act(&state, caller, target, Answer::Decline(decline))
 }
 
-/// Withdraw a proposal
-///
-/// The association takes the household back, with its reason: before the landlord answers,
-/// or after an acceptance while no sub-lease of the unit to the household is planned or in
-/// progress (then end the sub-lease instead). A unit kept for the household is free again
-/// (`available`, or `unavailable` when its energy class may no longer be let). The landlord
-/// is told through the feed (`proposal.withdrawn`).
-#[utoipa::path(
-    tag = "units",
-    operation_id = "withdraw_proposal",
-    request_body = Withdrawal,
-    params(
-        ("id" = Uuid, Path, description = "The proposal's id"),
-        IfMatchHeader,
-        IdempotencyHeader,
-    ),
-    security(("bearer" = ["housing:write"])),
-    responses(
-        (status = 200, description = "Withdrawn", body = Proposal, headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "Declined or withdrawn already, or a sub-lease holds the unit for the household", body = crate::error::Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/proposals/{id}/withdraw")]
-pub async fn withdraw_proposal(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    key: IdempotencyKey,
-    body: ValidJson<Withdrawal>,
-) -> ApiResult<HttpResponse> {
-    let ValidJson(withdrawal, raw) = body;
-    let target = ActionTarget::new(&req, &raw, id.into_inner(), if_match, key);
-    act(&state, caller, target, Answer::Withdraw(withdrawal)).await
+action_endpoint! {
+    /// Withdraw a proposal
+    ///
+    /// The association takes the household back, with its reason: before the landlord answers,
+    /// or after an acceptance while no sub-lease of the unit to the household is planned or in
+    /// progress (409: end the sub-lease instead). A unit kept for the household is free again
+    /// (`available`, or `unavailable` when its energy class may no longer be let). The landlord
+    /// is told through the feed (`proposal.withdrawn`).
+    withdraw_proposal: "/proposals/{id}/withdraw", tag "units", scope "housing:write",
+    id "The proposal's id", returns Proposal, body Withdrawal,
+    |state, caller, target, withdrawal| act(&state, caller, target, Answer::Withdraw(withdrawal))
 }

@@ -1,6 +1,7 @@
 //! The rules of units, agreements and proposals, as pure functions.
 
 use chrono::NaiveDate;
+use uuid::Uuid;
 
 use super::model::{AgreementAction, AgreementStatus, EnergyClass, ProposalAction, ProposalStatus};
 
@@ -54,6 +55,19 @@ pub fn insee_matches_postcode(insee: &str, postcode: &str) -> bool {
 pub enum Party {
     Landlord,
     Association,
+}
+
+impl Party {
+    /// The side `org` is on between a landlord and an association, if either.
+    pub fn of(org: Uuid, landlord: Uuid, association: Uuid) -> Option<Party> {
+        if org == landlord {
+            Some(Party::Landlord)
+        } else if org == association {
+            Some(Party::Association)
+        } else {
+            None
+        }
+    }
 }
 
 /// The new state of an agreement, or the actions this party may take now.
