@@ -26,12 +26,13 @@ macro_rules! action_endpoint {
     (
         $(#[doc = $doc:literal])*
         $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
-        returns $resp:ty,
-        |$state:ident, $caller:ident, $target:ident| $call:expr
+        returns $resp:ty $(, body $body:ty)?,
+        |$state:ident, $caller:ident, $target:ident $(, $payload:ident)?| $call:expr
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag,
+            $(request_body = $body,)?
             params(
                 ("id" = uuid::Uuid, Path, description = $id_doc),
                 $crate::http::concurrency::IfMatchHeader,
@@ -53,51 +54,13 @@ macro_rules! action_endpoint {
             id: actix_web::web::Path<uuid::Uuid>,
             if_match: $crate::http::concurrency::IfMatch,
             key: $crate::http::idempotency::IdempotencyKey,
+            $(body: $crate::http::body::ValidJson<$body>,)?
         ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
-            let $target = $crate::http::idempotency::ActionTarget::new(
-                &req,
-                b"",
-                id.into_inner(),
-                if_match,
-                key,
-            );
-            $call.await
-        }
-    };
-    (
-        $(#[doc = $doc:literal])*
-        $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
-        returns $resp:ty, body $body:ty,
-        |$state:ident, $caller:ident, $target:ident, $payload:ident| $call:expr
-    ) => {
-        $(#[doc = $doc])*
-        #[utoipa::path(
-            tag = $tag,
-            request_body = $body,
-            params(
-                ("id" = uuid::Uuid, Path, description = $id_doc),
-                $crate::http::concurrency::IfMatchHeader,
-                $crate::http::idempotency::IdempotencyHeader,
-            ),
-            security(("bearer" = [$scope])),
-            responses(
-                (status = 200, description = "Done", body = $resp,
-                 headers(("ETag" = String, description = "The new version"))),
-                (status = 409, description = "Not allowed in the current state: `current_status` and `allowed_actions` say what is",
-                 body = $crate::error::Problem, content_type = "application/problem+json"),
-            )
-        )]
-        #[post($path)]
-        pub async fn $fn(
-            $state: actix_web::web::Data<$crate::state::AppState>,
-            $caller: $crate::auth::caller::Caller,
-            req: actix_web::HttpRequest,
-            id: actix_web::web::Path<uuid::Uuid>,
-            if_match: $crate::http::concurrency::IfMatch,
-            key: $crate::http::idempotency::IdempotencyKey,
-            body: $crate::http::body::ValidJson<$body>,
-        ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
-            let $crate::http::body::ValidJson($payload, raw) = body;
+            // The body's bytes, for the idempotency fingerprint; none without a body.
+            #[allow(unused_mut, unused_assignments)]
+            let mut raw = actix_web::web::Bytes::new();
+            $(let $crate::http::body::ValidJson($payload, bytes) = body;
+            raw = bytes;)?
             let $target = $crate::http::idempotency::ActionTarget::new(
                 &req,
                 &raw,
