@@ -127,7 +127,7 @@ text_enum! {
         /// The landlord said no, with a reason.
         Declined = "declined",
         /// The association took the household back, with its reason (before an answer, or
-        /// after an acceptance while no sub-lease is planned): a reservation is lifted.
+        /// after an acceptance that no sub-lease followed): a reservation is lifted.
         Withdrawn = "withdrawn",
     }
 }
@@ -397,7 +397,13 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    pub fn view(row: ProposalRow, household: HouseholdSummary, viewer: Uuid) -> Proposal {
+    /// `sublet`: the unit has been sub-let to the household (see `rules::proposal_transition`).
+    pub fn view(
+        row: ProposalRow,
+        household: HouseholdSummary,
+        viewer: Uuid,
+        sublet: bool,
+    ) -> Proposal {
         let party = super::rules::Party::of(
             viewer,
             row.landlord_organisation_id,
@@ -416,7 +422,7 @@ impl Proposal {
             decline_comment: row.decline_comment,
             withdrawal_reason: row.withdrawal_reason,
             allowed_actions: party
-                .map(|p| super::rules::proposal_actions(row.status, p))
+                .map(|p| super::rules::proposal_actions(row.status, p, sublet))
                 .unwrap_or_default(),
             version: row.version,
             created_at: row.created_at,

@@ -1,6 +1,8 @@
 //! Proposals: an association proposes a household it follows for a unit it sees; the
 //! landlord accepts (the unit is `reserved`) or declines with a coded reason.
 
+use std::collections::HashSet;
+
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -35,7 +37,6 @@ use crate::identity::organisations::validate_not_blank;
 use crate::referrals::handlers::Withdrawal;
 use crate::schema::{agreements, households, proposals, subleases};
 use crate::state::AppState;
-use crate::subleases::model::SubleaseStatus;
 
 /// A household proposed for a unit.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -77,12 +78,36 @@ async fn present(
 ) -> Result<Vec<Proposal>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
     let summaries = households_model::Summaries::load(conn, &ids).await?;
+    let sublet = sublet(conn, &rows).await?;
     rows.into_iter()
         .map(|r| {
             let household = summaries.get(r.household_id)?;
-            Ok(Proposal::view(r, household, org))
+            let sublet = sublet.contains(&(r.unit_id, r.household_id));
+            Ok(Proposal::view(r, household, org, sublet))
         })
         .collect()
+}
+
+/// The (unit, household) pairs of the accepted proposals among `rows` whose unit has been
+/// sub-let to the household (planned, running or over): the acceptance has led to that.
+async fn sublet(
+    conn: &mut AsyncPgConnection,
+    rows: &[ProposalRow],
+) -> Result<HashSet<(Uuid, Uuid)>, ApiError> {
+    let accepted: Vec<&ProposalRow> = rows
+        .iter()
+        .filter(|r| r.status == ProposalStatus::Accepted)
+        .collect();
+    if accepted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let pairs: Vec<(Uuid, Uuid)> = subleases::table
+        .filter(subleases::unit_id.eq_any(accepted.iter().map(|r| r.unit_id)))
+        .filter(subleases::household_id.eq_any(accepted.iter().map(|r| r.household_id)))
+        .select((subleases::unit_id, subleases::household_id))
+        .load(conn)
+        .await?;
+    Ok(pairs.into_iter().collect())
 }
 
 fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
@@ -432,22 +457,29 @@ async fn act(
                         }
                     }));
                 }
-                let refused = |detail: String| {
-                    ApiError::not_now(
-                        detail,
-                        row.status.as_str(),
-                        &rules::proposal_actions(row.status, party)
-                            .iter()
-                            .map(|a| a.as_str())
-                            .collect::<Vec<_>>(),
-                    )
-                };
-                let to = rules::proposal_transition(row.status, action).ok_or_else(|| {
-                    refused(format!(
-                        "`{action}` is not possible on a proposal that is {}",
-                        row.status
-                    ))
-                })?;
+                let sublet = sublet(conn, std::slice::from_ref(&row))
+                    .await?
+                    .contains(&(row.unit_id, row.household_id));
+                let to =
+                    rules::proposal_transition(row.status, action, sublet).ok_or_else(|| {
+                        ApiError::not_now(
+                            if sublet && action == ProposalAction::Withdraw {
+                                "the unit has been sub-let to this household: the sub-lease, not \
+                                 the proposal, is what ends"
+                                    .to_owned()
+                            } else {
+                                format!(
+                                    "`{action}` is not possible on a proposal that is {}",
+                                    row.status
+                                )
+                            },
+                            row.status.as_str(),
+                            &rules::proposal_actions(row.status, party, sublet)
+                                .iter()
+                                .map(|a| a.as_str())
+                                .collect::<Vec<_>>(),
+                        )
+                    })?;
                 let updated = match &answer {
                     Answer::Decline(d) => {
                         if d.reason == ProposalDeclineReason::Other && d.comment.is_none() {
@@ -501,28 +533,6 @@ async fn act(
                     }
                     Answer::Withdraw(w) => {
                         let was_accepted = row.status == ProposalStatus::Accepted;
-                        if was_accepted {
-                            let sublet: bool =
-                                diesel::select(diesel::dsl::exists(
-                                    subleases::table
-                                        .filter(subleases::unit_id.eq(row.unit_id))
-                                        .filter(subleases::household_id.eq(row.household_id))
-                                        .filter(subleases::status.eq_any([
-                                            SubleaseStatus::Planned,
-                                            SubleaseStatus::Active,
-                                        ])),
-                                ))
-                                .get_result(conn)
-                                .await?;
-                            if sublet {
-                                return Err(ApiError::not_now(
-                                    "a sub-lease of the unit to this household is planned or in \
-                                     progress: end the sub-lease instead",
-                                    row.status.as_str(),
-                                    &[],
-                                ));
-                            }
-                        }
                         let withdrawn = withdraw(conn, &caller, &row, w.reason.trim()).await?;
                         if was_accepted {
                             release_unit(conn, &caller, row.unit_id, Utc::now().date_naive())
@@ -583,8 +593,8 @@ action_endpoint! {
     /// Withdraw a proposal
     ///
     /// The association takes the household back, with its reason: before the landlord answers,
-    /// or after an acceptance while no sub-lease of the unit to the household is planned or in
-    /// progress (409: end the sub-lease instead). A unit kept for the household is free again
+    /// or after an acceptance as long as the unit has not been sub-let to the household (then
+    /// the sub-lease is what ends: 409). A unit kept for the household is free again
     /// (`available`, or `unavailable` when its energy class may no longer be let). The landlord
     /// is told through the feed (`proposal.withdrawn`).
     withdraw_proposal: "/proposals/{id}/withdraw", tag "units", scope "housing:write",

@@ -118,28 +118,32 @@ pub fn proposal_actor(action: ProposalAction) -> Party {
 }
 
 /// The new state of a proposal, whoever acts: `None` when the action is not possible in
-/// this state. (Withdrawing an accepted proposal is refused too while a sub-lease holds the
-/// unit for the household: that is the handler's to check.)
+/// this state. `sublet`: the unit has been sub-let to the household (planned, running or
+/// over): the acceptance has led to that, and the sub-lease is what ends, not the proposal.
 pub fn proposal_transition(
     status: ProposalStatus,
     action: ProposalAction,
+    sublet: bool,
 ) -> Option<ProposalStatus> {
     use ProposalAction as A;
     use ProposalStatus as S;
     match (status, action) {
         (S::Proposed, A::Accept) => Some(S::Accepted),
         (S::Proposed, A::Decline) => Some(S::Declined),
-        (S::Proposed | S::Accepted, A::Withdraw) => Some(S::Withdrawn),
+        (S::Proposed, A::Withdraw) => Some(S::Withdrawn),
+        (S::Accepted, A::Withdraw) if !sublet => Some(S::Withdrawn),
         _ => None,
     }
 }
 
-/// What a party may do to a proposal now.
-pub fn proposal_actions(status: ProposalStatus, party: Party) -> Vec<ProposalAction> {
+/// What a party may do to a proposal now (`sublet` as for [`proposal_transition`]).
+pub fn proposal_actions(status: ProposalStatus, party: Party, sublet: bool) -> Vec<ProposalAction> {
     ProposalAction::ALL
         .iter()
         .copied()
-        .filter(|a| proposal_actor(*a) == party && proposal_transition(status, *a).is_some())
+        .filter(|a| {
+            proposal_actor(*a) == party && proposal_transition(status, *a, sublet).is_some()
+        })
         .collect()
 }
 
@@ -227,28 +231,35 @@ mod tests {
         let mut allowed = 0;
         for s in S::ALL {
             for a in A::ALL {
-                let expected = match (s, a) {
-                    (S::Proposed, A::Accept) => Some(S::Accepted),
-                    (S::Proposed, A::Decline) => Some(S::Declined),
-                    (S::Proposed | S::Accepted, A::Withdraw) => Some(S::Withdrawn),
-                    _ => None,
-                };
-                assert_eq!(proposal_transition(*s, *a), expected, "{s} {a}");
-                allowed += usize::from(expected.is_some());
-                for p in [Party::Landlord, Party::Association] {
-                    let mine = matches!(
-                        (a, p),
-                        (A::Accept | A::Decline, Party::Landlord)
-                            | (A::Withdraw, Party::Association)
-                    );
+                for sublet in [false, true] {
+                    let expected = match (s, a) {
+                        (S::Proposed, A::Accept) => Some(S::Accepted),
+                        (S::Proposed, A::Decline) => Some(S::Declined),
+                        (S::Proposed, A::Withdraw) => Some(S::Withdrawn),
+                        (S::Accepted, A::Withdraw) if !sublet => Some(S::Withdrawn),
+                        _ => None,
+                    };
                     assert_eq!(
-                        proposal_actions(*s, p).contains(a),
-                        mine && expected.is_some(),
-                        "{s} {a} {p:?}"
+                        proposal_transition(*s, *a, sublet),
+                        expected,
+                        "{s} {a} {sublet}"
                     );
+                    allowed += usize::from(expected.is_some());
+                    for p in [Party::Landlord, Party::Association] {
+                        let mine = matches!(
+                            (a, p),
+                            (A::Accept | A::Decline, Party::Landlord)
+                                | (A::Withdraw, Party::Association)
+                        );
+                        assert_eq!(
+                            proposal_actions(*s, p, sublet).contains(a),
+                            mine && expected.is_some(),
+                            "{s} {a} {p:?} {sublet}"
+                        );
+                    }
                 }
             }
         }
-        assert_eq!(allowed, 4);
+        assert_eq!(allowed, 7);
     }
 }

@@ -1140,7 +1140,7 @@ async fn proposals_are_withdrawn_by_their_association() {
     ok(withdraw(&w.association.admin_token, &mine, because.clone()).await).await;
     assert_eq!(unit_status().await, "available");
 
-    // While a sub-lease to the household is planned, the sub-lease is what ends.
+    // Once the unit is sub-let to the household, the sub-lease is what ends.
     let p3 = propose("Sousloue").await;
     let p3 = ok(w
         .act(
@@ -1163,12 +1163,16 @@ async fn proposals_are_withdrawn_by_their_association() {
             &format!("/v1/proposals/{}", id(&p3)),
         )
         .await;
+    assert_eq!(p3["allowed_actions"], json!([]));
     let p = problem(
         withdraw(&w.association.admin_token, &p3, because.clone()).await,
         409,
     )
     .await;
-    assert_eq!(p["current_status"], "accepted");
+    assert_eq!(
+        (p["current_status"].as_str(), &p["allowed_actions"]),
+        (Some("accepted"), &json!([]))
+    );
     assert!(p["detail"].as_str().unwrap().contains("sub-lease"));
     assert_eq!(unit_status().await, "reserved");
     ok(w.act(
@@ -1179,8 +1183,19 @@ async fn proposals_are_withdrawn_by_their_association() {
     )
     .await)
     .await;
-    // The acceptance led to that sub-lease: once it ends, nothing keeps the unit.
+    // The acceptance led to that sub-lease: once it ends, nothing keeps the unit, and the
+    // proposal stays what it was.
     assert_eq!(unit_status().await, "available");
+    let p3 = w
+        .get(
+            &w.association.admin_token,
+            &format!("/v1/proposals/{}", id(&p3)),
+        )
+        .await;
+    assert_eq!(
+        (p3["status"].as_str(), &p3["allowed_actions"]),
+        (Some("accepted"), &json!([]))
+    );
     // Nobody else withdraws a proposal, nor sees it.
     for org in [&w.other_association, &w.other_landlord] {
         problem(withdraw(&org.admin_token, &p3, because.clone()).await, 404).await;
