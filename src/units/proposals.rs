@@ -1,5 +1,6 @@
 //! Proposals: an association proposes a household it follows for a unit it sees; the
-//! landlord accepts (the unit is `reserved`) or declines with a coded reason.
+//! landlord accepts (the unit is `reserved`) or declines with a coded reason; the
+//! association may withdraw it.
 
 use std::collections::HashSet;
 
@@ -169,6 +170,8 @@ async fn proposal_event(
     .await
 }
 
+/// Moves a proposal to `to` (accepted, declined with its reason, withdrawn), the comment
+/// going with a decline or a withdrawal; tells both parties.
 async fn close(
     conn: &mut AsyncPgConnection,
     caller: Option<&Caller>,
@@ -177,11 +180,17 @@ async fn close(
     reason: Option<ProposalDeclineReason>,
     comment: Option<&str>,
 ) -> Result<ProposalRow, ApiError> {
+    let comment = comment.map(str::trim);
+    let (decline_comment, withdrawal_reason) = match to {
+        ProposalStatus::Withdrawn => (None, comment),
+        _ => (comment, None),
+    };
     let updated: ProposalRow = diesel::update(proposals::table.find(row.id))
         .set((
             proposals::status.eq(to),
             proposals::decline_reason.eq(reason),
-            proposals::decline_comment.eq(comment.map(str::trim)),
+            proposals::decline_comment.eq(decline_comment),
+            proposals::withdrawal_reason.eq(withdrawal_reason),
             proposals::version.eq(row.version + 1),
             proposals::updated_at.eq(diesel::dsl::now),
         ))
@@ -533,7 +542,8 @@ async fn act(
                     }
                     Answer::Withdraw(w) => {
                         let was_accepted = row.status == ProposalStatus::Accepted;
-                        let withdrawn = withdraw(conn, &caller, &row, w.reason.trim()).await?;
+                        let withdrawn =
+                            close(conn, Some(&caller), &row, to, None, Some(&w.reason)).await?;
                         if was_accepted {
                             release_unit(conn, &caller, row.unit_id, Utc::now().date_naive())
                                 .await?;
@@ -546,27 +556,6 @@ async fn act(
             },
         )
         .await
-}
-
-/// Marks a proposal withdrawn by its association, with the reason; tells both parties.
-async fn withdraw(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    row: &ProposalRow,
-    reason: &str,
-) -> Result<ProposalRow, ApiError> {
-    let updated: ProposalRow = diesel::update(proposals::table.find(row.id))
-        .set((
-            proposals::status.eq(ProposalStatus::Withdrawn),
-            proposals::withdrawal_reason.eq(reason),
-            proposals::version.eq(row.version + 1),
-            proposals::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(ProposalRow::as_returning())
-        .get_result(conn)
-        .await?;
-    proposal_event(conn, Some(caller), &updated).await?;
-    Ok(updated)
 }
 
 action_endpoint! {
