@@ -7,7 +7,7 @@
 //! macro writes that endpoint and its documentation; the module's own `act` does the work
 //! with the [`ActionTarget`](crate::http::idempotency::ActionTarget) it is handed.
 //!
-//! ```ignore
+//! ```text
 //! action_endpoint! {
 //!     /// End a sub-lease
 //!     ///
