@@ -27,7 +27,7 @@ FROM bench_housing;
 
 INSERT INTO units (id, holder_organisation_id, owner_kind, address_lines, postcode, commune, insee_code,
                    unit_type, area_m2, floor, lift, accessible, rent_cents, charges_cents, financing,
-                   energy_class, status, agreement_id, created_at, updated_at)
+                   energy_class, status, agreement_id, agreement_association_id, created_at, updated_at)
 SELECT gen_random_uuid(),
        CASE WHEN n % 5 = 0 THEN c.landlord ELSE (SELECT id FROM bench_landlords WHERE bench_landlords.n = u.n % 20) END,
        'social_landlord', jsonb_build_array(n || ' rue Synthétique'), '71' || lpad((n % 9)::text, 1, '0') || '00',
@@ -39,6 +39,7 @@ SELECT gen_random_uuid(),
        (ARRAY['a', 'b', 'c', 'd', 'd', 'e', 'c'])[1 + (n / 7) % 7],
        (ARRAY['available', 'available', 'available', 'reserved', 'occupied', 'occupied', 'unavailable'])[1 + (n / 3) % 7],
        CASE WHEN n % 5 = 0 AND n / 5 < 10000 THEN (SELECT id FROM agreements WHERE programme_label = 'Banc d''essai' LIMIT 1) END,
+       CASE WHEN n % 5 = 0 AND n / 5 < 10000 THEN c.association END,
        now() - (n % 1000) * interval '1 hour', now() - (n % 1000) * interval '1 hour'
 FROM bench_housing c, generate_series(1, :units) AS u(n);
 

@@ -547,6 +547,7 @@ async fn demo_housing(
                 units::energy_assessed_on.eq(NaiveDate::from_ymd_opt(2024, 3, 1)),
                 units::status.eq(status),
                 units::agreement_id.eq(attached.then_some(agreement)),
+                units::agreement_association_id.eq(attached.then_some(association_id)),
             ))
             .execute(conn)
             .await?;

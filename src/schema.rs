@@ -325,6 +325,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        agreement_association_id -> Nullable<Uuid>,
     }
 }
 
@@ -356,7 +357,6 @@ diesel::joinable!(sublease_transitions -> organisations (actor_organisation_id))
 diesel::joinable!(sublease_transitions -> subleases (sublease_id));
 diesel::joinable!(subleases -> households (household_id));
 diesel::joinable!(subleases -> units (unit_id));
-diesel::joinable!(units -> agreements (agreement_id));
 diesel::joinable!(units -> organisations (holder_organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

@@ -491,6 +491,7 @@ async fn release_units(
         diesel::update(units::table.filter(units::agreement_id.eq(agreement.id)))
             .set((
                 units::agreement_id.eq(None::<Uuid>),
+                units::agreement_association_id.eq(None::<Uuid>),
                 units::version.eq(units::version + 1),
                 units::updated_at.eq(diesel::dsl::now),
             ))
@@ -678,6 +679,8 @@ pub async fn attach_units(
                     diesel::update(units::table.filter(units::id.eq_any(&new)))
                         .set((
                             units::agreement_id.eq(Some(agreement.id)),
+                            units::agreement_association_id
+                                .eq(Some(agreement.association_organisation_id)),
                             units::version.eq(units::version + 1),
                             units::updated_at.eq(diesel::dsl::now),
                         ))

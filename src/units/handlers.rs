@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::query_dsl::positional_order_dsl::PositionalOrderDsl;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,8 +12,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::model::{
-    find_visible_unit, lock_unit, unit_visible_to, EnergyClass, Financing, OwnerKind,
-    ProposalStatus, Unit, UnitRow, UnitStatus, UnitType,
+    find_visible_unit, lock_unit, EnergyClass, Financing, OwnerKind, ProposalStatus, Sight, Unit,
+    UnitRow, UnitStatus, UnitType,
 };
 use super::rules;
 use crate::auth::caller::Caller;
@@ -587,13 +588,6 @@ pub async fn list_units(
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
-    let mut q = units::table
-        .filter(unit_visible_to(org))
-        .select(UnitRow::as_select())
-        .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(units::id.gt(after));
-    }
     if let Some(code) = &filters.insee_code {
         validate_insee_code(code).map_err(|_| {
             ApiError::bad_request(
@@ -602,40 +596,60 @@ pub async fn list_units(
                 "an INSEE commune code has 5 characters: 2 digits (or 2A/2B) and 3 digits",
             )
         })?;
-        q = q.filter(units::insee_code.eq(code.clone()));
     }
     if let Some(postcode) = &filters.postcode {
         validate_postcode(postcode)
             .map_err(|_| ApiError::bad_request("postcode", "pattern", "a postcode has 5 digits"))?;
-        q = q.filter(units::postcode.eq(postcode.clone()));
     }
-    if let Some(t) = filters.unit_type {
-        q = q.filter(units::unit_type.eq(t));
-    }
-    if let Some(area) = filters.min_area_m2 {
-        q = q.filter(units::area_m2.ge(area));
-    }
-    if let Some(max) = filters.max_total_rent_cents {
-        q = q.filter((units::rent_cents + units::charges_cents).le(max));
-    }
-    if let Some(a) = filters.accessible {
-        q = q.filter(units::accessible.eq(a));
-    }
-    if let Some(l) = filters.lift {
-        q = q.filter(units::lift.eq(l));
-    }
-    if let Some(s) = filters.status {
-        q = q.filter(units::status.eq(s));
-    }
-    if let Some(a) = filters.agreement_id {
-        q = q.filter(units::agreement_id.eq(a));
-    }
-    if let Some(since) = filters.updated_since {
-        q = q.filter(units::updated_at.ge(since));
-    }
+    // One page of the units seen one way, in id order: each way has its own index, so the
+    // union of the three reads a page's worth of rows whatever the table holds.
+    let seen = |sight: Sight| {
+        let mut q = units::table
+            .filter(sight.of(org))
+            .select(UnitRow::as_select())
+            .into_boxed();
+        if let Some(after) = page.after {
+            q = q.filter(units::id.gt(after));
+        }
+        if let Some(code) = &filters.insee_code {
+            q = q.filter(units::insee_code.eq(code.clone()));
+        }
+        if let Some(postcode) = &filters.postcode {
+            q = q.filter(units::postcode.eq(postcode.clone()));
+        }
+        if let Some(t) = filters.unit_type {
+            q = q.filter(units::unit_type.eq(t));
+        }
+        if let Some(area) = filters.min_area_m2 {
+            q = q.filter(units::area_m2.ge(area));
+        }
+        if let Some(max) = filters.max_total_rent_cents {
+            q = q.filter((units::rent_cents + units::charges_cents).le(max));
+        }
+        if let Some(a) = filters.accessible {
+            q = q.filter(units::accessible.eq(a));
+        }
+        if let Some(l) = filters.lift {
+            q = q.filter(units::lift.eq(l));
+        }
+        if let Some(s) = filters.status {
+            q = q.filter(units::status.eq(s));
+        }
+        if let Some(a) = filters.agreement_id {
+            q = q.filter(units::agreement_id.eq(a));
+        }
+        if let Some(since) = filters.updated_since {
+            q = q.filter(units::updated_at.ge(since));
+        }
+        q.order(units::id.asc()).limit(page.limit + 1)
+    };
+    let [held, by_agreement, sublet] = Sight::ALL.map(seen);
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<UnitRow> = q
-        .order(units::id.asc())
+    // UNION, not UNION ALL: a unit seen two ways comes once. Column 1 is the id.
+    let rows: Vec<UnitRow> = held
+        .union(by_agreement)
+        .union(sublet)
+        .positional_order_by(1)
         .limit(page.limit + 1)
         .load(&mut conn)
         .await?;

@@ -431,28 +431,45 @@ impl Proposal {
     }
 }
 
-/// Units an organisation sees: those it holds, those of an active agreement it is the
-/// association of, and those it sub-lets (or sub-let). The two lists are uncorrelated
-/// subqueries, which PostgreSQL reads once and probes by hash for each unit.
+/// The three ways an organisation sees a unit: it holds it, an active agreement makes it
+/// available to it (`agreement_association_id`: a unit is attached to active agreements
+/// only, and leaves it when it ends), or it sub-lets (or sub-let) it. A list reads each
+/// way on its own index (see `units::handlers::list_units`); a lookup by id ORs them.
+pub enum Sight {
+    Holder,
+    Agreement,
+    Sublease,
+}
+
+impl Sight {
+    pub const ALL: [Sight; 3] = [Sight::Holder, Sight::Agreement, Sight::Sublease];
+
+    pub fn of(
+        &self,
+        org: Uuid,
+    ) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
+    {
+        match self {
+            Sight::Holder => Box::new(units::holder_organisation_id.eq(org)),
+            // A unit without agreement compares as NULL, which no filter keeps.
+            Sight::Agreement => Box::new(units::agreement_association_id.assume_not_null().eq(org)),
+            Sight::Sublease => Box::new(
+                units::id.eq_any(
+                    subleases::table
+                        .filter(subleases::main_tenant_organisation_id.eq(org))
+                        .select(subleases::unit_id),
+                ),
+            ),
+        }
+    }
+}
+
+/// Units an organisation sees, any of the three ways.
 pub fn unit_visible_to(
     org: Uuid,
 ) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>> {
-    let agreements_of_org = agreements::table
-        .filter(agreements::association_organisation_id.eq(org))
-        .filter(agreements::status.eq(AgreementStatus::Active))
-        .select(agreements::id);
-    let subleased_by_org = subleases::table
-        .filter(subleases::main_tenant_organisation_id.eq(org))
-        .select(subleases::unit_id);
-    Box::new(
-        units::holder_organisation_id
-            .eq(org)
-            // A unit without agreement compares as NULL, which no filter keeps.
-            .or(units::agreement_id
-                .assume_not_null()
-                .eq_any(agreements_of_org))
-            .or(units::id.eq_any(subleased_by_org)),
-    )
+    let [holder, agreement, sublease] = Sight::ALL.map(|s| s.of(org));
+    Box::new(holder.or(agreement).or(sublease))
 }
 
 /// A unit the organisation sees, or 404.

@@ -498,6 +498,72 @@ async fn units_are_registered_searched_and_changed() {
 }
 
 #[actix_web::test]
+async fn a_list_shows_each_unit_seen_once_whichever_way_it_is_seen() {
+    let w = world().await;
+    let app = &w.app;
+    // The association holds one unit (a private owner's), sees three through an agreement,
+    // and sub-lets one of those: that one is seen two ways.
+    let mut private = unit_body("71076", "71100", "room", 25000, "d", "available");
+    private["owner_kind"] = json!("private_owner");
+    let held = created(
+        app.post("/v1/units", &w.association.admin_token, &private)
+            .await,
+    )
+    .await;
+    let agreement = w.active_agreement(3).await;
+    let mut attached = Vec::new();
+    for _ in 0..3 {
+        attached.push(w.unit(&w.landlord, "d", "available").await);
+    }
+    ok(w.attach(&agreement, &attached.iter().collect::<Vec<_>>())
+        .await)
+    .await;
+    // Units nobody shares with the association are not listed.
+    w.unit(&w.landlord, "d", "available").await;
+    w.unit(&w.other_landlord, "d", "available").await;
+    let household = w.household("Liste", true).await;
+    created(
+        w.sublease(&attached[0], &household, "iml", "2027-01-01", "2028-01-01")
+            .await,
+    )
+    .await;
+    let all_pages = async |query: &str| -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/units?limit=2{query}&cursor={c}"),
+                None => format!("/v1/units?limit=2{query}"),
+            };
+            let page = w.get(&w.association.admin_token, &path).await;
+            ids.extend(page["items"].as_array().unwrap().iter().map(id));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return ids,
+            }
+        }
+    };
+    let mut expected: Vec<String> = std::iter::once(&held).chain(&attached).map(id).collect();
+    expected.sort();
+    assert_eq!(all_pages("").await, expected);
+    // With a filter, each way is filtered alike.
+    let reserved = all_pages("&status=reserved").await;
+    assert_eq!(reserved, vec![id(&attached[0])]);
+    // The agreement ends: the sub-let unit stays, the others go.
+    ok(w.act(
+        &w.landlord.admin_token,
+        &format!("/v1/agreements/{}/terminate", id(&agreement)),
+        &agreement["version"],
+        Some(json!({})),
+    )
+    .await)
+    .await;
+    let mut expected = vec![id(&held), id(&attached[0])];
+    expected.sort();
+    assert_eq!(all_pages("").await, expected);
+}
+
+#[actix_web::test]
 async fn agreements_state_table_and_quota() {
     let w = world().await;
     let app = &w.app;
