@@ -643,16 +643,21 @@ pub async fn list_units(
         }
         q.order(units::id.asc()).limit(page.limit + 1)
     };
-    let [held, by_agreement, sublet] = Sight::ALL.map(seen);
     let mut conn = db::conn(&state.pool).await?;
-    // UNION, not UNION ALL: a unit seen two ways comes once. Column 1 is the id.
-    let rows: Vec<UnitRow> = held
-        .union(by_agreement)
-        .union(sublet)
-        .positional_order_by(1)
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<UnitRow> = if caller.organisation_kind == Some(OrganisationKind::Association) {
+        let [held, by_agreement, sublet] = Sight::ALL.map(seen);
+        // UNION, not UNION ALL: a unit seen two ways comes once. Column 1 is the id.
+        held.union(by_agreement)
+            .union(sublet)
+            .positional_order_by(1)
+            .limit(page.limit + 1)
+            .load(&mut conn)
+            .await?
+    } else {
+        // Only an association is the association of an agreement (422 otherwise) or the
+        // main tenant of a sub-lease (403 otherwise): anyone else sees the units it holds.
+        seen(Sight::Holder).load(&mut conn).await?
+    };
     let (rows, more) = page.split(rows);
     let views = rows.into_iter().map(|r| Unit::view(r, org)).collect();
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Unit| v.id)))
