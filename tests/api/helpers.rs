@@ -339,6 +339,32 @@ impl TestApp {
         }
     }
 
+    /// Every item of a list, read `limit` at a time by following `next_cursor`; `path` may
+    /// carry filters (`/v1/units?status=available`). Fails past 100 pages (a cursor that
+    /// does not move).
+    pub async fn list_all(&self, token: &str, path: &str, limit: usize) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let page_path = match &cursor {
+                Some(c) => format!("{path}{sep}limit={limit}&cursor={c}"),
+                None => format!("{path}{sep}limit={limit}"),
+            };
+            let r = self.get(&page_path, token).await;
+            assert_eq!(r.status(), StatusCode::OK, "{page_path}");
+            let page: Value = r.json().await.unwrap();
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= limit);
+            all.extend(items.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+        }
+        panic!("{path}: more than 100 pages");
+    }
+
     /// The feed, once it shows what `done` waits for.
     ///
     /// The feed holds an event back until every transaction older than it has ended, and the

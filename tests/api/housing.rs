@@ -528,26 +528,17 @@ async fn a_list_shows_each_unit_seen_once_whichever_way_it_is_seen() {
     )
     .await;
     let all_pages = async |query: &str| -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/v1/units?limit=2{query}&cursor={c}"),
-                None => format!("/v1/units?limit=2{query}"),
-            };
-            let page = w.get(&w.association.admin_token, &path).await;
-            ids.extend(page["items"].as_array().unwrap().iter().map(id));
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => return ids,
-            }
-        }
+        app.list_all(&w.association.admin_token, &format!("/v1/units{query}"), 2)
+            .await
+            .iter()
+            .map(id)
+            .collect()
     };
     let mut expected: Vec<String> = std::iter::once(&held).chain(&attached).map(id).collect();
     expected.sort();
     assert_eq!(all_pages("").await, expected);
     // With a filter, each way is filtered alike.
-    let reserved = all_pages("&status=reserved").await;
+    let reserved = all_pages("?status=reserved").await;
     assert_eq!(reserved, vec![id(&attached[0])]);
     // The agreement ends: the sub-let unit stays, the others go.
     ok(w.act(
