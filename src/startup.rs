@@ -153,7 +153,6 @@ pub fn serve(
             .app_data(state)
             .app_data(BodyLimit(body_limit))
             .app_data(web::PayloadConfig::new(body_limit))
-            .app_data(extractors::query_config())
             .app_data(extractors::path_config())
             .app_data(extractors::form_config(body_limit))
             .configure(routes)

@@ -24,7 +24,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -406,9 +406,9 @@ pub async fn get_household(
 pub async fn list_households(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<HouseholdFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<HouseholdFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadHouseholds)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;

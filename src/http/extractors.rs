@@ -1,31 +1,21 @@
-//! Problem+json for actix's own extractor failures (query strings, path segments, forms).
+//! Query strings read strictly, and problem+json for actix's own extractor failures (path
+//! segments, forms).
 
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
+use actix_web::error::{PathError, UrlencodedError};
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
+use crate::http::pagination::PageParams;
 
-fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let message = match &err {
-        QueryPayloadError::Deserialize(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    let field = named_in_message(&message).unwrap_or("query").to_string();
-    ApiError::bad_request(
-        &field,
-        "invalid_parameter",
-        format!("invalid query string: {message}"),
-    )
-    .into()
-}
-
-/// The query string as `T`; a parameter that does not parse is named in the 400 (`field`).
-/// Several `Query` extractors may read the same query string (filters, page): each takes
-/// the parameters it knows and leaves the others.
+/// The query string as `T`; a parameter that does not parse is named in the 400 (`field`),
+/// and so is one that `T` does not take (`unknown_parameter`): a misspelt filter, or
+/// `?after=` where the list pages with `?cursor=`, would otherwise be ignored and the
+/// answer look right. A list's filters and page come together: [`ListQuery`].
 pub struct Query<T>(pub T);
 
 impl<T> std::ops::Deref for Query<T> {
@@ -62,12 +52,80 @@ fn named_in_message(message: &str) -> Option<&str> {
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
 }
 
-impl<T: DeserializeOwned> FromRequest for Query<T> {
+/// The names of the query parameters `T` takes, as documented.
+fn parameter_names<T: IntoParams>() -> Vec<String> {
+    T::into_params(|| None)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+/// 400 for the first parameter that is not one of `known` (naming it and what is taken),
+/// or whose value holds the NUL character, which PostgreSQL's text refuses.
+fn refuse_unknown(query: &str, known: &[String]) -> Result<(), ApiError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !known.iter().any(|k| *k == name) {
+            let taken = if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(ApiError::bad_request(
+                &name,
+                "unknown_parameter",
+                format!("unknown query parameter `{name}`: this endpoint takes {taken}"),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(ApiError::bad_request(
+                &name,
+                "nul_character",
+                "must not contain the NUL character (U+0000)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl<T: DeserializeOwned + IntoParams> FromRequest for Query<T> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(parse_query(req.query_string()).map(Query))
+        let query = req.query_string();
+        ready(
+            refuse_unknown(query, &parameter_names::<T>())
+                .and_then(|()| parse_query(query))
+                .map(Query),
+        )
+    }
+}
+
+/// A list's query string: its filters `F` and the page (`limit`, `cursor`), no other
+/// parameter (see [`Query`]).
+pub struct ListQuery<F> {
+    pub filters: F,
+    pub page: PageParams,
+}
+
+impl<F: DeserializeOwned + IntoParams> FromRequest for ListQuery<F> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let query = req.query_string();
+        let mut known = parameter_names::<F>();
+        known.extend(parameter_names::<PageParams>());
+        ready(refuse_unknown(query, &known).and_then(|()| {
+            Ok(ListQuery {
+                filters: parse_query(query)?,
+                page: parse_query(query)?,
+            })
+        }))
     }
 }
 
@@ -93,10 +151,6 @@ fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
         .into(),
         other => ApiError::bad_request("body", "malformed_form", other.to_string()).into(),
     }
-}
-
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(query_error)
 }
 
 pub fn path_config() -> web::PathConfig {

@@ -19,7 +19,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -215,9 +215,9 @@ pub async fn create_organisation(
 pub async fn list_organisations(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<OrganisationFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<OrganisationFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadOrganisations)?;
     let page = page.page()?;
     if let Some(code) = &filters.department_code {

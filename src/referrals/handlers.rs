@@ -26,7 +26,7 @@ use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -131,7 +131,8 @@ pub struct ReferralFilters {
     #[param(value_type = Option<String>, pattern = "^(sent|received)$")]
     pub r#box: Option<Box_>,
     pub status: Option<ReferralStatus>,
-    #[param(min_length = 1, max_length = 40)]
+    /// A measure kind's code (`/v1/measure-kinds`).
+    #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
     pub measure_kind: Option<String>,
     pub household_id: Option<Uuid>,
     /// `true`: only open referrals past their deadline; `false`: all others.
@@ -397,9 +398,9 @@ pub async fn get_referral(
 pub async fn list_referrals(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<ReferralFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<ReferralFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadReferrals)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
@@ -422,11 +423,12 @@ pub async fn list_referrals(
         q = q.filter(referrals::status.eq(status));
     }
     if let Some(kind) = &filters.measure_kind {
-        if kind.is_empty() || kind.chars().count() > 40 {
+        if !rules::measure_kind_code_is_valid(kind) {
             return Err(ApiError::bad_request(
                 "measure_kind",
-                "length",
-                "measure_kind must be 1 to 40 characters long",
+                "pattern",
+                "a measure kind's code (see /v1/measure-kinds): a lower-case letter, then 1 to \
+                 39 lower-case letters, digits or underscores",
             ));
         }
         q = q.filter(referrals::measure_kind.eq(kind.clone()));

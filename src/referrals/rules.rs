@@ -84,6 +84,14 @@ pub fn transition(
     })
 }
 
+/// A measure kind's code as the catalogue stores it (`^[a-z][a-z0-9_]{1,39}$`).
+pub fn measure_kind_code_is_valid(code: &str) -> bool {
+    let mut chars = code.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && (2..=40).contains(&code.len())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +99,27 @@ mod tests {
     use ReferralStatus as S;
 
     /// Every (state, action, party): the table of the issue, written out.
+    #[test]
+    fn measure_kind_codes() {
+        for ok in ["asll", "avdl", "empex", "iml", "a1", "asll_renforce"] {
+            assert!(measure_kind_code_is_valid(ok), "{ok}");
+        }
+        let long = "a".repeat(41);
+        for bad in [
+            "",
+            "a",
+            "Asll",
+            "1asll",
+            "as-ll",
+            "asll\0",
+            "âsll",
+            long.as_str(),
+        ] {
+            assert!(!measure_kind_code_is_valid(bad), "{bad:?}");
+        }
+        assert!(measure_kind_code_is_valid(&"a".repeat(40)));
+    }
+
     #[test]
     fn every_combination() {
         let parties = [Party::Referrer, Party::Addressee, Party::Service];

@@ -25,7 +25,7 @@ use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -462,9 +462,9 @@ pub async fn get_sublease(
 pub async fn list_subleases(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<SubleaseFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<SubleaseFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;

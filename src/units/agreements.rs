@@ -26,7 +26,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -321,9 +321,9 @@ pub async fn get_agreement(
 pub async fn list_agreements(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<AgreementFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<AgreementFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;

@@ -24,7 +24,7 @@ use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -582,9 +582,9 @@ pub async fn update_unit(
 pub async fn list_units(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<UnitFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<UnitFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;

@@ -29,7 +29,7 @@ use crate::events::{self, NewEvent};
 use crate::households::model::{self as households_model, HouseholdRow};
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::{etag, IfMatch};
-use crate::http::extractors::Query;
+use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
@@ -379,9 +379,9 @@ pub async fn get_proposal(
 pub async fn list_proposals(
     state: web::Data<AppState>,
     caller: Caller,
-    filters: Query<ProposalFilters>,
-    page: Query<PageParams>,
+    query: ListQuery<ProposalFilters>,
 ) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;

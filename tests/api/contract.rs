@@ -74,11 +74,7 @@ async fn errors_are_problem_json_everywhere() {
     // Bad path and query parameters.
     problem(app.get("/v1/organisations/not-a-uuid", &token).await, 400).await;
     let p = problem(app.get("/v1/organisations?limit=abc", &token).await, 400).await;
-    assert!(
-        p["detail"].as_str().unwrap().contains("limit")
-            || p["errors"][0]["field"] == "limit"
-            || p["errors"][0]["field"] == "query"
-    );
+    assert_eq!(p["errors"][0]["field"], "limit");
     let p = problem(app.get("/v1/organisations?limit=500", &token).await, 400).await;
     assert_eq!(p["errors"][0]["field"], "limit");
     let p = problem(
@@ -87,6 +83,55 @@ async fn errors_are_problem_json_everywhere() {
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "cursor");
+    // A parameter the endpoint does not take is refused, named, with what it takes: a
+    // misspelt filter or the feed's `after` on a list would otherwise be ignored.
+    let org = app.organisation("association").await;
+    for (path, token, unknown, taken) in [
+        (
+            "/v1/organisations?kind=association&after=x",
+            &token,
+            "after",
+            "`cursor`",
+        ),
+        ("/v1/organisations?knd=association", &token, "knd", "`kind`"),
+        (
+            &format!("/v1/organisations/{}/accounts?status=active", org.id) as &str,
+            &org.admin_token,
+            "status",
+            "`limit`, `cursor`",
+        ),
+        ("/v1/events?cursor=x", &org.admin_token, "cursor", "`after`"),
+    ] {
+        let p = problem(app.get(path, token).await, 400).await;
+        assert_eq!(
+            (
+                p["errors"][0]["field"].as_str(),
+                p["errors"][0]["code"].as_str()
+            ),
+            (Some(unknown), Some("unknown_parameter")),
+            "{path}"
+        );
+        assert!(p["detail"].as_str().unwrap().contains(taken), "{path}: {p}");
+    }
+    // A NUL character in a value (PostgreSQL's text refuses it) is the caller's error.
+    let p = problem(
+        app.get("/v1/organisations?department_code=5%003", &token)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        (
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (Some("department_code"), Some("nul_character"))
+    );
+    // The parameters taken, together, still work.
+    let r = app
+        .get("/v1/organisations?kind=association&limit=1", &token)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     // Body too large.
     let big = json!({"kind": "association", "name": "x".repeat(2 * 1024 * 1024), "siret": siret(), "department_code": "53", "contact_email": "a@b.example"});
     problem(app.post("/v1/organisations", &token, &big).await, 413).await;
