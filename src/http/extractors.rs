@@ -1,7 +1,10 @@
 //! Query strings read strictly, and problem+json for actix's own extractor failures (path
 //! segments, forms).
 
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::future::{ready, Ready};
+use std::sync::{OnceLock, RwLock};
 
 use actix_web::dev::Payload;
 use actix_web::error::{PathError, UrlencodedError};
@@ -52,27 +55,43 @@ fn named_in_message(message: &str) -> Option<&str> {
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
 }
 
-/// The names of the query parameters `T` takes, as documented.
-fn parameter_names<T: IntoParams>() -> Vec<String> {
-    T::into_params(|| None)
-        .into_iter()
-        .map(|p| p.name)
-        .collect()
+/// The names of the query parameters `T` takes, as documented. Building `T`'s parameter
+/// documentation for every request would cost more than the lookup it serves: the names are
+/// read once per type and kept for the life of the process (a handful of types).
+fn parameter_names<T: IntoParams + 'static>() -> &'static [String] {
+    static NAMES: OnceLock<RwLock<HashMap<TypeId, &'static [String]>>> = OnceLock::new();
+    let names = NAMES.get_or_init(Default::default);
+    if let Some(known) = names.read().expect("not poisoned").get(&TypeId::of::<T>()) {
+        return known;
+    }
+    let known: &'static [String] = Box::leak(
+        T::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    names
+        .write()
+        .expect("not poisoned")
+        .entry(TypeId::of::<T>())
+        .or_insert(known)
 }
 
 /// 400 for the first parameter that is not one of `known` (naming it and what is taken),
 /// or whose value holds the NUL character, which PostgreSQL's text refuses.
-fn refuse_unknown(query: &str, known: &[String]) -> Result<(), ApiError> {
+fn refuse_unknown(query: &str, known: &[&[String]]) -> Result<(), ApiError> {
+    let known = known.iter().flat_map(|names| names.iter());
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if !known.iter().any(|k| *k == name) {
-            let taken = if known.is_empty() {
+        if !known.clone().any(|k| *k == name) {
+            let taken = known
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let taken = if taken.is_empty() {
                 "none".to_owned()
             } else {
-                known
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                taken
             };
             return Err(ApiError::bad_request(
                 &name,
@@ -91,14 +110,14 @@ fn refuse_unknown(query: &str, known: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-impl<T: DeserializeOwned + IntoParams> FromRequest for Query<T> {
+impl<T: DeserializeOwned + IntoParams + 'static> FromRequest for Query<T> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let query = req.query_string();
         ready(
-            refuse_unknown(query, &parameter_names::<T>())
+            refuse_unknown(query, &[parameter_names::<T>()])
                 .and_then(|()| parse_query(query))
                 .map(Query),
         )
@@ -112,14 +131,13 @@ pub struct ListQuery<F> {
     pub page: PageParams,
 }
 
-impl<F: DeserializeOwned + IntoParams> FromRequest for ListQuery<F> {
+impl<F: DeserializeOwned + IntoParams + 'static> FromRequest for ListQuery<F> {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let query = req.query_string();
-        let mut known = parameter_names::<F>();
-        known.extend(parameter_names::<PageParams>());
+        let known = [parameter_names::<F>(), parameter_names::<PageParams>()];
         ready(refuse_unknown(query, &known).and_then(|()| {
             Ok(ListQuery {
                 filters: parse_query(query)?,
