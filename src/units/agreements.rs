@@ -398,35 +398,47 @@ async fn act(
                             )
                         }
                     })?;
-                let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
-                    .set((
-                        agreements::status.eq(to),
-                        agreements::closing_comment.eq(comment
-                            .as_deref()
-                            .map(str::trim)
-                            .or(row.closing_comment.as_deref())),
-                        agreements::version.eq(row.version + 1),
-                        agreements::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(AgreementRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                if to == AgreementStatus::Terminated {
-                    release_units(conn, Some(&caller), &updated).await?;
-                }
-                agreement_event(
-                    conn,
-                    Some(&caller),
-                    status_event(to),
-                    &updated,
-                    serde_json::json!({}),
-                )
-                .await?;
+                let updated = move_to(conn, Some(&caller), &row, to, comment.as_deref()).await?;
                 let view = present_one(conn, org, updated).await?;
                 Ok(agreement_response(StatusCode::OK, &view))
             },
         )
         .await
+}
+
+/// Moves an agreement to `to` (a comment replaces the closing comment when given), with
+/// its event to both parties; an agreement that ends (terminated, expired) releases its
+/// units.
+async fn move_to(
+    conn: &mut AsyncPgConnection,
+    caller: Option<&Caller>,
+    row: &AgreementRow,
+    to: AgreementStatus,
+    comment: Option<&str>,
+) -> Result<AgreementRow, ApiError> {
+    let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
+        .set((
+            agreements::status.eq(to),
+            agreements::closing_comment
+                .eq(comment.map(str::trim).or(row.closing_comment.as_deref())),
+            agreements::version.eq(row.version + 1),
+            agreements::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(AgreementRow::as_returning())
+        .get_result(conn)
+        .await?;
+    if matches!(to, AgreementStatus::Terminated | AgreementStatus::Expired) {
+        release_units(conn, caller, &updated).await?;
+    }
+    agreement_event(
+        conn,
+        caller,
+        status_event(to),
+        &updated,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(updated)
 }
 
 /// The event of an agreement's move to a status.
@@ -458,24 +470,7 @@ pub async fn expire_ended(
         .load(conn)
         .await?;
     for row in &due {
-        let updated: AgreementRow = diesel::update(agreements::table.find(row.id))
-            .set((
-                agreements::status.eq(AgreementStatus::Expired),
-                agreements::version.eq(row.version + 1),
-                agreements::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(AgreementRow::as_returning())
-            .get_result(conn)
-            .await?;
-        release_units(conn, None, &updated).await?;
-        agreement_event(
-            conn,
-            None,
-            status_event(updated.status),
-            &updated,
-            serde_json::json!({}),
-        )
-        .await?;
+        move_to(conn, None, row, AgreementStatus::Expired, None).await?;
     }
     Ok(due.len())
 }

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::model::{
-    find_visible_unit, lock_unit, EnergyClass, Financing, OwnerKind, ProposalStatus, Sight, Unit,
-    UnitRow, UnitStatus, UnitType,
+    find_visible_unit, lock_unit, sublet_pairs, EnergyClass, Financing, OwnerKind, ProposalRow,
+    ProposalStatus, Sight, Unit, UnitRow, UnitStatus, UnitType,
 };
 use super::rules;
 use crate::auth::caller::Caller;
@@ -301,18 +301,16 @@ pub async fn release_unit(
     if others.contains(&SubleaseStatus::Active) || unit.status == UnitStatus::Unavailable {
         return Ok(());
     }
-    let kept_for_a_household: bool = diesel::select(diesel::dsl::exists(
-        proposals::table
-            .filter(proposals::unit_id.eq(unit_id))
-            .filter(proposals::status.eq(ProposalStatus::Accepted))
-            .filter(diesel::dsl::not(diesel::dsl::exists(
-                subleases::table
-                    .filter(subleases::unit_id.eq(proposals::unit_id))
-                    .filter(subleases::household_id.eq(proposals::household_id)),
-            ))),
-    ))
-    .get_result(conn)
-    .await?;
+    let accepted: Vec<ProposalRow> = proposals::table
+        .filter(proposals::unit_id.eq(unit_id))
+        .filter(proposals::status.eq(ProposalStatus::Accepted))
+        .select(ProposalRow::as_select())
+        .load(conn)
+        .await?;
+    let sublet = sublet_pairs(conn, &accepted).await?;
+    let kept_for_a_household = accepted
+        .iter()
+        .any(|p| !sublet.contains(&(p.unit_id, p.household_id)));
     let status = if !others.is_empty() || kept_for_a_household {
         UnitStatus::Reserved
     } else if rules::energy_refusal(unit.energy_class, today).is_some() {

@@ -1,5 +1,7 @@
 //! Units, agreements and proposals: their rows, their wire shapes and their enumerations.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -501,4 +503,26 @@ pub async fn lock_unit(
         .for_update()
         .first(conn)
         .await?)
+}
+
+/// The (unit, household) pairs of the accepted proposals among `rows` whose unit has been
+/// sub-let to the household (planned, running or over): the acceptance has led to that.
+pub async fn sublet_pairs(
+    conn: &mut AsyncPgConnection,
+    rows: &[ProposalRow],
+) -> Result<HashSet<(Uuid, Uuid)>, crate::error::ApiError> {
+    let accepted: Vec<&ProposalRow> = rows
+        .iter()
+        .filter(|r| r.status == ProposalStatus::Accepted)
+        .collect();
+    if accepted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let pairs: Vec<(Uuid, Uuid)> = subleases::table
+        .filter(subleases::unit_id.eq_any(accepted.iter().map(|r| r.unit_id)))
+        .filter(subleases::household_id.eq_any(accepted.iter().map(|r| r.household_id)))
+        .select((subleases::unit_id, subleases::household_id))
+        .load(conn)
+        .await?;
+    Ok(pairs.into_iter().collect())
 }

@@ -2,8 +2,6 @@
 //! landlord accepts (the unit is `reserved`) or declines with a coded reason; the
 //! association may withdraw it.
 
-use std::collections::HashSet;
-
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -16,8 +14,8 @@ use validator::Validate;
 
 use super::handlers::{release_unit, set_unit_status};
 use super::model::{
-    find_visible_unit, lock_unit, AgreementStatus, Proposal, ProposalAction, ProposalDeclineReason,
-    ProposalRow, ProposalStatus, UnitStatus,
+    find_visible_unit, lock_unit, sublet_pairs, AgreementStatus, Proposal, ProposalAction,
+    ProposalDeclineReason, ProposalRow, ProposalStatus, UnitStatus,
 };
 use super::rules::{self, Party};
 use crate::action_endpoint;
@@ -36,7 +34,7 @@ use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
 use crate::referrals::handlers::Withdrawal;
-use crate::schema::{agreements, households, proposals, subleases};
+use crate::schema::{agreements, households, proposals};
 use crate::state::AppState;
 
 /// A household proposed for a unit.
@@ -79,7 +77,7 @@ async fn present(
 ) -> Result<Vec<Proposal>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
     let summaries = households_model::Summaries::load(conn, &ids).await?;
-    let sublet = sublet(conn, &rows).await?;
+    let sublet = sublet_pairs(conn, &rows).await?;
     rows.into_iter()
         .map(|r| {
             let household = summaries.get(r.household_id)?;
@@ -87,28 +85,6 @@ async fn present(
             Ok(Proposal::view(r, household, org, sublet))
         })
         .collect()
-}
-
-/// The (unit, household) pairs of the accepted proposals among `rows` whose unit has been
-/// sub-let to the household (planned, running or over): the acceptance has led to that.
-async fn sublet(
-    conn: &mut AsyncPgConnection,
-    rows: &[ProposalRow],
-) -> Result<HashSet<(Uuid, Uuid)>, ApiError> {
-    let accepted: Vec<&ProposalRow> = rows
-        .iter()
-        .filter(|r| r.status == ProposalStatus::Accepted)
-        .collect();
-    if accepted.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let pairs: Vec<(Uuid, Uuid)> = subleases::table
-        .filter(subleases::unit_id.eq_any(accepted.iter().map(|r| r.unit_id)))
-        .filter(subleases::household_id.eq_any(accepted.iter().map(|r| r.household_id)))
-        .select((subleases::unit_id, subleases::household_id))
-        .load(conn)
-        .await?;
-    Ok(pairs.into_iter().collect())
 }
 
 fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
@@ -466,7 +442,7 @@ async fn act(
                         }
                     }));
                 }
-                let sublet = sublet(conn, std::slice::from_ref(&row))
+                let sublet = sublet_pairs(conn, std::slice::from_ref(&row))
                     .await?
                     .contains(&(row.unit_id, row.household_id));
                 let to =

@@ -95,26 +95,34 @@ impl World {
     }
 
     async fn agreement(&self, covered: i32, kind: &str) -> Value {
+        self.propose_agreement(json!({"kind": kind, "units_covered": covered,
+                                      "starts_on": "2024-06-01", "programme_label": "Logement d'abord"}))
+            .await
+    }
+
+    /// The landlord proposes an agreement to the association (`body` without the association).
+    async fn propose_agreement(&self, mut body: Value) -> Value {
+        body["association_organisation_id"] = json!(self.association.id);
         created(
             self.app
-                .post(
-                    "/v1/agreements",
-                    &self.landlord.admin_token,
-                    &json!({"association_organisation_id": self.association.id, "kind": kind,
-                            "units_covered": covered, "starts_on": "2024-06-01", "programme_label": "Logement d'abord"}),
-                )
+                .post("/v1/agreements", &self.landlord.admin_token, &body)
                 .await,
         )
         .await
     }
 
-    async fn active_agreement(&self, covered: i32) -> Value {
-        let a = self.agreement(covered, "sliding_lease").await;
-        let path = format!("/v1/agreements/{}/accept", id(&a));
+    /// The association accepts a proposed agreement.
+    async fn accept_agreement(&self, a: &Value) -> Value {
+        let path = format!("/v1/agreements/{}/accept", id(a));
         ok(self
             .act(&self.association.admin_token, &path, &a["version"], None)
             .await)
         .await
+    }
+
+    async fn active_agreement(&self, covered: i32) -> Value {
+        let a = self.agreement(covered, "sliding_lease").await;
+        self.accept_agreement(&a).await
     }
 
     async fn attach(&self, agreement: &Value, units: &[&Value]) -> Response {
@@ -1263,25 +1271,11 @@ async fn proposals_are_withdrawn_by_their_association() {
 async fn agreements_expire_and_bound_their_subleases() {
     let w = world().await;
     let app = &w.app;
-    let a = created(
-        app.post(
-            "/v1/agreements",
-            &w.landlord.admin_token,
-            &json!({"association_organisation_id": w.association.id, "kind": "intermediated_rental",
-                    "units_covered": 2, "starts_on": "2026-01-01", "ends_on": "2029-06-30"}),
-        )
-        .await,
-    )
-    .await;
-    let a = ok(w
-        .act(
-            &w.association.admin_token,
-            &format!("/v1/agreements/{}/accept", id(&a)),
-            &a["version"],
-            None,
-        )
-        .await)
-    .await;
+    let a = w
+        .propose_agreement(json!({"kind": "intermediated_rental", "units_covered": 2,
+                                  "starts_on": "2026-01-01", "ends_on": "2029-06-30"}))
+        .await;
+    let a = w.accept_agreement(&a).await;
     let sublet = w.unit(&w.landlord, "d", "available").await;
     let offered = w.unit(&w.landlord, "d", "available").await;
     ok(w.attach(&a, &[&sublet, &offered]).await).await;
