@@ -50,7 +50,63 @@ pub fn run_migrations_blocking(database_url: &str) -> Result<Vec<String>, String
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| format!("migrations failed: {e}"))?;
-    Ok(applied.iter().map(|v| v.to_string()).collect())
+    let mut applied: Vec<String> = applied.iter().map(|v| v.to_string()).collect();
+    applied.extend(
+        run_data_migrations(&mut conn).map_err(|e| format!("data migrations failed: {e}"))?,
+    );
+    Ok(applied)
+}
+
+/// A blocking connection, as migrations use.
+pub type BlockingConn = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// A change to stored data that only the service can compute; returns the rows changed.
+type DataMigration = fn(&mut BlockingConn) -> diesel::QueryResult<usize>;
+
+/// Changes to stored data that only the service can compute, in order, each applied once
+/// (recorded in `data_migrations`) after the schema migrations.
+const DATA_MIGRATIONS: &[(&str, DataMigration)] = &[(
+    "household_identity_key_transliterated",
+    crate::households::model::rekey_identities,
+)];
+
+/// Applies the pending data migrations, each in its own transaction under an advisory
+/// lock (instances starting together apply each once); returns their names.
+fn run_data_migrations(conn: &mut BlockingConn) -> diesel::QueryResult<Vec<String>> {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Bool, Text};
+    #[derive(QueryableByName)]
+    struct Done {
+        #[diesel(sql_type = Bool)]
+        done: bool,
+    }
+    let mut applied = Vec::new();
+    for (name, migrate) in DATA_MIGRATIONS {
+        let ran = conn.transaction(|c| {
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('data_migrations', 0))",
+            )
+            .execute(c)?;
+            let done: Done = diesel::sql_query(
+                "SELECT EXISTS (SELECT 1 FROM data_migrations WHERE name = $1) AS done",
+            )
+            .bind::<Text, _>(name)
+            .get_result(c)?;
+            if done.done {
+                return Ok(false);
+            }
+            let changed = migrate(c)?;
+            log::info!("data migration {name}: {changed} rows changed");
+            diesel::sql_query("INSERT INTO data_migrations (name) VALUES ($1)")
+                .bind::<Text, _>(name)
+                .execute(c)?;
+            Ok::<_, diesel::result::Error>(true)
+        })?;
+        if ran {
+            applied.push(format!("data: {name}"));
+        }
+    }
+    Ok(applied)
 }
 
 /// Whether every embedded migration has been applied (for `/readyz`).
@@ -99,4 +155,26 @@ where
             Err(e)
         }
     }
+}
+
+/// Serialises the transactions that check the same "only one" rule: a transaction-scoped
+/// advisory lock on `rule` and `key` (hashed to 64 bits), taken before the check, so that a
+/// second request checks only once the first has committed or rolled back, whichever
+/// instance serves it. `rule` names the rule (`household_identity`); `key` is what must be
+/// unique under it. Two different keys whose hashes collide merely wait for each other.
+/// For rules a unique index or an exclusion constraint cannot state (a household is a
+/// duplicate of those its organisation sees, whoever created them).
+pub async fn lock_for_rule(
+    conn: &mut AsyncPgConnection,
+    rule: &str,
+    key: &str,
+) -> Result<(), ApiError> {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 0))")
+        .bind::<Text, _>(rule)
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

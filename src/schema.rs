@@ -39,6 +39,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    data_migrations (name) {
+        name -> Text,
+        applied_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     event_recipients (organisation_id, tx_id, seq) {
         organisation_id -> Uuid,
         tx_id -> Int8,
@@ -362,6 +369,7 @@ diesel::joinable!(units -> organisations (holder_organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     agreements,
+    data_migrations,
     event_recipients,
     events,
     households,

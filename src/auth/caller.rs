@@ -171,15 +171,20 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-    })?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(
-            "the Authorization header must be `Bearer <token>`".into(),
-        ));
-    }
-    Ok(token.trim().to_owned())
+    credentials_of_scheme(value, "bearer")
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
+}
+
+/// The credentials of an `Authorization` value if its scheme is `scheme`: RFC 9110 §11.1
+/// compares scheme names without regard to case (`Bearer`, `bearer`, `BEARER`), and one or
+/// more spaces separate them from the credentials. `None` for another scheme or none.
+pub fn credentials_of_scheme<'v>(value: &'v str, scheme: &str) -> Option<&'v str> {
+    let (name, credentials) = value.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (name.eq_ignore_ascii_case(scheme) && !credentials.is_empty()).then_some(credentials)
 }
 
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Caller, ApiError> {

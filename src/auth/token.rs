@@ -17,7 +17,7 @@ use crate::auth::policy::effective_scopes;
 use crate::auth::{secrets, throttle};
 use crate::db;
 use crate::error::ApiError;
-use crate::http::body::{is_json_content_type, read_body};
+use crate::http::body::{is_json_content_type, parse_value, read_body};
 use crate::identity::model::{AccountKind, AccountRow, Scope};
 use crate::schema::{accounts, refresh_tokens, sessions};
 use crate::state::AppState;
@@ -144,9 +144,17 @@ impl From<ApiError> for OAuthError {
 
 fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthError> {
     let mut parsed: TokenRequest = if is_json_content_type(req) {
-        serde_json::from_slice(body).map_err(|e| {
+        let invalid = |e: String| {
             OAuthError::invalid_request(format!("the body is not a valid token request: {e}"))
-        })?
+        };
+        let (value, repeated) = parse_value(body).map_err(|e| invalid(e.to_problem().detail))?;
+        if let Some(key) = <[_]>::first(&repeated) {
+            return Err(OAuthError::invalid_request(format!(
+                "the parameter `{}` is sent more than once",
+                key.field
+            )));
+        }
+        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?
     } else if req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -156,6 +164,15 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthEr
                 .starts_with("application/x-www-form-urlencoded")
         })
     {
+        // RFC 6749 §3.2: parameters must not be included more than once.
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in form_urlencoded::parse(body) {
+            if !seen.insert(name.clone()) {
+                return Err(OAuthError::invalid_request(format!(
+                    "the parameter `{name}` is sent more than once"
+                )));
+            }
+        }
         serde_urlencoded::from_bytes(body).map_err(|e| {
             OAuthError::invalid_request(format!("the form is not a valid token request: {e}"))
         })?
@@ -186,10 +203,7 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthEr
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        })
+        .and_then(|v| crate::auth::caller::credentials_of_scheme(v, "basic"))
     {
         let decoded = STANDARD
             .decode(basic.trim())

@@ -28,6 +28,7 @@ use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
+use crate::http::patch::{self, Changed};
 use crate::identity::organisations::validate_not_blank;
 use crate::schema::{households, special_category_reads};
 use crate::state::AppState;
@@ -118,38 +119,59 @@ pub struct NewHousehold {
     pub special_category_grounds: Vec<SpecialGround>,
 }
 
-/// Changes to a household; absent fields stay as they are.
+/// Changes to a household, as a JSON Merge Patch (RFC 7396): an absent field stays as it
+/// is; `null` clears `partner_reference` and is refused (422 `not_nullable`) elsewhere.
+/// Sending what is already stored changes nothing: same version, no event.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000}))]
+#[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000, "partner_reference": null}))]
 pub struct HouseholdPatch {
+    /// Your own reference; `null` removes it.
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
-    pub partner_reference: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub partner_reference: Option<Option<String>>,
     #[validate(nested)]
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub head: Option<NewHead>,
+    /// The other members, all of them (`[]`: none).
     #[validate(length(max = 20), nested)]
-    #[schema(max_items = 20)]
+    #[schema(nullable = false, max_items = 20)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub members: Option<Vec<Member>>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub household_type: Option<HouseholdType>,
     #[validate(range(min = 1, max = 20))]
-    #[schema(minimum = 1, maximum = 20)]
+    #[schema(nullable = false, minimum = 1, maximum = 20)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub adults: Option<i32>,
     #[validate(range(min = 0, max = 30))]
-    #[schema(minimum = 0, maximum = 30)]
+    #[schema(nullable = false, minimum = 0, maximum = 30)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub children: Option<i32>,
     #[validate(range(min = 0, max = 100_000_000))]
-    #[schema(minimum = 0, maximum = 100_000_000)]
+    #[schema(nullable = false, minimum = 0, maximum = 100_000_000)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub monthly_resources_cents: Option<i64>,
+    /// All of them (`[]`: none).
     #[validate(length(max = 6))]
-    #[schema(max_items = 6)]
+    #[schema(nullable = false, max_items = 6)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub resource_kinds: Option<Vec<ResourceKind>>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub housing_situation: Option<HousingSituation>,
+    /// All of them (`[]`: none).
     #[validate(length(max = 6))]
-    #[schema(max_items = 6)]
+    #[schema(nullable = false, max_items = 6)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub priority_grounds: Option<Vec<PriorityGround>>,
+    /// All of them (`[]`: none).
     #[validate(length(max = 3))]
-    #[schema(max_items = 3)]
+    #[schema(nullable = false, max_items = 3)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
 }
 
@@ -302,6 +324,8 @@ pub async fn create_household(
                 &new.head.first_names,
                 new.head.birth_date,
             );
+            // One household per head for an organisation, also when requests race.
+            db::lock_for_rule(conn, "household_identity", &format!("{org}|{identity}")).await?;
             let existing: Option<Uuid> = households::table
                 .filter(households::identity_key.eq(&identity))
                 .filter(model::visible_to(org))
@@ -450,7 +474,8 @@ pub async fn list_households(
     Ok(HttpResponse::Ok().json(PageOf::new(shape(&caller, rows), more, |v| v.id)))
 }
 
-/// Runs a change of a household the caller sees, with `If-Match`, then emits the event.
+/// Runs a change of a household the caller sees, with `If-Match`, then emits the event
+/// (none when nothing changed).
 async fn change_household<F>(
     state: &AppState,
     caller: &Caller,
@@ -460,15 +485,20 @@ async fn change_household<F>(
     change: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: AsyncFnOnce(&mut AsyncPgConnection, HouseholdRow) -> Result<HouseholdRow, ApiError>,
+    F: AsyncFnOnce(&mut AsyncPgConnection, HouseholdRow) -> Result<Changed<HouseholdRow>, ApiError>,
 {
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
     let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
         let current = model::find_visible(conn, org, id, true).await?;
         if_match.check(current.version)?;
-        let row = change(conn, current).await?;
-        household_event(conn, caller, event_type, &row).await?;
+        let row = match change(conn, current).await? {
+            Changed::Yes(row) => {
+                household_event(conn, caller, event_type, &row).await?;
+                row
+            }
+            Changed::No(row) => row,
+        };
         Ok(present(conn, caller, vec![row]).await?.remove(0))
     })
     .await?;
@@ -513,8 +543,7 @@ pub async fn update_household(
                     "a landlord does not handle special-category grounds".into(),
                 ));
             }
-            let head = patch.head.clone();
-            let (last, first, birth) = match &head {
+            let (last, first, birth) = match &patch.head {
                 Some(h) => (
                     h.last_name.trim().to_string(),
                     h.first_names.trim().to_string(),
@@ -527,47 +556,89 @@ pub async fn update_household(
                 ),
             };
             let json = |v: serde_json::Result<serde_json::Value>| v.map_err(ApiError::internal);
-            Ok(diesel::update(households::table.find(current.id))
-                .set((
-                    households::partner_reference.eq(patch
-                        .partner_reference
-                        .clone()
-                        .or(current.partner_reference.clone())),
-                    households::head_last_name.eq(&last),
-                    households::head_first_names.eq(&first),
-                    households::head_birth_date.eq(birth),
-                    households::identity_key.eq(rules::identity_key(&last, &first, birth)),
-                    households::members.eq(match &patch.members {
-                        Some(m) => json(serde_json::to_value(m))?,
-                        None => current.members.clone(),
-                    }),
-                    households::household_type
-                        .eq(patch.household_type.unwrap_or(current.household_type)),
-                    households::adults.eq(patch.adults.unwrap_or(current.adults)),
-                    households::children.eq(patch.children.unwrap_or(current.children)),
-                    households::monthly_resources_cents.eq(patch
-                        .monthly_resources_cents
-                        .unwrap_or(current.monthly_resources_cents)),
-                    households::resource_kinds.eq(match &patch.resource_kinds {
-                        Some(k) => json(serde_json::to_value(dedup(k.clone())))?,
-                        None => current.resource_kinds.clone(),
-                    }),
-                    households::housing_situation
-                        .eq(patch.housing_situation.unwrap_or(current.housing_situation)),
-                    households::priority_grounds.eq(match &patch.priority_grounds {
-                        Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
-                        None => current.priority_grounds.clone(),
-                    }),
-                    households::special_grounds.eq(match &patch.special_category_grounds {
-                        Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
-                        None => current.special_grounds.clone(),
-                    }),
-                    households::version.eq(current.version + 1),
-                    households::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(HouseholdRow::as_returning())
-                .get_result(conn)
-                .await?)
+            let merged = (
+                patch::merge(&patch.partner_reference, &current.partner_reference),
+                match &patch.members {
+                    Some(m) => json(serde_json::to_value(m))?,
+                    None => current.members.clone(),
+                },
+                patch.household_type.unwrap_or(current.household_type),
+                patch.adults.unwrap_or(current.adults),
+                patch.children.unwrap_or(current.children),
+                patch
+                    .monthly_resources_cents
+                    .unwrap_or(current.monthly_resources_cents),
+                match &patch.resource_kinds {
+                    Some(k) => json(serde_json::to_value(dedup(k.clone())))?,
+                    None => current.resource_kinds.clone(),
+                },
+                patch.housing_situation.unwrap_or(current.housing_situation),
+                match &patch.priority_grounds {
+                    Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
+                    None => current.priority_grounds.clone(),
+                },
+                match &patch.special_category_grounds {
+                    Some(g) => json(serde_json::to_value(dedup(g.clone())))?,
+                    None => current.special_grounds.clone(),
+                },
+            );
+            let stored = (
+                current.partner_reference.clone(),
+                current.members.clone(),
+                current.household_type,
+                current.adults,
+                current.children,
+                current.monthly_resources_cents,
+                current.resource_kinds.clone(),
+                current.housing_situation,
+                current.priority_grounds.clone(),
+                current.special_grounds.clone(),
+            );
+            let same_head = (last.as_str(), first.as_str(), birth)
+                == (
+                    current.head_last_name.as_str(),
+                    current.head_first_names.as_str(),
+                    current.head_birth_date,
+                );
+            if same_head && merged == stored {
+                return Ok(Changed::No(current));
+            }
+            let (
+                partner_reference,
+                members,
+                household_type,
+                adults,
+                children,
+                resources,
+                resource_kinds,
+                housing_situation,
+                priority_grounds,
+                special_grounds,
+            ) = merged;
+            Ok(Changed::Yes(
+                diesel::update(households::table.find(current.id))
+                    .set((
+                        households::partner_reference.eq(partner_reference),
+                        households::head_last_name.eq(&last),
+                        households::head_first_names.eq(&first),
+                        households::head_birth_date.eq(birth),
+                        households::identity_key.eq(rules::identity_key(&last, &first, birth)),
+                        households::members.eq(members),
+                        households::household_type.eq(household_type),
+                        households::adults.eq(adults),
+                        households::children.eq(children),
+                        households::monthly_resources_cents.eq(resources),
+                        households::resource_kinds.eq(resource_kinds),
+                        households::housing_situation.eq(housing_situation),
+                        households::priority_grounds.eq(priority_grounds),
+                        households::special_grounds.eq(special_grounds),
+                        households::version.eq(current.version + 1),
+                        households::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(HouseholdRow::as_returning())
+                    .get_result(conn)
+                    .await?,
+            ))
         },
     )
     .await
@@ -607,18 +678,20 @@ pub async fn record_consent(
         if_match,
         "household.consent_recorded",
         async move |conn: &mut AsyncPgConnection, current: HouseholdRow| {
-            Ok(diesel::update(households::table.find(current.id))
-                .set((
-                    households::consent_given_on.eq(Some(consent.given_on)),
-                    households::consent_scope.eq(consent.scope.clone()),
-                    households::consent_recorded_by.eq(Some(account)),
-                    households::consent_withdrawn_at.eq(None::<DateTime<Utc>>),
-                    households::version.eq(current.version + 1),
-                    households::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(HouseholdRow::as_returning())
-                .get_result(conn)
-                .await?)
+            Ok(Changed::Yes(
+                diesel::update(households::table.find(current.id))
+                    .set((
+                        households::consent_given_on.eq(Some(consent.given_on)),
+                        households::consent_scope.eq(consent.scope.clone()),
+                        households::consent_recorded_by.eq(Some(account)),
+                        households::consent_withdrawn_at.eq(None::<DateTime<Utc>>),
+                        households::version.eq(current.version + 1),
+                        households::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(HouseholdRow::as_returning())
+                    .get_result(conn)
+                    .await?,
+            ))
         },
     )
     .await
@@ -659,15 +732,17 @@ pub async fn withdraw_consent(
             if !current.consent_in_force() {
                 return Err(ApiError::conflict("the household has no consent in force"));
             }
-            Ok(diesel::update(households::table.find(current.id))
-                .set((
-                    households::consent_withdrawn_at.eq(Some(Utc::now())),
-                    households::version.eq(current.version + 1),
-                    households::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(HouseholdRow::as_returning())
-                .get_result(conn)
-                .await?)
+            Ok(Changed::Yes(
+                diesel::update(households::table.find(current.id))
+                    .set((
+                        households::consent_withdrawn_at.eq(Some(Utc::now())),
+                        households::version.eq(current.version + 1),
+                        households::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(HouseholdRow::as_returning())
+                    .get_result(conn)
+                    .await?,
+            ))
         },
     )
     .await

@@ -378,3 +378,31 @@ impl Summaries {
             .ok_or_else(|| ApiError::internal(format!("household {id} is missing")))
     }
 }
+
+/// Recomputes every household's identity key with [`super::rules::identity_key`] (a data
+/// migration, for keys computed by an earlier rule); returns how many changed.
+pub fn rekey_identities(conn: &mut crate::db::BlockingConn) -> diesel::QueryResult<usize> {
+    let rows: Vec<(Uuid, String, String, NaiveDate, String)> = diesel::RunQueryDsl::load(
+        households::table.select((
+            households::id,
+            households::head_last_name,
+            households::head_first_names,
+            households::head_birth_date,
+            households::identity_key,
+        )),
+        conn,
+    )?;
+    let mut changed = 0;
+    for (id, last, first, birth, key) in rows {
+        let new_key = super::rules::identity_key(&last, &first, birth);
+        if new_key != key {
+            diesel::RunQueryDsl::execute(
+                diesel::update(households::table.find(id))
+                    .set(households::identity_key.eq(new_key)),
+                conn,
+            )?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}

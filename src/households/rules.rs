@@ -1,15 +1,17 @@
 //! Field rules of households: plain functions, unit-tested.
 
 use chrono::NaiveDate;
-use unicode_normalization::UnicodeNormalization;
 
-/// A name without accents, case, spaces or punctuation: "Éloïse-Marie  D'Arc" and
-/// "eloise marie darc" are the same person's name.
+/// A name as it is compared: transliterated to ASCII (`deunicode`: œ → oe, æ → ae, ß → ss,
+/// accents dropped, other scripts spelt in Latin letters), lower-case, without spaces or
+/// punctuation. "Lœuillet", "LOEUILLET" and "Loeuillet" are one name; so are "Éloïse-Marie
+/// D’Arc" and "eloise marie darc" (typographic or straight apostrophe). Names are compared,
+/// never rewritten: the head's name is stored and shown as it was typed.
 pub fn normalise_name(name: &str) -> String {
-    name.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
+    deunicode::deunicode(name)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
         .collect()
 }
 
@@ -26,6 +28,53 @@ pub fn identity_key(last_name: &str, first_names: &str, birth_date: NaiveDate) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Spellings of one name as they reach a case file: typed on a French keyboard, on a
+    /// foreign one, copied from an ID document in capitals, from a PDF with its ligatures,
+    /// decomposed by a Mac, with the typographic apostrophe of a word processor.
+    #[test]
+    fn the_ways_french_names_are_typed_are_one_name() {
+        let same: [&[&str]; 17] = [
+            &[
+                "Lœuillet",
+                "Loeuillet",
+                "LOEUILLET",
+                "LŒUILLET",
+                "L\u{0153}uillet",
+            ],
+            &["Lætitia", "Laetitia", "LAETITIA", "Lǽtitia"],
+            &[
+                "Bénédicte",
+                "Benedicte",
+                "BÉNÉDICTE",
+                "Be\u{0301}ne\u{0301}dicte",
+            ],
+            &["François", "Francois", "FRANÇOIS"],
+            &["Jean-Loïc", "Jean Loic", "jean loïc", "JEAN-LOÏC"],
+            &["D'Arc", "D’Arc", "d arc", "DARC"],
+            &["N’Diaye", "N'Diaye", "NDIAYE", "N Diaye"],
+            &["Strauß", "Strauss"],
+            &["Ångström", "Angstrom"],
+            &["Müller", "Muller"],
+            &["Œdipe", "Oedipe"],
+            &["Ｍａｒｔｉｎ", "Martin"],
+            &["Çelik", "Celik"],
+            &["Yıldız", "Yildiz"],
+            &["Nguyễn", "Nguyen"],
+            &["Dąbrowski", "Dabrowski"],
+            &["Øster", "Oster"],
+        ];
+        for names in same {
+            let first = normalise_name(names[0]);
+            assert!(!first.is_empty(), "{names:?}");
+            for n in names {
+                assert_eq!(normalise_name(n), first, "{n} in {names:?}");
+            }
+        }
+        for (a, b) in [("Lefèvre", "Lefebvre"), ("Léa", "Léo"), ("Marie", "Mari")] {
+            assert_ne!(normalise_name(a), normalise_name(b), "{a} / {b}");
+        }
+    }
 
     #[test]
     fn accents_case_and_spaces_do_not_matter() {

@@ -61,33 +61,376 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
     Ok(body.freeze())
 }
 
-/// Parses JSON, reporting syntax errors with their line and column (400) and type errors
-/// with the path of the field (422).
+/// Parses JSON, reporting syntax errors with their line and column (400) and everything
+/// else in one 422: every repeated key (`duplicate_key`: a body that says two things is
+/// refused, never read as its last), every NUL character, and every missing field, wrong
+/// type, unknown field and unknown value (see [`read_value`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: Value = serde_path_to_error::deserialize(de).map_err(json_error)?;
-    // PostgreSQL text cannot hold U+0000: refuse it here, naming the field, rather than
-    // fail at the database.
-    let mut nul_fields = Vec::new();
-    find_nul_strings(&value, String::new(), &mut nul_fields);
-    if !nul_fields.is_empty() {
-        return Err(ApiError::Validation(
-            nul_fields
-                .into_iter()
-                .map(|f| {
-                    FieldError::new(
-                        f,
-                        "nul_character",
-                        "must not contain the NUL character (U+0000)",
-                    )
-                })
-                .collect(),
-        ));
+    match read_json(bytes)? {
+        Read::Whole(value) => Ok(value),
+        Read::Broken { errors, .. } => Err(ApiError::Validation(errors)),
     }
-    serde_path_to_error::deserialize(value).map_err(json_error)
 }
 
-fn find_nul_strings(value: &Value, path: String, out: &mut Vec<String>) {
+/// What a body turned out to be.
+enum Read<T> {
+    /// Every field is there, of its type.
+    Whole(T),
+    /// Not: `errors` names every field that is missing, mistyped or unknown, and `standing_in`
+    /// is the body with stand-in values in their place (when one could be found), so that
+    /// the rules of the fields that were sent can be checked too.
+    Broken {
+        errors: Vec<FieldError>,
+        standing_in: Option<(T, Vec<String>)>,
+    },
+}
+
+fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Read<T>, ApiError> {
+    let (value, mut errors) = parse_value(bytes)?;
+    find_nul_strings(&value, String::new(), &mut errors);
+    let read = read_value::<T>(value);
+    if errors.is_empty() {
+        return Ok(read);
+    }
+    Ok(match read {
+        Read::Whole(value) => Read::Broken {
+            errors,
+            standing_in: Some((value, Vec::new())),
+        },
+        Read::Broken {
+            errors: more,
+            standing_in,
+        } => {
+            errors.extend(more);
+            Read::Broken {
+                errors,
+                standing_in,
+            }
+        }
+    })
+}
+
+/// Parses JSON into a value, with a `duplicate_key` error for every key an object repeats
+/// (serde_json would keep the last one silently). Syntax errors are 400.
+pub fn parse_value(bytes: &[u8]) -> Result<(Value, Vec<FieldError>), ApiError> {
+    use serde::de::DeserializeSeed;
+    let duplicates = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Checked {
+        path: String::new(),
+        duplicates: &duplicates,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(syntax_error)?;
+    let errors = duplicates
+        .into_inner()
+        .into_iter()
+        .map(|path: String| {
+            let key = path.rsplit(['.', '[']).next().unwrap_or(&path).to_owned();
+            FieldError::new(
+                path,
+                "duplicate_key",
+                format!("the key `{key}` appears more than once in its object"),
+            )
+        })
+        .collect();
+    Ok((value, errors))
+}
+
+/// A JSON value read with every repeated key noted, by its path.
+struct Checked<'a> {
+    path: String,
+    duplicates: &'a std::cell::RefCell<Vec<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Checked<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Checked {
+            path: format!("{}[{}]", self.path, items.len()),
+            duplicates: self.duplicates,
+        })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            let value = map.next_value_seed(Checked {
+                path: path.clone(),
+                duplicates: self.duplicates,
+            })?;
+            if object.contains_key(&key) {
+                let mut duplicates = self.duplicates.borrow_mut();
+                if !duplicates.contains(&path) {
+                    duplicates.push(path);
+                }
+            } else {
+                object.insert(key, value);
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// A place in a JSON value.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn display(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k)
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Whether `field` is `place` or lies inside it.
+fn is_within(field: &str, place: &str) -> bool {
+    field == place
+        || field
+            .strip_prefix(place)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+fn slot<'v>(root: &'v mut Value, steps: &[Step]) -> Option<&'v mut Value> {
+    let mut here = root;
+    for step in steps {
+        here = match (step, here) {
+            (Step::Key(k), Value::Object(map)) => map.get_mut(k)?,
+            (Step::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(here)
+}
+
+/// Puts `value` at `steps` (a missing last key is added); false if the parent is not there.
+fn put(root: &mut Value, steps: &[Step], value: Value) -> bool {
+    let Some((last, parent)) = steps.split_last() else {
+        return false;
+    };
+    match (last, slot(root, parent)) {
+        (Step::Key(k), Some(Value::Object(map))) => {
+            map.insert(k.clone(), value);
+            true
+        }
+        (Step::Index(i), Some(Value::Array(items))) if *i < items.len() => {
+            items[*i] = value;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// One failure of deserializing a body: where, what, and why.
+struct Failure {
+    steps: Vec<Step>,
+    code: &'static str,
+    message: String,
+}
+
+fn first_failure<T: DeserializeOwned>(value: &Value) -> Result<T, Failure> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        use serde_path_to_error::Segment;
+        let mut steps: Vec<Step> = e
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Map { key } => Some(Step::Key(key.clone())),
+                Segment::Seq { index } => Some(Step::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let message = strip_position(&e.into_inner().to_string());
+        let quoted = message.split('`').nth(1).unwrap_or("").to_owned();
+        let code = if message.starts_with("missing field") {
+            // serde names the enclosing object; the field is the missing one.
+            steps.push(Step::Key(quoted));
+            "required"
+        } else if message.starts_with("unknown field") {
+            // Here the path already ends with the unknown field.
+            if steps.last() != Some(&Step::Key(quoted.clone())) {
+                steps.push(Step::Key(quoted));
+            }
+            "unknown_field"
+        } else if message.starts_with("unknown variant") {
+            "unknown_value"
+        } else if message.starts_with(NULL_REFUSED) {
+            "not_nullable"
+        } else {
+            "invalid_type"
+        };
+        Failure {
+            steps,
+            code,
+            message,
+        }
+    })
+}
+
+/// What a field refusing `null` says (see `http::patch`).
+pub const NULL_REFUSED: &str = "must not be null";
+
+/// Values tried, in turn, in place of a missing or mistyped field until the body reads: the
+/// value serde's message asks for first (an enumeration's first value), then one of each
+/// JSON type and of the formats the API reads from strings.
+fn stand_ins(message: &str) -> std::collections::VecDeque<Value> {
+    let mut out = std::collections::VecDeque::new();
+    out.extend(suggested_value(message));
+    out.extend([
+        Value::from(""),
+        Value::from(0),
+        Value::Bool(false),
+        Value::Object(Default::default()),
+        Value::Array(Vec::new()),
+        Value::from("2000-01-01"),
+        Value::from("2000-01-01T00:00:00Z"),
+        Value::from("00000000-0000-0000-0000-000000000000"),
+        Value::from(1),
+        Value::Null,
+    ]);
+    out
+}
+
+/// The first value serde's message says it expected (`expected one of `a`, `b``).
+fn suggested_value(message: &str) -> Option<Value> {
+    let expected = message.split("expected ").nth(1)?;
+    expected.split('`').nth(1).map(Value::from)
+}
+
+/// The most failures one body is read for: past it, those found are reported.
+const MOST_FAILURES: usize = 50;
+
+/// Deserializes `T`, reporting every missing field, wrong type, unknown field and unknown
+/// value at once: serde stops at the first, so each failing field is noted, given a stand-in
+/// value (or, unknown, removed) and the body read again. Failures inside a stand-in are not
+/// the caller's and are not reported.
+fn read_value<T: DeserializeOwned>(mut value: Value) -> Read<T> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut standing_in: Vec<String> = Vec::new();
+    for _ in 0..MOST_FAILURES * 2 {
+        let failure = match first_failure::<T>(&value) {
+            Ok(read) if errors.is_empty() => return Read::Whole(read),
+            Ok(read) => {
+                errors.sort_by(|a, b| a.field.cmp(&b.field));
+                return Read::Broken {
+                    errors,
+                    standing_in: Some((read, standing_in)),
+                };
+            }
+            Err(failure) => failure,
+        };
+        let field = display(&failure.steps);
+        if failure.steps.is_empty() {
+            errors.push(FieldError::new("body", "invalid_type", failure.message));
+            break;
+        }
+        let ours = standing_in.iter().any(|s| is_within(&field, s));
+        if !ours {
+            errors.push(FieldError::new(
+                &field,
+                failure.code,
+                failure.message.clone(),
+            ));
+        }
+        if errors.len() >= MOST_FAILURES {
+            break;
+        }
+        if failure.code == "unknown_field" {
+            let (last, parent) = failure.steps.split_last().expect("not empty");
+            match (last, slot(&mut value, parent)) {
+                (Step::Key(k), Some(Value::Object(map))) => {
+                    map.remove(k);
+                }
+                _ => break,
+            }
+            continue;
+        }
+        standing_in.push(field.clone());
+        let mut candidates = stand_ins(&failure.message);
+        let mut fits = false;
+        let mut tried = 0;
+        while let Some(candidate) = candidates.pop_front() {
+            tried += 1;
+            if tried > 16 || !put(&mut value, &failure.steps, candidate) {
+                break;
+            }
+            match first_failure::<T>(&value) {
+                Err(next) if display(&next.steps) == field => {
+                    // An enumeration names its values only once it is given a wrong one.
+                    if let Some(suggested) = suggested_value(&next.message) {
+                        candidates.push_front(suggested);
+                    }
+                }
+                _ => {
+                    fits = true;
+                    break;
+                }
+            }
+        }
+        if !fits {
+            break;
+        }
+    }
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    Read::Broken {
+        errors,
+        standing_in: None,
+    }
+}
+
+fn find_nul_strings(value: &Value, path: String, out: &mut Vec<FieldError>) {
     let join = |key: &str| {
         if path.is_empty() {
             key.to_string()
@@ -96,9 +439,11 @@ fn find_nul_strings(value: &Value, path: String, out: &mut Vec<String>) {
         }
     };
     match value {
-        Value::String(s) if s.contains('\0') => {
-            out.push(if path.is_empty() { "body".into() } else { path })
-        }
+        Value::String(s) if s.contains('\0') => out.push(nul_error(if path.is_empty() {
+            "body".into()
+        } else {
+            path
+        })),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 find_nul_strings(item, format!("{path}[{i}]"), out);
@@ -107,7 +452,7 @@ fn find_nul_strings(value: &Value, path: String, out: &mut Vec<String>) {
         Value::Object(map) => {
             for (k, v) in map {
                 if k.contains('\0') {
-                    out.push(join(k));
+                    out.push(nul_error(join(k)));
                 }
                 find_nul_strings(v, join(k), out);
             }
@@ -116,30 +461,26 @@ fn find_nul_strings(value: &Value, path: String, out: &mut Vec<String>) {
     }
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                let message = format!(
-                    "the body is not valid JSON: {} (line {}, column {})",
-                    strip_position(&inner.to_string()),
-                    inner.line(),
-                    inner.column()
-                );
-                ApiError::BadRequest {
-                    detail: message.clone(),
-                    errors: vec![FieldError::new("body", "malformed_json", message)],
-                }
-            }
-            Category::Data => {
-                let message = strip_position(&inner.to_string());
-                let (field, code) = field_of_data_error(&path, &message);
-                ApiError::Validation(vec![FieldError::new(field, code, message)])
-            }
-        }
+/// PostgreSQL text cannot hold U+0000: refused here, naming the field, rather than at the
+/// database.
+fn nul_error(field: String) -> FieldError {
+    FieldError::new(
+        field,
+        "nul_character",
+        "must not contain the NUL character (U+0000)",
+    )
+}
+
+fn syntax_error(inner: serde_json::Error) -> ApiError {
+    let message = format!(
+        "the body is not valid JSON: {} (line {}, column {})",
+        strip_position(&inner.to_string()),
+        inner.line(),
+        inner.column()
+    );
+    ApiError::BadRequest {
+        detail: message.clone(),
+        errors: vec![FieldError::new("body", "malformed_json", message)],
     }
 }
 
@@ -147,37 +488,6 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
-    }
-}
-
-/// serde reports a missing field on the enclosing object; name the field itself.
-fn field_of_data_error(path: &str, message: &str) -> (String, &'static str) {
-    let quoted = message.split('`').nth(1).unwrap_or("");
-    let join = |name: &str| {
-        if path == "." || path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{path}.{name}")
-        }
-    };
-    if message.starts_with("missing field") {
-        (join(quoted), "required")
-    } else if message.starts_with("unknown field") {
-        // Here the path already ends with the unknown field.
-        (
-            if path == "." || path.is_empty() {
-                quoted.to_string()
-            } else {
-                path.to_string()
-            },
-            "unknown_field",
-        )
-    } else if path == "." || path.is_empty() {
-        ("body".into(), "invalid_type")
-    } else if message.starts_with("unknown variant") {
-        (path.to_string(), "unknown_value")
-    } else {
-        (path.to_string(), "invalid_type")
     }
 }
 
@@ -233,8 +543,18 @@ fn default_message(code: &str, e: &validator::ValidationError) -> String {
 }
 
 /// A JSON body, parsed but not yet validated: for handlers that report the field rules
-/// together with the rules only the database can check. `Content-Type` must be JSON.
+/// together with the rules only the database can check. `Content-Type` must be JSON. A body
+/// that does not read as `T` never reaches the handler: the 422 names every missing, mistyped,
+/// unknown or repeated field and every rule broken by the fields that were sent.
 pub struct ParsedJson<T>(pub T, pub Bytes);
+
+/// The field rules `value` breaks, as a list to extend.
+fn rule_errors<T: Validate>(value: &T) -> Vec<FieldError> {
+    match value.validate() {
+        Ok(()) => Vec::new(),
+        Err(e) => flatten_validation_errors(&e),
+    }
+}
 
 impl<T> ParsedJson<T>
 where
@@ -242,16 +562,34 @@ where
 {
     /// The field rules the body breaks, as a list to extend.
     pub fn field_errors(&self) -> Vec<FieldError> {
-        match self.0.validate() {
-            Ok(()) => Vec::new(),
-            Err(e) => flatten_validation_errors(&e),
+        rule_errors(&self.0)
+    }
+}
+
+/// Reads a body as `T`, or the 422 naming every field that does not read and every rule
+/// that the others break.
+fn read_body_as<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    match read_json::<T>(bytes)? {
+        Read::Whole(value) => Ok(value),
+        Read::Broken {
+            mut errors,
+            standing_in,
+        } => {
+            if let Some((value, stand_ins)) = standing_in {
+                errors.extend(
+                    rule_errors(&value)
+                        .into_iter()
+                        .filter(|e| !stand_ins.iter().any(|s| is_within(&e.field, s))),
+                );
+            }
+            Err(ApiError::Validation(errors))
         }
     }
 }
 
 impl<T> FromRequest for ParsedJson<T>
 where
-    T: DeserializeOwned + 'static,
+    T: DeserializeOwned + Validate + 'static,
 {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -266,7 +604,7 @@ where
                 });
             }
             let bytes = read_body(&req, &mut payload).await?;
-            let value: T = parse_json(&bytes)?;
+            let value: T = read_body_as(&bytes)?;
             Ok(ParsedJson(value, bytes))
         })
     }
@@ -355,5 +693,102 @@ mod tests {
             fields(parse_json::<Outer>(b"\"text\"").unwrap_err()),
             (422, vec![("body".into(), "invalid_type".into())])
         );
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Many {
+        #[validate(length(min = 2))]
+        name: String,
+        #[validate(range(min = 1))]
+        count: u32,
+        when: chrono::NaiveDate,
+        kind: Kind,
+        #[validate(nested)]
+        inner: Inner2,
+        #[validate(length(max = 1))]
+        tags: Option<Vec<String>>,
+    }
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner2 {
+        #[validate(range(min = 5))]
+        n: u32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        First,
+        Second,
+    }
+
+    fn all(body: &[u8]) -> Vec<(String, String)> {
+        let e = read_body_as::<Many>(body).map(|_| ()).unwrap_err();
+        fields(e).1
+    }
+
+    #[test]
+    fn every_missing_and_mistyped_field_at_once() {
+        assert_eq!(
+            all(b"{}"),
+            vec![
+                ("count".into(), "required".into()),
+                ("inner".into(), "required".into()),
+                ("kind".into(), "required".into()),
+                ("name".into(), "required".into()),
+                ("when".into(), "required".into()),
+            ]
+        );
+        // Wrong types, an unknown value, an unknown field, a nested field, and the rules of
+        // the fields that were sent (but not of the stand-ins: `count` is not also "range").
+        assert_eq!(
+            all(
+                br#"{"name": "x", "count": "3", "when": "soon", "kind": "third",
+                     "inner": {"n": 1}, "tags": ["a", "b"], "zz": 0}"#
+            ),
+            vec![
+                ("count".into(), "invalid_type".into()),
+                ("kind".into(), "unknown_value".into()),
+                ("when".into(), "invalid_type".into()),
+                ("zz".into(), "unknown_field".into()),
+                ("inner.n".into(), "range".into()),
+                ("name".into(), "length".into()),
+                ("tags".into(), "length".into()),
+            ]
+        );
+        // A missing object: its own fields are not the caller's failures.
+        assert_eq!(
+            all(
+                br#"{"name": "xy", "count": 2, "when": "2026-01-01", "kind": "first", "inner": 7}"#
+            ),
+            vec![("inner".into(), "invalid_type".into())]
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_wherever_they_are() {
+        assert_eq!(
+            all(
+                br#"{"name": "xy", "count": 2, "count": 3, "when": "2026-01-01", "kind": "first",
+                     "inner": {"n": 6, "n": 7}}"#
+            ),
+            vec![
+                ("count".into(), "duplicate_key".into()),
+                ("inner.n".into(), "duplicate_key".into()),
+            ]
+        );
+        // Whatever order the values come in.
+        let (status, errors) = fields(
+            parse_json::<Outer>(br#"{"name": "x", "inner": {"n": 1}, "name": "y"}"#).unwrap_err(),
+        );
+        assert_eq!(status, 422);
+        assert_eq!(errors, vec![("name".into(), "duplicate_key".into())]);
+        // Inside arrays too; the same key in two objects is not a repetition.
+        let (value, errors) = parse_value(br#"[{"a": 1}, {"a": 2}, {"b": 1, "b": 1}]"#).unwrap();
+        assert_eq!(value.as_array().unwrap().len(), 3);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "[2].b");
     }
 }

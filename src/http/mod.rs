@@ -7,4 +7,5 @@ pub mod extractors;
 pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
+pub mod patch;
 pub mod request_context;

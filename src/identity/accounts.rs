@@ -25,6 +25,7 @@ use crate::http::extractors::Query;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
+use crate::http::patch;
 use crate::schema::{accounts, sessions};
 use crate::state::AppState;
 
@@ -141,19 +142,24 @@ impl Validate for NewAccount {
     }
 }
 
-/// Changes to an account; absent fields stay as they are.
+/// Changes to an account, as a JSON Merge Patch (RFC 7396): an absent field stays as it is;
+/// none may be `null` (422 `not_nullable`). Sending what is stored changes nothing.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "coordinator"}))]
 pub struct AccountPatch {
     #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub name: Option<String>,
     #[validate(custom(function = "validate_assignable_role"))]
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub role: Option<Role>,
-    /// Only for a partner system.
+    /// Only for a partner system: all of them.
     #[validate(length(max = 32))]
-    #[schema(max_items = 32)]
+    #[schema(nullable = false, max_items = 32)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub scopes: Option<Vec<Scope>>,
 }
 
@@ -323,6 +329,7 @@ pub async fn create_account(
             let row: AccountRow = match &new {
                 NewAccount::Person(p) => {
                     let email = rules::normalise_email(&p.email);
+                    db::lock_for_rule(conn, "account_email", &email).await?;
                     let taken: i64 = accounts::table
                         .filter(accounts::email.eq(&email))
                         .count()
@@ -462,7 +469,7 @@ where
     F: AsyncFnOnce(
         &mut AsyncPgConnection,
         AccountRow,
-    ) -> Result<(Account, &'static str, Option<String>), ApiError>,
+    ) -> Result<(Account, Option<&'static str>, Option<String>), ApiError>,
 {
     {
         let mut conn = db::conn(&state.pool).await?;
@@ -487,7 +494,10 @@ where
             let current = model::find_account_in(conn, organisation_id, account_id, true).await?;
             if_match.check(current.version)?;
             let (account, event_type, secret) = change(conn, current).await?;
-            account_event(conn, &caller, event_type, &account).await?;
+            // No event when nothing changed (a PATCH of what is stored).
+            if let Some(event_type) = event_type {
+                account_event(conn, &caller, event_type, &account).await?;
+            }
             Ok(match secret {
                 Some(secret) => credential_response(StatusCode::OK, account, secret, None),
                 None => account_response(&account),
@@ -557,25 +567,32 @@ pub async fn update_account(
             if current.id == self_id && patch.role.is_some_and(|r| r != current.role) {
                 return Err(ApiError::conflict("you cannot change your own role"));
             }
+            let name = patch
+                .name
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.name)
+                .to_owned();
+            let role = patch.role.unwrap_or(current.role);
+            let scopes = patch
+                .scopes
+                .as_deref()
+                .map(model::join_scopes)
+                .unwrap_or(current.scopes.clone());
+            if (&name, role, &scopes) == (&current.name, current.role, &current.scopes) {
+                return Ok((Account::from(current), None, None));
+            }
             let row: AccountRow = diesel::update(accounts::table.find(current.id))
                 .set((
-                    accounts::name.eq(patch
-                        .name
-                        .as_deref()
-                        .map(str::trim)
-                        .unwrap_or(&current.name)),
-                    accounts::role.eq(patch.role.unwrap_or(current.role)),
-                    accounts::scopes.eq(patch
-                        .scopes
-                        .as_deref()
-                        .map(model::join_scopes)
-                        .unwrap_or(current.scopes.clone())),
+                    accounts::name.eq(name),
+                    accounts::role.eq(role),
+                    accounts::scopes.eq(scopes),
                     bump(),
                 ))
                 .returning(AccountRow::as_returning())
                 .get_result(conn)
                 .await?;
-            Ok((Account::from(row), "account.updated", None))
+            Ok((Account::from(row), Some("account.updated"), None))
         },
     )
     .await
@@ -659,7 +676,7 @@ account_action_path!(
 mod actions {
     use super::*;
 
-    type Outcome = Result<(Account, &'static str, Option<String>), ApiError>;
+    type Outcome = Result<(Account, Option<&'static str>, Option<String>), ApiError>;
 
     pub async fn deactivate_account(
         conn: &mut AsyncPgConnection,
@@ -682,7 +699,7 @@ mod actions {
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
-        Ok((Account::from(row), "account.deactivated", None))
+        Ok((Account::from(row), Some("account.deactivated"), None))
     }
 
     pub async fn reactivate_account(
@@ -702,7 +719,7 @@ mod actions {
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
-        Ok((Account::from(row), "account.reactivated", None))
+        Ok((Account::from(row), Some("account.reactivated"), None))
     }
 
     pub async fn reset_password(
@@ -725,7 +742,7 @@ mod actions {
             .await?;
         Ok((
             Account::from(row),
-            "account.credentials_reset",
+            Some("account.credentials_reset"),
             Some(password),
         ))
     }
@@ -749,7 +766,7 @@ mod actions {
             .await?;
         Ok((
             Account::from(row),
-            "account.credentials_reset",
+            Some("account.credentials_reset"),
             Some(secret),
         ))
     }

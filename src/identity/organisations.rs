@@ -23,6 +23,7 @@ use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
+use crate::http::patch;
 use crate::schema::organisations;
 use crate::state::AppState;
 
@@ -83,19 +84,26 @@ pub struct NewOrganisation {
     pub contact_email: String,
 }
 
-/// Changes to an organisation; absent fields stay as they are.
+/// Changes to an organisation, as a JSON Merge Patch (RFC 7396): an absent field stays as
+/// it is; none may be `null` (422 `not_nullable`). Sending what is stored changes nothing.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"contact_email": "accueil@habitat-solidaire.example"}))]
 pub struct OrganisationPatch {
     #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub name: Option<String>,
     #[validate(custom(function = "validate_department_code"))]
-    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    #[schema(
+        nullable = false,
+        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$"
+    )]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub department_code: Option<String>,
     #[validate(email, length(max = 254))]
-    #[schema(format = Email, max_length = 254)]
+    #[schema(nullable = false, format = Email, max_length = 254)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub contact_email: Option<String>,
 }
 
@@ -167,6 +175,9 @@ pub async fn create_organisation(
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
+            // The unique index decides; the lock makes a racing request's answer the same
+            // 409 naming the organisation, not a bare constraint violation.
+            db::lock_for_rule(conn, "organisation_siret", &new.siret).await?;
             let existing: Option<Uuid> = organisations::table
                 .filter(organisations::siret.eq(&new.siret))
                 .select(organisations::id)
@@ -296,22 +307,38 @@ pub async fn update_organisation(
     let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
         let current = model::lock_organisation(conn, id).await?;
         if_match.check(current.version)?;
+        let name = patch
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&current.name)
+            .to_owned();
+        let department_code = patch
+            .department_code
+            .clone()
+            .unwrap_or(current.department_code.clone());
+        let contact_email = patch
+            .contact_email
+            .as_deref()
+            .map(rules::normalise_email)
+            .unwrap_or(current.contact_email.clone());
+        if (&name, &department_code, &contact_email)
+            == (
+                &current.name,
+                &current.department_code,
+                &current.contact_email,
+            )
+        {
+            return Ok(organisation_response(
+                StatusCode::OK,
+                &Organisation::from(current),
+            ));
+        }
         let row: model::OrganisationRow = diesel::update(organisations::table.find(id))
             .set((
-                organisations::name.eq(patch
-                    .name
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or(&current.name)),
-                organisations::department_code.eq(patch
-                    .department_code
-                    .as_ref()
-                    .unwrap_or(&current.department_code)),
-                organisations::contact_email.eq(patch
-                    .contact_email
-                    .as_deref()
-                    .map(rules::normalise_email)
-                    .unwrap_or(current.contact_email.clone())),
+                organisations::name.eq(name),
+                organisations::department_code.eq(department_code),
+                organisations::contact_email.eq(contact_email),
                 organisations::version.eq(current.version + 1),
                 organisations::updated_at.eq(diesel::dsl::now),
             ))

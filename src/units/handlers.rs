@@ -28,6 +28,7 @@ use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
+use crate::http::patch;
 use crate::identity::model::OrganisationKind;
 use crate::schema::{agreements, proposals, subleases, units};
 use crate::state::AppState;
@@ -125,29 +126,47 @@ fn validate_insee_code(code: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// Changes to a unit: what is sent changes, the rest stays.
+/// Changes to a unit, as a JSON Merge Patch (RFC 7396): an absent field stays as it is;
+/// `null` clears `holder_reference` and `energy_assessed_on` and is refused (422
+/// `not_nullable`) elsewhere. Sending what is stored changes nothing: same version, no event.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"rent_cents": 42000, "status": "unavailable"}))]
 pub struct UnitPatch {
+    /// Your own reference; `null` removes it.
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
-    pub holder_reference: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub holder_reference: Option<Option<String>>,
     #[validate(range(exclusive_min = 0.0, exclusive_max = 1000.0))]
-    #[schema(exclusive_minimum = 0.0, exclusive_maximum = 1000.0)]
+    #[schema(nullable = false, exclusive_minimum = 0.0, exclusive_maximum = 1000.0)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub area_m2: Option<f64>,
     #[validate(range(min = 0, max = 100_000_000))]
-    #[schema(minimum = 0, maximum = 100_000_000)]
+    #[schema(nullable = false, minimum = 0, maximum = 100_000_000)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub rent_cents: Option<i64>,
     #[validate(range(min = 0, max = 100_000_000))]
-    #[schema(minimum = 0, maximum = 100_000_000)]
+    #[schema(nullable = false, minimum = 0, maximum = 100_000_000)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub charges_cents: Option<i64>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub lift: Option<bool>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub accessible: Option<bool>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub energy_class: Option<EnergyClass>,
-    pub energy_assessed_on: Option<NaiveDate>,
+    /// When the energy class was assessed; `null` removes it.
+    #[schema(value_type = Option<NaiveDate>)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub energy_assessed_on: Option<Option<NaiveDate>>,
     /// `available` or `unavailable`; refused for `available` when the energy class may
     /// not be let today.
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
     pub status: Option<UnitStatus>,
 }
 
@@ -523,7 +542,7 @@ pub async fn update_unit(
             });
         }
         let energy_class = patch.energy_class.unwrap_or(current.energy_class);
-        let assessed = patch.energy_assessed_on.or(current.energy_assessed_on);
+        let assessed = patch::merge(&patch.energy_assessed_on, &current.energy_assessed_on);
         let mut errors = Vec::new();
         if !follows_cases {
             unit_rules(
@@ -538,17 +557,40 @@ pub async fn update_unit(
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
+        let merged = (
+            patch::merge(&patch.holder_reference, &current.holder_reference),
+            patch.area_m2.unwrap_or(current.area_m2),
+            patch.rent_cents.unwrap_or(current.rent_cents),
+            patch.charges_cents.unwrap_or(current.charges_cents),
+            patch.lift.unwrap_or(current.lift),
+            patch.accessible.unwrap_or(current.accessible),
+            energy_class,
+            assessed,
+            status,
+        );
+        let stored = (
+            current.holder_reference.clone(),
+            current.area_m2,
+            current.rent_cents,
+            current.charges_cents,
+            current.lift,
+            current.accessible,
+            current.energy_class,
+            current.energy_assessed_on,
+            current.status,
+        );
+        if merged == stored {
+            return Ok(Unit::view(current, org));
+        }
+        let (holder_reference, area_m2, rent_cents, charges_cents, lift, accessible, ..) = merged;
         let row: UnitRow = diesel::update(units::table.find(current.id))
             .set((
-                units::holder_reference.eq(patch
-                    .holder_reference
-                    .clone()
-                    .or(current.holder_reference.clone())),
-                units::area_m2.eq(patch.area_m2.unwrap_or(current.area_m2)),
-                units::rent_cents.eq(patch.rent_cents.unwrap_or(current.rent_cents)),
-                units::charges_cents.eq(patch.charges_cents.unwrap_or(current.charges_cents)),
-                units::lift.eq(patch.lift.unwrap_or(current.lift)),
-                units::accessible.eq(patch.accessible.unwrap_or(current.accessible)),
+                units::holder_reference.eq(holder_reference),
+                units::area_m2.eq(area_m2),
+                units::rent_cents.eq(rent_cents),
+                units::charges_cents.eq(charges_cents),
+                units::lift.eq(lift),
+                units::accessible.eq(accessible),
                 units::energy_class.eq(energy_class),
                 units::energy_assessed_on.eq(assessed),
                 units::status.eq(status),

@@ -286,6 +286,9 @@ pub async fn create_proposal(
                 &[],
             ));
         }
+        // One open proposal of a household for a unit: the partial unique index
+        // `proposals_one_open` decides; the lock makes a racing request's answer this 409.
+        db::lock_for_rule(conn, "open_proposal", &format!("{}|{}", unit.id, new.household_id)).await?;
         let existing: Option<Uuid> = proposals::table
             .filter(proposals::unit_id.eq(unit.id))
             .filter(proposals::household_id.eq(new.household_id))

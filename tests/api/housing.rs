@@ -10,15 +10,15 @@ use crate::helpers::*;
 use crate::households::household;
 
 /// Two landlords and two associations; the first pair has an active agreement.
-struct World {
-    app: TestApp,
-    landlord: Org,
-    other_landlord: Org,
-    association: Org,
-    other_association: Org,
+pub struct World {
+    pub app: TestApp,
+    pub landlord: Org,
+    pub other_landlord: Org,
+    pub association: Org,
+    pub other_association: Org,
 }
 
-async fn world() -> World {
+pub async fn world() -> World {
     let app = spawn_app().await;
     let landlord = app.organisation("social_landlord").await;
     let other_landlord = app.organisation("social_landlord").await;
@@ -33,7 +33,7 @@ async fn world() -> World {
     }
 }
 
-fn unit_body(
+pub fn unit_body(
     insee: &str,
     postcode: &str,
     unit_type: &str,
@@ -50,18 +50,18 @@ fn unit_body(
     })
 }
 
-fn id(v: &Value) -> String {
+pub fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-async fn created(r: Response) -> Value {
+pub async fn created(r: Response) -> Value {
     let status = r.status();
     let body = r.text().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}");
     serde_json::from_str(&body).unwrap()
 }
 
-async fn ok(r: Response) -> Value {
+pub async fn ok(r: Response) -> Value {
     let status = r.status();
     let body = r.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -69,7 +69,7 @@ async fn ok(r: Response) -> Value {
 }
 
 impl World {
-    async fn unit(&self, owner: &Org, energy: &str, status: &str) -> Value {
+    pub async fn unit(&self, owner: &Org, energy: &str, status: &str) -> Value {
         created(
             self.app
                 .post(
@@ -83,7 +83,13 @@ impl World {
     }
 
     /// A POST with If-Match on a versioned resource.
-    async fn act(&self, token: &str, path: &str, version: &Value, body: Option<Value>) -> Response {
+    pub async fn act(
+        &self,
+        token: &str,
+        path: &str,
+        version: &Value,
+        body: Option<Value>,
+    ) -> Response {
         let mut r = self
             .app
             .request(Method::POST, path, Some(token))
@@ -94,14 +100,14 @@ impl World {
         r.send().await.unwrap()
     }
 
-    async fn agreement(&self, covered: i32, kind: &str) -> Value {
+    pub async fn agreement(&self, covered: i32, kind: &str) -> Value {
         self.propose_agreement(json!({"kind": kind, "units_covered": covered,
                                       "starts_on": "2024-06-01", "programme_label": "Logement d'abord"}))
             .await
     }
 
     /// The landlord proposes an agreement to the association (`body` without the association).
-    async fn propose_agreement(&self, mut body: Value) -> Value {
+    pub async fn propose_agreement(&self, mut body: Value) -> Value {
         body["association_organisation_id"] = json!(self.association.id);
         created(
             self.app
@@ -112,7 +118,7 @@ impl World {
     }
 
     /// The association accepts a proposed agreement.
-    async fn accept_agreement(&self, a: &Value) -> Value {
+    pub async fn accept_agreement(&self, a: &Value) -> Value {
         let path = format!("/v1/agreements/{}/accept", id(a));
         ok(self
             .act(&self.association.admin_token, &path, &a["version"], None)
@@ -120,12 +126,12 @@ impl World {
         .await
     }
 
-    async fn active_agreement(&self, covered: i32) -> Value {
+    pub async fn active_agreement(&self, covered: i32) -> Value {
         let a = self.agreement(covered, "sliding_lease").await;
         self.accept_agreement(&a).await
     }
 
-    async fn attach(&self, agreement: &Value, units: &[&Value]) -> Response {
+    pub async fn attach(&self, agreement: &Value, units: &[&Value]) -> Response {
         let ids: Vec<String> = units.iter().map(|u| id(u)).collect();
         self.app
             .post(
@@ -137,7 +143,7 @@ impl World {
     }
 
     /// A household the association created, with consent in force (or not).
-    async fn household(&self, last: &str, consent: bool) -> Value {
+    pub async fn household(&self, last: &str, consent: bool) -> Value {
         let h = created(
             self.app
                 .post(
@@ -163,14 +169,14 @@ impl World {
     }
 
     /// A unit attached to an active agreement with the association.
-    async fn available_unit(&self) -> Value {
+    pub async fn available_unit(&self) -> Value {
         let unit = self.unit(&self.landlord, "d", "available").await;
         let agreement = self.active_agreement(1).await;
         ok(self.attach(&agreement, &[&unit]).await).await;
         unit
     }
 
-    async fn sublease(
+    pub async fn sublease(
         &self,
         unit: &Value,
         household: &Value,
@@ -190,7 +196,7 @@ impl World {
     }
 
     /// `PATCH /v1/units/{id}` with `If-Match: "<version>"`.
-    async fn patch_unit(
+    pub async fn patch_unit(
         &self,
         token: &str,
         unit: &Value,
@@ -210,12 +216,12 @@ impl World {
             .unwrap()
     }
 
-    async fn get(&self, token: &str, path: &str) -> Value {
+    pub async fn get(&self, token: &str, path: &str) -> Value {
         ok(self.app.get(path, token).await).await
     }
 
     /// The organisation's event types, once every one of `types` is among them.
-    async fn events_with(&self, org: &Org, types: &[&str]) -> Vec<String> {
+    pub async fn events_with(&self, org: &Org, types: &[&str]) -> Vec<String> {
         self.app.feed_types_with(&org.admin_token, types).await
     }
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod contract;
+mod edges;
 mod helpers;
 mod households;
 mod housing;

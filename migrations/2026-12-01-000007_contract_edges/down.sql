@@ -1,0 +1,2 @@
+DROP TABLE data_migrations;
+DROP INDEX proposals_one_open;

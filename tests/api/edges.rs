@@ -1,0 +1,537 @@
+//! The contract's edges (issue 9): every failing field at once, repeated keys, PATCH as JSON
+//! Merge Patch, uniqueness under concurrency, French names and places, the French legal
+//! date, HTTP as RFC 9110 reads it, one sharing rule, replays, the embedded database's
+//! recovery, a signing key standard tools read. Where a rule holds for every endpoint, the
+//! test walks the endpoints from the served spec, so that a new one is covered too.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::*;
+use crate::households::household;
+use crate::housing::unit_body;
+
+/// Every operation of the served spec with a JSON request body: (method, path, body schema).
+fn json_bodies() -> Vec<(Method, String, Value)> {
+    let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema")
+            else {
+                continue;
+            };
+            let method: Method = method.to_uppercase().parse().unwrap();
+            out.push((method, path.clone(), resolve(&spec, schema)));
+        }
+    }
+    assert!(out.len() >= 20, "the spec lists {} JSON bodies", out.len());
+    out
+}
+
+fn resolve(spec: &Value, schema: &Value) -> Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            resolve(spec, &spec["components"]["schemas"][name])
+        }
+        None => schema.clone(),
+    }
+}
+
+/// The path with a new id in each template segment.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.starts_with('{') {
+                Uuid::now_v7().to_string()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[actix_web::test]
+async fn every_body_reports_every_missing_field_and_every_repeated_key_at_once() {
+    let app = spawn_app().await;
+    let platform = app.platform_token().await;
+    let mut checked = 0;
+    for (method, path, schema) in json_bodies() {
+        if path == "/v1/auth/token" {
+            continue; // OAuth's own errors (RFC 6749), below.
+        }
+        let url = concrete(&path);
+        let required: Vec<String> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().map(|f| f.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        if !required.is_empty() {
+            let r = app
+                .request(method.clone(), &url, Some(&platform))
+                .header("if-match", "\"1\"")
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let p = problem(r, 422).await;
+            let named = fields(&p);
+            for f in &required {
+                assert!(named.contains(f), "{method} {path}: {f} not named in {p}");
+            }
+            assert_eq!(
+                p["detail"],
+                if named.len() == 1 {
+                    "1 field is invalid".to_owned()
+                } else {
+                    format!("{} fields are invalid", named.len())
+                },
+                "{method} {path}"
+            );
+            checked += 1;
+        }
+        // A repeated key, whichever property it is, wherever it comes.
+        let property = schema["properties"]
+            .as_object()
+            .and_then(|p| p.keys().next().cloned())
+            .unwrap_or_else(|| "comment".into());
+        let raw = format!(r#"{{"{property}": "a", "{property}": "b"}}"#);
+        let r = app
+            .request(method.clone(), &url, Some(&platform))
+            .header("if-match", "\"1\"")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let p = problem(r, 422).await;
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == property.as_str() && e["code"] == "duplicate_key"),
+            "{method} {path}: {p}"
+        );
+    }
+    assert!(checked >= 10, "{checked} bodies with required fields");
+
+    // The example of the issue: five fields missing, five named, in one answer.
+    let p = problem(
+        app.post("/v1/organisations", &platform, &json!({})).await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields(&p),
+        ["contact_email", "department_code", "kind", "name", "siret"]
+    );
+    assert_eq!(p["detail"], "5 fields are invalid");
+    // Missing, mistyped and rule-breaking fields together; the stand-in of a missing field
+    // breaks no rule of its own.
+    let p = problem(
+        app.post(
+            "/v1/organisations",
+            &platform,
+            &json!({"kind": "charity", "name": "  ", "siret": 12, "contact_email": "nope"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let codes: Vec<(String, String)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("department_code", "required"),
+        ("kind", "unknown_value"),
+        ("siret", "invalid_type"),
+        ("contact_email", "email"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {codes:?}"
+        );
+    }
+    assert!(codes.iter().any(|(f, _)| f == "name"), "{codes:?}");
+    assert!(
+        !codes.contains(&("department_code".into(), "department_code".into())),
+        "a stand-in's rule is not reported: {codes:?}"
+    );
+
+    // The unit of the issue: `rent_cents` twice is refused whatever the order, nothing stored.
+    let landlord = app.organisation("social_landlord").await;
+    let units_before = app.count("units").await;
+    for (first, second) in [("-5", "41000"), ("41000", "-5")] {
+        let body = unit_body("71076", "71100", "t2", 41000, "c", "available").to_string();
+        let body = body.replacen(
+            "\"rent_cents\":41000",
+            &format!("\"rent_cents\":{first},\"rent_cents\":{second}"),
+            1,
+        );
+        assert!(body.matches("rent_cents").count() == 2, "{body}");
+        let r = app
+            .request(Method::POST, "/v1/units", Some(&landlord.admin_token))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let p = problem(r, 422).await;
+        assert_eq!(p["errors"][0]["field"], "rent_cents", "{p}");
+        assert_eq!(p["errors"][0]["code"], "duplicate_key", "{p}");
+    }
+    assert_eq!(app.count("units").await, units_before);
+
+    // The token endpoint: a parameter sent twice is `invalid_request` (RFC 6749 §3.2), in a
+    // form as in JSON.
+    for (content_type, body) in [
+        (
+            "application/x-www-form-urlencoded",
+            "grant_type=client_credentials&client_id=a&client_id=b&client_secret=c",
+        ),
+        (
+            "application/json",
+            r#"{"grant_type": "client_credentials", "client_id": "a", "client_id": "b", "client_secret": "c"}"#,
+        ),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/v1/auth/token"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{content_type}");
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"], "invalid_request");
+        assert!(b["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_id"));
+    }
+}
+
+/// Sends a PATCH with the resource's current ETag; returns the status and body.
+async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+    let r = app.get(path, token).await;
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let r = app
+        .request(Method::PATCH, path, Some(token))
+        .header("if-match", etag)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+#[actix_web::test]
+async fn every_patch_is_a_merge_patch() {
+    let app = spawn_app().await;
+    let platform = app.platform_token().await;
+    let association = app.organisation("association").await;
+    let landlord = app.organisation("social_landlord").await;
+    let (account, _) = app
+        .person(&association.admin_token, association.id, "worker")
+        .await;
+    let r = app
+        .post(
+            "/v1/households",
+            &association.admin_token,
+            &household("Merge", "Patch", "1980-01-01"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let h: Value = r.json().await.unwrap();
+    let r = app
+        .post(
+            "/v1/units",
+            &landlord.admin_token,
+            &unit_body("71076", "71100", "t2", 41000, "c", "available"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let u: Value = r.json().await.unwrap();
+    // Each PATCH endpoint of the spec, with a resource of its kind and who may change it.
+    let targets = [
+        (
+            "/v1/households/{id}".to_owned(),
+            format!("/v1/households/{}", h["id"].as_str().unwrap()),
+            association.admin_token.clone(),
+        ),
+        (
+            "/v1/units/{id}".to_owned(),
+            format!("/v1/units/{}", u["id"].as_str().unwrap()),
+            landlord.admin_token.clone(),
+        ),
+        (
+            "/v1/organisations/{id}".to_owned(),
+            format!("/v1/organisations/{}", association.id),
+            platform.clone(),
+        ),
+        (
+            "/v1/organisations/{id}/accounts/{account_id}".to_owned(),
+            format!("/v1/organisations/{}/accounts/{account}", association.id),
+            association.admin_token.clone(),
+        ),
+    ];
+    let patches: Vec<(String, Value)> = json_bodies()
+        .into_iter()
+        .filter(|(m, _, _)| *m == Method::PATCH)
+        .map(|(_, p, s)| (p, s))
+        .collect();
+    assert_eq!(
+        patches.len(),
+        targets.len(),
+        "a PATCH endpoint without its test"
+    );
+    for (template, schema) in patches {
+        let (_, path, token) = targets
+            .iter()
+            .find(|(t, _, _)| *t == template)
+            .unwrap_or_else(|| panic!("no target for {template}"));
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            let nullable = property["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("null")))
+                || property["oneOf"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|s| s["type"] == "null"));
+            if name == "scopes" && template.contains("accounts") {
+                // Not applicable to a person (the account here): a 422 either way.
+                continue;
+            }
+            let (status, body) = patch(&app, token, path, &json!({ name: null })).await;
+            if nullable {
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "{template} {name}: null clears: {body}"
+                );
+                assert!(body[name.as_str()].is_null(), "{template} {name}: {body}");
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{template} {name}: null refused: {body}"
+                );
+                assert_eq!(body["errors"][0]["field"], name.as_str(), "{body}");
+                assert_eq!(body["errors"][0]["code"], "not_nullable", "{body}");
+            }
+        }
+        // Nothing sent, or what is stored sent again: same version, no event.
+        let events = app.count("events").await;
+        let before: Value = app.get(path, token).await.json().await.unwrap();
+        let (status, after) = patch(&app, token, path, &json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{template}: {after}");
+        assert_eq!(after["version"], before["version"], "{template}");
+        let same = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !before[k.as_str()].is_null() && *k != "scopes")
+            .map(|k| (k.clone(), before[k.as_str()].clone()))
+            .collect::<serde_json::Map<_, _>>();
+        let (status, after) = patch(&app, token, path, &Value::Object(same.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{template} {same:?}: {after}");
+        assert_eq!(after["version"], before["version"], "{template}: {same:?}");
+        assert_eq!(app.count("events").await, events, "{template}: no event");
+    }
+
+    // The issue's example: `partner_reference: null` clears it, and a new version says so.
+    let path = format!("/v1/households/{}", h["id"].as_str().unwrap());
+    let (status, cleared) = patch(
+        &app,
+        &association.admin_token,
+        &path,
+        &json!({"partner_reference": "DOS-9"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, cleared2) = patch(
+        &app,
+        &association.admin_token,
+        &path,
+        &json!({"partner_reference": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(cleared2["partner_reference"].is_null());
+    assert_eq!(
+        cleared2["version"].as_i64().unwrap(),
+        cleared["version"].as_i64().unwrap() + 1
+    );
+    let stored: Value = app
+        .get(&path, &association.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(stored["partner_reference"].is_null());
+}
+
+/// Sends `n` copies of a request at once; returns each status and body.
+async fn race(
+    app: &TestApp,
+    n: usize,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Vec<(u16, Value)> {
+    let requests = (0..n).map(|_| {
+        app.request(method.clone(), path, Some(token))
+            .json(body)
+            .send()
+    });
+    let mut out = Vec::new();
+    for r in futures::future::join_all(requests).await {
+        let r = r.unwrap();
+        out.push((r.status().as_u16(), r.json().await.unwrap()));
+    }
+    out
+}
+
+/// One 201 and the rest 409 naming the one created.
+fn one_wins(results: &[(u16, Value)], what: &str) {
+    let created: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(created.len(), 1, "{what}: {results:?}");
+    for (status, body) in results.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!(*status, 409, "{what}: {body}");
+        assert_eq!(body["existing_id"], created[0]["id"], "{what}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn only_one_holds_when_requests_race() {
+    let w = crate::housing::world().await;
+    let app = &w.app;
+    let platform = app.platform_token().await;
+
+    // Twelve identical households, no Idempotency-Key.
+    let before = app.count("households").await;
+    let results = race(
+        app,
+        12,
+        Method::POST,
+        "/v1/households",
+        &w.association.admin_token,
+        &household("Course", "Simultanée", "1975-05-05"),
+    )
+    .await;
+    one_wins(&results, "households");
+    assert_eq!(app.count("households").await, before + 1);
+
+    // Eight organisations with one SIRET.
+    let siret = siret();
+    let results = race(
+        app,
+        8,
+        Method::POST,
+        "/v1/organisations",
+        &platform,
+        &json!({"kind": "association", "name": "Course", "siret": siret,
+                "department_code": "53", "contact_email": "course@org.example"}),
+    )
+    .await;
+    one_wins(&results, "organisations");
+
+    // Eight accounts with one email (the unique index decides; the answer is a 409).
+    let results = race(
+        app,
+        8,
+        Method::POST,
+        &format!("/v1/organisations/{}/accounts", w.association.id),
+        &w.association.admin_token,
+        &json!({"kind": "person", "name": "Course", "email": "course@org.example", "role": "worker"}),
+    )
+    .await;
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{results:?}"
+    );
+
+    // Eight proposals of one household for one unit.
+    let unit = w.available_unit().await;
+    let h = w.household("Proposée", true).await;
+    let results = race(
+        app,
+        8,
+        Method::POST,
+        &format!("/v1/units/{}/proposals", unit["id"].as_str().unwrap()),
+        &w.association.admin_token,
+        &json!({"household_id": h["id"]}),
+    )
+    .await;
+    one_wins(&results, "proposals");
+}
+
+#[actix_web::test]
+async fn names_are_compared_as_french_names_are_typed() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let r = app
+        .post(
+            "/v1/households",
+            &org.admin_token,
+            &household("Lœuillet", "Bénédicte", "1966-07-08"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let first: Value = r.json().await.unwrap();
+    for (last, given) in [
+        ("Loeuillet", "Benedicte"),
+        ("LŒUILLET", "BÉNÉDICTE"),
+        ("Lœuillet", "Be\u{301}ne\u{301}dicte"),
+    ] {
+        let p = problem(
+            app.post(
+                "/v1/households",
+                &org.admin_token,
+                &household(last, given, "1966-07-08"),
+            )
+            .await,
+            409,
+        )
+        .await;
+        assert_eq!(p["existing_id"], first["id"], "{last} {given}");
+    }
+    for name in ["Loeuillet", "LOEUILLET", "lœuil", "L%C5%93uillet"] {
+        let page: Value = app
+            .get(
+                &format!("/v1/households?name={name}&birth_date=1966-07-08"),
+                &org.admin_token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), 1, "?name={name}");
+        assert_eq!(page["items"][0]["id"], first["id"]);
+        // Shown as typed.
+        assert_eq!(page["items"][0]["head"]["last_name"], "Lœuillet");
+    }
+}
