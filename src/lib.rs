@@ -14,6 +14,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod openapi;
+pub mod reference;
 pub mod referrals;
 pub mod schema;
 pub mod startup;

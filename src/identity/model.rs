@@ -108,7 +108,7 @@ pub struct Organisation {
     /// SIRET number: 14 digits, check digit verified.
     #[schema(pattern = "^[0-9]{14}$")]
     pub siret: String,
-    /// The département where it sits: 01–95, 2A, 2B, 971–976.
+    /// The département where it sits: 01–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
     pub department_code: String,
     /// The organisation's contact address for the exchange.
     pub contact_email: String,

@@ -46,7 +46,7 @@ pub(crate) fn validate_department_code(value: &str) -> Result<(), ValidationErro
         Ok(())
     } else {
         Err(ValidationError::new("department_code")
-            .with_message("département code must be 01 to 95, 2A, 2B or 971 to 976".into()))
+            .with_message("département code must be 01 to 95, 2A, 2B or 971 to 978".into()))
     }
 }
 
@@ -71,13 +71,14 @@ pub struct NewOrganisation {
     #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
-    /// 14 digits with a valid check digit (Luhn; La Poste's own rule for SIREN 356000000).
+    /// 14 digits with a valid check digit: Luhn, or for La Poste's establishments (SIREN
+    /// 356000000) a digit sum that is a multiple of 5.
     #[validate(custom(function = "validate_siret"))]
     #[schema(pattern = "^[0-9]{14}$")]
     pub siret: String,
-    /// 01–95, 2A, 2B, 971–976.
+    /// 01–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
     #[validate(custom(function = "validate_department_code"))]
-    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
     pub department_code: String,
     #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
@@ -97,7 +98,7 @@ pub struct OrganisationPatch {
     #[validate(custom(function = "validate_department_code"))]
     #[schema(
         nullable = false,
-        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$"
+        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$"
     )]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub department_code: Option<String>,
@@ -113,7 +114,7 @@ pub struct OrganisationFilters {
     /// Only organisations of this kind.
     pub kind: Option<OrganisationKind>,
     /// Only organisations of this département.
-    #[param(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$")]
+    #[param(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
     pub department_code: Option<String>,
 }
 
@@ -236,7 +237,7 @@ pub async fn list_organisations(
             return Err(ApiError::bad_request(
                 "department_code",
                 "department_code",
-                "département code must be 01 to 95, 2A, 2B or 971 to 976",
+                "département code must be 01 to 95, 2A, 2B or 971 to 978",
             ));
         }
     }

@@ -3,17 +3,17 @@
 use crate::error::FieldError;
 
 /// A SIRET is 14 digits whose Luhn sum is a multiple of 10; La Poste's establishments
-/// (SIREN 356 000 000) follow their own rule instead: the sum of the digits is a multiple
-/// of 5.
+/// (SIREN 356 000 000), too many for the Luhn key, may instead have a digit sum that is a
+/// multiple of 5 (INSEE's rule for SIRENE).
 pub fn siret_is_valid(siret: &str) -> bool {
     if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
     let digits: Vec<u32> = siret.bytes().map(|b| (b - b'0') as u32).collect();
-    if siret.starts_with("356000000") {
-        return digits.iter().sum::<u32>().is_multiple_of(5);
-    }
+    // La Poste's establishments are valid under either rule: its head office,
+    // 356 000 000 00048, passes Luhn and not the digit sum.
     luhn(&digits)
+        || (siret.starts_with("356000000") && digits.iter().sum::<u32>().is_multiple_of(5))
 }
 
 fn luhn(digits: &[u32]) -> bool {
@@ -37,7 +37,7 @@ fn luhn(digits: &[u32]) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// Département codes: 01–95 (20 excluded: Corsica is 2A and 2B), 971–976.
+/// Département codes: 01–95 (20 excluded: Corsica is 2A and 2B), 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
 pub fn department_code_is_valid(code: &str) -> bool {
     match code {
         "2A" | "2B" => true,
@@ -45,13 +45,13 @@ pub fn department_code_is_valid(code: &str) -> bool {
             matches!(code.parse::<u32>(), Ok(n) if (1..=95).contains(&n) && n != 20)
         }
         _ if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
-            matches!(code.parse::<u32>(), Ok(n) if (971..=976).contains(&n))
+            matches!(code.parse::<u32>(), Ok(n) if (971..=978).contains(&n))
         }
         _ => false,
     }
 }
 
-pub const DEPARTMENT_CODE_PATTERN: &str = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-6])$";
+pub const DEPARTMENT_CODE_PATTERN: &str = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$";
 pub const SIRET_PATTERN: &str = "^[0-9]{14}$";
 
 pub fn check_siret(field: &str, siret: &str, errors: &mut Vec<FieldError>) {
@@ -75,7 +75,7 @@ pub fn check_department_code(field: &str, code: &str, errors: &mut Vec<FieldErro
         errors.push(FieldError::new(
             field,
             "department_code",
-            "département code must be 01 to 95, 2A, 2B or 971 to 976",
+            "département code must be 01 to 95, 2A, 2B or 971 to 978",
         ));
     }
 }
@@ -100,16 +100,22 @@ mod tests {
         // La Poste: digit sum multiple of 5.
         assert!(siret_is_valid("35600000000001"));
         assert!(!siret_is_valid("35600000000002"));
+        // La Poste's head office: Luhn, not the digit sum.
+        assert!(siret_is_valid("35600000000048"));
     }
 
     #[test]
     fn department_codes() {
         let pattern = regex::Regex::new(DEPARTMENT_CODE_PATTERN).unwrap();
-        for ok in ["01", "13", "2A", "2B", "59", "95", "971", "976"] {
+        for ok in [
+            "01", "13", "2A", "2B", "59", "95", "971", "975", "976", "977", "978",
+        ] {
             assert!(department_code_is_valid(ok), "{ok}");
             assert!(pattern.is_match(ok), "{ok}");
         }
-        for bad in ["00", "20", "96", "970", "977", "2C", "1", "", "2a", "9A"] {
+        for bad in [
+            "00", "20", "96", "970", "979", "984", "988", "2C", "1", "", "2a", "9A",
+        ] {
             assert!(!department_code_is_valid(bad), "{bad}");
             assert!(!pattern.is_match(bad), "{bad}");
         }

@@ -192,8 +192,8 @@ pub struct UnitFilters {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-/// The checks a unit's fields need beyond their own format: the INSEE code in the
-/// postcode's département, the DPE date not in the future, the status a holder may set.
+/// The checks a unit's fields need beyond their own format: the INSEE code consistent
+/// with the postcode (`reference::postcodes::mismatch`), the DPE date not in the future, the status a holder may set.
 fn unit_rules(
     insee_code: &str,
     postcode: &str,
@@ -206,12 +206,11 @@ fn unit_rules(
     // A malformed code or postcode is reported by its own format rule.
     let well_formed =
         validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();
-    if well_formed && !rules::insee_matches_postcode(insee_code, postcode) {
-        errors.push(FieldError::new(
-            "insee_code",
-            "not_in_postcode_department",
-            "the commune's INSEE code is not in the postcode's département",
-        ));
+    if let Some((code, message)) = well_formed
+        .then(|| crate::reference::postcodes::mismatch(insee_code, postcode))
+        .flatten()
+    {
+        errors.push(FieldError::new("insee_code", code, message));
     }
     if energy_assessed_on.is_some_and(|d| d > today) {
         errors.push(FieldError::new(

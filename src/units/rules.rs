@@ -28,28 +28,6 @@ pub fn energy_refusal(class: EnergyClass, on: NaiveDate) -> Option<String> {
     })
 }
 
-/// The département a postcode belongs to, as INSEE codes spell it (`2A`/`2B` are both `20`
-/// in postcodes, the overseas ones take three digits).
-fn postcode_department(postcode: &str) -> &str {
-    if postcode.starts_with("97") {
-        &postcode[..3]
-    } else {
-        &postcode[..2]
-    }
-}
-
-/// Whether a commune's INSEE code lies in the postcode's département.
-pub fn insee_matches_postcode(insee: &str, postcode: &str) -> bool {
-    if insee.len() != 5 || postcode.len() != 5 || !postcode.is_ascii() || !insee.is_ascii() {
-        return false;
-    }
-    let department = postcode_department(postcode);
-    if insee.starts_with("2A") || insee.starts_with("2B") {
-        return department == "20";
-    }
-    insee.starts_with(department)
-}
-
 /// Which side of an agreement or a proposal an organisation is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Party {
@@ -179,19 +157,6 @@ mod tests {
         }
         // G is also refused for every later class's threshold.
         assert!(energy_refusal(EnergyClass::G, d(2034, 1, 1)).is_some());
-    }
-
-    #[test]
-    fn insee_codes_and_postcodes() {
-        assert!(insee_matches_postcode("71076", "71100"));
-        assert!(insee_matches_postcode("75056", "75011"));
-        assert!(!insee_matches_postcode("71076", "03100"));
-        assert!(insee_matches_postcode("2A004", "20000"));
-        assert!(insee_matches_postcode("2B033", "20200"));
-        assert!(!insee_matches_postcode("2A004", "21000"));
-        assert!(insee_matches_postcode("97411", "97400"));
-        assert!(!insee_matches_postcode("97411", "97100"));
-        assert!(!insee_matches_postcode("7107", "71100"));
     }
 
     #[test]

@@ -535,3 +535,82 @@ async fn names_are_compared_as_french_names_are_typed() {
         assert_eq!(page["items"][0]["head"]["last_name"], "Lœuillet");
     }
 }
+
+#[actix_web::test]
+async fn real_places_and_organisations_are_accepted() {
+    let app = spawn_app().await;
+    let platform = app.platform_token().await;
+    // The collectivities of Saint-Pierre-et-Miquelon, Saint-Barthélemy and Saint-Martin, and
+    // La Poste's head office (Luhn, not the digit sum).
+    for (code, siret) in [
+        ("975", siret()),
+        ("977", siret()),
+        ("978", siret()),
+        ("53", "35600000000048".to_owned()),
+    ] {
+        let r = app
+            .post(
+                "/v1/organisations",
+                &platform,
+                &json!({"kind": "department", "name": format!("Collectivité {code}"),
+                        "siret": siret, "department_code": code,
+                        "contact_email": "contact@collectivite.example"}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{code} {siret}: {:?}",
+            r.text().await
+        );
+    }
+    let p = problem(
+        app.post(
+            "/v1/organisations",
+            &platform,
+            &json!({"kind": "department", "name": "Nulle part", "siret": siret(),
+                    "department_code": "979", "contact_email": "contact@collectivite.example"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["department_code"]);
+
+    let landlord = app.organisation("social_landlord").await;
+    for (insee, postcode) in [("97801", "97150"), ("97701", "97133"), ("04058", "05110")] {
+        let r = app
+            .post(
+                "/v1/units",
+                &landlord.admin_token,
+                &unit_body(insee, postcode, "t2", 41000, "c", "available"),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{insee} {postcode}: {:?}",
+            r.text().await
+        );
+    }
+    // What the official table shows certainly wrong, named.
+    for (insee, postcode, code) in [
+        ("71076", "03100", "not_served_by_postcode"),
+        ("71076", "71000", "not_served_by_postcode"),
+        ("97801", "97133", "not_served_by_postcode"),
+        ("03999", "71100", "not_in_postcode_department"),
+    ] {
+        let p = problem(
+            app.post(
+                "/v1/units",
+                &landlord.admin_token,
+                &unit_body(insee, postcode, "t2", 41000, "c", "available"),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(p["errors"][0]["field"], "insee_code", "{p}");
+        assert_eq!(p["errors"][0]["code"], code, "{insee} {postcode}: {p}");
+    }
+}
