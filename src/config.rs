@@ -44,6 +44,10 @@ pub struct Config {
     /// `PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS`: days after its deadline an unanswered
     /// referral stays open (and overdue) before the service expires it.
     pub referral_expiry_grace_days: i64,
+    /// How far this server's calendar runs from the system clock (`calendar::now`): zero,
+    /// except in tests, which set the clock rather than wait for midnight. Read from no
+    /// environment variable.
+    pub clock_offset: chrono::TimeDelta,
 }
 
 impl std::fmt::Debug for Config {
@@ -73,6 +77,7 @@ impl std::fmt::Debug for Config {
                 "referral_expiry_grace_days",
                 &self.referral_expiry_grace_days,
             )
+            .field("clock_offset", &self.clock_offset)
             .finish()
     }
 }
@@ -141,6 +146,7 @@ impl Config {
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,
             referral_expiry_grace_days: parsed("PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS", 15)?,
+            clock_offset: chrono::TimeDelta::zero(),
         })
     }
 
@@ -165,6 +171,7 @@ impl Config {
             workers: 1,
             run_jobs: false,
             referral_expiry_grace_days: 15,
+            clock_offset: chrono::TimeDelta::zero(),
         }
     }
 }

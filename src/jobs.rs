@@ -68,13 +68,18 @@ pub async fn housekeeping(pool: &DbPool) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Expires the referrals left unanswered past their deadline and the grace period.
-pub async fn expire_referrals(pool: &DbPool, grace_days: i64) -> Result<(), ApiError> {
+/// Expires the referrals left unanswered past their deadline and the grace period, as of
+/// `today` (the French legal date: `calendar::today()` when scheduled).
+pub async fn expire_referrals(
+    pool: &DbPool,
+    today: chrono::NaiveDate,
+    grace_days: i64,
+) -> Result<(), ApiError> {
     run_exclusive(
         pool,
         "referral_expiry",
         async |c: &mut AsyncPgConnection| {
-            let n = crate::referrals::service::expire_overdue(c, grace_days).await?;
+            let n = crate::referrals::service::expire_overdue(c, today, grace_days).await?;
             if n > 0 {
                 log::info!("expired {n} referral(s)");
             }
@@ -85,13 +90,13 @@ pub async fn expire_referrals(pool: &DbPool, grace_days: i64) -> Result<(), ApiE
     Ok(())
 }
 
-/// Expires the active agreements whose `ends_on` has passed (their units leave them).
-pub async fn expire_agreements(pool: &DbPool) -> Result<(), ApiError> {
+/// Expires the active agreements whose `ends_on` has passed as of `today` (the French
+/// legal date: `calendar::today()` when scheduled); their units leave them.
+pub async fn expire_agreements(pool: &DbPool, today: chrono::NaiveDate) -> Result<(), ApiError> {
     run_exclusive(
         pool,
         "agreement_expiry",
         async |c: &mut AsyncPgConnection| {
-            let today = chrono::Utc::now().date_naive();
             let n = crate::units::agreements::expire_ended(c, today).await?;
             if n > 0 {
                 log::info!("expired {n} agreement(s)");
@@ -112,10 +117,12 @@ pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64) {
             if let Err(e) = housekeeping(&pool).await {
                 log::warn!("housekeeping failed: {e}");
             }
-            if let Err(e) = expire_referrals(&pool, referral_expiry_grace_days).await {
+            if let Err(e) =
+                expire_referrals(&pool, crate::calendar::today(), referral_expiry_grace_days).await
+            {
                 log::warn!("referral expiry failed: {e}");
             }
-            if let Err(e) = expire_agreements(&pool).await {
+            if let Err(e) = expire_agreements(&pool, crate::calendar::today()).await {
                 log::warn!("agreement expiry failed: {e}");
             }
         }

@@ -18,7 +18,16 @@ Conventions: JSON bodies in `snake_case`; timestamps RFC 3339 UTC; money in inte
 UUID v7 identifiers; lists page by opaque cursor (`limit`, `cursor`, `next_cursor`); errors are \
 RFC 9457 `application/problem+json` (the token endpoint answers OAuth errors); every mutable resource \
 has a `version` sent as a strong `ETag`, required as `If-Match` to change it; creating and transition \
-`POST`s accept `Idempotency-Key`; every response carries `X-Request-Id`.",
+`POST`s accept `Idempotency-Key`; every response carries `X-Request-Id`.\n\n\
+Request bodies: a key repeated in an object is refused (422 `duplicate_key`); one 422 names every \
+missing (`required`), mistyped (`invalid_type`), unknown (`unknown_field`, `unknown_value`) field and \
+every rule the other fields break. `PATCH` is JSON Merge Patch (RFC 7396): an absent field is \
+unchanged, `null` clears a field the schema types as nullable and is a 422 (`not_nullable`) on any \
+other; a `PATCH` that changes nothing keeps the version and emits no event.\n\n\
+Calendar dates (`YYYY-MM-DD`: today, due dates, overdue flags, expiries, the dates of rules of law) \
+are French legal dates, taken in `Europe/Paris` for every object, overseas ones included; timestamps \
+stay UTC. HTTP is read as RFC 9110 says: `HEAD` wherever `GET`, scheme and header names without \
+regard to case, `If-Match` with one or more entity tags.",
         version = "1.0.0",
         license(name = "AGPL-3.0-or-later"),
     ),

@@ -34,7 +34,7 @@ use crate::schema::{households, special_category_reads};
 use crate::state::AppState;
 
 fn validate_birth_date(date: &NaiveDate) -> Result<(), ValidationError> {
-    let today = Utc::now().date_naive();
+    let today = crate::calendar::today();
     if *date > today {
         Err(ValidationError::new("in_future").with_message("birth date is in the future".into()))
     } else if *date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
@@ -45,7 +45,7 @@ fn validate_birth_date(date: &NaiveDate) -> Result<(), ValidationError> {
 }
 
 fn validate_not_future(date: &NaiveDate) -> Result<(), ValidationError> {
-    if *date > Utc::now().date_naive() {
+    if *date > crate::calendar::today() {
         Err(ValidationError::new("in_future").with_message("date is in the future".into()))
     } else {
         Ok(())

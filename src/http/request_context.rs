@@ -17,6 +17,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct RequestContext {
     pub request_id: String,
     pub path: String,
+    /// How far the serving app's calendar runs from the system clock (tests only).
+    pub clock_offset: chrono::TimeDelta,
 }
 
 tokio::task_local! {
@@ -26,6 +28,13 @@ tokio::task_local! {
 /// The context of the request being served by this task, if any.
 pub fn current() -> Option<RequestContext> {
     CONTEXT.try_with(|c| c.clone()).ok()
+}
+
+/// The clock offset of the request being served (zero outside a request).
+pub fn clock_offset() -> chrono::TimeDelta {
+    CONTEXT
+        .try_with(|c| c.clock_offset)
+        .unwrap_or_else(|_| chrono::TimeDelta::zero())
 }
 
 /// The account a request was authenticated as, recorded by the auth extractor for the
@@ -72,9 +81,14 @@ pub async fn middleware(
         .filter(|v| acceptable_request_id(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let clock_offset = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.config.clock_offset)
+        .unwrap_or_else(chrono::TimeDelta::zero);
     let ctx = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_owned(),
+        clock_offset,
     };
     let method = req.method().clone();
     let res = CONTEXT.scope(ctx.clone(), next.call(req)).await?;

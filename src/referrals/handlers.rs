@@ -310,7 +310,7 @@ pub async fn create_referral(
         if kind.is_none() {
             errors.push(FieldError::new("measure_kind", "unknown_measure_kind", "no such measure kind in the catalogue"));
         }
-        if new.response_due_on.is_some_and(|d| d < service::today()) {
+        if new.response_due_on.is_some_and(|d| d < crate::calendar::today()) {
             errors.push(FieldError::new("response_due_on", "in_past", "the deadline is in the past"));
         }
         if !errors.is_empty() {
@@ -441,13 +441,13 @@ pub async fn list_referrals(
         Some(true) => {
             q = q
                 .filter(referrals::status.eq_any(open))
-                .filter(referrals::response_due_on.lt(service::today()))
+                .filter(referrals::response_due_on.lt(crate::calendar::today()))
         }
         Some(false) => {
             q = q.filter(
                 referrals::status
                     .ne_all(open)
-                    .or(referrals::response_due_on.ge(service::today())),
+                    .or(referrals::response_due_on.ge(crate::calendar::today())),
             )
         }
         None => {}

@@ -1,7 +1,7 @@
 //! What happens to referrals inside a transaction: presenting them to a party (with the
 //! read journal), recording transitions and telling both parties.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -18,12 +18,10 @@ use crate::schema::{referral_transitions, referrals};
 /// Answers are due this many days after submission when the measure kind says nothing.
 pub const DEFAULT_RESPONSE_DAYS: i64 = 30;
 
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
+/// The deadline of a referral sent today (French legal date) for a kind that answers in
+/// `response_days`.
 pub fn default_due(response_days: Option<i32>) -> NaiveDate {
-    today()
+    crate::calendar::today()
         + Duration::days(
             response_days
                 .map(i64::from)
@@ -45,7 +43,7 @@ pub fn party_of(caller: &Caller, row: &ReferralRow) -> Option<Party> {
 /// [`present`] in a write's transaction, or by a [`journal::JournalledRead`] statement.
 pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
     let sees_special = handles_special_categories(caller);
-    let today = today();
+    let today = crate::calendar::today();
     rows.into_iter()
         .map(|row| {
             let party = party_of(caller, &row);
@@ -222,9 +220,10 @@ pub async fn make_others_obsolete(
 /// under the job's advisory lock; the status guard of the UPDATE makes a second run a no-op.
 pub async fn expire_overdue(
     conn: &mut AsyncPgConnection,
+    today: NaiveDate,
     grace_days: i64,
 ) -> Result<usize, ApiError> {
-    let limit = today() - Duration::days(grace_days);
+    let limit = today - Duration::days(grace_days);
     let due: Vec<ReferralRow> = referrals::table
         .filter(referrals::status.eq_any([ReferralStatus::Submitted, ReferralStatus::Acknowledged]))
         .filter(referrals::response_due_on.lt(limit))

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
@@ -535,7 +535,7 @@ async fn act(
                         ),
                     },
                 )?;
-                let today = Utc::now().date_naive();
+                let today = crate::calendar::today();
                 let (ended_on, reason, comment) = match &ending {
                     Some(e) => {
                         if e.reason == EndReason::Other && e.comment.is_none() {

@@ -202,7 +202,7 @@ fn unit_rules(
     status: UnitStatus,
     errors: &mut Vec<FieldError>,
 ) {
-    let today = Utc::now().date_naive();
+    let today = crate::calendar::today();
     // A malformed code or postcode is reported by its own format rule.
     let well_formed =
         validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();

@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
@@ -524,7 +523,7 @@ async fn act(
                         let withdrawn =
                             close(conn, Some(&caller), &row, to, None, Some(&w.reason)).await?;
                         if was_accepted {
-                            release_unit(conn, &caller, row.unit_id, Utc::now().date_naive())
+                            release_unit(conn, &caller, row.unit_id, crate::calendar::today())
                                 .await?;
                         }
                         withdrawn

@@ -614,3 +614,110 @@ async fn real_places_and_organisations_are_accepted() {
         assert_eq!(p["errors"][0]["code"], code, "{insee} {postcode}: {p}");
     }
 }
+
+#[actix_web::test]
+async fn calendar_rules_use_the_french_legal_date() {
+    // 23:30 UTC on 31 December 2027: 00:30 on 1 January 2028 in France.
+    let app = spawn_app_at("2027-12-31T23:30:00Z").await;
+    let ccapex = app.organisation("state_service").await;
+    let operator = app.organisation("association").await;
+    let landlord = app.organisation("social_landlord").await;
+    let h: Value = app
+        .post(
+            "/v1/households",
+            &ccapex.admin_token,
+            &household("Minuit", "Sylvestre", "1970-01-01"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refer = |due: &str| {
+        json!({"household_id": h["id"], "addressee_organisation_id": operator.id,
+               "measure_kind": "avdl", "reason": "Expulsion annoncée", "response_due_on": due})
+    };
+    // The last day of 2027 is over in France.
+    let p = problem(
+        app.post("/v1/referrals", &ccapex.admin_token, &refer("2027-12-31"))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "response_due_on", "{p}");
+    assert_eq!(p["errors"][0]["code"], "in_past");
+    let r = app
+        .post("/v1/referrals", &ccapex.admin_token, &refer("2028-01-01"))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let referral: Value = r.json().await.unwrap();
+    assert_eq!(referral["overdue"], false);
+    // A deadline of 31 December is overdue now; the flag and the filter agree.
+    let mut conn = app.db().await;
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(format!(
+        "UPDATE referrals SET response_due_on = '2027-12-31' WHERE id = '{}'",
+        referral["id"].as_str().unwrap()
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let page: Value = app
+        .get("/v1/referrals?overdue=true", &operator.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["overdue"], true);
+    // A birth on 1 January 2028 has happened.
+    let r = app
+        .post(
+            "/v1/households",
+            &ccapex.admin_token,
+            &household("Nouvelan", "Jeanne", "2028-01-01"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let p = problem(
+        app.post(
+            "/v1/households",
+            &ccapex.admin_token,
+            &household("Demain", "Jean", "2028-01-02"),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "head.birth_date");
+    // Class F may no longer be let from 1 January 2028, and it is 1 January in France.
+    let p = problem(
+        app.post(
+            "/v1/units",
+            &landlord.admin_token,
+            &unit_body("71076", "71100", "t2", 41000, "f", "available"),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "status", "{p}");
+    // The jobs are handed the French date: an hour earlier it was still 2027 in France.
+    assert_eq!(
+        passerelle::calendar::date_at("2027-12-31T22:30:00Z".parse().unwrap()).to_string(),
+        "2027-12-31"
+    );
+}
+
+#[actix_web::test]
+async fn an_hour_earlier_it_is_still_2027() {
+    let app = spawn_app_at("2027-12-31T22:30:00Z").await;
+    let landlord = app.organisation("social_landlord").await;
+    let r = app
+        .post(
+            "/v1/units",
+            &landlord.admin_token,
+            &unit_body("71076", "71100", "t2", 41000, "f", "available"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+}

@@ -130,6 +130,24 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(database_url: String) -> TestApp {
+    spawn_app_configured(database_url, |_| {}).await
+}
+
+/// A server whose clock reads `instant` now (and runs on from there): the calendar rules
+/// are tested at the instants that matter, not by waiting for them.
+pub async fn spawn_app_at(instant: &str) -> TestApp {
+    let instant: chrono::DateTime<chrono::Utc> = instant.parse().unwrap();
+    let database_url = fresh_database().await;
+    spawn_app_configured(database_url, |c| {
+        c.clock_offset = passerelle::calendar::offset_to(instant)
+    })
+    .await
+}
+
+pub async fn spawn_app_configured(
+    database_url: String,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     {
         let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
         passerelle::bootstrap::ensure_platform_admin(
@@ -140,10 +158,12 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
         .await
         .unwrap();
     }
-    let config = Arc::new(Config::for_tests(
+    let mut config = Config::for_tests(
         database_url.clone(),
         std::env::temp_dir().join("passerelle-test-data"),
-    ));
+    );
+    configure(&mut config);
+    let config = Arc::new(config);
     let keys = Arc::new(Keys::generate());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());

@@ -1330,7 +1330,8 @@ async fn agreements_expire_and_bound_their_subleases() {
     let mut conn = app.db().await;
     let set_end = |days_ago: i32| {
         format!(
-            "UPDATE agreements SET ends_on = current_date - {days_ago} WHERE id = '{}'",
+            "UPDATE agreements SET ends_on = '{}'::date - {days_ago} WHERE id = '{}'",
+            passerelle::calendar::today(),
             id(&a)
         )
     };
@@ -1339,7 +1340,9 @@ async fn agreements_expire_and_bound_their_subleases() {
         .await
         .unwrap();
     let pool = passerelle::db::pool(&app.database_url, 4).unwrap();
-    passerelle::jobs::expire_agreements(&pool).await.unwrap();
+    passerelle::jobs::expire_agreements(&pool, passerelle::calendar::today())
+        .await
+        .unwrap();
     let path = format!("/v1/agreements/{}", id(&a));
     assert_eq!(
         w.get(&w.landlord.admin_token, &path).await["status"],
@@ -1350,12 +1353,14 @@ async fn agreements_expire_and_bound_their_subleases() {
         .await
         .unwrap();
     let (r1, r2) = futures::join!(
-        passerelle::jobs::expire_agreements(&pool),
-        passerelle::jobs::expire_agreements(&pool)
+        passerelle::jobs::expire_agreements(&pool, passerelle::calendar::today()),
+        passerelle::jobs::expire_agreements(&pool, passerelle::calendar::today())
     );
     r1.unwrap();
     r2.unwrap();
-    passerelle::jobs::expire_agreements(&pool).await.unwrap();
+    passerelle::jobs::expire_agreements(&pool, passerelle::calendar::today())
+        .await
+        .unwrap();
     let expired = w.get(&w.association.admin_token, &path).await;
     assert_eq!(
         (

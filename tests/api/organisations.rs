@@ -83,7 +83,7 @@ async fn each_field_rule_is_reported_by_name_and_nothing_is_written() {
         ("siret", json!("1234567890123A"), "format"),
         ("department_code", json!("20"), "department_code"),
         ("department_code", json!("96"), "department_code"),
-        ("department_code", json!("977"), "department_code"),
+        ("department_code", json!("979"), "department_code"),
         ("department_code", json!("2C"), "department_code"),
         ("contact_email", json!("not-an-email"), "email"),
         (

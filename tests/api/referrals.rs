@@ -97,7 +97,7 @@ async fn the_state_table_over_http() {
     assert_eq!(r["allowed_actions"], json!(["withdraw"]));
     assert_eq!(r["overdue"], false);
     // EMPEX answers are due in 15 days (its catalogue default).
-    let due = chrono::Utc::now().date_naive() + chrono::Duration::days(15);
+    let due = passerelle::calendar::today() + chrono::Duration::days(15);
     assert_eq!(r["response_due_on"], due.to_string());
     let as_addressee: Value = app
         .get(
@@ -385,7 +385,8 @@ async fn overdue_and_expiry_once() {
     let mut conn = app.db().await;
     use diesel_async::RunQueryDsl;
     diesel::sql_query(format!(
-        "UPDATE referrals SET response_due_on = current_date - 3 WHERE id = '{id}'"
+        "UPDATE referrals SET response_due_on = '{}'::date - 3 WHERE id = '{id}'",
+        passerelle::calendar::today()
     ))
     .execute(&mut conn)
     .await
@@ -407,7 +408,9 @@ async fn overdue_and_expiry_once() {
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
     // Within the grace period nothing expires; past it, once, even with two runs racing.
     let pool = passerelle::db::pool(&app.database_url, 4).unwrap();
-    passerelle::jobs::expire_referrals(&pool, 15).await.unwrap();
+    passerelle::jobs::expire_referrals(&pool, passerelle::calendar::today(), 15)
+        .await
+        .unwrap();
     assert_eq!(
         app.get(&format!("/v1/referrals/{id}"), &w.ccapex.admin_token)
             .await
@@ -417,18 +420,21 @@ async fn overdue_and_expiry_once() {
         "submitted"
     );
     diesel::sql_query(format!(
-        "UPDATE referrals SET response_due_on = current_date - 20 WHERE id = '{id}'"
+        "UPDATE referrals SET response_due_on = '{}'::date - 20 WHERE id = '{id}'",
+        passerelle::calendar::today()
     ))
     .execute(&mut conn)
     .await
     .unwrap();
     let (a, b) = futures::join!(
-        passerelle::jobs::expire_referrals(&pool, 15),
-        passerelle::jobs::expire_referrals(&pool, 15)
+        passerelle::jobs::expire_referrals(&pool, passerelle::calendar::today(), 15),
+        passerelle::jobs::expire_referrals(&pool, passerelle::calendar::today(), 15)
     );
     a.unwrap();
     b.unwrap();
-    passerelle::jobs::expire_referrals(&pool, 15).await.unwrap();
+    passerelle::jobs::expire_referrals(&pool, passerelle::calendar::today(), 15)
+        .await
+        .unwrap();
     let r: Value = app
         .get(&format!("/v1/referrals/{id}"), &w.ccapex.admin_token)
         .await

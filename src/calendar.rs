@@ -1,0 +1,60 @@
+//! The French legal date. Timestamps are UTC; calendar dates (today, due dates, overdue
+//! flags, expiries, the dates in rules of law) are those of metropolitan France
+//! (`Europe/Paris`, from the IANA database through `chrono-tz`), for every object, overseas
+//! ones included: one calendar for every partner, whose deadlines are set by metropolitan
+//! bodies (CCAPEX, FSL) and read across time zones. A referral due on 31 December is
+//! overdue from 00:00 on 1 January in Paris (23:00 UTC in winter, 22:00 in summer).
+//!
+//! The clock can be set per server for tests (`Config::clock_offset`: zero otherwise):
+//! requests read it from their context, jobs are handed the date they run for.
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+/// Where French legal dates are taken.
+pub const LEGAL_TIME_ZONE: Tz = chrono_tz::Europe::Paris;
+
+/// The current instant, as this server's clock reads it (the request's when in one).
+pub fn now() -> DateTime<Utc> {
+    Utc::now() + crate::http::request_context::clock_offset()
+}
+
+/// The French legal date at `instant`.
+pub fn date_at(instant: DateTime<Utc>) -> NaiveDate {
+    instant.with_timezone(&LEGAL_TIME_ZONE).date_naive()
+}
+
+/// Today's French legal date.
+pub fn today() -> NaiveDate {
+    date_at(now())
+}
+
+/// The instant of `offset` from the system clock: what `Config::clock_offset` holds for a
+/// server meant to run at `instant`.
+pub fn offset_to(instant: DateTime<Utc>) -> TimeDelta {
+    instant - Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_day_changes_at_midnight_in_paris() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // Winter (UTC+1): 23:30 UTC on 31 December is 00:30 on 1 January.
+        assert_eq!(date_at(at("2027-12-31T22:59:59Z")), d(2027, 12, 31));
+        assert_eq!(date_at(at("2027-12-31T23:00:00Z")), d(2028, 1, 1));
+        assert_eq!(date_at(at("2027-12-31T23:30:00Z")), d(2028, 1, 1));
+        // Summer (UTC+2).
+        assert_eq!(date_at(at("2026-07-14T21:59:59Z")), d(2026, 7, 14));
+        assert_eq!(date_at(at("2026-07-14T22:00:00Z")), d(2026, 7, 15));
+        // The days the clocks change.
+        assert_eq!(date_at(at("2026-03-28T23:30:00Z")), d(2026, 3, 29));
+        assert_eq!(date_at(at("2026-10-24T22:30:00Z")), d(2026, 10, 25));
+    }
+}
