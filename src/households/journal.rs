@@ -120,7 +120,8 @@ impl<Q> JournalledRead<Q> {
         grounds_column: &'static str,
         shown: i64,
     ) -> Self {
-        let sees_special = handles_special_categories(caller);
+        // A HEAD request reads the rows but sends none of them: nothing to journal.
+        let sees_special = handles_special_categories(caller) && !request_context::is_head();
         let request_id = request_context::current()
             .map(|c| c.request_id)
             .unwrap_or_default();

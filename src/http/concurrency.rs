@@ -16,15 +16,19 @@ pub fn etag(version: i32) -> String {
 
 /// The version a client says it last saw, from `If-Match`. `None` means a well-formed
 /// header that names no version we ever issue (a weak or foreign tag): always stale.
+/// `If-Match: *` (RFC 9110 §13.1.1: "any current representation") is the client saying
+/// it changes whatever version is current: it matches every version.
 #[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<i32>);
+pub struct IfMatch(pub Option<i32>, bool);
 
 impl IfMatch {
     fn parse(value: &str) -> Result<Self, ApiError> {
         let value = value.trim();
-        if value.is_empty() || value == "*" {
-            // "*" would match any version and so protect nothing.
+        if value.is_empty() {
             return Err(ApiError::PreconditionRequired);
+        }
+        if value == "*" {
+            return Ok(IfMatch(None, true));
         }
         // RFC 9110: a comma-separated list of entity tags (whose quoted part may itself
         // hold commas), any of which may match.
@@ -54,12 +58,12 @@ impl IfMatch {
             }
             rest = rest.strip_prefix(',').ok_or_else(malformed)?.trim_start();
         }
-        Ok(IfMatch(version))
+        Ok(IfMatch(version, false))
     }
 
     /// 412 unless the client's version is the current one.
     pub fn check(&self, current_version: i32) -> Result<(), ApiError> {
-        if self.0 == Some(current_version) {
+        if self.1 || self.0 == Some(current_version) {
             Ok(())
         } else {
             Err(ApiError::PreconditionFailed { current_version })
@@ -116,16 +120,17 @@ mod tests {
             IfMatch::parse("\"1\" \"2\""),
             Err(ApiError::BadRequest { .. })
         ));
+        assert!(IfMatch::parse("*").unwrap().check(7).is_ok());
         assert!(matches!(
-            IfMatch::parse("*"),
+            IfMatch::parse(" "),
             Err(ApiError::PreconditionRequired)
         ));
-        assert!(IfMatch(Some(2)).check(2).is_ok());
+        assert!(IfMatch(Some(2), false).check(2).is_ok());
         assert!(matches!(
-            IfMatch(Some(1)).check(2),
+            IfMatch(Some(1), false).check(2),
             Err(ApiError::PreconditionFailed { current_version: 2 })
         ));
-        assert!(IfMatch(None).check(1).is_err());
+        assert!(IfMatch(None, false).check(1).is_err());
         assert_eq!(etag(7), "\"7\"");
     }
 }
@@ -134,7 +139,11 @@ mod tests {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IfMatchHeader {
-    /// The ETag of the version being changed, e.g. `"3"`
-    #[param(rename = "If-Match", pattern = r#"^(W/)?"[^"]*"( *, *(W/)?"[^"]*")*$"#)]
+    /// The ETag of the version being changed, e.g. `"3"` (several may be listed; `*`
+    /// changes whatever version is current)
+    #[param(
+        rename = "If-Match",
+        pattern = r#"^(\*|(W/)?"[^"]*"( *, *(W/)?"[^"]*")*)$"#
+    )]
     pub if_match: String,
 }

@@ -67,6 +67,10 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                         methods.push(method_name(m));
                     }
                 }
+                // HEAD is served wherever GET is (see `request_context`).
+                if item.get.is_some() {
+                    methods.push("HEAD");
+                }
                 RouteEntry {
                     pattern: template_to_regex(path),
                     methods,
@@ -76,7 +80,7 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
         for p in extra_get_paths {
             routes.push(RouteEntry {
                 pattern: template_to_regex(p),
-                methods: vec!["GET"],
+                methods: vec!["GET", "HEAD"],
             });
         }
         routes

@@ -19,6 +19,8 @@ pub struct RequestContext {
     pub path: String,
     /// How far the serving app's calendar runs from the system clock (tests only).
     pub clock_offset: chrono::TimeDelta,
+    /// A `HEAD` request, served as `GET` without its body: nothing it reads leaves.
+    pub head: bool,
 }
 
 tokio::task_local! {
@@ -28,6 +30,11 @@ tokio::task_local! {
 /// The context of the request being served by this task, if any.
 pub fn current() -> Option<RequestContext> {
     CONTEXT.try_with(|c| c.clone()).ok()
+}
+
+/// Whether the request being served is a `HEAD` (its response carries no content).
+pub fn is_head() -> bool {
+    CONTEXT.try_with(|c| c.head).unwrap_or(false)
 }
 
 /// The clock offset of the request being served (zero outside a request).
@@ -70,7 +77,7 @@ fn acceptable_request_id(value: &str) -> bool {
 /// as `X-Request-Id` and writes one access-log line (method, route pattern, status, time:
 /// never the query string or body, which may hold personal data).
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
@@ -85,12 +92,20 @@ pub async fn middleware(
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|s| s.config.clock_offset)
         .unwrap_or_else(chrono::TimeDelta::zero);
+    let method = req.method().clone();
+    let head = method == actix_web::http::Method::HEAD;
+    if head {
+        // RFC 9110 §9.3.2: HEAD is GET without the content. The routes are declared for GET;
+        // actix's encoder already leaves out the body of a response to a HEAD request
+        // (it noted the method when it read the request) and keeps its headers.
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
     let ctx = RequestContext {
         request_id: request_id.clone(),
         path: req.path().to_owned(),
         clock_offset,
+        head,
     };
-    let method = req.method().clone();
     let res = CONTEXT.scope(ctx.clone(), next.call(req)).await?;
     // An error rendered by a middleware of actix's (a refused CORS preflight, say) is
     // turned into problem+json like every other.

@@ -721,3 +721,126 @@ async fn an_hour_earlier_it_is_still_2027() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
 }
+
+#[actix_web::test]
+async fn head_works_wherever_get_does_and_schemes_ignore_case() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let token = org.admin_token.clone();
+    let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
+    let mut paths: Vec<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("get").is_some())
+        .map(|(p, _)| concrete(p))
+        .collect();
+    paths.extend(["/docs/".to_owned(), "/openapi.json".to_owned()]);
+    assert!(paths.len() > 20);
+    for path in &paths {
+        let get = app.get(path, &token).await;
+        let (status, headers) = (get.status(), get.headers().clone());
+        let body = get.bytes().await.unwrap();
+        let head = app
+            .request(Method::HEAD, path, Some(&token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), status, "HEAD {path}");
+        for name in ["content-type", "etag", "allow"] {
+            assert_eq!(
+                head.headers().get(name),
+                headers.get(name),
+                "HEAD {path}: {name}"
+            );
+        }
+        if let Some(length) = head.headers().get("content-length") {
+            assert_eq!(
+                length.to_str().unwrap(),
+                body.len().to_string(),
+                "HEAD {path}"
+            );
+        }
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path}: no content"
+        );
+    }
+    // A household read by HEAD sends none of its special categories: no journal entry.
+    let h: Value = app
+        .post(
+            "/v1/households",
+            &token,
+            &household("Tête", "Seule", "1985-02-02"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/households/{}", h["id"].as_str().unwrap());
+    let journal = app.count("special_category_reads").await;
+    let r = app
+        .request(Method::HEAD, &path, Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    assert_eq!(app.count("special_category_reads").await, journal);
+    // 405 lists HEAD beside GET; HEAD where only POST is: 405.
+    let r = app
+        .request(Method::DELETE, "/v1/households", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "GET, HEAD, POST");
+    let r = app
+        .request(Method::HEAD, "/v1/auth/token", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "POST");
+
+    // Scheme names are case-insensitive (RFC 9110 §11.1), on the API and the token endpoint.
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = app
+            .client
+            .get(app.url("/v1/me"))
+            .header("authorization", format!("{scheme}  {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{scheme}");
+    }
+    let system = app
+        .system(&token, org.id, "coordinator", &["households:read"])
+        .await;
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        system["client_id"].as_str().unwrap(),
+        system["client_secret"].as_str().unwrap()
+    ));
+    for scheme in ["Basic", "basic", "BASIC"] {
+        let r = app
+            .client
+            .post(app.url("/v1/auth/token"))
+            .header("authorization", format!("{scheme} {basic}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{scheme}");
+    }
+    // Media types and their parameters ignore case too.
+    let r = app
+        .request(Method::POST, "/v1/households", Some(&token))
+        .header("content-type", "Application/JSON; Charset=UTF-8")
+        .body(household("Casse", "Mixte", "1985-02-02").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

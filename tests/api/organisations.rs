@@ -175,13 +175,6 @@ async fn updates_require_if_match_and_refuse_stale_versions() {
         428,
     )
     .await;
-    problem(
-        patch(Some("*"), json!({"name": "Nouveau nom"}))
-            .await
-            .unwrap(),
-        428,
-    )
-    .await;
     let r = patch(Some("\"1\""), json!({"name": "Nouveau nom"}))
         .await
         .unwrap();
@@ -198,6 +191,12 @@ async fn updates_require_if_match_and_refuse_stale_versions() {
     )
     .await;
     assert_eq!(stale["current_version"], 2);
+    // `*` (RFC 9110: any current representation) changes whatever version is current.
+    let r = patch(Some("*"), json!({"name": "Par étoile"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["etag"], "\"3\"");
     problem(
         patch(Some("W/\"2\""), json!({"name": "Encore"}))
             .await
