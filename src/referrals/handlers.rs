@@ -18,7 +18,7 @@ use super::rules::{self, Party, Refusal};
 use super::service::{self, ClosingDetails};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, Action};
+use crate::auth::policy::{authorize, may_share_household, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -280,81 +280,117 @@ pub async fn create_referral(
     let field_errors = body.field_errors();
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let mut errors = field_errors;
-        let household = households::table
-            .filter(households::id.eq(new.household_id))
-            .filter(households_model::visible_to(org))
-            .select(households_model::HouseholdRow::as_select())
-            .first(conn)
-            .await
-            .optional()?;
-        let commission = matches!(caller.organisation_kind, Some(OrganisationKind::StateService | OrganisationKind::Department));
-        match &household {
-            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
-            Some(h) if !commission && !h.consent_in_force() => errors.push(FieldError::new(
-                "household_id",
-                "consent_required",
-                "the household's consent to sharing is not in force (only a commission refers without it)",
-            )),
-            Some(_) => {}
-        }
-        check_addressee(conn, "addressee_organisation_id", new.addressee_organisation_id, org, &mut errors).await?;
-        let kind: Option<MeasureKind> = measure_kinds::table
-            .filter(measure_kinds::code.eq(&new.measure_kind))
-            .filter(measure_kinds::active.eq(true))
-            .select(MeasureKind::as_select())
-            .first(conn)
-            .await
-            .optional()?;
-        if kind.is_none() {
-            errors.push(FieldError::new("measure_kind", "unknown_measure_kind", "no such measure kind in the catalogue"));
-        }
-        if new.response_due_on.is_some_and(|d| d < crate::calendar::today()) {
-            errors.push(FieldError::new("response_due_on", "in_past", "the deadline is in the past"));
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        let household = household.expect("checked above");
-        let kind = kind.expect("checked above");
-        let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
-        if landlord && new.special_category_grounds.as_ref().is_some_and(|g| !g.is_empty()) {
-            return Err(ApiError::Forbidden("a landlord does not handle special-category grounds".into()));
-        }
-        let sees_special = !landlord;
-        let priority = match &new.priority_grounds {
-            Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
-            None => household.priority_grounds.clone(),
-        };
-        let special = match &new.special_category_grounds {
-            Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
-            None if sees_special => household.special_grounds.clone(),
-            None => serde_json::json!([]),
-        };
-        let row: ReferralRow = diesel::insert_into(referrals::table)
-            .values((
-                referrals::id.eq(Uuid::now_v7()),
-                referrals::household_id.eq(household.id),
-                referrals::referrer_organisation_id.eq(org),
-                referrals::referrer_account_id.eq(caller.account_id),
-                referrals::addressee_organisation_id.eq(new.addressee_organisation_id),
-                referrals::measure_kind.eq(&kind.code),
-                referrals::reason.eq(new.reason.trim()),
-                referrals::priority_grounds.eq(priority),
-                referrals::special_grounds.eq(special),
-                referrals::desired_start.eq(new.desired_start),
-                referrals::response_due_on.eq(new.response_due_on.unwrap_or_else(|| service::default_due(kind.default_response_days))),
-                referrals::status.eq(ReferralStatus::Submitted),
-            ))
-            .returning(ReferralRow::as_returning())
-            .get_result(conn)
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let mut errors = field_errors;
+            let household = households::table
+                .filter(households::id.eq(new.household_id))
+                .filter(households_model::visible_to(org))
+                .select(households_model::HouseholdRow::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            match &household {
+                None => errors.push(FieldError::new(
+                    "household_id",
+                    "unknown_household",
+                    "no household your organisation sees has this id",
+                )),
+                Some(h) => {
+                    if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                        errors.push(FieldError::new("household_id", "consent_required", why));
+                    }
+                }
+            }
+            check_addressee(
+                conn,
+                "addressee_organisation_id",
+                new.addressee_organisation_id,
+                org,
+                &mut errors,
+            )
             .await?;
-        service::record_transition(conn, Some(&caller), &row, "submit", None, None).await?;
-        let id = row.id;
-        let view = service::present(conn, &caller, vec![row]).await?.remove(0);
-        Ok(referral_response(StatusCode::CREATED, &view).header("location", format!("/v1/referrals/{id}")))
-    })
+            let kind: Option<MeasureKind> = measure_kinds::table
+                .filter(measure_kinds::code.eq(&new.measure_kind))
+                .filter(measure_kinds::active.eq(true))
+                .select(MeasureKind::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            if kind.is_none() {
+                errors.push(FieldError::new(
+                    "measure_kind",
+                    "unknown_measure_kind",
+                    "no such measure kind in the catalogue",
+                ));
+            }
+            if new
+                .response_due_on
+                .is_some_and(|d| d < crate::calendar::today())
+            {
+                errors.push(FieldError::new(
+                    "response_due_on",
+                    "in_past",
+                    "the deadline is in the past",
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let household = household.expect("checked above");
+            let kind = kind.expect("checked above");
+            let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
+            if landlord
+                && new
+                    .special_category_grounds
+                    .as_ref()
+                    .is_some_and(|g| !g.is_empty())
+            {
+                return Err(ApiError::Forbidden(
+                    "a landlord does not handle special-category grounds".into(),
+                ));
+            }
+            let sees_special = !landlord;
+            let priority = match &new.priority_grounds {
+                Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
+                None => household.priority_grounds.clone(),
+            };
+            let special = match &new.special_category_grounds {
+                Some(g) => serde_json::to_value(g).map_err(ApiError::internal)?,
+                None if sees_special => household.special_grounds.clone(),
+                None => serde_json::json!([]),
+            };
+            let row: ReferralRow = diesel::insert_into(referrals::table)
+                .values((
+                    referrals::id.eq(Uuid::now_v7()),
+                    referrals::household_id.eq(household.id),
+                    referrals::referrer_organisation_id.eq(org),
+                    referrals::referrer_account_id.eq(caller.account_id),
+                    referrals::addressee_organisation_id.eq(new.addressee_organisation_id),
+                    referrals::measure_kind.eq(&kind.code),
+                    referrals::reason.eq(new.reason.trim()),
+                    referrals::priority_grounds.eq(priority),
+                    referrals::special_grounds.eq(special),
+                    referrals::desired_start.eq(new.desired_start),
+                    referrals::response_due_on.eq(new
+                        .response_due_on
+                        .unwrap_or_else(|| service::default_due(kind.default_response_days))),
+                    referrals::status.eq(ReferralStatus::Submitted),
+                ))
+                .returning(ReferralRow::as_returning())
+                .get_result(conn)
+                .await?;
+            service::record_transition(conn, Some(&caller), &row, "submit", None, None).await?;
+            let id = row.id;
+            let view = service::present(conn, &caller, vec![row]).await?.remove(0);
+            Ok(referral_response(StatusCode::CREATED, &view)
+                .header("location", format!("/v1/referrals/{id}")))
+        },
+    )
     .await
 }
 
@@ -551,6 +587,22 @@ async fn act(
                                 "addressee_organisation_id",
                                 "same_addressee",
                                 "the referral is already with this operator",
+                            ));
+                        }
+                        // The new operator would see the household.
+                        let consent = households_model::find_visible(
+                            conn,
+                            caller.partner_organisation()?,
+                            row.household_id,
+                            false,
+                        )
+                        .await?
+                        .consent_in_force();
+                        if let Err(why) = may_share_household(&caller, consent) {
+                            errors.push(FieldError::new(
+                                "addressee_organisation_id",
+                                "consent_required",
+                                why,
                             ));
                         }
                         if !errors.is_empty() {

@@ -18,7 +18,7 @@ use super::model::{
 use super::rules::{self, Refusal, SubleaseParty};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, Action};
+use crate::auth::policy::{authorize, may_share_household, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -343,12 +343,11 @@ pub async fn create_sublease(
             .optional()?;
         match &household {
             None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
-            Some(h) if !h.consent_in_force() => errors.push(FieldError::new(
-                "household_id",
-                "consent_required",
-                "the household's consent to sharing is not in force: the landlord would see its name, composition and resources",
-            )),
-            Some(_) => {}
+            Some(h) => {
+                if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                    errors.push(FieldError::new("household_id", "consent_required", why));
+                }
+            }
         }
         if new.planned_end_on <= new.starts_on {
             errors.push(FieldError::new("planned_end_on", "before_start", "the planned end is after the start"));

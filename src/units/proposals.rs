@@ -19,7 +19,7 @@ use super::model::{
 use super::rules::{self, Party};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, Action};
+use crate::auth::policy::{authorize, may_share_household, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -245,79 +245,102 @@ pub async fn create_proposal(
     let field_errors = body.field_errors();
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
-        let unit = find_visible_unit(conn, org, unit_id, false).await?;
-        let covered: bool = diesel::select(diesel::dsl::exists(
-            agreements::table
-                .filter(agreements::id.nullable().eq(unit.agreement_id))
-                .filter(agreements::association_organisation_id.eq(org))
-                .filter(agreements::status.eq(AgreementStatus::Active)),
-        ))
-        .get_result(conn)
-        .await?;
-        if !covered {
-            return Err(ApiError::Forbidden("no active agreement of your organisation covers this unit".into()));
-        }
-        let mut errors = field_errors;
-        let household: Option<HouseholdRow> = households::table
-            .filter(households::id.eq(new.household_id))
-            .filter(households_model::visible_to(org))
-            .select(HouseholdRow::as_select())
-            .first(conn)
-            .await
-            .optional()?;
-        match &household {
-            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
-            Some(h) if !h.consent_in_force() => errors.push(FieldError::new(
-                "household_id",
-                "consent_required",
-                "the household's consent to sharing is not in force: the landlord would see its name, composition and resources",
-            )),
-            Some(_) => {}
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        if unit.status != UnitStatus::Available {
-            return Err(ApiError::not_now(
-                format!("households are proposed for available units; this one is {}", unit.status),
-                unit.status.as_str(),
-                &[],
-            ));
-        }
-        // One open proposal of a household for a unit: the partial unique index
-        // `proposals_one_open` decides; the lock makes a racing request's answer this 409.
-        db::lock_for_rule(conn, "open_proposal", &format!("{}|{}", unit.id, new.household_id)).await?;
-        let existing: Option<Uuid> = proposals::table
-            .filter(proposals::unit_id.eq(unit.id))
-            .filter(proposals::household_id.eq(new.household_id))
-            .filter(proposals::status.eq(ProposalStatus::Proposed))
-            .select(proposals::id)
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some(existing) = existing {
-            return Err(ApiError::duplicate("this household is already proposed for this unit", existing));
-        }
-        let row: ProposalRow = diesel::insert_into(proposals::table)
-            .values((
-                proposals::id.eq(Uuid::now_v7()),
-                proposals::unit_id.eq(unit.id),
-                proposals::household_id.eq(new.household_id),
-                proposals::association_organisation_id.eq(org),
-                proposals::landlord_organisation_id.eq(unit.holder_organisation_id),
-                proposals::proposed_by_account_id.eq(caller.account_id),
-                proposals::comment.eq(new.comment.as_deref().map(str::trim)),
-                proposals::status.eq(ProposalStatus::Proposed),
+    idempotency::run(
+        &state.pool,
+        caller.account_id,
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let unit = find_visible_unit(conn, org, unit_id, false).await?;
+            let covered: bool = diesel::select(diesel::dsl::exists(
+                agreements::table
+                    .filter(agreements::id.nullable().eq(unit.agreement_id))
+                    .filter(agreements::association_organisation_id.eq(org))
+                    .filter(agreements::status.eq(AgreementStatus::Active)),
             ))
-            .returning(ProposalRow::as_returning())
             .get_result(conn)
             .await?;
-        proposal_event(conn, Some(&caller), &row).await?;
-        let id = row.id;
-        let view = present(conn, org, vec![row]).await?.remove(0);
-        Ok(proposal_response(StatusCode::CREATED, &view).header("location", format!("/v1/proposals/{id}")))
-    })
+            if !covered {
+                return Err(ApiError::Forbidden(
+                    "no active agreement of your organisation covers this unit".into(),
+                ));
+            }
+            let mut errors = field_errors;
+            let household: Option<HouseholdRow> = households::table
+                .filter(households::id.eq(new.household_id))
+                .filter(households_model::visible_to(org))
+                .select(HouseholdRow::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            match &household {
+                None => errors.push(FieldError::new(
+                    "household_id",
+                    "unknown_household",
+                    "no household your organisation sees has this id",
+                )),
+                Some(h) => {
+                    if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                        errors.push(FieldError::new("household_id", "consent_required", why));
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            if unit.status != UnitStatus::Available {
+                return Err(ApiError::not_now(
+                    format!(
+                        "households are proposed for available units; this one is {}",
+                        unit.status
+                    ),
+                    unit.status.as_str(),
+                    &[],
+                ));
+            }
+            // One open proposal of a household for a unit: the partial unique index
+            // `proposals_one_open` decides; the lock makes a racing request's answer this 409.
+            db::lock_for_rule(
+                conn,
+                "open_proposal",
+                &format!("{}|{}", unit.id, new.household_id),
+            )
+            .await?;
+            let existing: Option<Uuid> = proposals::table
+                .filter(proposals::unit_id.eq(unit.id))
+                .filter(proposals::household_id.eq(new.household_id))
+                .filter(proposals::status.eq(ProposalStatus::Proposed))
+                .select(proposals::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(existing) = existing {
+                return Err(ApiError::duplicate(
+                    "this household is already proposed for this unit",
+                    existing,
+                ));
+            }
+            let row: ProposalRow = diesel::insert_into(proposals::table)
+                .values((
+                    proposals::id.eq(Uuid::now_v7()),
+                    proposals::unit_id.eq(unit.id),
+                    proposals::household_id.eq(new.household_id),
+                    proposals::association_organisation_id.eq(org),
+                    proposals::landlord_organisation_id.eq(unit.holder_organisation_id),
+                    proposals::proposed_by_account_id.eq(caller.account_id),
+                    proposals::comment.eq(new.comment.as_deref().map(str::trim)),
+                    proposals::status.eq(ProposalStatus::Proposed),
+                ))
+                .returning(ProposalRow::as_returning())
+                .get_result(conn)
+                .await?;
+            proposal_event(conn, Some(&caller), &row).await?;
+            let id = row.id;
+            let view = present(conn, org, vec![row]).await?.remove(0);
+            Ok(proposal_response(StatusCode::CREATED, &view)
+                .header("location", format!("/v1/proposals/{id}")))
+        },
+    )
     .await
 }
 

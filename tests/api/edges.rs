@@ -844,3 +844,158 @@ async fn head_works_wherever_get_does_and_schemes_ignore_case() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 }
+
+#[actix_web::test]
+async fn every_sharing_path_needs_consent_or_a_commission_mandate() {
+    use crate::housing::{created, id, ok};
+    let w = crate::housing::world().await;
+    let app = &w.app;
+    let (a, b) = (&w.association, &w.other_association);
+    let c = app.organisation("association").await;
+    let unit = w.available_unit().await;
+    let h = w.household("Consentement", true).await;
+    let hid = id(&h);
+    // Referred to B while the consent was in force.
+    let referral = created(
+        app.post(
+            "/v1/referrals",
+            &a.admin_token,
+            &json!({"household_id": hid, "addressee_organisation_id": b.id,
+                    "measure_kind": "avdl", "reason": "Accompagnement vers le logement"}),
+        )
+        .await,
+    )
+    .await;
+    let current: Value = app
+        .get(&format!("/v1/households/{hid}"), &a.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    ok(w.act(
+        &a.admin_token,
+        &format!("/v1/households/{hid}/consent/withdraw"),
+        &current["version"],
+        None,
+    )
+    .await)
+    .await;
+
+    // Then every path that would show it to another organisation is refused.
+    let refused = |p: &Value, field: &str| {
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field && e["code"] == "consent_required"),
+            "{field}: {p}"
+        )
+    };
+    // A referral to C.
+    let p = problem(
+        app.post(
+            "/v1/referrals",
+            &a.admin_token,
+            &json!({"household_id": hid, "addressee_organisation_id": c.id,
+                    "measure_kind": "avdl", "reason": "Autre opérateur"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    refused(&p, "household_id");
+    // B transferring its referral to C.
+    let p = problem(
+        w.act(
+            &b.admin_token,
+            &format!("/v1/referrals/{}/transfer", id(&referral)),
+            &referral["version"],
+            Some(json!({"addressee_organisation_id": c.id})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    refused(&p, "addressee_organisation_id");
+    problem(
+        app.get(&format!("/v1/households/{hid}"), &c.admin_token)
+            .await,
+        404,
+    )
+    .await;
+    assert!(app
+        .feed(&c.admin_token, 100)
+        .await
+        .iter()
+        .all(|e| e["subject_id"] != hid.as_str()));
+    // A proposal to the landlord.
+    let p = problem(
+        app.post(
+            &format!("/v1/units/{}/proposals", id(&unit)),
+            &a.admin_token,
+            &json!({"household_id": hid}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    refused(&p, "household_id");
+    // A sub-lease (the landlord would see it).
+    let p = problem(
+        w.sublease(&unit, &h, "sliding_lease", "2026-12-01", "2027-11-30")
+            .await,
+        422,
+    )
+    .await;
+    refused(&p, "household_id");
+    problem(
+        app.get(&format!("/v1/households/{hid}"), &w.landlord.admin_token)
+            .await,
+        404,
+    )
+    .await;
+
+    // The one exception: a commission, under its mandate.
+    let ccapex = app.organisation("state_service").await;
+    let sans: Value = created(
+        app.post(
+            "/v1/households",
+            &ccapex.admin_token,
+            &household("Mandat", "Commission", "1979-09-09"),
+        )
+        .await,
+    )
+    .await;
+    assert!(sans["consent"].is_null());
+    created(
+        app.post(
+            "/v1/referrals",
+            &ccapex.admin_token,
+            &json!({"household_id": sans["id"], "addressee_organisation_id": b.id,
+                    "measure_kind": "avdl", "reason": "Saisine CCAPEX"}),
+        )
+        .await,
+    )
+    .await;
+    // Its mandate does not pass to the operator: B may not hand the household on.
+    let received = app
+        .list_all(&b.admin_token, "/v1/referrals?box=received", 50)
+        .await;
+    let from_ccapex = received
+        .iter()
+        .find(|r| r["household_id"] == sans["id"])
+        .unwrap();
+    let p = problem(
+        w.act(
+            &b.admin_token,
+            &format!("/v1/referrals/{}/transfer", id(from_ccapex)),
+            &from_ccapex["version"],
+            Some(json!({"addressee_organisation_id": c.id})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    refused(&p, "addressee_organisation_id");
+}
