@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the make targets need and the machine lacks, from Debian's packages:
 #   postgres  the PostgreSQL server binaries (the embedded default database, the tests)
-#   build     libpq (for the diesel CLI that checks src/schema.rs) and python3-venv (fuzzing)
+#   build     libpq (for the diesel CLI that checks src/schema.rs), python3-venv (fuzzing),
+#             openssl (the tests read the generated signing key with it)
 #   bench     wrk and pgbench
 # As root it installs with apt-get; otherwise it says what to install and fails.
 set -euo pipefail
@@ -20,6 +21,8 @@ for what in "$@"; do
             [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
             python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
             command -v curl >/dev/null || missing+=(curl)
+            # The tests check that OpenSSL reads the signing key the service generates.
+            command -v openssl >/dev/null || missing+=(openssl)
             ;;
         bench)
             command -v wrk >/dev/null || missing+=(wrk)

@@ -40,11 +40,24 @@ pub struct Keys {
     pub jwks: JwkSet,
 }
 
+/// The key as `openssl genpkey -algorithm ed25519` writes it: PKCS#8 v1 (RFC 8410 §7,
+/// `PrivateKeyInfo` without the public key), PEM `PRIVATE KEY`. ed25519-dalek's own
+/// encoding is the v2 `OneAsymmetricKey`, which OpenSSL 3 and Python's `cryptography`
+/// refuse; both forms are read.
+pub fn private_key_pem(key: &SigningKey) -> Result<String, String> {
+    let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    bytes
+        .to_pkcs8_pem(LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|e| e.to_string())
+}
+
 impl Keys {
     pub fn from_signing_key(key: &SigningKey) -> Result<Keys, String> {
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| e.to_string())?;
+        let pem = private_key_pem(key)?;
         let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
         let x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
         // RFC 7638: SHA-256 over the required members in lexicographic order.
@@ -72,7 +85,7 @@ impl Keys {
         Keys::from_signing_key(&key).expect("a fresh key encodes")
     }
 
-    /// Reads a PKCS#8 PEM key.
+    /// Reads a PKCS#8 PEM key (v1 as OpenSSL writes it, or v2 with its public key).
     pub fn from_pem_file(path: &Path) -> Result<Keys, String> {
         let pem = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -91,9 +104,7 @@ impl Keys {
             return Keys::from_pem_file(path);
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| e.to_string())?;
+        let pem = private_key_pem(&key)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -131,6 +142,47 @@ mod tests {
         assert_eq!(a.kid, b.kid);
         assert_eq!(a.jwks.keys[0].x, b.jwks.keys[0].x);
         assert_eq!(a.kid.len(), 43);
+        // What standard tools read: OpenSSL 3 loads the generated key and derives the same
+        // public key as the JWKS shows.
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+            .arg(&path)
+            .output()
+            .expect("openssl (scripts/install-deps.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(&out.stdout[out.stdout.len() - 32..]),
+            a.jwks.keys[0].x
+        );
+        // And a key OpenSSL made is read.
+        let theirs = dir.join("openssl.pem");
+        let status = std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&theirs)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Keys::from_pem_file(&theirs).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// RFC 8410 §10.3's example key, byte for byte as OpenSSL writes it.
+    #[test]
+    fn the_pem_is_the_rfc_8410_form() {
+        let rfc = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+                   -----END PRIVATE KEY-----\n";
+        let key = SigningKey::from_pkcs8_pem(rfc).unwrap();
+        assert_eq!(private_key_pem(&key).unwrap(), rfc);
+        // The v2 form ed25519-dalek wrote before is still read.
+        let v2 = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        assert_eq!(
+            SigningKey::from_pkcs8_pem(&v2).unwrap().to_bytes(),
+            key.to_bytes()
+        );
     }
 }
