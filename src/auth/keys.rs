@@ -34,6 +34,10 @@ pub struct JwkSet {
 }
 
 pub struct Keys {
+    /// Seals the responses kept for idempotent replays (`http::idempotency`): derived from
+    /// the signing key (HKDF-SHA256), so every instance sharing the signing key opens what
+    /// another sealed, and nothing else is to configure.
+    pub replay_key: [u8; 32],
     pub kid: String,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
@@ -72,7 +76,12 @@ impl Keys {
             alg: "EdDSA",
             key_use: "sig",
         };
+        let mut replay_key = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &key.to_bytes())
+            .expand(b"passerelle idempotency replay v1", &mut replay_key)
+            .map_err(|e| e.to_string())?;
         Ok(Keys {
+            replay_key,
             kid,
             encoding,
             decoding,

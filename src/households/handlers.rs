@@ -239,7 +239,10 @@ async fn present(
 fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
     StoredResponse::json(status, h)
         .header("etag", etag(h.version))
-        .not_replayed(&["special_category_grounds"])
+        .carrying(vec![(
+            h.id,
+            h.special_category_grounds.clone().unwrap_or_default(),
+        )])
 }
 
 /// Tells the organisations that see a household that it changed (ids only: they fetch it,
@@ -314,8 +317,8 @@ pub async fn create_household(
     }
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

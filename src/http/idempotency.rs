@@ -3,6 +3,13 @@
 //! The key is claimed in its own short transaction (so a concurrent retry sees it and gets
 //! 409), then the work and the stored response commit together in one transaction. Keys
 //! are scoped to the calling account and kept 24 hours.
+//!
+//! A replay is the first response again: its status, headers and body byte for byte,
+//! special-category grounds included, and those are journalled as the read they are. The
+//! kept response is sealed (ChaCha20-Poly1305, under `Keys::replay_key`), so that neither
+//! special-category data nor any other personal datum lies in clear outside its table. One
+//! exception, documented on the operations concerned: a secret shown once (a partner
+//! system's client secret, a temporary password) is not kept, and its replay lacks it.
 
 use std::future::{ready, Ready};
 
@@ -15,9 +22,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::{self, DbPool};
+use crate::auth::caller::Caller;
+use crate::db;
 use crate::error::ApiError;
+use crate::households::model::SpecialGround;
 use crate::schema::idempotency_keys;
+use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -77,6 +87,9 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
     /// What to keep for replays when it must differ from `body` (a secret shown once).
     pub stored_body: Option<Vec<u8>>,
+    /// The special-category grounds the body carries, by household: journalled again
+    /// whenever the response is replayed.
+    pub reads: Vec<(Uuid, Vec<SpecialGround>)>,
 }
 
 impl StoredResponse {
@@ -86,20 +99,14 @@ impl StoredResponse {
             headers: Vec::new(),
             body: serde_json::to_vec(body).unwrap_or_default(),
             stored_body: None,
+            reads: Vec::new(),
         }
     }
 
-    /// Keeps these top-level fields out of what a replay returns: a secret shown once, or
-    /// special-category data whose every read must be journalled (a replay is not).
-    pub fn not_replayed(mut self, fields: &[&str]) -> Self {
-        if let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(
-            self.stored_body.as_ref().unwrap_or(&self.body),
-        ) {
-            for f in fields {
-                map.remove(*f);
-            }
-            self.stored_body = serde_json::to_vec(&serde_json::Value::Object(map)).ok();
-        }
+    /// Declares the special-category grounds the body carries (household, grounds), so that
+    /// a replay journals them as the first response did.
+    pub fn carrying(mut self, reads: Vec<(Uuid, Vec<SpecialGround>)>) -> Self {
+        self.reads = reads.into_iter().filter(|(_, g)| !g.is_empty()).collect();
         self
     }
 
@@ -119,6 +126,57 @@ impl StoredResponse {
         }
         res.body(self.body)
     }
+}
+
+/// The first byte of a sealed kept response (what came before it was kept in clear).
+const SEALED_V1: u8 = 1;
+
+/// `SEALED_V1`, a random nonce, then the reads (as JSON, with their length) and the body,
+/// encrypted and authenticated with `key`.
+fn seal(
+    key: &[u8; 32],
+    reads: &[(Uuid, Vec<SpecialGround>)],
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+    use chacha20poly1305::ChaCha20Poly1305;
+    let reads = serde_json::to_vec(reads).map_err(ApiError::internal)?;
+    let mut plain = Vec::with_capacity(4 + reads.len() + body.len());
+    plain.extend_from_slice(&(reads.len() as u32).to_be_bytes());
+    plain.extend_from_slice(&reads);
+    plain.extend_from_slice(body);
+    let cipher = ChaCha20Poly1305::new(key.into());
+    let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let sealed = cipher
+        .encrypt(&nonce, plain.as_slice())
+        .map_err(|_| ApiError::internal("sealing a kept response failed"))?;
+    let mut out = Vec::with_capacity(1 + nonce.len() + sealed.len());
+    out.push(SEALED_V1);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+type Opened = (Vec<(Uuid, Vec<SpecialGround>)>, Vec<u8>);
+
+/// The reads and body of a kept response; `None` when it cannot be opened (sealed under
+/// another signing key).
+fn open(key: &[u8; 32], kept: Vec<u8>) -> Option<Opened> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+    if kept.as_slice().first() != Some(&SEALED_V1) {
+        // Kept in clear before responses were sealed (within the last 24 hours).
+        return Some((Vec::new(), kept));
+    }
+    if kept.len() < 13 {
+        return None;
+    }
+    let cipher = ChaCha20Poly1305::new(key.into());
+    let nonce: [u8; 12] = kept[1..13].try_into().ok()?;
+    let plain = cipher.decrypt(&Nonce::from(nonce), &kept[13..]).ok()?;
+    let length = u32::from_be_bytes(plain.get(..4)?.try_into().ok()?) as usize;
+    let reads = serde_json::from_slice(plain.get(4..4 + length)?).ok()?;
+    Some((reads, plain[4 + length..].to_vec()))
 }
 
 /// Sorts object keys so that the same JSON written differently has the same fingerprint.
@@ -173,6 +231,7 @@ async fn claim(
     account: Uuid,
     key: &str,
     hash: &[u8],
+    replay_key: &[u8; 32],
 ) -> Result<Claim, ApiError> {
     use diesel::dsl::{now, sql};
     use diesel::sql_types::{Bool, Timestamptz};
@@ -229,12 +288,18 @@ async fn claim(
             .response_headers
             .and_then(|h| serde_json::from_value::<Vec<(String, String)>>(h).ok())
             .unwrap_or_default();
+        let Some((reads, body)) = open(replay_key, row.response_body.unwrap_or_default()) else {
+            return Err(ApiError::conflict(
+                "the first response to this Idempotency-Key was kept under a signing key this service no longer has: it cannot be replayed",
+            ));
+        };
         return Ok(Claim::Replay(StoredResponse {
             status: StatusCode::from_u16(row.response_status.unwrap_or(200) as u16)
                 .unwrap_or(StatusCode::OK),
             headers,
-            body: row.response_body.unwrap_or_default(),
+            body,
             stored_body: None,
+            reads,
         }));
     }
     if row.lease_expired {
@@ -272,8 +337,8 @@ impl ActionTarget {
     /// gets the connection, the target's id and the request's `If-Match`.
     pub async fn run<F>(
         self,
-        pool: &DbPool,
-        account: Uuid,
+        state: &AppState,
+        caller: &Caller,
         work: F,
     ) -> Result<HttpResponse, ApiError>
     where
@@ -290,8 +355,8 @@ impl ActionTarget {
             fingerprint,
         } = self;
         run(
-            pool,
-            account,
+            state,
+            caller,
             &key,
             fingerprint,
             async move |conn: &mut AsyncPgConnection| work(conn, id, if_match).await,
@@ -317,8 +382,8 @@ impl ActionTarget {
 
 /// Runs `work` in one transaction, honouring the caller's `Idempotency-Key` when given.
 pub async fn run<F>(
-    pool: &DbPool,
-    account: Uuid,
+    state: &AppState,
+    caller: &Caller,
     key: &IdempotencyKey,
     fingerprint: Vec<u8>,
     work: F,
@@ -326,13 +391,19 @@ pub async fn run<F>(
 where
     F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<StoredResponse, ApiError>,
 {
-    let mut conn = db::conn(pool).await?;
+    let account = caller.account_id;
+    let replay_key = state.keys.replay_key;
+    let mut conn = db::conn(&state.pool).await?;
     let Some(key) = key.0.as_deref() else {
         let response = db::transaction(&mut conn, work).await?;
         return Ok(response.into_response(false));
     };
-    match claim(&mut conn, account, key, &fingerprint).await? {
-        Claim::Replay(stored) => return Ok(stored.into_response(true)),
+    match claim(&mut conn, account, key, &fingerprint, &replay_key).await? {
+        Claim::Replay(stored) => {
+            // A replay sends the special-category grounds again: a read, journalled.
+            crate::households::journal::record(&mut conn, caller, &stored.reads).await?;
+            return Ok(stored.into_response(true));
+        }
         Claim::Proceed => {}
     }
     let key_owned = key.to_owned();
@@ -348,7 +419,11 @@ where
             k::state.eq("completed"),
             k::response_status.eq(response.status.as_u16() as i16),
             k::response_headers.eq(serde_json::to_value(&response.headers).unwrap_or(Value::Null)),
-            k::response_body.eq(response.stored_body.as_ref().unwrap_or(&response.body)),
+            k::response_body.eq(seal(
+                &replay_key,
+                &response.reads,
+                response.stored_body.as_ref().unwrap_or(&response.body),
+            )?),
         ))
         .execute(c)
         .await?;

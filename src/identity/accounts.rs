@@ -320,8 +320,8 @@ pub async fn create_account(
     };
     let hash = secrets::hash(secret.clone()).await?;
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
@@ -486,8 +486,8 @@ where
     }
     let caller = caller.clone();
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        state,
+        &caller.clone(),
         key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

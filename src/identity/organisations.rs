@@ -171,8 +171,8 @@ pub async fn create_organisation(
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

@@ -144,7 +144,10 @@ pub struct ReferralFilters {
 fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
     StoredResponse::json(status, r)
         .header("etag", etag(r.version))
-        .not_replayed(&["special_category_grounds"])
+        .carrying(vec![(
+            r.household_id,
+            r.special_category_grounds.clone().unwrap_or_default(),
+        )])
 }
 
 type PartyQuery = diesel::dsl::Select<
@@ -281,8 +284,8 @@ pub async fn create_referral(
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
@@ -536,8 +539,8 @@ async fn act(
     let org = caller.partner_organisation()?;
     target
         .run(
-            &state.pool,
-            caller.account_id,
+            state,
+            &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;
@@ -784,8 +787,8 @@ pub async fn create_comment(
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

@@ -302,7 +302,7 @@ pub async fn create_sublease(
     let field_errors = body.field_errors();
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(&state.pool, caller.account_id, &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
+    idempotency::run(&state, &caller.clone(), &key, fingerprint, async move |conn: &mut AsyncPgConnection| {
         let mut errors = field_errors;
         let unit = find_visible_unit(conn, org, new.unit_id, false).await.optional_not_found()?;
         // The period of the agreement that makes the unit available to the association (none
@@ -509,8 +509,8 @@ async fn act(
     let org = caller.partner_organisation()?;
     target
         .run(
-            &state.pool,
-            caller.account_id,
+            state,
+            &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;
@@ -709,8 +709,8 @@ pub async fn create_arrears(
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

@@ -218,8 +218,8 @@ pub async fn create_agreement(
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
@@ -367,8 +367,8 @@ async fn act(
     let org = caller.partner_organisation()?;
     target
         .run(
-            &state.pool,
-            caller.account_id,
+            state,
+            &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;
@@ -588,8 +588,8 @@ pub async fn attach_units(
     let ValidJson(attachment, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

@@ -405,8 +405,8 @@ pub async fn create_unit(
     }
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {

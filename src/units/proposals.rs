@@ -246,8 +246,8 @@ pub async fn create_proposal(
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
-        &state.pool,
-        caller.account_id,
+        &state,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
@@ -446,8 +446,8 @@ async fn act(
     let action = answer.action();
     target
         .run(
-            &state.pool,
-            caller.account_id,
+            state,
+            &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_as_party(conn, org, id, true).await?;
                 if_match.check(row.version)?;

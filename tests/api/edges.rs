@@ -999,3 +999,130 @@ async fn every_sharing_path_needs_consent_or_a_commission_mandate() {
     .await;
     refused(&p, "addressee_organisation_id");
 }
+
+#[actix_web::test]
+async fn a_replay_is_the_first_response_again_and_a_journalled_read() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let operator = app.organisation("association").await;
+    let send = |key: &'static str, path: &str, body: &Value, if_match: Option<&str>| {
+        let mut r = app
+            .request(Method::POST, path, Some(&org.admin_token))
+            .header("idempotency-key", key)
+            .header("x-request-id", format!("req-{}", Uuid::now_v7().simple()))
+            .json(body);
+        if let Some(m) = if_match {
+            r = r.header("if-match", m);
+        }
+        r.send()
+    };
+    let body = household("Rejoué", "Paul", "1982-08-08");
+    let first = send("create-1", "/v1/households", &body, None)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let (first_headers, first_body) = (first.headers().clone(), first.bytes().await.unwrap());
+    let created: Value = serde_json::from_slice(&first_body).unwrap();
+    assert_eq!(
+        created["special_category_grounds"],
+        json!(["domestic_violence_victim"])
+    );
+    let hid = created["id"].as_str().unwrap().to_owned();
+    let journal = || async {
+        app.list_all(
+            &org.admin_token,
+            &format!("/v1/households/{hid}/access-log"),
+            50,
+        )
+        .await
+    };
+    let before = journal().await.len();
+
+    let again = send("create-1", "/v1/households", &body, None)
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    for name in ["etag", "location", "content-type"] {
+        assert_eq!(again.headers()[name], first_headers[name], "{name}");
+    }
+    let replay_id = again.headers()["x-request-id"].to_str().unwrap().to_owned();
+    // The same bytes: every field (the special categories too), in the same order.
+    assert_eq!(again.bytes().await.unwrap(), first_body);
+    // Journalled as the read it is, under the replay's request id.
+    let entries = journal().await;
+    assert_eq!(entries.len(), before + 1);
+    assert_eq!(entries.last().unwrap()["request_id"], replay_id.as_str());
+    assert_eq!(entries.last().unwrap()["categories"], json!(["violence"]));
+
+    // Kept sealed: neither the name nor the grounds lie in clear in the key's row.
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        response_body: Vec<u8>,
+    }
+    let mut conn = app.db().await;
+    use diesel_async::RunQueryDsl;
+    let kept: Vec<Kept> = diesel::sql_query("SELECT response_body FROM idempotency_keys")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert!(!kept.is_empty());
+    for k in &kept {
+        let text = String::from_utf8_lossy(&k.response_body);
+        assert!(
+            !text.contains("Rejou") && !text.contains("domestic_violence"),
+            "{text}"
+        );
+    }
+
+    // An action's replay too: a referral sent, then withdrawn twice with one key.
+    let consent: Value = app
+        .request(
+            Method::POST,
+            &format!("/v1/households/{hid}/consent"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", "\"1\"")
+        .json(&json!({"given_on": "2026-11-02"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(consent["version"], 2);
+    let referral: Value = send(
+        "refer-1",
+        "/v1/referrals",
+        &json!({"household_id": hid, "addressee_organisation_id": operator.id,
+                "measure_kind": "avdl", "reason": "Rejeu"}),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let path = format!(
+        "/v1/referrals/{}/withdraw",
+        referral["id"].as_str().unwrap()
+    );
+    let reason = json!({"reason": "Le ménage a trouvé une solution"});
+    let first = send("withdraw-1", &path, &reason, Some("\"1\""))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let first_body = first.bytes().await.unwrap();
+    let body: Value = serde_json::from_slice(&first_body).unwrap();
+    assert_eq!(
+        body["special_category_grounds"],
+        json!(["domestic_violence_victim"])
+    );
+    let again = send("withdraw-1", &path, &reason, Some("\"1\""))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.bytes().await.unwrap(), first_body);
+}
