@@ -19,6 +19,8 @@ pub struct EmbeddedPostgres {
     password: String,
     /// Whether this process started the server (and so stops it).
     started_here: bool,
+    /// Durability off (test clusters), kept for a restart.
+    fast: bool,
 }
 
 /// Where the server binaries are: Debian keeps them in /usr/lib/postgresql/<major>/bin
@@ -73,6 +75,23 @@ fn unprivileged_account() -> Result<Option<(u32, u32)>, String> {
     Err("running as root, and no unprivileged `postgres` or `nobody` account exists to run PostgreSQL".into())
 }
 
+/// Whether the process runs: it exists (signal 0: we may signal it, as root or its owner)
+/// and is not a zombie. A killed postmaster is nobody's child (pg_ctl started it and left),
+/// and where no init reaps orphans it stays a zombie, which signal 0 still finds.
+fn process_alive(pid: i32) -> bool {
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) state …`: the state follows the last parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => true,
+    }
+}
+
 fn free_port() -> Result<u16, String> {
     let l =
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
@@ -120,7 +139,8 @@ impl EmbeddedPostgres {
         if out.status.success() {
             Ok(())
         } else {
-            let hint = if self.run_as.is_some() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let hint = if self.run_as.is_some() && stderr.contains("ermission denied") {
                 " (running as root: the data folder and its parents must be reachable by the `postgres` or `nobody` account)"
             } else {
                 ""
@@ -170,6 +190,7 @@ impl EmbeddedPostgres {
             port: 0,
             password,
             started_here: false,
+            fast,
         };
         {
             use std::os::unix::fs::PermissionsExt;
@@ -191,11 +212,25 @@ impl EmbeddedPostgres {
             Some(p) => p,
             None => free_port()?,
         };
+        pg.launch()?;
+        pg.started_here = true;
+        log::info!(
+            "embedded PostgreSQL started on 127.0.0.1:{} ({})",
+            pg.port,
+            pg.cluster_dir.display()
+        );
+        Ok(pg)
+    }
+
+    /// `pg_ctl start` on `self.port`, waiting until the server accepts connections (after
+    /// its crash recovery, if it stopped without a shutdown).
+    fn launch(&self) -> Result<(), String> {
+        let pg = self;
         let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200",
             pg.port
         );
-        if fast {
+        if pg.fast {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
         let mut cmd = pg.command("pg_ctl");
@@ -210,14 +245,72 @@ impl EmbeddedPostgres {
             .arg(pg.cluster_dir.join("server.log"))
             .arg("-o")
             .arg(options);
-        pg.run(cmd, "starting PostgreSQL")?;
-        pg.started_here = true;
-        log::info!(
-            "embedded PostgreSQL started on 127.0.0.1:{} ({})",
-            pg.port,
-            pg.cluster_dir.display()
-        );
-        Ok(pg)
+        pg.run(cmd, "starting PostgreSQL")
+    }
+
+    /// The process id of the server running this cluster (`postmaster.pid`, line 1), if
+    /// that process is alive.
+    pub fn postmaster_pid(&self) -> Option<i32> {
+        let pid: i32 = std::fs::read_to_string(self.cluster_dir.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()?;
+        (pid > 0 && process_alive(pid)).then_some(pid)
+    }
+
+    /// Watches the server this process started and starts it again, on the same port, when
+    /// it is gone (killed, crashed, out of memory): PostgreSQL's crash recovery replays its
+    /// WAL, so every acknowledged write is there, and the connection pools reconnect on
+    /// their own. Checked every half second; the backends of a killed postmaster take a
+    /// moment to notice and leave, so a refused start is tried again.
+    pub fn supervise(self) -> Supervisor {
+        let pg = std::sync::Arc::new(std::sync::Mutex::new(self));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("embedded-postgres".into())
+            .spawn({
+                let (pg, stop) = (pg.clone(), stop.clone());
+                move || {
+                    use std::sync::atomic::Ordering;
+                    let mut down_since: Option<std::time::Instant> = None;
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                        let guard = pg.lock().unwrap_or_else(|e| e.into_inner());
+                        if stop.load(Ordering::Relaxed) || !guard.started_here {
+                            continue;
+                        }
+                        if guard.postmaster_pid().is_some() {
+                            if let Some(since) = down_since.take() {
+                                log::info!(
+                                    "embedded PostgreSQL is back on 127.0.0.1:{} after {:.1} s",
+                                    guard.port,
+                                    since.elapsed().as_secs_f64()
+                                );
+                            }
+                            continue;
+                        }
+                        if down_since.is_none() {
+                            log::error!(
+                                "embedded PostgreSQL on 127.0.0.1:{} is gone (its process ended without a shutdown): starting it again, with crash recovery",
+                                guard.port
+                            );
+                            down_since = Some(std::time::Instant::now());
+                        }
+                        if let Err(e) = guard.launch() {
+                            log::warn!("embedded PostgreSQL did not start yet: {e}");
+                        }
+                    }
+                }
+            })
+            .expect("a thread for the supervisor");
+        Supervisor {
+            pg,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     fn init(&self) -> Result<(), String> {
@@ -281,6 +374,11 @@ impl EmbeddedPostgres {
         if !self.started_here {
             return;
         }
+        self.started_here = false;
+        if self.postmaster_pid().is_none() {
+            log::warn!("embedded PostgreSQL had already stopped (its process is gone)");
+            return;
+        }
         let mut cmd = self.command("pg_ctl");
         cmd.arg("stop")
             .arg("-D")
@@ -290,12 +388,49 @@ impl EmbeddedPostgres {
             Ok(()) => log::info!("embedded PostgreSQL stopped"),
             Err(e) => log::warn!("{e}"),
         }
-        self.started_here = false;
     }
 
     /// Hands over the duty to stop the server (to whoever keeps the cluster alive).
     pub fn keep_running(&mut self) {
         self.started_here = false;
+    }
+}
+
+/// The supervisor of an embedded server ([`EmbeddedPostgres::supervise`]); stopping it stops
+/// the server.
+pub struct Supervisor {
+    pg: std::sync::Arc<std::sync::Mutex<EmbeddedPostgres>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Supervisor {
+    /// The supervised server's port.
+    pub fn port(&self) -> u16 {
+        self.pg.lock().unwrap_or_else(|e| e.into_inner()).port
+    }
+
+    /// The supervised server's process id, while it runs.
+    pub fn postmaster_pid(&self) -> Option<i32> {
+        self.pg
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .postmaster_pid()
+    }
+
+    /// Stops watching, then stops the server.
+    pub fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.pg.lock().unwrap_or_else(|e| e.into_inner()).stop();
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -94,7 +94,9 @@ fn serve() -> Result<(), String> {
     let config = Arc::new(Config::from_env()?);
     log::debug!("configuration: {config:?}");
     let rt = setup_runtime()?;
-    let (url, mut pg) = database(&config, &rt)?;
+    let (url, pg) = database(&config, &rt)?;
+    // The embedded server is watched and started again if it dies (embedded_pg::supervise).
+    let mut supervisor = pg.map(EmbeddedPostgres::supervise);
     let applied = db::run_migrations_blocking(&url)?;
     if !applied.is_empty() {
         log::info!("applied {} migration(s)", applied.len());
@@ -146,8 +148,8 @@ fn serve() -> Result<(), String> {
         }
         server.await.map_err(|e| e.to_string())
     });
-    if let Some(pg) = pg.as_mut() {
-        pg.stop();
+    if let Some(supervisor) = supervisor.as_mut() {
+        supervisor.stop();
     }
     result
 }

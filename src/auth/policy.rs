@@ -165,17 +165,22 @@ pub fn handles_special_categories(caller: &Caller) -> bool {
     caller.organisation_kind != Some(OrganisationKind::SocialLandlord)
 }
 
-/// Whether the caller may let another organisation see a household (CONVENTIONS.md,
-/// "Sharing"): the household's consent to sharing is in force, or the caller is a
-/// commission (an organisation of kind `state_service` or `department`: CCAPEX, DALO
-/// mediation, CUD) acting under its legal mandate. The one rule for every path that shows a
-/// household to another organisation: a referral, a transfer (the operator transferring is
-/// the one sharing: a commission's mandate does not pass to it), a proposal to a landlord, a
-/// sub-lease, and the support measures to come. `Err` is the refusal, with its reason, to
-/// report as `consent_required` on the field that names the receiver or the household.
-pub fn may_share_household(caller: &Caller, consent_in_force: bool) -> Result<(), &'static str> {
+/// Whether a household may be shown to another organisation on behalf of an organisation of
+/// kind `on_behalf_of` (CONVENTIONS.md, "Sharing"): the household's consent to sharing is in
+/// force, or that organisation is a commission (kind `state_service` or `department`:
+/// CCAPEX, DALO mediation, CUD) acting under its legal mandate. The one rule for every path
+/// that shows a household to another organisation: a referral (on behalf of the caller), a
+/// transfer (on behalf of the referral's referrer, who stays the referrer of the new one: a
+/// CCAPEX's referral goes on under its mandate, an association's needs consent), a proposal
+/// to a landlord and a sub-lease (the association), and the support measures to come.
+/// `Err` is the refusal, with its reason, to report as `consent_required` on the field that
+/// names the household or the receiver.
+pub fn may_share_household(
+    on_behalf_of: Option<OrganisationKind>,
+    consent_in_force: bool,
+) -> Result<(), &'static str> {
     let commission = matches!(
-        caller.organisation_kind,
+        on_behalf_of,
         Some(OrganisationKind::StateService | OrganisationKind::Department)
     );
     if consent_in_force || commission {

@@ -304,7 +304,9 @@ pub async fn create_referral(
                     "no household your organisation sees has this id",
                 )),
                 Some(h) => {
-                    if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                    if let Err(why) =
+                        may_share_household(caller.organisation_kind, h.consent_in_force())
+                    {
                         errors.push(FieldError::new("household_id", "consent_required", why));
                     }
                 }
@@ -592,7 +594,8 @@ async fn act(
                                 "the referral is already with this operator",
                             ));
                         }
-                        // The new operator would see the household.
+                        // The new operator would see the household, on behalf of the
+                        // referrer (who stays the new referral's referrer).
                         let consent = households_model::find_visible(
                             conn,
                             caller.partner_organisation()?,
@@ -601,7 +604,12 @@ async fn act(
                         )
                         .await?
                         .consent_in_force();
-                        if let Err(why) = may_share_household(&caller, consent) {
+                        let referrer: OrganisationRow = organisations::table
+                            .find(row.referrer_organisation_id)
+                            .select(OrganisationRow::as_select())
+                            .first(conn)
+                            .await?;
+                        if let Err(why) = may_share_household(Some(referrer.kind), consent) {
                             errors.push(FieldError::new(
                                 "addressee_organisation_id",
                                 "consent_required",

@@ -344,7 +344,7 @@ pub async fn create_sublease(
         match &household {
             None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
             Some(h) => {
-                if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                if let Err(why) = may_share_household(caller.organisation_kind, h.consent_in_force()) {
                     errors.push(FieldError::new("household_id", "consent_required", why));
                 }
             }

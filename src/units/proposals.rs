@@ -280,7 +280,9 @@ pub async fn create_proposal(
                     "no household your organisation sees has this id",
                 )),
                 Some(h) => {
-                    if let Err(why) = may_share_household(&caller, h.consent_in_force()) {
+                    if let Err(why) =
+                        may_share_household(caller.organisation_kind, h.consent_in_force())
+                    {
                         errors.push(FieldError::new("household_id", "consent_required", why));
                     }
                 }

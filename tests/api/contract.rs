@@ -58,7 +58,7 @@ async fn errors_are_problem_json_everywhere() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["allow"], "GET, POST");
+    assert_eq!(r.headers()["allow"], "GET, HEAD, POST");
     problem(r, 405).await;
     let r = app
         .request(
@@ -69,7 +69,7 @@ async fn errors_are_problem_json_everywhere() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["allow"], "GET, PATCH");
+    assert_eq!(r.headers()["allow"], "GET, HEAD, PATCH");
     problem(r, 405).await;
     // Bad path and query parameters.
     problem(app.get("/v1/organisations/not-a-uuid", &token).await, 400).await;

@@ -367,32 +367,3 @@ async fn a_page_journals_the_households_it_returns_and_no_other() {
     };
     assert!(at(0) <= at(1), "{log}");
 }
-
-#[actix_web::test]
-async fn a_replay_carries_no_special_category_data() {
-    let app = spawn_app().await;
-    let org = app.organisation("association").await;
-    let body = household("Rejeu", "Anne", "1993-03-03");
-    let send = || {
-        app.request(Method::POST, "/v1/households", Some(&org.admin_token))
-            .header("idempotency-key", "h-1")
-            .json(&body)
-            .send()
-    };
-    let first: Value = send().await.unwrap().json().await.unwrap();
-    assert_eq!(
-        first["special_category_grounds"],
-        json!(["domestic_violence_victim"])
-    );
-    let reads = app.count("special_category_reads").await;
-    let r = send().await.unwrap();
-    assert_eq!(r.headers()["idempotent-replayed"], "true");
-    let replay: Value = r.json().await.unwrap();
-    assert_eq!(replay["id"], first["id"]);
-    assert!(replay.get("special_category_grounds").is_none(), "{replay}");
-    assert_eq!(
-        app.count("special_category_reads").await,
-        reads,
-        "nothing read, nothing journalled"
-    );
-}

@@ -103,3 +103,100 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
     std::thread::spawn(move || drop(pg)).join().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Kills the embedded server's postmaster under the service (as the OOM killer or a crash
+/// would): the supervisor notices, starts it again on its port with crash recovery, the
+/// service serves again, and every acknowledged write is there.
+#[actix_web::test]
+async fn a_killed_embedded_database_is_started_again_and_loses_nothing() {
+    let dir = scratch_dir("killed");
+    let cluster = dir.join("cluster");
+    let password = dir.join("password");
+    // Durable, like `make run`'s: fsync on.
+    let (supervisor, url) = std::thread::spawn(move || {
+        let pg = EmbeddedPostgres::start(&cluster, &password, false).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(embedded_pg::ensure_database(
+            &pg.url("postgres"),
+            "passerelle",
+        ))
+        .unwrap();
+        drop(rt);
+        passerelle::db::run_migrations_blocking(&pg.url("passerelle")).unwrap();
+        let url = pg.url("passerelle");
+        (pg.supervise(), url)
+    })
+    .join()
+    .unwrap();
+    let app = spawn_app_on(url).await;
+    let platform = app.platform_token().await;
+    // Acknowledged writes, right before the kill.
+    let mut written = Vec::new();
+    for i in 0..5 {
+        let r = app
+            .post(
+                "/v1/organisations",
+                &platform,
+                &serde_json::json!({"kind": "association", "name": format!("Avant la panne {i}"),
+                                    "siret": siret(), "department_code": "53",
+                                    "contact_email": "panne@org.example"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        written.push(r.json::<serde_json::Value>().await.unwrap()["id"].clone());
+    }
+    let pid = supervisor.postmaster_pid().expect("the postmaster runs");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let killed = std::time::Instant::now();
+
+    // Answers meanwhile are 503s, never 500s (a backend of the dead postmaster may still
+    // answer a moment); a new postmaster, then the service is ready again.
+    let mut ready = false;
+    while killed.elapsed() < std::time::Duration::from_secs(60) {
+        if supervisor.postmaster_pid().is_none_or(|p| p == pid) {
+            let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+            assert!(
+                r.status() == StatusCode::OK || r.status() == StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                r.status()
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        }
+        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if r.status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the database came back");
+    eprintln!(
+        "embedded PostgreSQL killed: ready again after {:.2} s",
+        killed.elapsed().as_secs_f64()
+    );
+    assert_ne!(supervisor.postmaster_pid(), Some(pid), "a new postmaster");
+    for id in written {
+        let mut found = None;
+        // A pooled connection to the dead server fails once (503) before it is replaced.
+        for _ in 0..20 {
+            let r = app
+                .get(
+                    &format!("/v1/organisations/{}", id.as_str().unwrap()),
+                    &platform,
+                )
+                .await;
+            if r.status() != StatusCode::SERVICE_UNAVAILABLE {
+                found = Some(r.status());
+                break;
+            }
+        }
+        assert_eq!(found, Some(StatusCode::OK), "organisation {id} kept");
+    }
+    std::thread::spawn(move || drop(supervisor)).join().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
