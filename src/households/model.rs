@@ -353,6 +353,45 @@ pub async fn find_visible(
     })
 }
 
+/// The household `id` that the caller's organisation would show to another one (a
+/// referral's addressee, a unit's landlord), if it sees it and may share it
+/// ([`crate::auth::policy::may_share_household`] on the caller's behalf). Otherwise `None`,
+/// with the reason pushed to `errors` on `field` (`unknown_household`, `consent_required`).
+pub async fn find_to_share(
+    conn: &mut AsyncPgConnection,
+    caller: &crate::auth::caller::Caller,
+    id: Uuid,
+    field: &str,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Result<Option<HouseholdRow>, ApiError> {
+    use crate::error::FieldError;
+    let household: Option<HouseholdRow> = households::table
+        .filter(households::id.eq(id))
+        .filter(visible_to(caller.partner_organisation()?))
+        .select(HouseholdRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(household) = household else {
+        errors.push(FieldError::new(
+            field,
+            "unknown_household",
+            "no household your organisation sees has this id",
+        ));
+        return Ok(None);
+    };
+    match crate::auth::policy::may_share_household(
+        caller.organisation_kind,
+        household.consent_in_force(),
+    ) {
+        Ok(()) => Ok(Some(household)),
+        Err(why) => {
+            errors.push(FieldError::new(field, "consent_required", why));
+            Ok(None)
+        }
+    }
+}
+
 /// The summaries of a page's households, loaded in one query.
 pub struct Summaries(std::collections::HashMap<Uuid, HouseholdSummary>);
 

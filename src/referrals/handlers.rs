@@ -33,7 +33,7 @@ use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
 use crate::schema::{
-    households, measure_kinds, organisations, referral_comments, referral_transitions, referrals,
+    measure_kinds, organisations, referral_comments, referral_transitions, referrals,
 };
 use crate::state::AppState;
 
@@ -290,27 +290,14 @@ pub async fn create_referral(
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
             let mut errors = field_errors;
-            let household = households::table
-                .filter(households::id.eq(new.household_id))
-                .filter(households_model::visible_to(org))
-                .select(households_model::HouseholdRow::as_select())
-                .first(conn)
-                .await
-                .optional()?;
-            match &household {
-                None => errors.push(FieldError::new(
-                    "household_id",
-                    "unknown_household",
-                    "no household your organisation sees has this id",
-                )),
-                Some(h) => {
-                    if let Err(why) =
-                        may_share_household(caller.organisation_kind, h.consent_in_force())
-                    {
-                        errors.push(FieldError::new("household_id", "consent_required", why));
-                    }
-                }
-            }
+            let household = households_model::find_to_share(
+                conn,
+                &caller,
+                new.household_id,
+                "household_id",
+                &mut errors,
+            )
+            .await?;
             check_addressee(
                 conn,
                 "addressee_organisation_id",

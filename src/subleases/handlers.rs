@@ -18,11 +18,11 @@ use super::model::{
 use super::rules::{self, Refusal, SubleaseParty};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, may_share_household, Action};
+use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
-use crate::households::model::{self as households_model, HouseholdRow};
+use crate::households::model as households_model;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::{ListQuery, Query};
@@ -31,9 +31,7 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{
-    agreements, households, proposals, rent_arrears, sublease_transitions, subleases,
-};
+use crate::schema::{agreements, proposals, rent_arrears, sublease_transitions, subleases};
 use crate::state::AppState;
 use crate::units::handlers::{release_unit, set_unit_status};
 use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
@@ -334,21 +332,7 @@ pub async fn create_sublease(
         if !covered {
             errors.push(FieldError::new("unit_id", "unknown_unit", "no unit your organisation holds or sees through an active agreement has this id"));
         }
-        let household: Option<HouseholdRow> = households::table
-            .filter(households::id.eq(new.household_id))
-            .filter(households_model::visible_to(org))
-            .select(HouseholdRow::as_select())
-            .first(conn)
-            .await
-            .optional()?;
-        match &household {
-            None => errors.push(FieldError::new("household_id", "unknown_household", "no household your organisation sees has this id")),
-            Some(h) => {
-                if let Err(why) = may_share_household(caller.organisation_kind, h.consent_in_force()) {
-                    errors.push(FieldError::new("household_id", "consent_required", why));
-                }
-            }
-        }
+        households_model::find_to_share(conn, &caller, new.household_id, "household_id", &mut errors).await?;
         if new.planned_end_on <= new.starts_on {
             errors.push(FieldError::new("planned_end_on", "before_start", "the planned end is after the start"));
         }

@@ -19,11 +19,11 @@ use super::model::{
 use super::rules::{self, Party};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, may_share_household, Action};
+use crate::auth::policy::{authorize, Action};
 use crate::db;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
-use crate::households::model::{self as households_model, HouseholdRow};
+use crate::households::model as households_model;
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::ListQuery;
@@ -33,7 +33,7 @@ use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
 use crate::referrals::handlers::Withdrawal;
-use crate::schema::{agreements, households, proposals};
+use crate::schema::{agreements, proposals};
 use crate::state::AppState;
 
 /// A household proposed for a unit.
@@ -266,27 +266,14 @@ pub async fn create_proposal(
                 ));
             }
             let mut errors = field_errors;
-            let household: Option<HouseholdRow> = households::table
-                .filter(households::id.eq(new.household_id))
-                .filter(households_model::visible_to(org))
-                .select(HouseholdRow::as_select())
-                .first(conn)
-                .await
-                .optional()?;
-            match &household {
-                None => errors.push(FieldError::new(
-                    "household_id",
-                    "unknown_household",
-                    "no household your organisation sees has this id",
-                )),
-                Some(h) => {
-                    if let Err(why) =
-                        may_share_household(caller.organisation_kind, h.consent_in_force())
-                    {
-                        errors.push(FieldError::new("household_id", "consent_required", why));
-                    }
-                }
-            }
+            households_model::find_to_share(
+                conn,
+                &caller,
+                new.household_id,
+                "household_id",
+                &mut errors,
+            )
+            .await?;
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
