@@ -14,12 +14,16 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The version a client says it last saw, from `If-Match`. `None` means a well-formed
-/// header that names no version we ever issue (a weak or foreign tag): always stale.
-/// `If-Match: *` (RFC 9110 §13.1.1: "any current representation") is the client saying
-/// it changes whatever version is current: it matches every version.
-#[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<i32>, bool);
+/// The versions a client says it last saw, from `If-Match`: the list of strong tags that name
+/// a version (RFC 9110 §13.1.1: the request proceeds if any of them is current). A weak or
+/// foreign tag names no version we ever issue and matches none. `If-Match: *` ("any current
+/// representation") is the client saying it changes whatever version is current: it
+/// matches every version.
+#[derive(Debug, Clone)]
+pub struct IfMatch {
+    versions: Vec<i32>,
+    any: bool,
+}
 
 impl IfMatch {
     fn parse(value: &str) -> Result<Self, ApiError> {
@@ -28,7 +32,10 @@ impl IfMatch {
             return Err(ApiError::PreconditionRequired);
         }
         if value == "*" {
-            return Ok(IfMatch(None, true));
+            return Ok(IfMatch {
+                versions: Vec::new(),
+                any: true,
+            });
         }
         // RFC 9110: a comma-separated list of entity tags (whose quoted part may itself
         // hold commas), any of which may match.
@@ -39,7 +46,7 @@ impl IfMatch {
                 "If-Match must be an entity tag such as \"3\", as sent in ETag",
             )
         };
-        let mut version = None;
+        let mut versions = Vec::new();
         let mut rest = value;
         loop {
             let (weak, tag) = match rest.strip_prefix("W/") {
@@ -49,8 +56,8 @@ impl IfMatch {
             let tag = tag.strip_prefix('"').ok_or_else(malformed)?;
             let end = tag.find('"').ok_or_else(malformed)?;
             // Weak tags never match: the comparison is strong.
-            if !weak && version.is_none() {
-                version = tag[..end].parse::<i32>().ok();
+            if !weak {
+                versions.extend(tag[..end].parse::<i32>().ok());
             }
             rest = tag[end + 1..].trim_start();
             if rest.is_empty() {
@@ -58,12 +65,15 @@ impl IfMatch {
             }
             rest = rest.strip_prefix(',').ok_or_else(malformed)?.trim_start();
         }
-        Ok(IfMatch(version, false))
+        Ok(IfMatch {
+            versions,
+            any: false,
+        })
     }
 
-    /// 412 unless the client's version is the current one.
+    /// 412 unless one of the client's versions is the current one.
     pub fn check(&self, current_version: i32) -> Result<(), ApiError> {
-        if self.1 || self.0 == Some(current_version) {
+        if self.any || self.versions.contains(&current_version) {
             Ok(())
         } else {
             Err(ApiError::PreconditionFailed { current_version })
@@ -96,41 +106,35 @@ mod tests {
 
     #[test]
     fn parses_strong_tags() {
-        assert_eq!(IfMatch::parse("\"3\"").unwrap().0, Some(3));
-        assert_eq!(IfMatch::parse("\"x\", \"4\"").unwrap().0, Some(4));
-        assert_eq!(IfMatch::parse("W/\"3\"").unwrap().0, None);
-        assert!(matches!(
-            IfMatch::parse("3"),
-            Err(ApiError::BadRequest { .. })
-        ));
-        assert!(matches!(
-            IfMatch::parse("{}"),
-            Err(ApiError::BadRequest { .. })
-        ));
-        assert!(matches!(
-            IfMatch::parse("\"a\"b\""),
-            Err(ApiError::BadRequest { .. })
-        ));
-        assert_eq!(IfMatch::parse("\"x\"").unwrap().0, None);
-        assert_eq!(
-            IfMatch::parse("W/\"a,b\" ,  \"c,\", \"5\"").unwrap().0,
-            Some(5)
-        );
-        assert!(matches!(
-            IfMatch::parse("\"1\" \"2\""),
-            Err(ApiError::BadRequest { .. })
-        ));
+        let versions = |v: &str| IfMatch::parse(v).unwrap().versions;
+        assert_eq!(versions("\"3\""), vec![3]);
+        assert_eq!(versions("\"x\", \"4\""), vec![4]);
+        assert_eq!(versions("W/\"3\""), Vec::<i32>::new());
+        for malformed in ["3", "{}", "\"a\"b\"", "\"1\" \"2\""] {
+            assert!(
+                matches!(IfMatch::parse(malformed), Err(ApiError::BadRequest { .. })),
+                "{malformed}"
+            );
+        }
+        assert_eq!(versions("\"x\""), Vec::<i32>::new());
+        assert_eq!(versions("W/\"a,b\" ,  \"c,\", \"5\""), vec![5]);
         assert!(IfMatch::parse("*").unwrap().check(7).is_ok());
         assert!(matches!(
             IfMatch::parse(" "),
             Err(ApiError::PreconditionRequired)
         ));
-        assert!(IfMatch(Some(2), false).check(2).is_ok());
+    }
+
+    #[test]
+    fn any_listed_version_matches() {
+        let list = IfMatch::parse("\"1\", \"2\", W/\"3\"").unwrap();
+        assert!(list.check(1).is_ok());
+        assert!(list.check(2).is_ok());
         assert!(matches!(
-            IfMatch(Some(1), false).check(2),
-            Err(ApiError::PreconditionFailed { current_version: 2 })
+            list.check(3),
+            Err(ApiError::PreconditionFailed { current_version: 3 })
         ));
-        assert!(IfMatch(None, false).check(1).is_err());
+        assert!(IfMatch::parse("\"x\"").unwrap().check(1).is_err());
         assert_eq!(etag(7), "\"7\"");
     }
 }
