@@ -296,6 +296,9 @@ impl FromRequest for Caller {
             let caller = authenticate(state, token).await?;
             req.extensions_mut()
                 .insert(LoggedAccount(caller.account_id));
+            // Every authenticated operation refuses the query parameters it does not take,
+            // once the caller is known (401 first), whether or not it reads a query.
+            crate::http::fallback::check_query(&req)?;
             Ok(caller)
         })
     }

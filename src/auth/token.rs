@@ -123,6 +123,7 @@ impl From<ApiError> for OAuthError {
             ApiError::PayloadTooLarge { .. } => {
                 OAuthError::invalid_request("the request body is too large")
             }
+            ApiError::BadRequest { detail, .. } => OAuthError::invalid_request(detail),
             ApiError::Unavailable(cause) => {
                 log::warn!("token endpoint: database unavailable: {cause}");
                 let mut e = OAuthError::new(
@@ -213,6 +214,22 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthEr
         let (id, secret) = decoded
             .split_once(':')
             .ok_or_else(|| OAuthError::invalid_client("the Basic credentials are malformed"))?;
+        // RFC 6749 §2.3: one authentication method per request. A secret in the body as
+        // well, or another client named there, is a request that says two things.
+        if parsed.client_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client authenticates once: with HTTP Basic or with client_secret in the body, not both",
+            ));
+        }
+        if parsed
+            .client_id
+            .as_deref()
+            .is_some_and(|body_id| body_id != id)
+        {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body names another client than the Basic credentials",
+            ));
+        }
         parsed.client_id = Some(id.to_owned());
         parsed.client_secret = Some(secret.to_owned());
     }
@@ -316,6 +333,8 @@ pub async fn create_token(
 ) -> HttpResponse {
     let mut payload = payload.into_inner();
     let result = async {
+        // RFC 6749 §3.2: the parameters travel in the body, never in the URI.
+        crate::http::fallback::check_query(&req)?;
         let body = read_body(&req, &mut payload).await?;
         let token_request = parse_request(&req, &body)?;
         let grant = required(&token_request.grant_type, "grant_type")?;

@@ -1,6 +1,7 @@
-//! What happens when no route matched: 405 with `Allow` when the path exists under other
-//! methods, 404 otherwise; both as problem+json. The table of paths and methods is read
-//! from the OpenAPI document, so it cannot drift from the routes.
+//! The table of routes, read from the OpenAPI document so that it cannot drift from them:
+//! what happens when no route matched (405 with `Allow` when the path exists under other
+//! methods, 404 otherwise; both as problem+json), and which query parameters each operation
+//! takes ([`check_query`]).
 
 use std::sync::OnceLock;
 
@@ -12,6 +13,8 @@ use crate::error::ApiError;
 struct RouteEntry {
     pattern: Regex,
     methods: Vec<&'static str>,
+    /// Per method, the query parameters its operation documents.
+    query: Vec<(&'static str, Vec<String>)>,
 }
 
 static ROUTES: OnceLock<Vec<RouteEntry>> = OnceLock::new();
@@ -55,6 +58,7 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
             .iter()
             .map(|(path, item)| {
                 let mut methods: Vec<&'static str> = Vec::new();
+                let mut query = Vec::new();
                 let ops = [
                     (utoipa::openapi::HttpMethod::Get, &item.get),
                     (utoipa::openapi::HttpMethod::Post, &item.post),
@@ -63,8 +67,22 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                     (utoipa::openapi::HttpMethod::Patch, &item.patch),
                 ];
                 for (m, op) in ops.iter() {
-                    if op.is_some() {
+                    if let Some(op) = op {
                         methods.push(method_name(m));
+                        let names = op
+                            .parameters
+                            .iter()
+                            .flatten()
+                            .filter_map(|p| match p {
+                                utoipa::openapi::RefOr::T(p) => Some(p),
+                                utoipa::openapi::RefOr::Ref(_) => None,
+                            })
+                            .filter(|p| {
+                                matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                            })
+                            .map(|p| p.name.clone())
+                            .collect();
+                        query.push((method_name(m), names));
                     }
                 }
                 // HEAD is served wherever GET is (see `request_context`).
@@ -74,6 +92,7 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                 RouteEntry {
                     pattern: template_to_regex(path),
                     methods,
+                    query,
                 }
             })
             .collect();
@@ -81,10 +100,68 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
             routes.push(RouteEntry {
                 pattern: template_to_regex(p),
                 methods: vec!["GET", "HEAD"],
+                query: Vec::new(),
             });
         }
         routes
     });
+}
+
+/// 400 for the first query parameter the operation does not document (`unknown_parameter`,
+/// naming it and those that are taken: a misspelt filter, `?after=` where the list pages with
+/// `?cursor=`, or a parameter sent to an operation that takes none would otherwise be ignored
+/// and the answer look right), or whose value holds the NUL character, which PostgreSQL's
+/// text refuses. Routes outside the document (the docs) take anything. `HEAD` is checked as
+/// `GET`, which it is served as.
+pub fn check_query(req: &HttpRequest) -> Result<(), ApiError> {
+    let query = req.query_string();
+    if query.is_empty() {
+        return Ok(());
+    }
+    let method = req.method().as_str();
+    let Some(routes) = ROUTES.get() else {
+        return Ok(());
+    };
+    let path = req.path();
+    let mut documented = false;
+    let mut known: Vec<&str> = Vec::new();
+    for route in routes.iter().filter(|r| r.pattern.is_match(path)) {
+        for (m, names) in &route.query {
+            if *m == method {
+                documented = true;
+                known.extend(names.iter().map(String::as_str));
+            }
+        }
+    }
+    if !documented {
+        return Ok(());
+    }
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !known.contains(&name.as_ref()) {
+            let taken = if known.is_empty() {
+                "no query parameter".to_owned()
+            } else {
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(ApiError::bad_request(
+                &name,
+                "unknown_parameter",
+                format!("unknown query parameter `{name}`: this operation takes {taken}"),
+            ));
+        }
+        if value.contains('\0') {
+            return Err(ApiError::bad_request(
+                &name,
+                "nul_character",
+                "must not contain the NUL character (U+0000)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The default service of the app.
