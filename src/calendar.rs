@@ -35,6 +35,26 @@ pub fn offset_to(instant: DateTime<Utc>) -> TimeDelta {
     instant - Utc::now()
 }
 
+/// Field rule: a date not after today's French legal date (422 `in_future`).
+pub fn validate_not_future(date: &NaiveDate) -> Result<(), validator::ValidationError> {
+    if *date > today() {
+        Err(validator::ValidationError::new("in_future")
+            .with_message("the date is in the future".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Field rule: a date not before today's French legal date (422 `in_past`).
+pub fn validate_not_past(date: &NaiveDate) -> Result<(), validator::ValidationError> {
+    if *date < today() {
+        Err(validator::ValidationError::new("in_past")
+            .with_message("the date is in the past".into()))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

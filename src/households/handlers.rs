@@ -44,14 +44,6 @@ fn validate_birth_date(date: &NaiveDate) -> Result<(), ValidationError> {
     }
 }
 
-fn validate_not_future(date: &NaiveDate) -> Result<(), ValidationError> {
-    if *date > crate::calendar::today() {
-        Err(ValidationError::new("in_future").with_message("date is in the future".into()))
-    } else {
-        Ok(())
-    }
-}
-
 /// The head of household, as sent.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +57,27 @@ pub struct NewHead {
     /// Not in the future.
     #[validate(custom(function = "validate_birth_date"))]
     pub birth_date: NaiveDate,
+}
+
+/// Changes to the head of household, merged into it (RFC 7396): what is absent stays. None
+/// may be `null`.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"last_name": "Exemple-Martin"}))]
+pub struct HeadPatch {
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub last_name: Option<String>,
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub first_names: Option<String>,
+    /// Not in the future.
+    #[validate(custom(function = "validate_birth_date"))]
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// A new household.
@@ -120,8 +133,11 @@ pub struct NewHousehold {
 }
 
 /// Changes to a household, as a JSON Merge Patch (RFC 7396): an absent field stays as it
-/// is; `null` clears `partner_reference` and is refused (422 `not_nullable`) elsewhere.
-/// Sending what is already stored changes nothing: same version, no event.
+/// is; `null` clears `partner_reference` and is refused (422 `not_nullable`) elsewhere;
+/// `head` is merged field by field; a list replaces the list. Grounds and resource kinds are
+/// sets: the same items in another order are no change. Sending what is already stored
+/// changes nothing: same version, no event. A head changed to one your organisation already
+/// sees in another household is a 409 `duplicate` naming it, as on creation.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000, "partner_reference": null}))]
@@ -134,7 +150,7 @@ pub struct HouseholdPatch {
     #[validate(nested)]
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
-    pub head: Option<NewHead>,
+    pub head: Option<HeadPatch>,
     /// The other members, all of them (`[]`: none).
     #[validate(length(max = 20), nested)]
     #[schema(nullable = false, max_items = 20)]
@@ -181,7 +197,7 @@ pub struct HouseholdPatch {
 #[schema(example = json!({"given_on": "2026-11-02", "scope": "sharing with the operators of an eviction-prevention measure"}))]
 pub struct NewConsent {
     /// Not in the future.
-    #[validate(custom(function = "validate_not_future"))]
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
     pub given_on: NaiveDate,
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500)]
@@ -327,21 +343,7 @@ pub async fn create_household(
                 &new.head.first_names,
                 new.head.birth_date,
             );
-            // One household per head for an organisation, also when requests race.
-            db::lock_for_rule(conn, "household_identity", &format!("{org}|{identity}")).await?;
-            let existing: Option<Uuid> = households::table
-                .filter(households::identity_key.eq(&identity))
-                .filter(model::visible_to(org))
-                .select(households::id)
-                .first(conn)
-                .await
-                .optional()?;
-            if let Some(existing_id) = existing {
-                return Err(ApiError::duplicate(
-                "your organisation already sees a household with this head's name and birth date",
-                existing_id,
-            ));
-            }
+            model::refuse_duplicate_identity(conn, org, &identity, None).await?;
             let row: HouseholdRow = diesel::insert_into(households::table)
                 .values((
                     households::id.eq(Uuid::now_v7()),
@@ -534,6 +536,7 @@ pub async fn update_household(
     authorize(&caller, Action::WriteHouseholds)?;
     let patch = body.0;
     let landlord = !handles_special_categories(&caller);
+    let org = caller.partner_organisation()?;
     change_household(
         &state,
         &caller,
@@ -546,18 +549,20 @@ pub async fn update_household(
                     "a landlord does not handle special-category grounds".into(),
                 ));
             }
-            let (last, first, birth) = match &patch.head {
-                Some(h) => (
-                    h.last_name.trim().to_string(),
-                    h.first_names.trim().to_string(),
-                    h.birth_date,
-                ),
-                None => (
-                    current.head_last_name.clone(),
-                    current.head_first_names.clone(),
-                    current.head_birth_date,
-                ),
-            };
+            let head = patch.head.clone().unwrap_or(HeadPatch {
+                last_name: None,
+                first_names: None,
+                birth_date: None,
+            });
+            let last = head
+                .last_name
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|| current.head_last_name.clone());
+            let first = head
+                .first_names
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|| current.head_first_names.clone());
+            let birth = head.birth_date.unwrap_or(current.head_birth_date);
             let json = |v: serde_json::Result<serde_json::Value>| v.map_err(ApiError::internal);
             let merged = (
                 patch::merge(&patch.partner_reference, &current.partner_reference),
@@ -603,8 +608,24 @@ pub async fn update_household(
                     current.head_first_names.as_str(),
                     current.head_birth_date,
                 );
-            if same_head && merged == stored {
+            let same_sets = [
+                (&merged.6, &stored.6),
+                (&merged.8, &stored.8),
+                (&merged.9, &stored.9),
+            ]
+            .iter()
+            .all(|(sent, kept)| patch::same_set(sent, kept));
+            let same_rest = (
+                &merged.0, &merged.1, merged.2, merged.3, merged.4, merged.5, merged.7,
+            ) == (
+                &stored.0, &stored.1, stored.2, stored.3, stored.4, stored.5, stored.7,
+            );
+            if same_head && same_sets && same_rest {
                 return Ok(Changed::No(current));
+            }
+            let identity = rules::identity_key(&last, &first, birth);
+            if identity != current.identity_key {
+                model::refuse_duplicate_identity(conn, org, &identity, Some(current.id)).await?;
             }
             let (
                 partner_reference,
@@ -625,7 +646,7 @@ pub async fn update_household(
                         households::head_last_name.eq(&last),
                         households::head_first_names.eq(&first),
                         households::head_birth_date.eq(birth),
-                        households::identity_key.eq(rules::identity_key(&last, &first, birth)),
+                        households::identity_key.eq(&identity),
                         households::members.eq(members),
                         households::household_type.eq(household_type),
                         households::adults.eq(adults),
@@ -723,6 +744,7 @@ pub async fn withdraw_consent(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
+    _nothing: crate::http::body::ActionBody,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHouseholds)?;
     change_household(

@@ -188,9 +188,11 @@ pub struct Consent {
 pub struct Household {
     pub id: Uuid,
     pub created_by_organisation_id: Uuid,
-    /// The creating partner's own reference (shown to the creator only).
+    /// The creating partner's own reference: shown to the creator only (absent for any
+    /// other organisation), `null` when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_reference: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub partner_reference: Option<Option<String>>,
     pub head: HeadOfHousehold,
     pub members: Vec<Member>,
     pub household_type: HouseholdType,
@@ -265,7 +267,7 @@ impl Household {
             id: row.id,
             created_by_organisation_id: row.created_by_organisation_id,
             partner_reference: if entitlement.is_creator {
-                row.partner_reference
+                Some(row.partner_reference)
             } else {
                 None
             },
@@ -293,6 +295,34 @@ impl Household {
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
+    }
+}
+
+/// 409 `duplicate` (naming it) when `org` already sees a household other than `except` whose
+/// head has this identity key: one household per head for an organisation. Takes a lock on
+/// the key for the rest of the transaction first, so that two requests racing to create (or
+/// rename into) the same head cannot both pass the check.
+pub async fn refuse_duplicate_identity(
+    conn: &mut AsyncPgConnection,
+    org: Uuid,
+    identity: &str,
+    except: Option<Uuid>,
+) -> Result<(), ApiError> {
+    crate::db::lock_for_rule(conn, "household_identity", &format!("{org}|{identity}")).await?;
+    let mut q = households::table
+        .filter(households::identity_key.eq(identity))
+        .filter(visible_to(org))
+        .select(households::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(households::id.ne(id));
+    }
+    match q.first::<Uuid>(conn).await.optional()? {
+        Some(existing_id) => Err(ApiError::duplicate(
+            "your organisation already sees a household with this head's name and birth date",
+            existing_id,
+        )),
+        None => Ok(()),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Every state change of an exchanged object (a referral acknowledged, an agreement
 //! terminated, a proposal withdrawn, a sub-lease ended…) is the same endpoint: `If-Match`
-//! with the version read, an optional `Idempotency-Key`, maybe a JSON body; 200 with the
+//! with the version read, an optional `Idempotency-Key`, maybe a JSON body (an action
+//! without one refuses any but an empty body or `{}`: see
+//! [`ActionBody`](crate::http::body::ActionBody)); 200 with the
 //! object and its new `ETag`, or 409 naming `current_status` and `allowed_actions`. The
 //! macro writes that endpoint and its documentation; the module's own `act` does the work
 //! with the [`ActionTarget`](crate::http::idempotency::ActionTarget) it is handed.
@@ -54,12 +56,13 @@ macro_rules! action_endpoint {
             id: actix_web::web::Path<uuid::Uuid>,
             if_match: $crate::http::concurrency::IfMatch,
             key: $crate::http::idempotency::IdempotencyKey,
-            $(body: $crate::http::body::ValidJson<$body>,)?
+            body: $crate::http::body::ActionBody<$($body)?>,
         ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
+            let _ = &body;
             // The body's bytes, for the idempotency fingerprint; none without a body.
             #[allow(unused_mut, unused_assignments)]
             let mut raw = actix_web::web::Bytes::new();
-            $(let $crate::http::body::ValidJson($payload, bytes) = body;
+            $(let $crate::http::body::ActionBody($payload, bytes) = body;
             raw = bytes;)?
             let $target = $crate::http::idempotency::ActionTarget::new(
                 &req,

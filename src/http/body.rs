@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -281,7 +282,7 @@ struct Failure {
 }
 
 fn first_failure<T: DeserializeOwned>(value: &Value) -> Result<T, Failure> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(Strict(value)).map_err(|e| {
         use serde_path_to_error::Segment;
         let mut steps: Vec<Step> = e
             .path()
@@ -292,7 +293,12 @@ fn first_failure<T: DeserializeOwned>(value: &Value) -> Result<T, Failure> {
                 _ => None,
             })
             .collect();
-        let message = strip_position(&e.into_inner().to_string());
+        // serde's words for an enumeration ("string or map": the forms of its variants)
+        // are not the API's: its values are strings.
+        let message = strip_position(&e.into_inner().to_string()).replace(
+            "expected string or map",
+            "expected one of the documented values (a string)",
+        );
         let quoted = message.split('`').nth(1).unwrap_or("").to_owned();
         let code = if message.starts_with("missing field") {
             // serde names the enclosing object; the field is the missing one.
@@ -317,6 +323,154 @@ fn first_failure<T: DeserializeOwned>(value: &Value) -> Result<T, Failure> {
             message,
         }
     })
+}
+
+/// A JSON value read as the API's types, more strictly than `serde_json` reads it: an object
+/// (a struct) must be a JSON object. Serde's derived structs also take an array of the
+/// fields' values in order, so `["Dupont", "1980-01-01"]` would be read as a head of
+/// household: a body that happens to line up is not what the partner meant to send.
+struct Strict<'de>(&'de Value);
+
+impl<'de> serde::Deserializer<'de> for Strict<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(items) => {
+                let mut seq = StrictSeq(items.iter());
+                let value = visitor.visit_seq(&mut seq)?;
+                match seq.0.len() {
+                    0 => Ok(value),
+                    _ => Err(serde::de::Error::invalid_length(
+                        items.len(),
+                        &"fewer elements in the array",
+                    )),
+                }
+            }
+            Value::Object(map) => visitor.visit_map(StrictMap {
+                entries: map.iter(),
+                value: None,
+            }),
+            other => serde::Deserializer::deserialize_any(other, visitor),
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Object(_) => self.deserialize_any(visitor),
+            other => Err(serde::de::Error::invalid_type(unexpected(other), &visitor)),
+        }
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        serde::Deserializer::deserialize_enum(self.0, name, variants, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map identifier ignored_any
+    }
+}
+
+/// What a value is, in serde's words for an error message.
+fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected;
+    match value {
+        Value::Null => Unexpected::Option,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Unexpected::Unsigned(u),
+            (_, Some(i)) => Unexpected::Signed(i),
+            _ => Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+struct StrictSeq<'de>(std::slice::Iter<'de, Value>);
+
+impl<'de> serde::de::SeqAccess<'de> for StrictSeq<'de> {
+    type Error = serde_json::Error;
+    fn next_element_seed<S: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Strict(v)))
+            .transpose()
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct StrictMap<'de> {
+    entries: serde_json::map::Iter<'de>,
+    value: Option<&'de Value>,
+}
+
+impl<'de> serde::de::MapAccess<'de> for StrictMap<'de> {
+    type Error = serde_json::Error;
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        match self.entries.next() {
+            Some((key, value)) => {
+                self.value = Some(value);
+                seed.deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+    fn next_value_seed<S: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, Self::Error> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| serde::de::Error::custom("a value was read before its key"))?;
+        seed.deserialize(Strict(value))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
 }
 
 /// What a field refusing `null` says (see `http::patch`).
@@ -530,12 +684,24 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
 fn default_message(code: &str, e: &validator::ValidationError) -> String {
     let param = |k: &str| e.params.get(k).map(|v| v.to_string());
     match code {
-        "length" => match (param("min"), param("max")) {
-            (Some(min), Some(max)) => format!("must be between {min} and {max} characters long"),
-            (Some(min), None) => format!("must be at least {min} characters long"),
-            (None, Some(max)) => format!("must be at most {max} characters long"),
-            _ => "has the wrong length".into(),
-        },
+        "length" => {
+            // A list counts its items; a text, its characters.
+            let unit = match e.params.get("value") {
+                Some(serde_json::Value::Array(_)) => "items",
+                _ => "characters",
+            };
+            match (param("min"), param("max")) {
+                (Some(min), Some(max)) if unit == "items" => {
+                    format!("must have between {min} and {max} items")
+                }
+                (Some(min), Some(max)) => format!("must be between {min} and {max} {unit} long"),
+                (Some(min), None) if unit == "items" => format!("must have at least {min} items"),
+                (Some(min), None) => format!("must be at least {min} {unit} long"),
+                (None, Some(max)) if unit == "items" => format!("must have at most {max} items"),
+                (None, Some(max)) => format!("must be at most {max} {unit} long"),
+                _ => "has the wrong length".into(),
+            }
+        }
         "email" => "must be a valid email address".into(),
         "range" => "is out of range".into(),
         other => format!("is invalid ({other})"),
@@ -598,6 +764,8 @@ where
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
+            // The query is part of what the request says: refused first (see `check_query`).
+            crate::http::fallback::check_query(&req)?;
             if !is_json_content_type(&req) {
                 return Err(ApiError::UnsupportedMediaType {
                     expected: "application/json",
@@ -606,6 +774,47 @@ where
             let bytes = read_body(&req, &mut payload).await?;
             let value: T = read_body_as(&bytes)?;
             Ok(ParsedJson(value, bytes))
+        })
+    }
+}
+
+/// No body: what an action that reads none takes (see [`ActionBody`]).
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Nothing {}
+
+/// The body of an action endpoint (`http::actions`): its JSON `T`, parsed and validated, or
+/// for an action that reads none ([`Nothing`]) nothing at all or an empty JSON object,
+/// which some clients send with every `POST`. Anything else is refused rather than
+/// ignored: 422 naming each field (`unknown_field`), 400 when it is not JSON, 415 when it is
+/// not sent as JSON. An empty body reads as `{}`: an action that needs fields names them.
+pub struct ActionBody<T = Nothing>(pub T, pub Bytes);
+
+impl<T> FromRequest for ActionBody<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            crate::http::fallback::check_query(&req)?;
+            let bytes = read_body(&req, &mut payload).await?;
+            let empty = bytes.iter().all(u8::is_ascii_whitespace);
+            if !empty && !is_json_content_type(&req) {
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            let value: T = read_body_as(if empty { b"{}" } else { &bytes })?;
+            let errors = rule_errors(&value);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            Ok(ActionBody(value, bytes))
         })
     }
 }
@@ -764,6 +973,53 @@ mod tests {
                 br#"{"name": "xy", "count": 2, "when": "2026-01-01", "kind": "first", "inner": 7}"#
             ),
             vec![("inner".into(), "invalid_type".into())]
+        );
+    }
+
+    #[test]
+    fn objects_sent_as_arrays_are_refused() {
+        // serde's derived structs would read these as the fields in order.
+        assert_eq!(
+            fields(parse_json::<Outer>(br#"["x", {"n": 1}]"#).unwrap_err()),
+            (422, vec![("body".into(), "invalid_type".into())])
+        );
+        assert_eq!(
+            all(br#"{"name": "xy", "count": 2, "when": "2026-01-01", "kind": "first", "inner": [6]}"#),
+            vec![("inner".into(), "invalid_type".into())]
+        );
+        // Lists of objects: each item must be an object.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Many2 {
+            items: Vec<Inner>,
+        }
+        assert_eq!(
+            fields(parse_json::<Many2>(br#"{"items": [{"n": 1}, [2]]}"#).unwrap_err()),
+            (422, vec![("items[1]".into(), "invalid_type".into())])
+        );
+        // What is not a struct reads as before.
+        let ok: Many2 = parse_json(br#"{"items": [{"n": 1}, {"n": 2}]}"#).unwrap();
+        assert_eq!(ok.items.len(), 2);
+    }
+
+    #[test]
+    fn lengths_count_items_in_lists() {
+        let read = read_body_as::<Many>(
+            br#"{"name": "xy", "count": 2, "when": "2026-01-01", "kind": "first",
+                 "inner": {"n": 6}, "tags": ["a", "b"]}"#,
+        )
+        .unwrap();
+        let errors = rule_errors(&read);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].message, "must have at most 1 items");
+        let short = read_body_as::<Many>(
+            br#"{"name": "x", "count": 2, "when": "2026-01-01", "kind": "first", "inner": {"n": 6}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rule_errors(&short)[0].message,
+            "must be at least 2 characters long"
         );
     }
 

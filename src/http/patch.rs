@@ -54,6 +54,22 @@ pub fn merge<T: Clone>(sent: &Option<Option<T>>, current: &Option<T>) -> Option<
     }
 }
 
+/// Whether two stored lists hold the same items, in whatever order and however often: a
+/// list the spec calls a set (grounds, resource kinds) sent again in another order is no
+/// change.
+pub fn same_set(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    fn items(v: &serde_json::Value) -> Option<Vec<String>> {
+        let mut out: Vec<String> = v.as_array()?.iter().map(|i| i.to_string()).collect();
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+    match (items(a), items(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// What a change did: `No` when what was sent is what was stored (no new version, no event).
 pub enum Changed<T> {
     Yes(T),
@@ -89,5 +105,13 @@ mod tests {
         assert_eq!(merge(&Some(None), &Some(1)), None);
         assert_eq!(merge(&None, &Some(1)), Some(1));
         assert_eq!(merge(&Some(Some(2)), &Some(1)), Some(2));
+    }
+
+    #[test]
+    fn sets_compare_without_order() {
+        use serde_json::json;
+        assert!(same_set(&json!(["a", "b"]), &json!(["b", "a", "a"])));
+        assert!(!same_set(&json!(["a"]), &json!(["a", "b"])));
+        assert!(same_set(&json!([]), &json!([])));
     }
 }

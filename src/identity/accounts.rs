@@ -73,11 +73,46 @@ pub struct NewSystem {
 }
 
 /// A new account: a person or a partner system, told apart by `kind`.
+///
+/// Read as one object with every field of both (then checked against its `kind`), so that a
+/// body missing several fields is told about all of them at once, with their names: a
+/// person's `email` is required and its `scopes` refused (`not_allowed`), and the reverse
+/// for a system. The spec shows the two shapes (`oneOf`, discriminated by `kind`).
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NewAccount {
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    kind: AccountKind,
+    name: String,
+    role: Role,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<Scope>>,
+}
+
+/// A new account, as its kind has it.
+pub enum NewAccountOf {
     Person(NewPerson),
     System(NewSystem),
+}
+
+impl NewAccount {
+    /// The account as its kind has it (the fields the other kind has are dropped: a valid
+    /// body has none).
+    pub fn into_kind(self) -> NewAccountOf {
+        match self.kind {
+            AccountKind::Person => NewAccountOf::Person(NewPerson {
+                name: self.name,
+                email: self.email.unwrap_or_default(),
+                role: self.role,
+            }),
+            AccountKind::System => NewAccountOf::System(NewSystem {
+                name: self.name,
+                role: self.role,
+                scopes: self.scopes.unwrap_or_default(),
+            }),
+        }
+    }
 }
 
 /// The schema is written out because `kind` lives beside the fields of each variant, which
@@ -135,9 +170,54 @@ impl ToSchema for NewAccount {
 
 impl Validate for NewAccount {
     fn validate(&self) -> Result<(), ValidationErrors> {
-        match self {
-            NewAccount::Person(p) => p.validate(),
-            NewAccount::System(s) => s.validate(),
+        let (kind, required, refused) = match self.kind {
+            AccountKind::Person => (
+                "person",
+                ("email", self.email.is_none()),
+                ("scopes", self.scopes.is_some()),
+            ),
+            AccountKind::System => (
+                "system",
+                ("scopes", self.scopes.is_none()),
+                ("email", self.email.is_some()),
+            ),
+        };
+        let checked = match self.kind {
+            AccountKind::Person => NewPerson {
+                name: self.name.clone(),
+                email: self.email.clone().unwrap_or_default(),
+                role: self.role,
+            }
+            .validate(),
+            AccountKind::System => NewSystem {
+                name: self.name.clone(),
+                role: self.role,
+                scopes: self.scopes.clone().unwrap_or_default(),
+            }
+            .validate(),
+        };
+        let mut errors = checked.err().unwrap_or_default();
+        if required.1 {
+            // Its stand-in's rules are not the caller's failures.
+            errors.errors_mut().remove(required.0);
+            errors.add(
+                required.0,
+                ValidationError::new("required")
+                    .with_message(format!("a {kind} account needs `{}`", required.0).into()),
+            );
+        }
+        if refused.1 {
+            errors.errors_mut().remove(refused.0);
+            errors.add(
+                refused.0,
+                ValidationError::new("not_allowed")
+                    .with_message(format!("a {kind} account has no `{}`", refused.0).into()),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
         }
     }
 }
@@ -314,9 +394,10 @@ pub async fn create_account(
     }
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
+    let new = new.into_kind();
     let secret = match &new {
-        NewAccount::Person(_) => secrets::temporary_password(),
-        NewAccount::System(_) => secrets::random_token(32),
+        NewAccountOf::Person(_) => secrets::temporary_password(),
+        NewAccountOf::System(_) => secrets::random_token(32),
     };
     let hash = secrets::hash(secret.clone()).await?;
     idempotency::run(
@@ -327,18 +408,30 @@ pub async fn create_account(
         async move |conn: &mut AsyncPgConnection| {
             let id = Uuid::now_v7();
             let row: AccountRow = match &new {
-                NewAccount::Person(p) => {
+                NewAccountOf::Person(p) => {
                     let email = rules::normalise_email(&p.email);
                     db::lock_for_rule(conn, "account_email", &email).await?;
-                    let taken: i64 = accounts::table
+                    let taken: Option<(Uuid, Option<Uuid>)> = accounts::table
                         .filter(accounts::email.eq(&email))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    if taken > 0 {
-                        return Err(ApiError::conflict(
-                            "an account with this email already exists",
-                        ));
+                        .select((accounts::id, accounts::organisation_id))
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    match taken {
+                        // The account is named to its own organisation's admin only: an
+                        // email used elsewhere must not reveal where.
+                        Some((existing_id, Some(owner))) if owner == organisation_id => {
+                            return Err(ApiError::duplicate(
+                                "your organisation already has an account with this email",
+                                existing_id,
+                            ))
+                        }
+                        Some(_) => {
+                            return Err(ApiError::conflict(
+                                "an account with this email already exists",
+                            ))
+                        }
+                        None => {}
                     }
                     diesel::insert_into(accounts::table)
                         .values((
@@ -354,7 +447,7 @@ pub async fn create_account(
                         .get_result(conn)
                         .await?
                 }
-                NewAccount::System(s) => {
+                NewAccountOf::System(s) => {
                     let client_id = format!("pcl_{}", secrets::random_token(12));
                     diesel::insert_into(accounts::table)
                         .values((
@@ -626,6 +719,7 @@ macro_rules! account_action_path {
             path: web::Path<(Uuid, Uuid)>,
             if_match: IfMatch,
             key: IdempotencyKey,
+            _nothing: crate::http::body::ActionBody,
         ) -> ApiResult<HttpResponse> {
             let (organisation_id, account_id) = path.into_inner();
             let fingerprint = idempotency::fingerprint(&req, b"");

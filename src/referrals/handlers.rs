@@ -68,7 +68,9 @@ pub struct NewReferral {
     #[schema(max_items = 3)]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
     pub desired_start: Option<NaiveDate>,
-    /// When the answer is due: not in the past; default from the measure kind (30 days).
+    /// When the answer is due: not in the past (`in_past`); default from the measure kind
+    /// (30 days).
+    #[validate(custom(function = "crate::calendar::validate_not_past"))]
     pub response_due_on: Option<NaiveDate>,
 }
 
@@ -318,16 +320,6 @@ pub async fn create_referral(
                     "measure_kind",
                     "unknown_measure_kind",
                     "no such measure kind in the catalogue",
-                ));
-            }
-            if new
-                .response_due_on
-                .is_some_and(|d| d < crate::calendar::today())
-            {
-                errors.push(FieldError::new(
-                    "response_due_on",
-                    "in_past",
-                    "the deadline is in the past",
                 ));
             }
             if !errors.is_empty() {

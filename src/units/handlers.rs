@@ -85,11 +85,24 @@ pub struct NewUnit {
     pub charges_cents: i64,
     pub financing: Financing,
     pub energy_class: EnergyClass,
-    /// When the energy performance diagnosis was made: not in the future.
+    /// When the energy performance diagnosis was made: not in the future (`in_future`).
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
     pub energy_assessed_on: Option<NaiveDate>,
     /// `available` or `unavailable` (`reserved` and `occupied` come from proposals and
-    /// sub-leases). A unit whose energy class may not be let today cannot be `available`.
+    /// sub-leases: `not_settable`). A unit whose energy class may not be let today cannot be
+    /// `available`.
+    #[validate(custom(function = "validate_settable_status"))]
     pub status: UnitStatus,
+}
+
+/// A holder sets `available` or `unavailable`; `reserved` and `occupied` follow from
+/// proposals and sub-leases (422 `not_settable`).
+fn validate_settable_status(status: &UnitStatus) -> Result<(), validator::ValidationError> {
+    match status {
+        UnitStatus::Available | UnitStatus::Unavailable => Ok(()),
+        _ => Err(validator::ValidationError::new("not_settable")
+            .with_message("`reserved` and `occupied` follow from proposals and sub-leases".into())),
+    }
 }
 
 fn validate_address_lines(lines: &[String]) -> Result<(), validator::ValidationError> {
@@ -159,12 +172,15 @@ pub struct UnitPatch {
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub energy_class: Option<EnergyClass>,
-    /// When the energy class was assessed; `null` removes it.
+    /// When the energy class was assessed: not in the future (`in_future`); `null` removes
+    /// it.
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
     #[schema(value_type = Option<NaiveDate>)]
     #[serde(default, deserialize_with = "patch::nullable")]
     pub energy_assessed_on: Option<Option<NaiveDate>>,
-    /// `available` or `unavailable`; refused for `available` when the energy class may
-    /// not be let today.
+    /// `available` or `unavailable` (`not_settable` otherwise); refused for `available`
+    /// when the energy class may not be let today.
+    #[validate(custom(function = "validate_settable_status"))]
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub status: Option<UnitStatus>,
@@ -192,17 +208,16 @@ pub struct UnitFilters {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
-/// The checks a unit's fields need beyond their own format: the INSEE code consistent
-/// with the postcode (`reference::postcodes::mismatch`), the DPE date not in the future, the status a holder may set.
+/// The checks a unit needs across its fields: the INSEE code consistent with the postcode
+/// (`reference::postcodes::mismatch`), and no `available` unit whose energy class may not be
+/// let today (`rules::energy_refusal`). Checked once every field reads.
 fn unit_rules(
     insee_code: &str,
     postcode: &str,
     energy_class: EnergyClass,
-    energy_assessed_on: Option<NaiveDate>,
     status: UnitStatus,
     errors: &mut Vec<FieldError>,
 ) {
-    let today = crate::calendar::today();
     // A malformed code or postcode is reported by its own format rule.
     let well_formed =
         validate_insee_code(insee_code).is_ok() && validate_postcode(postcode).is_ok();
@@ -212,25 +227,10 @@ fn unit_rules(
     {
         errors.push(FieldError::new("insee_code", code, message));
     }
-    if energy_assessed_on.is_some_and(|d| d > today) {
-        errors.push(FieldError::new(
-            "energy_assessed_on",
-            "in_future",
-            "the energy diagnosis date is in the future",
-        ));
-    }
-    match status {
-        UnitStatus::Available => {
-            if let Some(why) = rules::energy_refusal(energy_class, today) {
-                errors.push(FieldError::new("status", "energy_class_banned", &why));
-            }
+    if status == UnitStatus::Available {
+        if let Some(why) = rules::energy_refusal(energy_class, crate::calendar::today()) {
+            errors.push(FieldError::new("status", "energy_class_banned", &why));
         }
-        UnitStatus::Unavailable => {}
-        _ => errors.push(FieldError::new(
-            "status",
-            "not_settable",
-            "`reserved` and `occupied` follow from proposals and sub-leases",
-        )),
     }
 }
 
@@ -396,7 +396,6 @@ pub async fn create_unit(
         &new.insee_code,
         &new.postcode,
         new.energy_class,
-        new.energy_assessed_on,
         new.status,
         &mut errors,
     );
@@ -548,7 +547,6 @@ pub async fn update_unit(
                 &current.insee_code,
                 &current.postcode,
                 energy_class,
-                assessed,
                 status,
                 &mut errors,
             );
