@@ -294,8 +294,9 @@ impl EmbeddedPostgres {
                         }
                         if down_since.is_none() {
                             log::error!(
-                                "embedded PostgreSQL on 127.0.0.1:{} is gone (its process ended without a shutdown): starting it again, with crash recovery",
-                                guard.port
+                                "embedded PostgreSQL on 127.0.0.1:{} is gone (its process ended without a shutdown; its own log is {}): starting it again, with crash recovery",
+                                guard.port,
+                                guard.cluster_dir.join("server.log").display()
                             );
                             down_since = Some(std::time::Instant::now());
                         }

@@ -131,6 +131,18 @@ impl ApiError {
         }
     }
 
+    /// 409 for a request whose Idempotency-Key is held by a request still running: retry
+    /// after `retry_after_seconds` (in the body and as `Retry-After`), when it has finished.
+    pub fn still_processing() -> Self {
+        let mut extensions = Map::new();
+        extensions.insert("retry_after_seconds".into(), Value::from(1));
+        ApiError::Conflict {
+            detail: "a request with this Idempotency-Key is still being processed; retry shortly"
+                .into(),
+            extensions,
+        }
+    }
+
     /// 409 for a duplicate, naming the existing resource (`existing_id`).
     pub fn duplicate(detail: impl Into<String>, existing_id: uuid::Uuid) -> Self {
         let mut extensions = Map::new();
@@ -308,6 +320,11 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::Conflict { extensions, .. } => {
+                if let Some(seconds) = extensions.get("retry_after_seconds") {
+                    response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+                }
             }
             ApiError::TooManyRequests {
                 retry_after_seconds,

@@ -215,8 +215,11 @@ impl Modify for Conventions {
                     );
                 }
                 if has_header(op, "Idempotency-Key") {
-                    add(op, 409, problem_response("A request with this Idempotency-Key is still running, or the state forbids the action",
-                        example(409, "conflict", "Conflict", "a request with this Idempotency-Key is still being processed; retry shortly")));
+                    let mut still_running = example(409, "conflict", "Conflict", "a request with this Idempotency-Key is still being processed; retry shortly");
+                    still_running["retry_after_seconds"] = 1.into();
+                    add(op, 409, problem_response("A request with this Idempotency-Key is still running (`Retry-After` says when to retry), or the state forbids the action",
+                        still_running)
+                        .header("Retry-After", string_header("Seconds to wait, when a request with the same key is still running")));
                     if let Some(RefOr::T(r)) = op.responses.responses.values_mut().find(|_| true) {
                         r.headers.insert("Idempotent-Replayed".into(), RefOr::T(string_header("`true` when this is the stored response of an earlier request with the same key")));
                     }

@@ -318,9 +318,7 @@ async fn claim(
             return Ok(Claim::Proceed);
         }
     }
-    Err(ApiError::conflict(
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    ))
+    Err(ApiError::still_processing())
 }
 
 /// The resource an action (`POST /…/{id}/{action}`) is on, with the request's concurrency

@@ -32,10 +32,10 @@ pub(crate) fn validate_siret(value: &str) -> Result<(), ValidationError> {
     rules::check_siret("siret", value, &mut errors);
     match errors.pop() {
         None => Ok(()),
-        Some(e) => Err(ValidationError::new(if e.code == "format" {
-            "format"
-        } else {
-            "check_digit"
+        Some(e) => Err(ValidationError::new(match e.code.as_str() {
+            "format" => "format",
+            "not_attributed" => "not_attributed",
+            _ => "check_digit",
         })
         .with_message(e.message.into())),
     }

@@ -61,6 +61,14 @@ pub fn check_siret(field: &str, siret: &str, errors: &mut Vec<FieldError>) {
             "format",
             "SIRET must be exactly 14 digits",
         ));
+    } else if siret.starts_with("000000000") {
+        // Passes the check digit (every digit is 0) but names no one: INSEE never
+        // attributes the SIREN 000 000 000.
+        errors.push(FieldError::new(
+            field,
+            "not_attributed",
+            "no company has the SIREN 000 000 000",
+        ));
     } else if !siret_is_valid(siret) {
         errors.push(FieldError::new(
             field,

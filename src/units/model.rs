@@ -191,9 +191,11 @@ pub struct Unit {
     /// The landlord that holds it, or the association managing a private owner's unit.
     pub holder_organisation_id: Uuid,
     pub owner_kind: OwnerKind,
-    /// The holder's own reference (shown to the holder only).
+    /// The holder's own reference: shown to the holder only (absent for any other
+    /// organisation), `null` when it has none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub holder_reference: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub holder_reference: Option<Option<String>>,
     /// The street address, one to three lines.
     pub address_lines: Vec<String>,
     pub postcode: String,
@@ -229,7 +231,7 @@ impl Unit {
             id: row.id,
             holder_organisation_id: row.holder_organisation_id,
             owner_kind: row.owner_kind,
-            holder_reference: if holder { row.holder_reference } else { None },
+            holder_reference: holder.then_some(row.holder_reference),
             address_lines: serde_json::from_value(row.address_lines).unwrap_or_default(),
             postcode: row.postcode,
             commune: row.commune,

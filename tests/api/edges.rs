@@ -1124,3 +1124,481 @@ async fn a_replay_is_the_first_response_again_and_a_journalled_read() {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.bytes().await.unwrap(), first_body);
 }
+
+/// The operations of the served spec: (method, path, whether a bearer token is needed,
+/// whether it reads a JSON body).
+fn operations() -> Vec<(Method, String, bool, bool)> {
+    let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            // `[{}]` is "no token needed".
+            let secured = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+            });
+            let body = op["requestBody"].is_object();
+            out.push((
+                method.to_uppercase().parse().unwrap(),
+                path.clone(),
+                secured,
+                body,
+            ));
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn bodies_and_queries_are_read_as_the_spec_says_and_no_further() {
+    let app = spawn_app().await;
+    let platform = app.platform_token().await;
+    let mut bodies = 0;
+    let mut bodyless_actions = 0;
+    let mut queried = 0;
+    for (method, path, secured, has_body) in operations() {
+        let url = concrete(&path);
+        // An array where the spec says object is refused, never read field by field.
+        if has_body && path != "/v1/auth/token" {
+            let r = app
+                .request(method.clone(), &url, Some(&platform))
+                .header("if-match", "\"1\"")
+                .json(&json!(["a", "b", 1]))
+                .send()
+                .await
+                .unwrap();
+            let p = problem(r, 422).await;
+            assert_eq!(p["errors"][0]["field"], "body", "{method} {path}: {p}");
+            assert_eq!(
+                p["errors"][0]["code"], "invalid_type",
+                "{method} {path}: {p}"
+            );
+            bodies += 1;
+        }
+        // An action that reads no body refuses one, naming its fields; `{}` and nothing are
+        // no body.
+        if !has_body && method == Method::POST && !path.ends_with('}') && path.contains('{') {
+            let r = app
+                .request(method.clone(), &url, Some(&platform))
+                .header("if-match", "\"1\"")
+                .json(&json!({"comment": "ignored?"}))
+                .send()
+                .await
+                .unwrap();
+            let p = problem(r, 422).await;
+            assert_eq!(p["errors"][0]["field"], "comment", "{method} {path}: {p}");
+            assert_eq!(
+                p["errors"][0]["code"], "unknown_field",
+                "{method} {path}: {p}"
+            );
+            for empty in ["{}", ""] {
+                let r = app
+                    .request(method.clone(), &url, Some(&platform))
+                    .header("if-match", "\"1\"")
+                    .header("content-type", "application/json")
+                    .body(empty)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_ne!(
+                    r.status(),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{method} {path} {empty:?}"
+                );
+                assert_ne!(
+                    r.status(),
+                    StatusCode::BAD_REQUEST,
+                    "{method} {path} {empty:?}"
+                );
+            }
+            bodyless_actions += 1;
+        }
+        // A query parameter the operation does not document is refused on every method.
+        if secured {
+            let r = app
+                .request(
+                    method.clone(),
+                    &format!("{url}?zz_unknown=1"),
+                    Some(&platform),
+                )
+                .header("if-match", "\"1\"")
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let p = problem(r, 400).await;
+            assert_eq!(
+                p["errors"][0]["field"], "zz_unknown",
+                "{method} {path}: {p}"
+            );
+            assert_eq!(
+                p["errors"][0]["code"], "unknown_parameter",
+                "{method} {path}: {p}"
+            );
+            queried += 1;
+        }
+    }
+    assert!(bodies >= 20, "{bodies} bodies");
+    assert!(
+        bodyless_actions >= 8,
+        "{bodyless_actions} actions without a body"
+    );
+    assert!(queried >= 50, "{queried} operations");
+
+    // The token endpoint takes its parameters in the body only (RFC 6749 §3.2).
+    let r = app
+        .client
+        .post(app.url("/v1/auth/token?grant_type=client_credentials"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+
+    // A parameter sent twice is named as such.
+    let p = problem(
+        app.get("/v1/households?limit=1&limit=2", &platform).await,
+        400,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "limit", "{p}");
+    assert_eq!(p["errors"][0]["code"], "duplicate_parameter", "{p}");
+}
+
+#[actix_web::test]
+async fn rules_of_dates_and_kinds_come_with_the_type_errors() {
+    let w = crate::housing::world().await;
+    let app = &w.app;
+    // A unit: a mistyped rent, a diagnosis in the future and a status the holder cannot
+    // set, in one answer.
+    let mut body = unit_body("71076", "71100", "t2", 41000, "c", "occupied");
+    body["rent_cents"] = json!("cher");
+    body["energy_assessed_on"] = json!("2999-01-01");
+    let p = problem(
+        app.post("/v1/units", &w.landlord.admin_token, &body).await,
+        422,
+    )
+    .await;
+    let codes: Vec<(String, String)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("rent_cents", "invalid_type"),
+        ("energy_assessed_on", "in_future"),
+        ("status", "not_settable"),
+    ] {
+        assert!(
+            codes.contains(&(expected.0.into(), expected.1.into())),
+            "{expected:?} in {codes:?}"
+        );
+    }
+    assert_eq!(p["detail"], "3 fields are invalid");
+
+    // A referral: a deadline in the past and a missing reason together.
+    let h = w.household("Délai", true).await;
+    let p = problem(
+        app.post(
+            "/v1/referrals",
+            &w.association.admin_token,
+            &json!({"household_id": h["id"], "addressee_organisation_id": w.other_association.id,
+                    "measure_kind": "avdl", "response_due_on": "2000-01-01"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["reason", "response_due_on"], "{p}");
+
+    // An account: every field its kind needs, and those it does not take, at once.
+    let accounts = format!("/v1/organisations/{}/accounts", w.association.id);
+    let token = &w.association.admin_token;
+    let p = problem(app.post(&accounts, token, &json!({})).await, 422).await;
+    for f in ["kind", "name", "role"] {
+        assert!(fields(&p).contains(&f.to_owned()), "{f} in {p}");
+    }
+    let p = problem(
+        app.post(&accounts, token, &json!({"kind": "person"})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["email", "name", "role"], "{p}");
+    let p = problem(
+        app.post(
+            &accounts,
+            token,
+            &json!({"kind": "system", "name": "Logiciel", "role": "worker",
+                                          "email": "x@org.example"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let codes: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("email", "not_allowed"), ("scopes", "required")],
+        "{p}"
+    );
+    let p = problem(
+        app.post(
+            &accounts,
+            token,
+            &json!({"kind": "person", "name": 3, "role": "boss",
+                                          "email": "not-an-email", "scopes": []}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["email", "name", "role", "scopes"], "{p}");
+    // The same email twice in one organisation names the account that has it.
+    let (existing, _) = app.person(token, w.association.id, "worker").await;
+    let email: Value = app
+        .get(&format!("{accounts}/{existing}"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let p = problem(
+        app.post(
+            &accounts,
+            token,
+            &json!({"kind": "person", "name": "Bis", "role": "worker",
+                                          "email": email["email"]}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["existing_id"], existing.to_string(), "{p}");
+    // In another organisation, the email is taken, and nothing says where.
+    let other = format!("/v1/organisations/{}/accounts", w.other_association.id);
+    let p = problem(
+        app.post(
+            &other,
+            &w.other_association.admin_token,
+            &json!({"kind": "person", "name": "Ter", "role": "worker", "email": email["email"]}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(p.get("existing_id").is_none(), "{p}");
+
+    // A SIRET of zeros passes the check digit and names no one.
+    let platform = app.platform_token().await;
+    let p = problem(
+        app.post(
+            "/v1/organisations",
+            &platform,
+            &json!({"kind": "association", "name": "Zéro", "siret": "00000000000000",
+                         "department_code": "53", "contact_email": "zero@org.example"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "not_attributed", "{p}");
+}
+
+#[actix_web::test]
+async fn a_head_is_merged_and_stays_unique_and_sets_ignore_order() {
+    let w = crate::housing::world().await;
+    let app = &w.app;
+    let token = &w.association.admin_token;
+    let a = w.household("Premier", true).await;
+    let b = w.household("Second", true).await;
+    let path_a = format!("/v1/households/{}", a["id"].as_str().unwrap());
+    let path_b = format!("/v1/households/{}", b["id"].as_str().unwrap());
+
+    // Only the last name changes; the rest of the head stays.
+    let (status, changed) = patch(
+        app,
+        token,
+        &path_a,
+        &json!({"head": {"last_name": "Premier-Bis"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["head"]["last_name"], "Premier-Bis");
+    assert_eq!(changed["head"]["first_names"], a["head"]["first_names"]);
+    assert_eq!(changed["head"]["birth_date"], a["head"]["birth_date"]);
+    let p = problem_of(
+        patch(app, token, &path_a, &json!({"head": {"first_names": null}})).await,
+        422,
+    );
+    assert_eq!(p["errors"][0]["field"], "head.first_names", "{p}");
+    assert_eq!(p["errors"][0]["code"], "not_nullable", "{p}");
+
+    // Renamed into another household's head: a duplicate, as on creation, naming it.
+    let (status, p) = patch(
+        app,
+        token,
+        &path_b,
+        &json!({"head": {
+        "last_name": "PREMIER BIS", "first_names": a["head"]["first_names"],
+        "birth_date": a["head"]["birth_date"]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
+    assert_eq!(p["existing_id"], a["id"], "{p}");
+
+    // Two households renamed at once into one new head: one wins.
+    let target = json!({"head": {"last_name": "Cible", "first_names": "Commune", "birth_date": "1977-07-07"}});
+    let mut requests = Vec::new();
+    for path in [&path_a, &path_b] {
+        let etag = app.get(path, token).await.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        requests.push(
+            app.request(Method::PATCH, path, Some(token))
+                .header("if-match", etag)
+                .json(&target)
+                .send(),
+        );
+    }
+    let mut statuses: Vec<u16> = futures::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+
+    // Grounds sent again in another order are no change: same version.
+    let (_, before) = patch(
+        app,
+        token,
+        &path_a,
+        &json!({"priority_grounds": ["eviction_threat", "pdalpd"]}),
+    )
+    .await;
+    let (status, after) = patch(
+        app,
+        token,
+        &path_a,
+        &json!({"priority_grounds": ["pdalpd", "eviction_threat"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["version"], before["version"], "{after}");
+
+    // If-Match lists several tags: any of them may be the current one.
+    let current = app.get(&path_a, token).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .request(Method::PATCH, &path_a, Some(token))
+        .header("if-match", format!("\"999\", W/\"1\", {current}"))
+        .json(&json!({"adults": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .request(Method::PATCH, &path_a, Some(token))
+        .header("if-match", format!("\"999\", W/{current}"))
+        .json(&json!({"adults": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+
+    // A reference shown only to its owner: `null` for the owner when cleared, absent for
+    // anyone else.
+    let unit = w.unit(&w.landlord, "c", "available").await;
+    let unit_path = format!("/v1/units/{}", unit["id"].as_str().unwrap());
+    let (status, cleared) = patch(
+        app,
+        &w.landlord.admin_token,
+        &unit_path,
+        &json!({"holder_reference": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert!(
+        cleared
+            .as_object()
+            .unwrap()
+            .contains_key("holder_reference"),
+        "{cleared}"
+    );
+    assert_eq!(cleared["holder_reference"], Value::Null);
+    let (status, cleared) = patch(app, token, &path_a, &json!({"partner_reference": null})).await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert!(
+        cleared
+            .as_object()
+            .unwrap()
+            .contains_key("partner_reference"),
+        "{cleared}"
+    );
+}
+
+fn problem_of((status, body): (StatusCode, Value), expected: u16) -> Value {
+    assert_eq!(status.as_u16(), expected, "{body}");
+    body
+}
+
+#[actix_web::test]
+async fn the_token_endpoint_takes_one_way_of_authenticating() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let system = app
+        .system(&org.admin_token, org.id, "worker", &["events:read"])
+        .await;
+    let id = system["client_id"].as_str().unwrap();
+    let secret = system["client_secret"].as_str().unwrap();
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let send = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url("/v1/auth/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&form)
+            .send()
+    };
+    // Basic alone, or with the same client_id in the body: a token.
+    let r = send(vec![("grant_type", "client_credentials".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(vec![
+        ("grant_type", "client_credentials".into()),
+        ("client_id", id.into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Basic and a secret in the body; Basic and another client named in the body.
+    for form in [
+        vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_secret", secret.to_owned()),
+        ],
+        vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_id", "pcl_someone_else".into()),
+        ],
+    ] {
+        let r = send(form).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+}
