@@ -764,18 +764,38 @@ where
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            // The query is part of what the request says: refused first (see `check_query`).
-            crate::http::fallback::check_query(&req)?;
-            if !is_json_content_type(&req) {
-                return Err(ApiError::UnsupportedMediaType {
-                    expected: "application/json",
-                });
-            }
-            let bytes = read_body(&req, &mut payload).await?;
-            let value: T = read_body_as(&bytes)?;
+            let (value, bytes) = read_request::<T>(&req, &mut payload, false).await?;
             Ok(ParsedJson(value, bytes))
         })
     }
+}
+
+/// Reads a request's JSON body as `T` (see [`read_body_as`]), after its query (which is part
+/// of what the request says: see `check_query`). `Content-Type` must be JSON (415), except
+/// for an empty body when `empty_is_object`: it then reads as `{}`.
+async fn read_request<T: DeserializeOwned + Validate>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    empty_is_object: bool,
+) -> Result<(T, Bytes), ApiError> {
+    crate::http::fallback::check_query(req)?;
+    let json = is_json_content_type(req);
+    if !json && !empty_is_object {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
+    let bytes = read_body(req, payload).await?;
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    if empty && empty_is_object {
+        return Ok((read_body_as(b"{}")?, bytes));
+    }
+    if !json {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
+    Ok((read_body_as(&bytes)?, bytes))
 }
 
 /// No body: what an action that reads none takes (see [`ActionBody`]).
@@ -801,15 +821,7 @@ where
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            crate::http::fallback::check_query(&req)?;
-            let bytes = read_body(&req, &mut payload).await?;
-            let empty = bytes.iter().all(u8::is_ascii_whitespace);
-            if !empty && !is_json_content_type(&req) {
-                return Err(ApiError::UnsupportedMediaType {
-                    expected: "application/json",
-                });
-            }
-            let value: T = read_body_as(if empty { b"{}" } else { &bytes })?;
+            let (value, bytes) = read_request::<T>(&req, &mut payload, true).await?;
             let errors = rule_errors(&value);
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));

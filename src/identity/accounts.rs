@@ -78,7 +78,7 @@ pub struct NewSystem {
 /// body missing several fields is told about all of them at once, with their names: a
 /// person's `email` is required and its `scopes` refused (`not_allowed`), and the reverse
 /// for a system. The spec shows the two shapes (`oneOf`, discriminated by `kind`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     kind: AccountKind,
@@ -182,37 +182,33 @@ impl Validate for NewAccount {
                 ("email", self.email.is_some()),
             ),
         };
-        let checked = match self.kind {
-            AccountKind::Person => NewPerson {
-                name: self.name.clone(),
-                email: self.email.clone().unwrap_or_default(),
-                role: self.role,
-            }
-            .validate(),
-            AccountKind::System => NewSystem {
-                name: self.name.clone(),
-                role: self.role,
-                scopes: self.scopes.clone().unwrap_or_default(),
-            }
-            .validate(),
+        let checked = match self.clone().into_kind() {
+            NewAccountOf::Person(p) => p.validate(),
+            NewAccountOf::System(s) => s.validate(),
         };
         let mut errors = checked.err().unwrap_or_default();
-        if required.1 {
-            // Its stand-in's rules are not the caller's failures.
-            errors.errors_mut().remove(required.0);
-            errors.add(
+        for (field, broken, code, message) in [
+            (
                 required.0,
-                ValidationError::new("required")
-                    .with_message(format!("a {kind} account needs `{}`", required.0).into()),
-            );
-        }
-        if refused.1 {
-            errors.errors_mut().remove(refused.0);
-            errors.add(
+                required.1,
+                "required",
+                format!("a {kind} account needs `{}`", required.0),
+            ),
+            (
                 refused.0,
-                ValidationError::new("not_allowed")
-                    .with_message(format!("a {kind} account has no `{}`", refused.0).into()),
-            );
+                refused.1,
+                "not_allowed",
+                format!("a {kind} account has no `{}`", refused.0),
+            ),
+        ] {
+            if broken {
+                // The rules of a stand-in (a missing email) are not the caller's failures.
+                errors.errors_mut().remove(field);
+                errors.add(
+                    field,
+                    ValidationError::new(code).with_message(message.into()),
+                );
+            }
         }
         if errors.is_empty() {
             Ok(())

@@ -141,17 +141,7 @@ async fn every_body_reports_every_missing_field_and_every_repeated_key_at_once()
         422,
     )
     .await;
-    let codes: Vec<(String, String)> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let codes = field_codes(&p);
     for expected in [
         ("department_code", "required"),
         ("kind", "unknown_value"),
@@ -1280,17 +1270,7 @@ async fn rules_of_dates_and_kinds_come_with_the_type_errors() {
         422,
     )
     .await;
-    let codes: Vec<(String, String)> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().into(),
-                e["code"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let codes = field_codes(&p);
     for expected in [
         ("rent_cents", "invalid_type"),
         ("energy_assessed_on", "in_future"),
@@ -1342,15 +1322,12 @@ async fn rules_of_dates_and_kinds_come_with_the_type_errors() {
         422,
     )
     .await;
-    let codes: Vec<(&str, &str)> = p["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
     assert_eq!(
-        codes,
-        [("email", "not_allowed"), ("scopes", "required")],
+        field_codes(&p),
+        [
+            ("email".to_owned(), "not_allowed".to_owned()),
+            ("scopes".to_owned(), "required".to_owned())
+        ],
         "{p}"
     );
     let p = problem(

@@ -460,6 +460,21 @@ pub async fn problem(r: Response, status: u16) -> Value {
     body
 }
 
+/// Each error of a problem as (field, code), in the order given.
+pub fn field_codes(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The fields named by a 422's errors, sorted, each once (a field may break several rules).
 pub fn fields(problem: &Value) -> Vec<String> {
     let mut f: Vec<String> = problem["errors"]
