@@ -19,10 +19,13 @@ pub struct FieldError {
     /// Where the value is: a body field as a dotted path (`household.birth_date`), a query
     /// parameter or a header by its name.
     pub field: String,
-    /// A stable machine-readable code: `required`, `invalid_type`, `unknown_field`,
-    /// `unknown_value`, `duplicate_key` (a key repeated in its object), `not_nullable`
-    /// (`null` in a PATCH on a field that cannot be empty), `nul_character`, or a rule's own
-    /// (`length`, `range`, `email`, `check_digit`, `consent_required`, …).
+    /// A stable machine-readable code: `required`, `invalid_type` (an array where an object
+    /// is expected included), `unknown_field`, `unknown_value`, `duplicate_key` (a key
+    /// repeated in its object), `not_nullable` (`null` in a PATCH on a field that cannot be
+    /// empty), `not_allowed` (a field this kind of object does not take), `nul_character`;
+    /// for a query parameter `unknown_parameter`, `duplicate_parameter`,
+    /// `invalid_parameter`; or a rule's own (`length`, `range`, `email`, `check_digit`,
+    /// `not_attributed`, `in_future`, `in_past`, `consent_required`, …).
     pub code: String,
     /// A human-readable explanation, in English.
     pub message: String,
