@@ -87,6 +87,10 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The token lacks scopes the operation needs (RFC 6750 §3.1): 403 with the `Bearer`
+    /// challenge naming them.
+    #[error("insufficient scope: {0:?}")]
+    InsufficientScope(Vec<String>),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -184,6 +188,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => ("bad-request", "Malformed request"),
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
+            ApiError::InsufficientScope(_) => ("insufficient-scope", "Insufficient scope"),
             ApiError::NotFound => ("not-found", "Not found"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
@@ -212,6 +217,10 @@ impl ApiError {
                 detail.clone()
             }
             ApiError::Unauthorized(d) | ApiError::Forbidden(d) => d.clone(),
+            ApiError::InsufficientScope(scopes) => {
+                extensions.insert("required_scopes".into(), Value::from(scopes.clone()));
+                format!("this token lacks the scope {}", scopes.join(" and "))
+            }
             ApiError::NotFound => "no such resource, or your organisation may not see it".into(),
             ApiError::MethodNotAllowed { allow } => {
                 format!("this resource accepts {}", allow.join(", "))
@@ -277,7 +286,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -313,6 +322,15 @@ impl ResponseError for ApiError {
                 let challenge = format!(
                     "Bearer realm=\"passerelle\", error=\"invalid_token\", error_description=\"{}\"",
                     detail.replace('"', "'")
+                );
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    response.insert_header((header::WWW_AUTHENTICATE, v));
+                }
+            }
+            ApiError::InsufficientScope(scopes) => {
+                let challenge = format!(
+                    "Bearer realm=\"passerelle\", error=\"insufficient_scope\", scope=\"{}\"",
+                    scopes.join(" ")
                 );
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     response.insert_header((header::WWW_AUTHENTICATE, v));

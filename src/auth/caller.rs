@@ -285,21 +285,78 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    /// Authenticates (401), then checks the scopes the operation's documentation lists (403
+    /// `insufficient_scope`), then the query parameters it takes (400): in that order, and
+    /// before the request's other parts are read (see [`after_authorisation`]).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let token = bearer(&req)?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| ApiError::internal("application state is missing"))?;
-            let caller = authenticate(state, token).await?;
-            req.extensions_mut()
-                .insert(LoggedAccount(caller.account_id));
-            // Every authenticated operation refuses the query parameters it does not take,
-            // once the caller is known (401 first), whether or not it reads a query.
-            crate::http::fallback::check_query(&req)?;
-            Ok(caller)
+            let caller = async {
+                let token = bearer(&req)?;
+                let state = req
+                    .app_data::<web::Data<AppState>>()
+                    .cloned()
+                    .ok_or_else(|| ApiError::internal("application state is missing"))?;
+                let caller = authenticate(state, token).await?;
+                req.extensions_mut()
+                    .insert(LoggedAccount(caller.account_id));
+                let missing: Vec<String> = crate::http::routes::required_scopes(&req)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|s| !caller.scopes.iter().any(|have| have.as_str() == s.as_str()))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(ApiError::InsufficientScope(missing));
+                }
+                crate::http::routes::check_query(&req)?;
+                Ok(caller)
+            }
+            .await;
+            gate(&req).open();
+            caller
         })
     }
+}
+
+/// Whether the request's caller has been authenticated and authorised yet: actix reads a
+/// handler's arguments together, and the first to fail answers, so the other parts of a
+/// request (body, query, `If-Match`) wait here for the caller to be known. A token without
+/// the operation's scope is told so (403) before anything about its body (422).
+#[derive(Default)]
+struct AuthGate {
+    open: std::cell::Cell<bool>,
+    opened: tokio::sync::Notify,
+}
+
+impl AuthGate {
+    fn open(&self) {
+        self.open.set(true);
+        self.opened.notify_waiters();
+    }
+}
+
+fn gate(req: &HttpRequest) -> std::rc::Rc<AuthGate> {
+    if let Some(gate) = req.extensions().get::<std::rc::Rc<AuthGate>>() {
+        return gate.clone();
+    }
+    let gate = std::rc::Rc::new(AuthGate::default());
+    req.extensions_mut().insert(gate.clone());
+    gate
+}
+
+/// Waits until the `Caller` of this request has been authenticated and its scopes checked
+/// (at once for an operation the spec says needs no token: it has no `Caller`).
+pub async fn after_authorisation(req: &HttpRequest) {
+    if crate::http::routes::required_scopes(req).is_none() {
+        return;
+    }
+    let gate = gate(req);
+    let opened = gate.opened.notified();
+    tokio::pin!(opened);
+    opened.as_mut().enable();
+    if gate.open.get() {
+        return;
+    }
+    opened.await;
 }

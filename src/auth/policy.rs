@@ -88,9 +88,7 @@ fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     if caller.scopes.contains(&scope) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(format!(
-            "this token lacks the scope {scope}"
-        )))
+        Err(ApiError::InsufficientScope(vec![scope.as_str().to_owned()]))
     }
 }
 
@@ -216,7 +214,7 @@ mod tests {
         let other = Uuid::now_v7();
         let status = |r: Result<(), ApiError>| match r {
             Ok(()) => 200,
-            Err(ApiError::Forbidden(_)) => 403,
+            Err(ApiError::Forbidden(_) | ApiError::InsufficientScope(_)) => 403,
             Err(ApiError::NotFound) => 404,
             Err(e) => panic!("{e}"),
         };
@@ -350,7 +348,7 @@ mod tests {
         c.scopes = vec![Scope::EventsRead];
         assert!(matches!(
             authorize(&c, Action::ReadOrganisations),
-            Err(ApiError::Forbidden(_))
+            Err(ApiError::InsufficientScope(_))
         ));
     }
 }

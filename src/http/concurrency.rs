@@ -1,8 +1,6 @@
 //! Optimistic concurrency: every mutable resource carries an integer `version`, sent as a
 //! strong `ETag`; changes require `If-Match` (428 without it, 412 when stale).
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
@@ -83,19 +81,24 @@ impl IfMatch {
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
+    /// Read once the caller is authenticated and authorised (401 and 403 before 428).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match req.headers().get(header::IF_MATCH) {
-            None => Err(ApiError::PreconditionRequired),
-            Some(v) => match v.to_str() {
-                Ok(s) => IfMatch::parse(s),
-                Err(_) => Err(ApiError::bad_request(
-                    "If-Match",
-                    "invalid_header",
-                    "If-Match must be visible ASCII",
-                )),
-            },
+        let req = req.clone();
+        Box::pin(async move {
+            crate::auth::caller::after_authorisation(&req).await;
+            match req.headers().get(header::IF_MATCH) {
+                None => Err(ApiError::PreconditionRequired),
+                Some(v) => match v.to_str() {
+                    Ok(s) => IfMatch::parse(s),
+                    Err(_) => Err(ApiError::bad_request(
+                        "If-Match",
+                        "invalid_header",
+                        "If-Match must be visible ASCII",
+                    )),
+                },
+            }
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Query strings read strictly, and problem+json for actix's own extractor failures (path
 //! segments, forms).
 
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::error::{PathError, UrlencodedError};
@@ -16,7 +17,7 @@ use crate::http::pagination::PageParams;
 /// and so is one the operation does not take (see [`check_query`]). A list's filters and
 /// page come together: [`ListQuery`].
 ///
-/// [`check_query`]: crate::http::fallback::check_query
+/// [`check_query`]: crate::http::routes::check_query
 pub struct Query<T>(pub T);
 
 impl<T> std::ops::Deref for Query<T> {
@@ -63,15 +64,16 @@ fn named_in_message(message: &str) -> Option<&str> {
 
 impl<T: DeserializeOwned + IntoParams + 'static> FromRequest for Query<T> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    /// Read once the caller is authenticated and authorised (401 and 403 come first).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let query = req.query_string();
-        ready(
-            crate::http::fallback::check_query(req)
-                .and_then(|()| parse_query(query))
-                .map(Query),
-        )
+        let req = req.clone();
+        Box::pin(async move {
+            crate::auth::caller::after_authorisation(&req).await;
+            crate::http::routes::check_query(&req)?;
+            parse_query(req.query_string()).map(Query)
+        })
     }
 }
 
@@ -84,16 +86,20 @@ pub struct ListQuery<F> {
 
 impl<F: DeserializeOwned + IntoParams + 'static> FromRequest for ListQuery<F> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    /// Read once the caller is authenticated and authorised (401 and 403 come first).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let query = req.query_string();
-        ready(crate::http::fallback::check_query(req).and_then(|()| {
+        let req = req.clone();
+        Box::pin(async move {
+            crate::auth::caller::after_authorisation(&req).await;
+            crate::http::routes::check_query(&req)?;
+            let query = req.query_string();
             Ok(ListQuery {
                 filters: parse_query(query)?,
                 page: parse_query(query)?,
             })
-        }))
+        })
     }
 }
 

@@ -2,10 +2,11 @@
 
 pub mod actions;
 pub mod body;
+pub mod caching;
 pub mod concurrency;
 pub mod extractors;
-pub mod fallback;
 pub mod idempotency;
 pub mod pagination;
 pub mod patch;
 pub mod request_context;
+pub mod routes;

@@ -278,6 +278,9 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
             "{role} via my path"
         );
         if !is_platform {
+            // A token without `accounts:write` is told so first, whatever the target (the 403
+            // says nothing of another organisation's accounts); an admin's meets the 404.
+            let hidden_write = if is_admin { 404 } else { 403 };
             let v = "\"1\"".to_string();
             assert_eq!(
                 status_of(
@@ -289,11 +292,11 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
                     Some(v.clone())
                 )
                 .await,
-                404,
+                hidden_write,
                 "{role} deactivates theirs"
             );
             assert_eq!(status_of(&app, Method::POST, &theirs_accounts, token,
-                                 Some(json!({"kind": "person", "name": "Intrus", "email": "intrus@example.org", "role": "admin"})), None).await, 404, "{role} creates in theirs");
+                                 Some(json!({"kind": "person", "name": "Intrus", "email": "intrus@example.org", "role": "admin"})), None).await, hidden_write, "{role} creates in theirs");
             assert_eq!(
                 status_of(
                     &app,
@@ -304,7 +307,7 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
                     Some(v)
                 )
                 .await,
-                404,
+                hidden_write,
                 "{role} updates theirs"
             );
         }

@@ -1,7 +1,7 @@
-//! The table of routes, read from the OpenAPI document so that it cannot drift from them:
-//! what happens when no route matched (405 with `Allow` when the path exists under other
-//! methods, 404 otherwise; both as problem+json), and which query parameters each operation
-//! takes ([`check_query`]).
+//! The table of routes, read from the OpenAPI document so that what the spec says is what is
+//! enforced: what happens when no route matched (405 with `Allow` when the path exists under
+//! other methods, 404 otherwise; both as problem+json), which query parameters each
+//! operation takes ([`check_query`]) and which scopes it needs ([`required_scopes`]).
 
 use std::sync::OnceLock;
 
@@ -12,9 +12,21 @@ use crate::error::ApiError;
 
 struct RouteEntry {
     pattern: Regex,
+    /// How many of its segments are literal: where two templates match a path, the one
+    /// with more literal segments is the route.
+    literal_segments: usize,
     methods: Vec<&'static str>,
-    /// Per method, the query parameters its operation documents.
-    query: Vec<(&'static str, Vec<String>)>,
+    operations: Vec<OperationEntry>,
+}
+
+/// What an operation's documentation says a request must be.
+struct OperationEntry {
+    method: &'static str,
+    /// The query parameters it documents.
+    query: Vec<String>,
+    /// The scopes its security requirement lists (all are needed); `None` when it needs no
+    /// token.
+    scopes: Option<Vec<String>>,
 }
 
 static ROUTES: OnceLock<Vec<RouteEntry>> = OnceLock::new();
@@ -49,6 +61,67 @@ fn template_to_regex(template: &str) -> Regex {
     Regex::new(&out).expect("path templates are valid")
 }
 
+fn literal_segments(template: &str) -> usize {
+    template.split('/').filter(|s| !s.starts_with('{')).count()
+}
+
+fn query_parameters(op: &utoipa::openapi::path::Operation) -> Vec<String> {
+    op.parameters
+        .iter()
+        .flatten()
+        .filter_map(|p| match p {
+            utoipa::openapi::RefOr::T(p) => Some(p),
+            utoipa::openapi::RefOr::Ref(_) => None,
+        })
+        .filter(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// The scopes of an operation's first security requirement that names a scheme (`[{}]`,
+/// "no token", names none).
+pub fn operation_scopes(op: &utoipa::openapi::path::Operation) -> Option<Vec<String>> {
+    let requirements = serde_json::to_value(op.security.as_ref()?).ok()?;
+    requirements
+        .as_array()?
+        .iter()
+        .filter_map(|r| r.as_object())
+        .find_map(|r| r.values().next().cloned())
+        .map(|scopes| {
+            scopes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+}
+
+/// The documented operation a request is for (the most literal of the templates that match
+/// its path), if any. `HEAD` is looked up as `GET`, which it is served as.
+fn operation(req: &HttpRequest) -> Option<&'static OperationEntry> {
+    let method = req.method().as_str();
+    let path = req.path();
+    ROUTES
+        .get()?
+        .iter()
+        .filter(|r| r.pattern.is_match(path))
+        .filter_map(|r| {
+            r.operations
+                .iter()
+                .find(|o| o.method == method)
+                .map(|o| (r.literal_segments, o))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, o)| o)
+}
+
+/// The scopes the operation of this request needs, as its documentation lists them; `None`
+/// for an operation that needs no token or a path outside the document.
+pub fn required_scopes(req: &HttpRequest) -> Option<&'static [String]> {
+    operation(req)?.scopes.as_deref()
+}
+
 /// Records the routes of the API (once per process; every app has the same routes).
 pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str]) {
     ROUTES.get_or_init(|| {
@@ -58,7 +131,7 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
             .iter()
             .map(|(path, item)| {
                 let mut methods: Vec<&'static str> = Vec::new();
-                let mut query = Vec::new();
+                let mut operations = Vec::new();
                 let ops = [
                     (utoipa::openapi::HttpMethod::Get, &item.get),
                     (utoipa::openapi::HttpMethod::Post, &item.post),
@@ -69,20 +142,11 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                 for (m, op) in ops.iter() {
                     if let Some(op) = op {
                         methods.push(method_name(m));
-                        let names = op
-                            .parameters
-                            .iter()
-                            .flatten()
-                            .filter_map(|p| match p {
-                                utoipa::openapi::RefOr::T(p) => Some(p),
-                                utoipa::openapi::RefOr::Ref(_) => None,
-                            })
-                            .filter(|p| {
-                                matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
-                            })
-                            .map(|p| p.name.clone())
-                            .collect();
-                        query.push((method_name(m), names));
+                        operations.push(OperationEntry {
+                            method: method_name(m),
+                            query: query_parameters(op),
+                            scopes: operation_scopes(op),
+                        });
                     }
                 }
                 // HEAD is served wherever GET is (see `request_context`).
@@ -91,16 +155,18 @@ pub fn register_routes(api: &utoipa::openapi::OpenApi, extra_get_paths: &[&str])
                 }
                 RouteEntry {
                     pattern: template_to_regex(path),
+                    literal_segments: literal_segments(path),
                     methods,
-                    query,
+                    operations,
                 }
             })
             .collect();
         for p in extra_get_paths {
             routes.push(RouteEntry {
                 pattern: template_to_regex(p),
+                literal_segments: literal_segments(p),
                 methods: vec!["GET", "HEAD"],
-                query: Vec::new(),
+                operations: Vec::new(),
             });
         }
         routes
@@ -118,26 +184,12 @@ pub fn check_query(req: &HttpRequest) -> Result<(), ApiError> {
     if query.is_empty() {
         return Ok(());
     }
-    let method = req.method().as_str();
-    let Some(routes) = ROUTES.get() else {
+    let Some(operation) = operation(req) else {
         return Ok(());
     };
-    let path = req.path();
-    let mut documented = false;
-    let mut known: Vec<&str> = Vec::new();
-    for route in routes.iter().filter(|r| r.pattern.is_match(path)) {
-        for (m, names) in &route.query {
-            if *m == method {
-                documented = true;
-                known.extend(names.iter().map(String::as_str));
-            }
-        }
-    }
-    if !documented {
-        return Ok(());
-    }
+    let known = &operation.query;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if !known.contains(&name.as_ref()) {
+        if !known.iter().any(|k| *k == name) {
             let taken = if known.is_empty() {
                 "no query parameter".to_owned()
             } else {
