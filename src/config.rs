@@ -44,6 +44,11 @@ pub struct Config {
     /// `PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS`: days after its deadline an unanswered
     /// referral stays open (and overdue) before the service expires it.
     pub referral_expiry_grace_days: i64,
+    /// `PASSERELLE_TRUSTED_PROXY_HOPS`: how many proxies (load balancers) stand in front of
+    /// the service, each appending to `X-Forwarded-For`; the sign-in throttle counts the
+    /// address the nearest one received the request from. Default 0: the peer's address
+    /// (with a proxy and 0, every client would share the proxy's address).
+    pub trusted_proxy_hops: usize,
     /// How far this server's calendar runs from the system clock (`calendar::now`): zero,
     /// except in tests, which set the clock rather than wait for midnight. Read from no
     /// environment variable.
@@ -73,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("run_jobs", &self.run_jobs)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .field(
                 "referral_expiry_grace_days",
                 &self.referral_expiry_grace_days,
@@ -146,6 +152,7 @@ impl Config {
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,
             referral_expiry_grace_days: parsed("PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS", 15)?,
+            trusted_proxy_hops: parsed("PASSERELLE_TRUSTED_PROXY_HOPS", 0)?,
             clock_offset: chrono::TimeDelta::zero(),
         })
     }
@@ -171,6 +178,7 @@ impl Config {
             workers: 1,
             run_jobs: false,
             referral_expiry_grace_days: 15,
+            trusted_proxy_hops: 0,
             clock_offset: chrono::TimeDelta::zero(),
         }
     }

@@ -1,4 +1,20 @@
 //! Failed sign-ins, counted in PostgreSQL so that every instance shares the count.
+//!
+//! The attacker is throttled, not the victim: failures count against the address they come
+//! from (`address_key`), and against that address's attempts on one account
+//! (`attempt_key`), never against the account alone. Someone who knows a partner system's
+//! client id, or a person's email, and sends wrong secrets slows themselves down; the
+//! system or the person, from its own address, signs in as before.
+//!
+//! - One address on one account: `PER_ATTEMPT` failures in the window, then it waits until
+//!   the oldest of them leaves the window.
+//! - One address on any accounts: `ADDRESS_FREE` failures in the window, then each further
+//!   attempt waits twice as long as the one before after the latest failure (1 s, 2 s, 4 s…,
+//!   at most the window): guessing across many accounts gets slow, a mistyped password does
+//!   not lock anyone out.
+//!
+//! Behind a load balancer the address is the client's as `X-Forwarded-For` gives it, once
+//! `PASSERELLE_TRUSTED_PROXY_HOPS` says how many proxies there are (see `client_address`).
 
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -7,58 +23,95 @@ use crate::error::ApiError;
 
 /// The window failures are counted over.
 pub const WINDOW_SECONDS: i64 = 15 * 60;
-/// Failures allowed per account (username or client id) in the window.
-pub const PER_ACCOUNT: i64 = 5;
-/// Failures allowed per client address in the window.
-pub const PER_ADDRESS: i64 = 30;
+/// Failures allowed from one address on one account in the window.
+pub const PER_ATTEMPT: i64 = 5;
+/// Failures from one address (on any accounts) before each attempt backs off.
+pub const ADDRESS_FREE: i64 = 10;
 
-pub fn account_key(username: &str) -> String {
-    format!("account:{}", username.trim().to_lowercase())
-}
-
+/// The key of an address's failures.
 pub fn address_key(address: &str) -> String {
     format!("address:{address}")
+}
+
+/// The key of an address's failures on one account (a username or a client id).
+pub fn attempt_key(address: &str, account: &str) -> String {
+    format!("attempt:{address}:{}", account.trim().to_lowercase())
+}
+
+/// What an attempt is counted under.
+pub struct Attempt {
+    address: String,
+    attempt: String,
+}
+
+impl Attempt {
+    pub fn new(address: &str, account: &str) -> Self {
+        Attempt {
+            address: address_key(address),
+            attempt: attempt_key(address, account),
+        }
+    }
 }
 
 #[derive(diesel::QueryableByName)]
 struct Count {
     #[diesel(sql_type = BigInt)]
     failures: i64,
+    /// Seconds until the oldest failure counted leaves the window.
     #[diesel(sql_type = Nullable<Double>)]
-    seconds_left: Option<f64>,
+    oldest_leaves_in: Option<f64>,
+    /// Seconds since the latest failure.
+    #[diesel(sql_type = Nullable<Double>)]
+    since_latest: Option<f64>,
 }
 
-/// `Some(seconds)` to wait when a key has used its allowance.
+async fn count(conn: &mut AsyncPgConnection, key: &str) -> Result<Count, ApiError> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS failures, \
+                EXTRACT(EPOCH FROM (min(failed_at) + make_interval(secs => $2) - now()))::float8 AS oldest_leaves_in, \
+                EXTRACT(EPOCH FROM (now() - max(failed_at)))::float8 AS since_latest \
+         FROM sign_in_failures \
+         WHERE throttle_key = $1 AND failed_at > now() - make_interval(secs => $2)",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Double, _>(WINDOW_SECONDS as f64)
+    .get_result(conn)
+    .await?)
+}
+
+/// How long an address that failed `failures` times in the window waits after its latest
+/// failure: nothing up to `ADDRESS_FREE`, then 1 s, doubling, at most the window.
+pub fn backoff_seconds(failures: i64) -> f64 {
+    if failures < ADDRESS_FREE {
+        return 0.0;
+    }
+    let doublings = (failures - ADDRESS_FREE).min(20) as i32;
+    2f64.powi(doublings).min(WINDOW_SECONDS as f64)
+}
+
+/// `Some(seconds)` to wait when this attempt may not be made now.
 pub async fn blocked_for(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, i64)],
+    attempt: &Attempt,
 ) -> Result<Option<u64>, ApiError> {
-    for (key, limit) in keys {
-        // The oldest failure that still counts decides when one more attempt is allowed.
-        let c: Count = diesel::sql_query(
-            "SELECT count(*) AS failures, \
-                    EXTRACT(EPOCH FROM (min(failed_at) + make_interval(secs => $2) - now()))::float8 AS seconds_left \
-             FROM (SELECT failed_at FROM sign_in_failures \
-                   WHERE throttle_key = $1 AND failed_at > now() - make_interval(secs => $2) \
-                   ORDER BY failed_at DESC LIMIT $3) recent",
-        )
-        .bind::<Text, _>(key)
-        .bind::<Double, _>(WINDOW_SECONDS as f64)
-        .bind::<BigInt, _>(*limit)
-        .get_result(conn)
-        .await?;
-        if c.failures >= *limit {
-            return Ok(Some(c.seconds_left.unwrap_or(1.0).ceil().max(1.0) as u64));
-        }
+    let mut wait: f64 = 0.0;
+    let on_account = count(conn, &attempt.attempt).await?;
+    if on_account.failures >= PER_ATTEMPT {
+        wait = wait.max(on_account.oldest_leaves_in.unwrap_or(1.0));
     }
-    Ok(None)
+    let from_address = count(conn, &attempt.address).await?;
+    let backoff = backoff_seconds(from_address.failures);
+    if backoff > 0.0 {
+        wait = wait.max(backoff - from_address.since_latest.unwrap_or(backoff));
+    }
+    Ok((wait > 0.0).then(|| wait.ceil().max(1.0) as u64))
 }
 
 pub async fn record_failure(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, i64)],
+    attempt: &Attempt,
 ) -> Result<(), ApiError> {
-    for (key, _) in keys {
+    for key in [&attempt.address, &attempt.attempt] {
         diesel::sql_query("INSERT INTO sign_in_failures (throttle_key) VALUES ($1)")
             .bind::<Text, _>(key)
             .execute(conn)
@@ -67,10 +120,10 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// A successful sign-in clears the account's count (not the address's).
-pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> Result<(), ApiError> {
+/// A successful sign-in clears this address's count on the account (not the address's own).
+pub async fn clear(conn: &mut AsyncPgConnection, attempt: &Attempt) -> Result<(), ApiError> {
     diesel::sql_query("DELETE FROM sign_in_failures WHERE throttle_key = $1")
-        .bind::<Text, _>(key)
+        .bind::<Text, _>(&attempt.attempt)
         .execute(conn)
         .await?;
     Ok(())
@@ -84,4 +137,25 @@ pub async fn purge(conn: &mut AsyncPgConnection) -> Result<usize, ApiError> {
     .bind::<Double, _>(WINDOW_SECONDS as f64)
     .execute(conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_window() {
+        assert_eq!(backoff_seconds(ADDRESS_FREE - 1), 0.0);
+        assert_eq!(backoff_seconds(ADDRESS_FREE), 1.0);
+        assert_eq!(backoff_seconds(ADDRESS_FREE + 3), 8.0);
+        assert_eq!(backoff_seconds(ADDRESS_FREE + 40), WINDOW_SECONDS as f64);
+        assert_ne!(
+            attempt_key("10.0.0.1", "A@x"),
+            attempt_key("10.0.0.2", "a@x")
+        );
+        assert_eq!(
+            attempt_key("10.0.0.1", " A@x"),
+            attempt_key("10.0.0.1", "a@x")
+        );
+    }
 }

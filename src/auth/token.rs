@@ -83,7 +83,7 @@ impl OAuthError {
             retry_after: None,
         }
     }
-    fn invalid_request(d: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(400, "invalid_request", d)
     }
     fn invalid_grant(d: impl Into<String>) -> Self {
@@ -102,12 +102,15 @@ impl OAuthError {
         e
     }
 
-    fn into_response(self) -> HttpResponse {
+    /// The response; a 401 challenges for Basic only when the client authenticated with
+    /// Basic (RFC 6749 §5.2): a secret sent in the body that turns out wrong must not make a
+    /// browser open its login dialog.
+    pub(crate) fn into_response(self, used_basic: bool) -> HttpResponse {
         let mut res = HttpResponse::build(
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST),
         );
         res.insert_header((header::CACHE_CONTROL, "no-store"));
-        if self.status == 401 {
+        if self.status == 401 && used_basic {
             res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"passerelle\""));
         }
         if let Some(s) = self.retry_after {
@@ -143,17 +146,32 @@ impl From<ApiError> for OAuthError {
     }
 }
 
-fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthError> {
-    let mut parsed: TokenRequest = if is_json_content_type(req) {
+/// Reads an OAuth request's parameters: form-encoded as RFC 6749 says, or a JSON object.
+/// One of the `known` parameters sent twice is `invalid_request` (RFC 6749 §3.2), so is one
+/// whose value holds NUL; other parameters are ignored, as §3.1 requires.
+pub(crate) fn read_form<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+    known: &[&str],
+) -> Result<T, OAuthError> {
+    let nul = || OAuthError::invalid_request("parameters must not contain the NUL character");
+    let parsed: T = if is_json_content_type(req) {
         let invalid = |e: String| {
-            OAuthError::invalid_request(format!("the body is not a valid token request: {e}"))
+            OAuthError::invalid_request(format!("the body is not a valid request: {e}"))
         };
         let (value, repeated) = parse_value(body).map_err(|e| invalid(e.to_problem().detail))?;
-        if let Some(key) = <[_]>::first(&repeated) {
+        if let Some(key) = repeated.iter().find(|k| known.contains(&k.field.as_str())) {
             return Err(OAuthError::invalid_request(format!(
                 "the parameter `{}` is sent more than once",
                 key.field
             )));
+        }
+        let known_nul = value.as_object().is_some_and(|o| {
+            o.iter()
+                .any(|(k, v)| known.contains(&k.as_str()) && v.to_string().contains("\\u0000"))
+        });
+        if known_nul {
+            return Err(nul());
         }
         serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?
     } else if req
@@ -167,38 +185,41 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthEr
     {
         // RFC 6749 §3.2: parameters must not be included more than once.
         let mut seen = std::collections::HashSet::new();
-        for (name, _) in form_urlencoded::parse(body) {
-            if !seen.insert(name.clone()) {
+        for (name, value) in form_urlencoded::parse(body) {
+            if known.contains(&name.as_ref()) && value.contains('\0') {
+                return Err(nul());
+            }
+            if known.contains(&name.as_ref()) && !seen.insert(name.clone()) {
                 return Err(OAuthError::invalid_request(format!(
                     "the parameter `{name}` is sent more than once"
                 )));
             }
         }
         serde_urlencoded::from_bytes(body).map_err(|e| {
-            OAuthError::invalid_request(format!("the form is not a valid token request: {e}"))
+            OAuthError::invalid_request(format!("the form is not a valid request: {e}"))
         })?
     } else {
         return Err(OAuthError::invalid_request(
             "send the request as application/x-www-form-urlencoded or application/json",
         ));
     };
-    let fields = [
-        &parsed.grant_type,
-        &parsed.username,
-        &parsed.password,
-        &parsed.client_id,
-        &parsed.client_secret,
-        &parsed.refresh_token,
-        &parsed.scope,
-    ];
-    if fields
-        .iter()
-        .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
-    {
-        return Err(OAuthError::invalid_request(
-            "parameters must not contain the NUL character",
-        ));
-    }
+    Ok(parsed)
+}
+
+fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let mut parsed: TokenRequest = read_form(
+        req,
+        body,
+        &[
+            "grant_type",
+            "username",
+            "password",
+            "client_id",
+            "client_secret",
+            "refresh_token",
+            "scope",
+        ],
+    )?;
     // RFC 6749 §2.3.1: client credentials may come as HTTP Basic authentication.
     if let Some(basic) = req
         .headers()
@@ -234,6 +255,15 @@ fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, OAuthEr
         parsed.client_secret = Some(secret.to_owned());
     }
     Ok(parsed)
+}
+
+/// Whether the client authenticates with HTTP Basic (RFC 6749 §2.3.1).
+fn uses_basic(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::auth::caller::credentials_of_scheme(v, "basic"))
+        .is_some()
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -292,16 +322,38 @@ fn token_response(
     })
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
+/// The address a request comes from: the peer's, or behind `PASSERELLE_TRUSTED_PROXY_HOPS`
+/// proxies the entry of `X-Forwarded-For` that the nearest of them received it from (an
+/// entry further left could be written by the client itself).
+fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    let peer = req
+        .peer_addr()
         .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .unwrap_or_else(|| "unknown".into());
+    let hops = state.config.trusted_proxy_hops;
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<String> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .map(|i| forwarded[i].clone())
+        .unwrap_or(peer)
 }
 
 /// Issue a token
 ///
-/// The OAuth 2.0 token endpoint. `client_credentials` for partner systems (client id and
-/// secret in the body or as HTTP Basic); `password` and `refresh_token` for people using
+/// The OAuth 2.0 token endpoint, form-encoded as RFC 6749 says (the same parameters are also
+/// read from a JSON object). `client_credentials` for partner systems (client id and
+/// secret in the body or as HTTP Basic, not both); `password` and `refresh_token` for people using
 /// the front-end. Refresh tokens are single use: each use returns a new one, and presenting
 /// a used one again revokes the whole session. Failed attempts are limited per account and
 /// per address (429 with `Retry-After`). Errors follow RFC 6749 §5.2, not problem+json.
@@ -310,19 +362,23 @@ fn client_address(req: &HttpRequest) -> String {
     operation_id = "create_token",
     request_body(content(
         (TokenRequest = "application/x-www-form-urlencoded"),
-        (TokenRequest = "application/json"),
     )),
     security(()),
     responses(
         (status = 200, description = "A token", body = TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type or invalid_scope", body = OAuthError),
-        (status = 401, description = "invalid_client: unknown client or wrong secret", body = OAuthError,
-         headers(("WWW-Authenticate" = String, description = "Basic realm=\"passerelle\""))),
-        (status = 429, description = "Too many failed attempts", body = OAuthError,
-         headers(("Retry-After" = String, description = "Seconds to wait"))),
-        (status = 500, description = "server_error", body = OAuthError),
+        (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type or invalid_scope", body = OAuthError,
+         example = json!({"error": "invalid_grant", "error_description": "the username or password is wrong"})),
+        (status = 401, description = "invalid_client: unknown client or wrong secret. The Basic challenge comes only when the client authenticated with HTTP Basic", body = OAuthError,
+         headers(("WWW-Authenticate" = String, description = "Basic realm=\"passerelle\", when the client used HTTP Basic")),
+         example = json!({"error": "invalid_client", "error_description": "unknown client or wrong secret"})),
+        (status = 429, description = "Too many failed attempts from this address, or on this account", body = OAuthError,
+         headers(("Retry-After" = String, description = "Seconds to wait")),
+         example = json!({"error": "invalid_grant", "error_description": "too many failed attempts; retry in 60 seconds"})),
+        (status = 500, description = "server_error", body = OAuthError,
+         example = json!({"error": "server_error", "error_description": "an unexpected error occurred"})),
         (status = 503, description = "temporarily_unavailable: the database is unreachable", body = OAuthError,
-         headers(("Retry-After" = String, description = "Seconds to wait"))),
+         headers(("Retry-After" = String, description = "Seconds to wait")),
+         example = json!({"error": "temporarily_unavailable", "error_description": "the service is unavailable; retry later"})),
     )
 )]
 #[post("/auth/token")]
@@ -334,7 +390,7 @@ pub async fn create_token(
     let mut payload = payload.into_inner();
     let result = async {
         // RFC 6749 §3.2: the parameters travel in the body, never in the URI.
-        crate::http::fallback::check_query(&req)?;
+        crate::http::routes::check_query(&req)?;
         let body = read_body(&req, &mut payload).await?;
         let token_request = parse_request(&req, &body)?;
         let grant = required(&token_request.grant_type, "grant_type")?;
@@ -355,7 +411,7 @@ pub async fn create_token(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(token),
-        Err(e) => e.into_response(),
+        Err(e) => e.into_response(uses_basic(&req)),
     }
 }
 
@@ -365,19 +421,22 @@ impl From<diesel::result::Error> for OAuthError {
     }
 }
 
-/// Checks a secret against the account found (or a dummy), counting failures.
+/// Checks a secret against the account found (or a dummy), counting failures against the
+/// attempt's address (`auth::throttle`).
 async fn check_credentials(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, i64)],
+    attempt: &throttle::Attempt,
     secret: String,
     hash: Option<String>,
 ) -> Result<bool, OAuthError> {
-    if let Some(seconds) = throttle::blocked_for(conn, keys).await? {
+    if let Some(seconds) = throttle::blocked_for(conn, attempt).await? {
         return Err(OAuthError::throttled(seconds));
     }
     let ok = secrets::verify(secret, hash).await?;
-    if !ok {
-        throttle::record_failure(conn, keys).await?;
+    if ok {
+        throttle::clear(conn, attempt).await?;
+    } else {
+        throttle::record_failure(conn, attempt).await?;
     }
     Ok(ok)
 }
@@ -397,15 +456,9 @@ async fn password_grant(
         .first(&mut conn)
         .await
         .optional()?;
-    let keys = [
-        (throttle::account_key(&username), throttle::PER_ACCOUNT),
-        (
-            throttle::address_key(&client_address(req)),
-            throttle::PER_ADDRESS,
-        ),
-    ];
+    let attempt = throttle::Attempt::new(&client_address(state, req), &username);
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    if !check_credentials(&mut conn, &keys, password, hash).await? {
+    if !check_credentials(&mut conn, &attempt, password, hash).await? {
         return Err(OAuthError::invalid_grant(
             "the username or password is wrong",
         ));
@@ -414,7 +467,6 @@ async fn password_grant(
     if !account.active {
         return Err(OAuthError::invalid_grant("the account is deactivated"));
     }
-    throttle::clear(&mut conn, &keys[0].0).await?;
     let scopes = granted_scopes(&account, r.scope.as_deref())?;
     let session_id = Uuid::now_v7();
     let refresh = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
@@ -476,15 +528,9 @@ async fn client_credentials_grant(
         .first(&mut conn)
         .await
         .optional()?;
-    let keys = [
-        (throttle::account_key(&client_id), throttle::PER_ACCOUNT),
-        (
-            throttle::address_key(&client_address(req)),
-            throttle::PER_ADDRESS,
-        ),
-    ];
+    let attempt = throttle::Attempt::new(&client_address(state, req), &client_id);
     let hash = account.as_ref().and_then(|a| a.client_secret_hash.clone());
-    if !check_credentials(&mut conn, &keys, secret, hash).await? {
+    if !check_credentials(&mut conn, &attempt, secret, hash).await? {
         return Err(OAuthError::invalid_client("unknown client or wrong secret"));
     }
     let account = account.expect("a verified secret belongs to an account");
@@ -538,14 +584,7 @@ async fn refresh_token_grant(
         .await?;
         if fresh == 0 || token_revoked || session_revoked.is_some() {
             // A used token presented again: it may have been stolen. End the session.
-            diesel::update(sessions::table.find(family))
-                .set(sessions::revoked_at.eq(diesel::dsl::now))
-                .execute(c)
-                .await?;
-            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)))
-                .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-                .execute(c)
-                .await?;
+            crate::auth::discovery::end_session(c, family).await?;
             return Ok(Outcome::Refused(
                 "the refresh token was already used; the session is revoked",
             ));

@@ -359,7 +359,9 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         let r = app.token(&form).await;
         assert_eq!(r.status().as_u16(), status, "{form:?}");
         if status == 401 {
-            assert!(r.headers().contains_key("www-authenticate"));
+            // Credentials sent in the form: no Basic challenge (a browser would open its
+            // login dialog); see the_token_endpoint_takes_one_way_of_authenticating.
+            assert!(!r.headers().contains_key("www-authenticate"), "{form:?}");
         }
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], error, "{form:?}");
@@ -375,50 +377,175 @@ async fn token_endpoint_errors_follow_rfc_6749() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no content type");
 }
 
+/// A client that connects from another loopback address (Linux routes 127.0.0.0/8 to
+/// itself): another machine, as the sign-in throttle sees it.
+fn client_from(last_octet: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, last_octet]))
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(
+    client: &reqwest::Client,
+    app: &TestApp,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url("/v1/auth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[actix_web::test]
-async fn failed_sign_ins_are_limited_per_account() {
+async fn the_attacker_is_throttled_not_the_victim() {
+    use passerelle::auth::throttle::{ADDRESS_FREE, PER_ATTEMPT};
     let app = spawn_app().await;
-    for _ in 0..passerelle::auth::throttle::PER_ACCOUNT {
-        let r = app
-            .token(&[
-                ("grant_type", "password"),
-                ("username", ADMIN_EMAIL),
-                ("password", "wrong"),
-            ])
-            .await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let attacker = client_from(66);
+    let victim = client_from(77);
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", ADMIN_EMAIL),
+        ("password", "wrong"),
+    ];
+    let right = [
+        ("grant_type", "password"),
+        ("username", ADMIN_EMAIL),
+        ("password", ADMIN_PASSWORD),
+    ];
+    for _ in 0..PER_ATTEMPT {
+        assert_eq!(
+            sign_in(&attacker, &app, &wrong).await.status(),
+            StatusCode::BAD_REQUEST
+        );
     }
-    // Now even the right password waits.
-    let r = app
-        .token(&[
-            ("grant_type", "password"),
-            ("username", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .await;
+    // The attacker's address waits, even with the right password…
+    let r = sign_in(&attacker, &app, &right).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry > 0 && retry <= 900);
-    // Per address too: other accounts from the same address, past the address allowance.
-    let app = spawn_app().await;
+    assert!(retry > 0 && retry <= 900, "{retry}");
+    // …and the person, from their own address, signs in.
+    assert_eq!(
+        sign_in(&victim, &app, &right).await.status(),
+        StatusCode::OK
+    );
+
+    // A partner system whose client id is known: five wrong secrets from elsewhere do not
+    // cut its integration off.
+    let org = app.organisation("social_landlord").await;
+    let system = app
+        .system(&org.admin_token, org.id, "worker", &["events:read"])
+        .await;
+    let id = system["client_id"].as_str().unwrap();
+    let secret = system["client_secret"].as_str().unwrap();
+    for _ in 0..PER_ATTEMPT {
+        let r = sign_in(
+            &attacker,
+            &app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", "guess"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = sign_in(
+        &victim,
+        &app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // One address guessing across accounts backs off, doubling: the attacker's address has
+    // failed 2 × PER_ATTEMPT times; past ADDRESS_FREE each attempt waits longer.
+    let spray = client_from(88);
     let mut statuses = Vec::new();
-    for i in 0..(passerelle::auth::throttle::PER_ADDRESS + 1) {
-        let r = app
-            .token(&[
+    for i in 0..ADDRESS_FREE + 1 {
+        let r = sign_in(
+            &spray,
+            &app,
+            &[
                 ("grant_type", "password"),
                 ("username", &format!("u{i}@x.example")),
                 ("password", "wrong"),
-            ])
-            .await;
+            ],
+        )
+        .await;
         statuses.push(r.status().as_u16());
     }
     assert_eq!(
         statuses.iter().filter(|s| **s == 400).count() as i64,
-        passerelle::auth::throttle::PER_ADDRESS
+        ADDRESS_FREE,
+        "{statuses:?}"
     );
-    assert_eq!(*statuses.last().unwrap(), 429);
+    let last = sign_in(&spray, &app, &wrong).await;
+    assert_eq!(last.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(last.headers()["retry-after"], "1");
+    // After the wait, one more attempt, then twice as long.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = sign_in(
+        &spray,
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", "again@x.example"),
+            ("password", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = sign_in(&spray, &app, &wrong).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "2");
+    // Meanwhile the victim's address is untouched.
+    assert_eq!(
+        sign_in(&victim, &app, &right).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn behind_a_proxy_the_forwarded_address_is_throttled() {
+    use passerelle::auth::throttle::PER_ATTEMPT;
+    let app = spawn_app_configured(fresh_database().await, |c| c.trusted_proxy_hops = 1).await;
+    let from = |address: &'static str, password: &'static str| {
+        app.client
+            .post(app.url("/v1/auth/token"))
+            // The client's own claim (left) is not believed; the proxy's entry (right) is.
+            .header("x-forwarded-for", format!("198.51.100.1, {address}"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", ADMIN_EMAIL),
+                ("password", password),
+            ])
+            .send()
+    };
+    for _ in 0..PER_ATTEMPT {
+        assert_eq!(
+            from("203.0.113.9", "wrong").await.unwrap().status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        from("203.0.113.9", ADMIN_PASSWORD).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy (same peer address) is not held back.
+    assert_eq!(
+        from("203.0.113.10", ADMIN_PASSWORD).await.unwrap().status(),
+        StatusCode::OK
+    );
 }

@@ -1,0 +1,191 @@
+//! What OAuth libraries look for before their first request: the authorization server's
+//! metadata (RFC 8414), and token revocation (RFC 7009).
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::caller::verify_access_token;
+use crate::auth::secrets;
+use crate::db;
+use crate::error::ApiError;
+use crate::identity::model::Scope;
+use crate::schema::{refresh_tokens, sessions};
+use crate::state::AppState;
+
+/// The authorization server's metadata (RFC 8414 §2).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "issuer": "https://passerelle.example.fr", "token_endpoint": "https://passerelle.example.fr/v1/auth/token",
+    "revocation_endpoint": "https://passerelle.example.fr/v1/auth/revoke",
+    "jwks_uri": "https://passerelle.example.fr/.well-known/jwks.json",
+    "scopes_supported": ["organisations:read", "events:read"], "response_types_supported": [],
+    "grant_types_supported": ["client_credentials", "password", "refresh_token"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "revocation_endpoint_auth_methods_supported": ["none"],
+    "service_documentation": "https://passerelle.example.fr/docs/"
+}))]
+pub struct ServerMetadata {
+    /// The issuer: `PASSERELLE_JWT_ISSUER` when it is a URL (as it should be in production:
+    /// it is also the `iss` of access tokens), else this service's address.
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: String,
+    pub jwks_uri: String,
+    pub scopes_supported: Vec<&'static str>,
+    /// None: there is no authorization endpoint (people sign in with the password grant;
+    /// the authorization code flow comes with people's sign-in).
+    pub response_types_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Revocation needs no client authentication: what is revoked is a person's session,
+    /// which its refresh token (or access token) proves.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub service_documentation: String,
+}
+
+/// This service's address as the caller reached it (behind a proxy, `Forwarded` or
+/// `X-Forwarded-Proto`/`-Host` as actix reads them).
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Authorization server metadata
+///
+/// RFC 8414: where the token, revocation and key endpoints are, and what they support, for
+/// OAuth libraries that configure themselves from it.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "get_authorization_server_metadata",
+    security(()),
+    responses((status = 200, description = "The metadata", body = ServerMetadata))
+)]
+#[get("/.well-known/oauth-authorization-server")]
+pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let base = base_url(&req);
+    let configured = &state.config.jwt_issuer;
+    let issuer = if configured.starts_with("https://") || configured.starts_with("http://") {
+        configured.trim_end_matches('/').to_owned()
+    } else {
+        base.clone()
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(ServerMetadata {
+            issuer,
+            token_endpoint: format!("{base}{}", crate::openapi::TOKEN_URL),
+            revocation_endpoint: format!("{base}/v1/auth/revoke"),
+            jwks_uri: format!("{base}/.well-known/jwks.json"),
+            scopes_supported: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+            response_types_supported: Vec::new(),
+            grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            revocation_endpoint_auth_methods_supported: vec!["none"],
+            service_documentation: format!("{base}/docs/"),
+        })
+}
+
+/// A revocation request (RFC 7009 §2.1), form-encoded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "q8Xv…", "token_type_hint": "refresh_token"}))]
+pub struct RevocationRequest {
+    /// The refresh token (or a person's access token) to revoke.
+    #[schema(min_length = 1, max_length = 4096)]
+    pub token: String,
+    /// `refresh_token` or `access_token`: where to look first (both are looked at).
+    pub token_type_hint: Option<String>,
+}
+
+/// Ends a person's sign-in session: its refresh tokens can no longer be used, and the
+/// access tokens issued in it stop working at their next request (they name the session,
+/// which every request reads).
+pub async fn end_session(conn: &mut AsyncPgConnection, session: Uuid) -> Result<(), ApiError> {
+    diesel::update(
+        sessions::table
+            .find(session)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(session))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revoke a token
+///
+/// RFC 7009. A refresh token ends the sign-in session it belongs to: the refresh token, the
+/// others of its session, and the access tokens issued in it stop working (sign-out). A
+/// person's access token does the same for its session. A partner system's access token
+/// (client credentials) has no session: it stays valid until it expires (`expires_in`, 15
+/// minutes by default); deactivate the account or rotate its secret to stop a system at once.
+/// As RFC 7009 §2.2 says, an unknown, expired or already revoked token is answered 200 too.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "revoke_token",
+    request_body(content((RevocationRequest = "application/x-www-form-urlencoded"))),
+    security(()),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "invalid_request: no token", body = crate::auth::token::OAuthError,
+         example = json!({"error": "invalid_request", "error_description": "token is required"})),
+        (status = 503, description = "temporarily_unavailable", body = crate::auth::token::OAuthError,
+         headers(("Retry-After" = String, description = "Seconds to wait")),
+         example = json!({"error": "temporarily_unavailable", "error_description": "the service is unavailable; retry later"})),
+    )
+)]
+#[post("/auth/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        crate::http::routes::check_query(&req)?;
+        let request: RevocationRequest =
+            crate::auth::token::read_form(&req, &body, &["token", "token_type_hint"])?;
+        let token = Some(request.token)
+            .filter(|t| !t.is_empty() && t.len() <= 4096)
+            .ok_or_else(|| crate::auth::token::OAuthError::invalid_request("token is required"))?;
+        let mut conn = db::conn(&state.pool).await?;
+        // A refresh token is looked up by its hash; anything else may be an access token.
+        let session: Option<Uuid> = refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(secrets::sha256(&token)))
+            .select(refresh_tokens::family_id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(ApiError::from)?;
+        let session = session.or_else(|| {
+            verify_access_token(&state, &token)
+                .ok()
+                .and_then(|claims| claims.sid)
+        });
+        if let Some(session) = session {
+            end_session(&mut conn, session).await?;
+        }
+        Ok::<_, crate::auth::token::OAuthError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(e) => e.into_response(false),
+    }
+}
