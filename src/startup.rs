@@ -16,7 +16,7 @@ use crate::auth::keys::Keys;
 use crate::config::Config;
 use crate::db;
 use crate::http::body::BodyLimit;
-use crate::http::{extractors, fallback, request_context};
+use crate::http::{caching, extractors, request_context, routes};
 use crate::state::AppState;
 use crate::{auth, events, health, households, identity, referrals, subleases, units};
 
@@ -25,9 +25,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::jwks)
+        .service(auth::discovery::metadata)
         .service(
             scope("/v1")
                 .service(auth::token::create_token)
+                .service(auth::discovery::revoke)
                 .service(identity::me::get_me)
                 .service(identity::me::change_my_password)
                 .service(identity::organisations::create_organisation)
@@ -121,6 +123,13 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
+/// `/docs` → `/docs/` (308: a method-preserving permanent redirect).
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
+
 /// Starts the HTTP server on an already bound listener.
 ///
 /// Each worker thread has its own connection pool (`PASSERELLE_DB_POOL_SIZE` shared between
@@ -133,7 +142,7 @@ pub fn serve(
     keys: Arc<Keys>,
 ) -> std::io::Result<Server> {
     let api = crate::openapi::document();
-    fallback::register_routes(&api, &["/openapi.json", "/docs", "/docs/{rest}"]);
+    routes::register_routes(&api, &["/openapi.json", "/docs", "/docs/{rest}"]);
     let workers = config.workers.max(1);
     let per_worker = config.db_pool_size.div_ceil(workers).max(1);
     // Checked once here, so that building each worker's pool cannot fail.
@@ -158,9 +167,15 @@ pub fn serve(
             .configure(routes)
             .into_app()
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
-            .default_service(web::to(fallback::not_matched))
+            // The address the README and the start-up banner print: Swagger UI lives under
+            // `/docs/`, whose relative links need the slash.
+            .route("/docs", web::get().to(docs_redirect))
+            .default_service(web::to(routes::not_matched))
+            .wrap(from_fn(caching::middleware))
             .wrap(cors(&config.cors_origins))
             .wrap(from_fn(request_context::middleware))
+            // gzip, brotli or zstd as the client accepts (actix-web's own encoder).
+            .wrap(actix_web::middleware::Compress::default())
     })
     .workers(workers)
     .listen(listener)?

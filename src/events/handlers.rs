@@ -34,7 +34,15 @@ pub struct EventPage {
     /// Where this page ends: pass it as `after` next time. When the page is empty it is the
     /// `after` you sent (`null` if you sent none and there is no event yet).
     pub next_cursor: Option<String>,
+    /// How long to wait before asking again, in seconds: `0` when the page is full (more
+    /// may be waiting: ask at once), otherwise 5 (you are up to date;
+    /// polling faster finds nothing sooner). Also sent as `Retry-After`.
+    #[schema(minimum = 0, example = 5)]
+    pub poll_after_seconds: u32,
 }
+
+/// What a caught-up poller is asked to wait, in seconds.
+pub const POLL_AFTER_SECONDS: u32 = 5;
 
 #[derive(diesel::QueryableByName)]
 struct EventRow {
@@ -100,13 +108,15 @@ const PLATFORM_FEED: &str = "\
 /// the last page you processed. A page holds only events whose transaction is older than
 /// every transaction still running, so a page may be empty, or shorter than `limit`,
 /// while writes are in flight: the events come on the next poll. Each event's `id` is
-/// stable, for deduplication.
+/// stable, for deduplication. `poll_after_seconds` (and `Retry-After`) says when to ask
+/// again: at once after a full page, a few seconds once you are up to date.
 #[utoipa::path(
     tag = "events",
     operation_id = "list_events",
     params(FeedParams),
-    security(("bearer" = ["events:read"])),
-    responses((status = 200, description = "A page of events", body = EventPage))
+    security(("oauth2" = ["events:read"])),
+    responses((status = 200, description = "A page of events", body = EventPage,
+        headers(("Retry-After" = String, description = "Seconds before the next poll: `poll_after_seconds`"))))
 )]
 #[get("/events")]
 pub async fn list_events(
@@ -148,6 +158,7 @@ pub async fn list_events(
                 .await?
         }
     };
+    let full = rows.len() as i64 >= limit;
     let next_cursor = match rows.last() {
         Some(last) => Some(encode_feed_position(last.tx_id, last.seq)),
         None => params.after.clone(),
@@ -169,5 +180,15 @@ pub async fn list_events(
             data: r.data,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
+    let poll_after_seconds = if full { 0 } else { POLL_AFTER_SECONDS };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::RETRY_AFTER,
+            poll_after_seconds.to_string(),
+        ))
+        .json(EventPage {
+            items,
+            next_cursor,
+            poll_after_seconds,
+        }))
 }
