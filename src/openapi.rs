@@ -3,7 +3,14 @@
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, OAuth2, Password, Scopes, SecurityScheme,
+};
+
+use crate::identity::model::Scope;
+
+/// Where tokens come from (the token endpoint), as the security scheme names it.
+pub const TOKEN_URL: &str = "/v1/auth/token";
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::Modify;
 
@@ -27,7 +34,13 @@ other; a `PATCH` that changes nothing keeps the version and emits no event.\n\n\
 Calendar dates (`YYYY-MM-DD`: today, due dates, overdue flags, expiries, the dates of rules of law) \
 are French legal dates, taken in `Europe/Paris` for every object, overseas ones included; timestamps \
 stay UTC. HTTP is read as RFC 9110 says: `HEAD` wherever `GET`, scheme and header names without \
-regard to case, `If-Match` with one or more entity tags.",
+regard to case, `If-Match` with one or more entity tags.\n\n\
+Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
+`WWW-Authenticate: Bearer error=\"insufficient_scope\"`), then the query, `If-Match` and the body \
+(400, 428, 422), then the rules of the case (403, 404, 409). Responses under `/v1` are \
+`Cache-Control: no-store`; a `GET` answers `304 Not Modified` when `If-None-Match` holds its current \
+`ETag` (a resource's version, or a list's weak tag); answers are compressed (gzip, br, zstd) when \
+`Accept-Encoding` asks. The feed says when to poll again (`poll_after_seconds`, `Retry-After`).",
         version = "1.0.0",
         license(name = "AGPL-3.0-or-later"),
     ),
@@ -43,7 +56,18 @@ regard to case, `If-Match` with one or more entity tags.",
         (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
         (name = "operations", description = "Health and readiness probes"),
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::events::catalogue::HouseholdEventData,
+        crate::events::catalogue::ReferralEventData,
+        crate::events::catalogue::ReferralCommentEventData,
+        crate::events::catalogue::UnitEventData,
+        crate::events::catalogue::AgreementEventData,
+        crate::events::catalogue::ProposalEventData,
+        crate::events::catalogue::SubleaseEventData,
+        crate::events::catalogue::ArrearsEventData,
+    ))
 )]
 pub struct ApiDoc;
 
@@ -88,25 +112,82 @@ fn has_header(op: &Operation, name: &str) -> bool {
 impl Modify for Conventions {
     fn modify(&self, api: &mut OpenApi) {
         let components = api.components.get_or_insert_with(Default::default);
+        // OAuth 2.0, so that each operation shows the scope it needs and Swagger UI's
+        // Authorize dialog gets a token itself (the password flow for people, client
+        // credentials for partner systems).
+        let scopes = || {
+            Scopes::from_iter(
+                Scope::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_owned(), s.description().to_owned())),
+            )
+        };
         components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("An access token from POST /v1/auth/token"))
-                    .build(),
-            ),
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [
+                    Flow::ClientCredentials(ClientCredentials::new(TOKEN_URL, scopes())),
+                    Flow::Password(Password::with_refresh_url(
+                        TOKEN_URL,
+                        scopes(),
+                        TOKEN_URL,
+                    )),
+                ],
+                "Access tokens (JWT, EdDSA) from the token endpoint, sent as `Authorization: Bearer`. \
+A partner system uses client credentials (HTTP Basic or in the form); a person, the password \
+grant. The authorization server's metadata (RFC 8414) is at \
+`/.well-known/oauth-authorization-server`. A token without the scope an operation lists is a 403 \
+with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
+            )),
         );
+        api.servers = Some(vec![utoipa::openapi::server::ServerBuilder::new()
+            .url("/")
+            .description(Some(
+                "This service (relative to where the document was read)",
+            ))
+            .build()]);
+        api.info.license = Some(
+            utoipa::openapi::LicenseBuilder::new()
+                .name("AGPL-3.0-or-later")
+                .identifier(Some("AGPL-3.0-or-later"))
+                .build(),
+        );
+        list_pages_refer_to_their_items(components);
+        events_are_a_union(components);
+        // Each body schema's required fields, for the operations' own 422 examples.
+        let required_fields: std::collections::BTreeMap<String, Vec<String>> = components
+            .schemas
+            .iter()
+            .filter_map(|(name, schema)| match schema {
+                RefOr::T(utoipa::openapi::schema::Schema::Object(o)) => {
+                    Some((name.clone(), o.required.clone()))
+                }
+                _ => None,
+            })
+            .collect();
         for (path, item) in api.paths.paths.iter_mut() {
             let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+                (true, &mut item.get),
+                (false, &mut item.post),
+                (false, &mut item.put),
+                (false, &mut item.patch),
+                (false, &mut item.delete),
             ];
-            for op in ops.into_iter().flatten() {
+            for (is_get, op) in ops {
+                let Some(op) = op else { continue };
+                // "No token": `security: []` (no requirement) rather than utoipa's `[{}]`
+                // ("an empty requirement"), which client generators read as "authenticated".
+                if let Some(security) = &mut op.security {
+                    let anonymous = serde_json::to_value(&*security).is_ok_and(|v| {
+                        v.as_array().is_some_and(|r| {
+                            r.iter()
+                                .all(|x| x.as_object().is_some_and(|o| o.is_empty()))
+                        })
+                    });
+                    if anonymous {
+                        security.clear();
+                    }
+                }
                 // Every response carries the request id.
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(r) = response {
@@ -148,19 +229,53 @@ impl Modify for Conventions {
                     string_header("Bearer realm=\"passerelle\", error=\"invalid_token\""),
                 );
                 add(op, 401, unauthorized);
+                // The 403 of a token without this operation's scopes, with its challenge.
+                let scopes = crate::http::routes::operation_scopes(op).unwrap_or_default();
+                let mut forbidden = example(
+                    403,
+                    "insufficient-scope",
+                    "Insufficient scope",
+                    &format!("this token lacks the scope {}", scopes.join(" and ")),
+                );
+                forbidden["required_scopes"] = scopes.clone().into();
                 add(
                     op,
                     403,
                     problem_response(
-                        "The caller's role or scopes do not allow this",
-                        example(
-                            403,
-                            "forbidden",
-                            "Not allowed",
-                            "only the organisation's admins manage its accounts",
-                        ),
+                        "The token lacks a scope this operation lists (`insufficient-scope`, with the challenge), or the caller's role or organisation does not allow this (`forbidden`)",
+                        forbidden,
+                    )
+                    .header(
+                        "WWW-Authenticate",
+                        string_header(&format!(
+                            "With `insufficient-scope`: Bearer realm=\"passerelle\", error=\"insufficient_scope\", scope=\"{}\" (RFC 6750 §3.1)",
+                            scopes.join(" ")
+                        )),
                     ),
                 );
+                if is_get {
+                    // Conditional GET (`http::caching`).
+                    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
+                        utoipa::openapi::path::ParameterBuilder::new()
+                            .name("If-None-Match")
+                            .parameter_in(ParameterIn::Header)
+                            .required(utoipa::openapi::Required::False)
+                            .description(Some(
+                                "The `ETag` you hold: `304 Not Modified`, without content, if it is still current",
+                            ))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    ));
+                    add(
+                        op,
+                        304,
+                        ResponseBuilder::new()
+                            .description(
+                                "Not modified: the `ETag` sent in `If-None-Match` is current",
+                            )
+                            .header("ETag", string_header("The current validator")),
+                    );
+                }
                 add(
                     op,
                     404,
@@ -203,14 +318,36 @@ impl Modify for Conventions {
                     );
                 }
                 if op.request_body.is_some() || has_header(op, "Idempotency-Key") {
+                    // The operation's own example: the fields its body requires, missing.
+                    let required = body_schema_name(op)
+                        .and_then(|name| required_fields.get(&name).cloned())
+                        .unwrap_or_default();
+                    let errors: Vec<serde_json::Value> = if required.is_empty() {
+                        vec![
+                            serde_json::json!({"field": "zz", "code": "unknown_field", "message": "unknown field `zz`"}),
+                        ]
+                    } else {
+                        required
+                            .iter()
+                            .map(|f| serde_json::json!({"field": f, "code": "required", "message": format!("missing field `{f}`")}))
+                            .collect()
+                    };
+                    let detail = match errors.len() {
+                        1 => "1 field is invalid".to_owned(),
+                        n => format!("{n} fields are invalid"),
+                    };
                     add(
                         op,
                         422,
                         problem_response(
                             "A value breaks a rule; every failing field is listed",
                             serde_json::json!({"type": "/problems/validation", "title": "Invalid request", "status": 422,
-                            "detail": "1 field is invalid", "instance": "/v1/…", "request_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
-                            "errors": [{"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}]}),
+                            "detail": detail, "instance": path
+                                .split('/')
+                                .map(|segment| if segment.starts_with('{') { "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77" } else { segment })
+                                .collect::<Vec<_>>()
+                                .join("/"),
+                            "request_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "errors": errors}),
                         ),
                     );
                 }
@@ -267,6 +404,97 @@ impl Modify for Conventions {
     }
 }
 
+/// utoipa inlines a generic's argument: `PageOf<Referral>`'s items would be an anonymous
+/// copy of `Referral`, and generated clients get two classes for one object. Each
+/// `PageOf_X`'s items refer to the component `X` instead (added when only pages used it).
+fn list_pages_refer_to_their_items(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let pages: Vec<String> = components
+        .schemas
+        .keys()
+        .filter(|name| name.starts_with("PageOf_"))
+        .cloned()
+        .collect();
+    for page in pages {
+        let item_name = page.trim_start_matches("PageOf_").to_owned();
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&page) else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut("items") else {
+            continue;
+        };
+        let ArrayItems::RefOrSchema(items) = &mut array.items else {
+            continue;
+        };
+        if let RefOr::T(inline) = items.as_ref() {
+            let inline = inline.clone();
+            **items = RefOr::Ref(Ref::from_schema_name(&item_name));
+            components
+                .schemas
+                .entry(item_name)
+                .or_insert(RefOr::T(inline));
+        }
+    }
+}
+
+/// The schema name of an event kind: `referral.accepted` → `ReferralAcceptedEvent`.
+pub fn event_schema_name(kind: &str) -> String {
+    let mut name: String = kind
+        .split(['.', '_'])
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    name.push_str("Event");
+    name
+}
+
+/// `Event` as a union discriminated by `type`: one schema per kind of the catalogue
+/// (`events::catalogue::EVENT_KINDS`), whose `type` is that kind and whose `data` is its
+/// shape, so that generated clients narrow an event by its type.
+fn events_are_a_union(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{Discriminator, OneOfBuilder, Schema};
+    let Some(RefOr::T(Schema::Object(envelope))) = components.schemas.get("Event").cloned() else {
+        return;
+    };
+    let mut discriminator = Discriminator::new("type");
+    let mut union = OneOfBuilder::new().description(Some(
+        "One event of the feed: its `type` says what happened and the shape of its `data`.",
+    ));
+    for kind in crate::events::catalogue::EVENT_KINDS {
+        let name = event_schema_name(kind.name);
+        let mut schema = envelope.clone();
+        schema.description = Some(format!("`{}`: {}.", kind.name, kind.meaning));
+        schema.example = None;
+        schema.examples = Vec::new();
+        schema.properties.insert(
+            "type".into(),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([kind.name]))
+                .into(),
+        );
+        schema
+            .properties
+            .insert("data".into(), Ref::from_schema_name(kind.data).into());
+        components
+            .schemas
+            .insert(name.clone(), RefOr::T(Schema::Object(schema)));
+        discriminator
+            .mapping
+            .insert(kind.name.into(), format!("#/components/schemas/{name}"));
+        union = union.item(Ref::from_schema_name(&name));
+    }
+    let union = union.discriminator(Some(discriminator));
+    components
+        .schemas
+        .insert("Event".into(), RefOr::T(Schema::OneOf(union.build())));
+}
+
 /// The complete document the service serves.
 pub fn document() -> OpenApi {
     use utoipa::OpenApi as _;
@@ -277,7 +505,146 @@ pub fn document() -> OpenApi {
         .configure(crate::startup::routes)
         .split_for_parts();
     Conventions.modify(&mut api);
+    link_operations(&mut api);
     api
+}
+
+/// The component an operation's JSON body refers to, if any.
+fn body_schema_name(op: &Operation) -> Option<String> {
+    let RefOr::T(body) = op.request_body.as_ref()? else {
+        return None;
+    };
+    let RefOr::T(content) = body.content.get("application/json")? else {
+        return None;
+    };
+    match &content.schema {
+        Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The path parameters of a template, in order: `/v1/a/{id}/b/{x}` → `id`, `x`.
+fn path_parameters(template: &str) -> Vec<&str> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// The component a response's JSON content refers to, if any.
+fn response_schema(response: &RefOr<utoipa::openapi::Response>) -> Option<String> {
+    let RefOr::T(response) = response else {
+        return None;
+    };
+    let RefOr::T(content) = response.content.get("application/json")? else {
+        return None;
+    };
+    match &content.schema {
+        Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// OpenAPI links, so that tools follow a workflow (create a referral, then acknowledge it
+/// with its ETag): from every response that returns a resource (its creation, a read, a
+/// change, an action) to every operation on that resource (`GET` its path, `PATCH` it, its
+/// actions and sub-resources), with the id from the body and, where the target needs
+/// `If-Match`, the `ETag` of that response. The resource of a schema is the path of the `GET`
+/// that returns it by id.
+fn link_operations(api: &mut OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    struct Target {
+        path: String,
+        operation_id: String,
+        if_match: bool,
+    }
+    let mut resource_of: std::collections::BTreeMap<String, String> = Default::default();
+    let mut targets: Vec<Target> = Vec::new();
+    for (path, item) in &api.paths.paths {
+        let ops = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+        for op in ops.into_iter().flatten() {
+            if let Some(id) = &op.operation_id {
+                targets.push(Target {
+                    path: path.clone(),
+                    operation_id: id.clone(),
+                    if_match: has_header(op, "If-Match"),
+                });
+            }
+        }
+        if let Some(get) = &item.get {
+            if path.ends_with('}') {
+                if let Some(schema) = get.responses.responses.get("200").and_then(response_schema) {
+                    resource_of.entry(schema).or_insert_with(|| path.clone());
+                }
+            }
+        }
+    }
+    for (source_path, item) in api.paths.paths.iter_mut() {
+        let source_parameters: Vec<String> = path_parameters(source_path)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            let own_id = op.operation_id.clone();
+            for (status, response) in op.responses.responses.iter_mut() {
+                if status != "200" && status != "201" {
+                    continue;
+                }
+                let Some(resource) = response_schema(response).and_then(|s| resource_of.get(&s))
+                else {
+                    continue;
+                };
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let etag =
+                    response.headers.contains_key("ETag") || response.headers.contains_key("etag");
+                let resource_parameters = path_parameters(resource);
+                let Some(id_parameter) = resource_parameters.last() else {
+                    continue;
+                };
+                for target in &targets {
+                    let on_resource = target.path == *resource
+                        || target.path.starts_with(&format!("{resource}/"));
+                    if !on_resource || Some(&target.operation_id) == own_id.as_ref() {
+                        continue;
+                    }
+                    if target.if_match && !etag {
+                        continue;
+                    }
+                    let mut link = LinkBuilder::new().operation_id(&target.operation_id);
+                    let mut complete = true;
+                    for parameter in path_parameters(&target.path) {
+                        let expression = if parameter == *id_parameter {
+                            "$response.body#/id".to_owned()
+                        } else if source_parameters.iter().any(|p| p == parameter) {
+                            format!("$request.path.{parameter}")
+                        } else {
+                            complete = false;
+                            break;
+                        };
+                        link = link.parameter(format!("path.{parameter}"), expression);
+                    }
+                    if !complete {
+                        continue;
+                    }
+                    if target.if_match {
+                        link = link.parameter("header.If-Match", "$response.header.ETag");
+                    }
+                    response
+                        .links
+                        .insert(target.operation_id.clone(), RefOr::T(link.build()));
+                }
+            }
+        }
+    }
 }
 
 /// The document as committed in `openapi/openapi.json`.

@@ -1,6 +1,7 @@
 //! The outbox: every change appends its events in the same transaction, and partners read
 //! them in order from `GET /v1/events`.
 
+pub mod catalogue;
 pub mod handlers;
 
 use chrono::{DateTime, Utc};
@@ -17,9 +18,11 @@ use crate::schema::{event_recipients, events};
 
 /// An event to append: what happened, to what, and which organisations are told.
 pub struct NewEvent {
+    /// One of `catalogue::EVENT_KINDS`.
     pub event_type: &'static str,
     pub subject_type: &'static str,
     pub subject_id: Uuid,
+    /// The kind's data (`catalogue`), serialised: [`data`].
     pub data: Value,
     /// The organisations whose feed receives it.
     pub recipients: Vec<Uuid>,
@@ -27,12 +30,24 @@ pub struct NewEvent {
     pub for_platform: bool,
 }
 
-/// Appends an event inside the caller's transaction.
+/// An event's data as stored: one of the `catalogue`'s shapes, serialised.
+pub fn data<T: Serialize>(data: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(data).map_err(ApiError::internal)
+}
+
+/// Appends an event inside the caller's transaction. A type outside the catalogue is a fault
+/// of ours (500): the spec would not describe it.
 pub async fn append(
     conn: &mut AsyncPgConnection,
     actor: Option<&Caller>,
     event: NewEvent,
 ) -> Result<(), ApiError> {
+    if catalogue::kind_of(event.event_type).is_none() {
+        return Err(ApiError::internal(format!(
+            "event type {} is not in the catalogue",
+            event.event_type
+        )));
+    }
     let seq: i64 = diesel::insert_into(events::table)
         .values((
             events::id.eq(Uuid::now_v7()),
@@ -96,21 +111,15 @@ pub struct EventActor {
 pub struct Event {
     /// The event's id, unique and stable: use it to deduplicate.
     pub id: Uuid,
-    /// `<subject>.<what happened>`. Partners: `organisation.created`, `organisation.updated`,
-    /// `account.created`, `account.updated`, `account.deactivated`, `account.reactivated`,
-    /// `account.credentials_reset`. Cases: `household.*`, `referral.<status>`,
-    /// `referral.commented`. Housing: `unit.created`, `unit.updated`, `unit.status_changed`;
-    /// `agreement.proposed`, `agreement.accepted`, `agreement.declined`,
-    /// `agreement.terminated`, `agreement.expired`, `agreement.units_attached`;
-    /// `proposal.submitted`, `proposal.accepted`, `proposal.declined`, `proposal.withdrawn`;
-    /// `sublease.planned`, `sublease.activated`,
-    /// `sublease.glided`, `sublease.ended`, `sublease.arrears_recorded`. Case and housing
-    /// events carry ids and statuses only: fetch the subject to see what your part allows.
+    /// `<subject>.<what happened>`: one of `events::catalogue::EVENT_KINDS`. In the spec,
+    /// `Event` is a union discriminated by this field, one schema a kind with its `data`.
     #[serde(rename = "type")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     pub subject: EventSubject,
     pub actor: EventActor,
-    /// The subject as it was after the change.
+    /// What the kind of event carries (its schema in the union): for organisations and
+    /// accounts, the subject as it was after the change; for cases and housing, ids,
+    /// statuses and coded reasons only.
     pub data: Value,
 }

@@ -290,7 +290,7 @@ async fn household_event(
             event_type,
             subject_type: "household",
             subject_id: row.id,
-            data: serde_json::json!({"id": row.id, "version": row.version}),
+            data: events::data(&crate::events::catalogue::HouseholdEventData::from(row))?,
             recipients,
             for_platform: false,
         },
@@ -308,7 +308,7 @@ async fn household_event(
     operation_id = "create_household",
     request_body = NewHousehold,
     params(IdempotencyHeader),
-    security(("bearer" = ["households:write"])),
+    security(("oauth2" = ["households:write"])),
     responses(
         (status = 201, description = "Created", body = Household,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new household"))),
@@ -401,7 +401,7 @@ fn dedup<T: PartialEq + Copy>(items: Vec<T>) -> Vec<T> {
     tag = "households",
     operation_id = "get_household",
     params(("id" = Uuid, Path, description = "The household's id")),
-    security(("bearer" = ["households:read"])),
+    security(("oauth2" = ["households:read"])),
     responses((status = 200, description = "The household", body = Household,
                headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
@@ -428,7 +428,7 @@ pub async fn get_household(
     tag = "households",
     operation_id = "list_households",
     params(HouseholdFilters, PageParams),
-    security(("bearer" = ["households:read"])),
+    security(("oauth2" = ["households:read"])),
     responses((status = 200, description = "A page of households", body = PageOf<Household>))
 )]
 #[get("/households")]
@@ -522,7 +522,7 @@ where
         ("id" = Uuid, Path, description = "The household's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["households:write"])),
+    security(("oauth2" = ["households:write"])),
     responses((status = 200, description = "Updated", body = Household, headers(("ETag" = String, description = "The new version"))))
 )]
 #[patch("/households/{id}")]
@@ -681,7 +681,7 @@ pub async fn update_household(
         ("id" = Uuid, Path, description = "The household's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["households:write"])),
+    security(("oauth2" = ["households:write"])),
     responses((status = 200, description = "Recorded", body = Household, headers(("ETag" = String, description = "The new version"))))
 )]
 #[post("/households/{id}/consent")]
@@ -732,7 +732,7 @@ pub async fn record_consent(
         ("id" = Uuid, Path, description = "The household's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["households:write"])),
+    security(("oauth2" = ["households:write"])),
     responses(
         (status = 200, description = "Withdrawn", body = Household, headers(("ETag" = String, description = "The new version"))),
         (status = 409, description = "No consent in force", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -781,7 +781,7 @@ pub async fn withdraw_consent(
     tag = "households",
     operation_id = "list_household_access_log",
     params(("id" = Uuid, Path, description = "The household's id"), PageParams),
-    security(("bearer" = ["households:read"])),
+    security(("oauth2" = ["households:read"])),
     responses((status = 200, description = "A page of the journal, oldest first", body = PageOf<JournalEntry>))
 )]
 #[get("/households/{id}/access-log")]

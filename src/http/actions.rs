@@ -40,7 +40,7 @@ macro_rules! action_endpoint {
                 $crate::http::concurrency::IfMatchHeader,
                 $crate::http::idempotency::IdempotencyHeader,
             ),
-            security(("bearer" = [$scope])),
+            security(("oauth2" = [$scope])),
             responses(
                 (status = 200, description = "Done", body = $resp,
                  headers(("ETag" = String, description = "The new version"))),

@@ -116,10 +116,47 @@ impl NewAccount {
 }
 
 /// The schema is written out because `kind` lives beside the fields of each variant, which
-/// forbid any other field: `oneOf` of the two complete objects, discriminated by `kind`.
+/// forbid any other field: `oneOf` of the two complete objects (the components
+/// `NewPersonAccount` and `NewSystemAccount`), discriminated by `kind`.
 impl utoipa::PartialSchema for NewAccount {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::schema::{Discriminator, OneOfBuilder};
+        use utoipa::openapi::Ref;
+        let mut discriminator = Discriminator::new("kind");
+        for (kind, name) in ACCOUNT_SHAPES {
+            discriminator
+                .mapping
+                .insert(kind.into(), format!("#/components/schemas/{name}"));
+        }
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(ACCOUNT_SHAPES[0].1))
+            .item(Ref::from_schema_name(ACCOUNT_SHAPES[1].1))
+            .discriminator(Some(discriminator))
+            .description(Some(
+                "A person (`kind: person`) or a partner system (`kind: system`).",
+            ))
+            .examples([
+                serde_json::json!({"kind": "person", "name": "Camille Martin",
+                "email": "camille.martin@habitat-solidaire.example", "role": "worker"}),
+            ])
+            .into()
+    }
+}
+
+/// The two shapes of a new account: its `kind`, and the component that describes it.
+const ACCOUNT_SHAPES: [(&str, &str); 2] = [
+    ("person", "NewPersonAccount"),
+    ("system", "NewSystemAccount"),
+];
+
+impl ToSchema for NewAccount {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
         use utoipa::openapi::RefOr;
         fn with_kind(schema: RefOr<Schema>, kind: &str) -> RefOr<Schema> {
             match schema {
@@ -135,36 +172,15 @@ impl utoipa::PartialSchema for NewAccount {
                 other => other,
             }
         }
-        OneOfBuilder::new()
-            .item(with_kind(
-                <NewPerson as utoipa::PartialSchema>::schema(),
-                "person",
-            ))
-            .item(with_kind(
-                <NewSystem as utoipa::PartialSchema>::schema(),
-                "system",
-            ))
-            .discriminator(Some(Discriminator::new("kind")))
-            .description(Some(
-                "A person (`kind: person`) or a partner system (`kind: system`).",
-            ))
-            .examples([
-                serde_json::json!({"kind": "person", "name": "Camille Martin",
-                "email": "camille.martin@habitat-solidaire.example", "role": "worker"}),
-            ])
-            .into()
-    }
-}
-
-impl ToSchema for NewAccount {
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
         <NewPerson as ToSchema>::schemas(schemas);
         <NewSystem as ToSchema>::schemas(schemas);
+        let shapes = [
+            <NewPerson as utoipa::PartialSchema>::schema(),
+            <NewSystem as utoipa::PartialSchema>::schema(),
+        ];
+        for ((kind, name), schema) in ACCOUNT_SHAPES.into_iter().zip(shapes) {
+            schemas.push((name.to_owned(), with_kind(schema, kind)));
+        }
     }
 }
 
@@ -359,7 +375,7 @@ async fn guard(
         ("id" = Uuid, Path, description = "The organisation's id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first response (without the secret).", max_length = 255, min_length = 1, pattern = "^[\\x21-\\x7e]+$"),
     ),
-    security(("bearer" = ["accounts:write"])),
+    security(("oauth2" = ["accounts:write"])),
     responses(
         (status = 201, description = "Created; the credential is shown this once", body = AccountWithCredential,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new account"))),
@@ -483,7 +499,7 @@ pub async fn create_account(
     tag = "accounts",
     operation_id = "list_accounts",
     params(("id" = Uuid, Path, description = "The organisation's id"), PageParams),
-    security(("bearer" = ["accounts:read"])),
+    security(("oauth2" = ["accounts:read"])),
     responses((status = 200, description = "A page of accounts", body = PageOf<Account>))
 )]
 #[get("/organisations/{id}/accounts")]
@@ -518,7 +534,7 @@ pub async fn list_accounts(
         ("id" = Uuid, Path, description = "The organisation's id"),
         ("account_id" = Uuid, Path, description = "The account's id"),
     ),
-    security(("bearer" = ["accounts:read"])),
+    security(("oauth2" = ["accounts:read"])),
     responses((status = 200, description = "The account", body = Account,
                headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
@@ -619,7 +635,7 @@ fn bump() -> (
         ("account_id" = Uuid, Path, description = "The account's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["accounts:write"])),
+    security(("oauth2" = ["accounts:write"])),
     responses(
         (status = 200, description = "Updated", body = Account, headers(("ETag" = String, description = "The new version"))),
         (status = 409, description = "An admin changing their own role", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -701,7 +717,7 @@ macro_rules! account_action_path {
                 IfMatchHeader,
                 IdempotencyHeader,
             ),
-            security(("bearer" = ["accounts:write"])),
+            security(("oauth2" = ["accounts:write"])),
             responses(
                 (status = 200, description = "Done", body = $body, headers(("ETag" = String, description = "The new version"))),
                 (status = 409, description = "Not possible in the account's current state", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -29,7 +29,7 @@ pub struct Me {
 #[utoipa::path(
     tag = "accounts",
     operation_id = "get_me",
-    security(("bearer" = [])),
+    security(("oauth2" = [])),
     responses((status = 200, description = "The caller", body = Me))
 )]
 #[get("/me")]
@@ -65,7 +65,7 @@ pub struct PasswordChange {
     tag = "accounts",
     operation_id = "change_my_password",
     request_body = PasswordChange,
-    security(("bearer" = [])),
+    security(("oauth2" = [])),
     responses(
         (status = 204, description = "Changed"),
         (status = 409, description = "A partner system has no password", body = crate::error::Problem, content_type = "application/problem+json"),

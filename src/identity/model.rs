@@ -78,6 +78,24 @@ text_enum! {
     }
 }
 
+impl Scope {
+    /// What the scope allows, as the spec's security scheme lists it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::OrganisationsRead => "Read the directory of organisations",
+            Scope::AccountsRead => "Read the accounts of one's organisation",
+            Scope::AccountsWrite => "Manage the accounts of one's organisation (admins only)",
+            Scope::EventsRead => "Read the event feed",
+            Scope::HouseholdsRead => "Read the households the organisation may see",
+            Scope::HouseholdsWrite => "Create and change households, record consent",
+            Scope::ReferralsRead => "Read the referrals the organisation is party to",
+            Scope::ReferralsWrite => "Send referrals, answer them, comment",
+            Scope::HousingRead => "Read units, agreements, proposals and sub-leases one's organisation holds or is party to",
+            Scope::HousingWrite => "Register and change units; propose, answer and end agreements, proposals and sub-leases; record rent arrears",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {

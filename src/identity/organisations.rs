@@ -152,7 +152,7 @@ async fn organisation_event(
     operation_id = "create_organisation",
     request_body = NewOrganisation,
     params(IdempotencyHeader),
-    security(("bearer" = ["accounts:write"])),
+    security(("oauth2" = ["accounts:write"])),
     responses(
         (status = 201, description = "Created", body = Organisation,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new organisation"))),
@@ -220,7 +220,7 @@ pub async fn create_organisation(
     tag = "organisations",
     operation_id = "list_organisations",
     params(OrganisationFilters, PageParams),
-    security(("bearer" = ["organisations:read"])),
+    security(("oauth2" = ["organisations:read"])),
     responses((status = 200, description = "A page of organisations", body = PageOf<Organisation>))
 )]
 #[get("/organisations")]
@@ -258,7 +258,7 @@ pub async fn list_organisations(
     tag = "organisations",
     operation_id = "get_organisation",
     params(("id" = Uuid, Path, description = "The organisation's id")),
-    security(("bearer" = ["organisations:read"])),
+    security(("oauth2" = ["organisations:read"])),
     responses((status = 200, description = "The organisation", body = Organisation,
                headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
@@ -286,7 +286,7 @@ pub async fn get_organisation(
         ("id" = Uuid, Path, description = "The organisation's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["accounts:write"])),
+    security(("oauth2" = ["accounts:write"])),
     responses(
         (status = 200, description = "Updated", body = Organisation, headers(("ETag" = String, description = "The new version"))),
     )

@@ -234,7 +234,7 @@ async fn check_addressee(
 #[utoipa::path(
     tag = "referrals",
     operation_id = "list_measure_kinds",
-    security(("bearer" = ["referrals:read"])),
+    security(("oauth2" = ["referrals:read"])),
     responses((status = 200, description = "The catalogue", body = PageOf<MeasureKind>))
 )]
 #[get("/measure-kinds")]
@@ -267,7 +267,7 @@ pub async fn list_measure_kinds(
     operation_id = "create_referral",
     request_body = NewReferral,
     params(IdempotencyHeader),
-    security(("bearer" = ["referrals:write"])),
+    security(("oauth2" = ["referrals:write"])),
     responses((status = 201, description = "Sent", body = Referral,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new referral"))))
 )]
@@ -383,7 +383,7 @@ pub async fn create_referral(
     tag = "referrals",
     operation_id = "get_referral",
     params(("id" = Uuid, Path, description = "The referral's id")),
-    security(("bearer" = ["referrals:read"])),
+    security(("oauth2" = ["referrals:read"])),
     responses((status = 200, description = "The referral", body = Referral, headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/referrals/{id}")]
@@ -411,7 +411,7 @@ pub async fn get_referral(
     tag = "referrals",
     operation_id = "list_referrals",
     params(ReferralFilters, PageParams),
-    security(("bearer" = ["referrals:read"])),
+    security(("oauth2" = ["referrals:read"])),
     responses((status = 200, description = "A page of referrals", body = PageOf<Referral>))
 )]
 #[get("/referrals")]
@@ -494,7 +494,7 @@ fn refusal(refusal: Refusal, action: ReferralAction, party: Party) -> ApiError {
             }
         )),
         Refusal::NotNow { current, allowed } => ApiError::not_now(
-            format!("a referral that is {current} cannot be {action}ed now"),
+            format!("`{action}` is not possible on a referral that is {current}"),
             current.as_str(),
             &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         ),
@@ -717,7 +717,7 @@ action_endpoint! {
     tag = "referrals",
     operation_id = "list_referral_history",
     params(("id" = Uuid, Path, description = "The referral's id")),
-    security(("bearer" = ["referrals:read"])),
+    security(("oauth2" = ["referrals:read"])),
     responses((status = 200, description = "The transitions", body = PageOf<Transition>))
 )]
 #[get("/referrals/{id}/history")]
@@ -756,7 +756,7 @@ pub async fn referral_history(
         ("id" = Uuid, Path, description = "The referral's id"),
         IdempotencyHeader,
     ),
-    security(("bearer" = ["referrals:write"])),
+    security(("oauth2" = ["referrals:write"])),
     responses((status = 201, description = "Added", body = Comment))
 )]
 #[post("/referrals/{id}/comments")]
@@ -798,7 +798,10 @@ pub async fn create_comment(
                     event_type: "referral.commented",
                     subject_type: "referral",
                     subject_id: row.id,
-                    data: serde_json::json!({"id": row.id, "comment_id": comment.id}),
+                    data: events::data(&crate::events::catalogue::ReferralCommentEventData {
+                        id: row.id,
+                        comment_id: comment.id,
+                    })?,
                     recipients: vec![row.referrer_organisation_id, row.addressee_organisation_id],
                     for_platform: false,
                 },
@@ -815,7 +818,7 @@ pub async fn create_comment(
     tag = "referrals",
     operation_id = "list_referral_comments",
     params(("id" = Uuid, Path, description = "The referral's id"), PageParams),
-    security(("bearer" = ["referrals:read"])),
+    security(("oauth2" = ["referrals:read"])),
     responses((status = 200, description = "A page of comments, oldest first", body = PageOf<Comment>))
 )]
 #[get("/referrals/{id}/comments")]

@@ -132,11 +132,7 @@ pub async fn record_transition(
             subject_type: "referral",
             subject_id: row.id,
             // Ids and status only: each party fetches what its part allows.
-            data: serde_json::json!({
-                "id": row.id, "household_id": row.household_id, "status": row.status,
-                "measure_kind": row.measure_kind, "decline_reason": row.decline_reason,
-                "version": row.version,
-            }),
+            data: events::data(&crate::events::catalogue::ReferralEventData::from(row))?,
             recipients: vec![row.referrer_organisation_id, row.addressee_organisation_id],
             for_platform: false,
         },

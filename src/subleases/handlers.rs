@@ -228,10 +228,7 @@ async fn record_transition(
             event_type,
             subject_type: "sublease",
             subject_id: row.id,
-            data: serde_json::json!({
-                "id": row.id, "unit_id": row.unit_id, "household_id": row.household_id,
-                "status": row.status, "end_reason": row.end_reason, "version": row.version,
-            }),
+            data: events::data(&crate::events::catalogue::SubleaseEventData::from(row))?,
             recipients: vec![
                 row.main_tenant_organisation_id,
                 row.landlord_organisation_id,
@@ -275,7 +272,7 @@ fn overlap_is_a_conflict(e: diesel::result::Error) -> ApiError {
     operation_id = "create_sublease",
     request_body = NewSublease,
     params(IdempotencyHeader),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses(
         (status = 201, description = "Planned", body = Sublease,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new sub-lease"))),
@@ -414,7 +411,7 @@ impl<T> OptionalNotFound<T> for Result<T, ApiError> {
     tag = "subleases",
     operation_id = "get_sublease",
     params(("id" = Uuid, Path, description = "The sub-lease's id")),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "The sub-lease", body = Sublease, headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/subleases/{id}")]
@@ -438,7 +435,7 @@ pub async fn get_sublease(
     tag = "subleases",
     operation_id = "list_subleases",
     params(SubleaseFilters, PageParams),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "A page of sub-leases", body = PageOf<Sublease>))
 )]
 #[get("/subleases")]
@@ -510,7 +507,7 @@ async fn act(
                         )),
                         Refusal::NotNow(allowed) => ApiError::not_now(
                             format!(
-                                "a {} sub-lease that is {} cannot be {action}ed",
+                                "`{action}` is not possible on a {} sub-lease that is {}",
                                 row.kind, row.status
                             ),
                             row.status.as_str(),
@@ -631,7 +628,7 @@ action_endpoint! {
     tag = "subleases",
     operation_id = "list_sublease_history",
     params(("id" = Uuid, Path, description = "The sub-lease's id")),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "The transitions", body = PageOf<SubleaseTransition>))
 )]
 #[get("/subleases/{id}/history")]
@@ -672,7 +669,7 @@ pub async fn sublease_history(
         ("id" = Uuid, Path, description = "The sub-lease's id"),
         IdempotencyHeader,
     ),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses(
         (status = 201, description = "Recorded", body = RentArrears),
         (status = 409, description = "The sub-lease is not active", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -733,10 +730,13 @@ pub async fn create_arrears(
                     event_type: "sublease.arrears_recorded",
                     subject_type: "sublease",
                     subject_id: row.id,
-                    data: serde_json::json!({
-                        "id": row.id, "arrears_id": arrears.id, "household_id": row.household_id,
-                        "amount_cents": arrears.amount_cents, "months": arrears.months,
-                    }),
+                    data: events::data(&crate::events::catalogue::ArrearsEventData {
+                        id: row.id,
+                        arrears_id: arrears.id,
+                        household_id: row.household_id,
+                        amount_cents: arrears.amount_cents,
+                        months: arrears.months,
+                    })?,
                     recipients: vec![
                         row.main_tenant_organisation_id,
                         row.landlord_organisation_id,
@@ -756,7 +756,7 @@ pub async fn create_arrears(
     tag = "subleases",
     operation_id = "list_rent_arrears",
     params(("id" = Uuid, Path, description = "The sub-lease's id"), PageParams),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "A page of arrears, oldest first", body = PageOf<RentArrears>))
 )]
 #[get("/subleases/{id}/arrears")]

@@ -161,14 +161,11 @@ async fn agreement_event(
     caller: Option<&Caller>,
     event_type: &'static str,
     row: &AgreementRow,
-    extra: serde_json::Value,
+    unit_ids: Option<Vec<Uuid>>,
 ) -> Result<(), ApiError> {
-    let mut data = serde_json::json!({
-        "id": row.id, "status": row.status, "units_covered": row.units_covered, "version": row.version,
-    });
-    if let (Some(d), serde_json::Value::Object(e)) = (data.as_object_mut(), extra) {
-        d.extend(e);
-    }
+    let data = events::data(&crate::events::catalogue::AgreementEventData::of(
+        row, unit_ids,
+    ))?;
     events::append(
         conn,
         caller,
@@ -197,7 +194,7 @@ async fn agreement_event(
     operation_id = "create_agreement",
     request_body = NewAgreement,
     params(IdempotencyHeader),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses((status = 201, description = "Proposed", body = Agreement,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new agreement"))))
 )]
@@ -268,14 +265,7 @@ pub async fn create_agreement(
                 .returning(AgreementRow::as_returning())
                 .get_result(conn)
                 .await?;
-            agreement_event(
-                conn,
-                Some(&caller),
-                "agreement.proposed",
-                &row,
-                serde_json::json!({}),
-            )
-            .await?;
+            agreement_event(conn, Some(&caller), "agreement.proposed", &row, None).await?;
             let id = row.id;
             let view = present_one(conn, org, row).await?;
             Ok(agreement_response(StatusCode::CREATED, &view)
@@ -290,7 +280,7 @@ pub async fn create_agreement(
     tag = "agreements",
     operation_id = "get_agreement",
     params(("id" = Uuid, Path, description = "The agreement's id")),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "The agreement", body = Agreement, headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/agreements/{id}")]
@@ -314,7 +304,7 @@ pub async fn get_agreement(
     tag = "agreements",
     operation_id = "list_agreements",
     params(AgreementFilters, PageParams),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "A page of agreements", body = PageOf<Agreement>))
 )]
 #[get("/agreements")]
@@ -390,7 +380,7 @@ async fn act(
                         } else {
                             ApiError::not_now(
                                 format!(
-                                    "an agreement that is {} cannot be {action}ed now",
+                                    "`{action}` is not possible on an agreement that is {}",
                                     row.status
                                 ),
                                 row.status.as_str(),
@@ -430,14 +420,7 @@ async fn move_to(
     if matches!(to, AgreementStatus::Terminated | AgreementStatus::Expired) {
         release_units(conn, caller, &updated).await?;
     }
-    agreement_event(
-        conn,
-        caller,
-        status_event(to),
-        &updated,
-        serde_json::json!({}),
-    )
-    .await?;
+    agreement_event(conn, caller, status_event(to), &updated, None).await?;
     Ok(updated)
 }
 
@@ -567,7 +550,7 @@ action_endpoint! {
         ("id" = Uuid, Path, description = "The agreement's id"),
         IdempotencyHeader,
     ),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses(
         (status = 200, description = "Attached: the agreement with its new count", body = Agreement),
         (status = 409, description = "The agreement is not active, or the units would exceed what it covers", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -690,7 +673,7 @@ pub async fn attach_units(
                     Some(&caller),
                     "agreement.units_attached",
                     &agreement,
-                    serde_json::json!({"unit_ids": new}),
+                    Some(new.clone()),
                 )
                 .await?;
             }

@@ -269,7 +269,7 @@ pub async fn unit_event(
             event_type,
             subject_type: "unit",
             subject_id: row.id,
-            data: serde_json::json!({"id": row.id, "status": row.status, "agreement_id": row.agreement_id, "version": row.version}),
+            data: events::data(&crate::events::catalogue::UnitEventData::from(row))?,
             recipients,
             for_platform: false,
         },
@@ -353,7 +353,7 @@ pub async fn release_unit(
     operation_id = "create_unit",
     request_body = NewUnit,
     params(IdempotencyHeader),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses((status = 201, description = "Registered", body = Unit,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new unit"))))
 )]
@@ -455,7 +455,7 @@ pub async fn create_unit(
     tag = "units",
     operation_id = "get_unit",
     params(("id" = Uuid, Path, description = "The unit's id")),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "The unit", body = Unit, headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/units/{id}")]
@@ -485,7 +485,7 @@ pub async fn get_unit(
         ("id" = Uuid, Path, description = "The unit's id"),
         IfMatchHeader,
     ),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses(
         (status = 200, description = "Updated", body = Unit, headers(("ETag" = String, description = "The new version"))),
         (status = 409, description = "The unit is occupied or reserved for a planned sub-lease: its status follows its sub-leases", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -612,7 +612,7 @@ pub async fn update_unit(
     tag = "units",
     operation_id = "list_units",
     params(UnitFilters, PageParams),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "A page of units", body = PageOf<Unit>))
 )]
 #[get("/units")]

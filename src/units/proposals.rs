@@ -131,10 +131,7 @@ async fn proposal_event(
             event_type,
             subject_type: "proposal",
             subject_id: row.id,
-            data: serde_json::json!({
-                "id": row.id, "unit_id": row.unit_id, "household_id": row.household_id,
-                "status": row.status, "decline_reason": row.decline_reason, "version": row.version,
-            }),
+            data: events::data(&crate::events::catalogue::ProposalEventData::from(row))?,
             recipients: vec![
                 row.association_organisation_id,
                 row.landlord_organisation_id,
@@ -218,7 +215,7 @@ pub async fn close_as_unavailable(
         ("id" = Uuid, Path, description = "The unit's id"),
         IdempotencyHeader,
     ),
-    security(("bearer" = ["housing:write"])),
+    security(("oauth2" = ["housing:write"])),
     responses(
         (status = 201, description = "Proposed", body = Proposal,
          headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new proposal"))),
@@ -338,7 +335,7 @@ pub async fn create_proposal(
     tag = "units",
     operation_id = "get_proposal",
     params(("id" = Uuid, Path, description = "The proposal's id")),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "The proposal", body = Proposal, headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/proposals/{id}")]
@@ -362,7 +359,7 @@ pub async fn get_proposal(
     tag = "units",
     operation_id = "list_proposals",
     params(ProposalFilters, PageParams),
-    security(("bearer" = ["housing:read"])),
+    security(("oauth2" = ["housing:read"])),
     responses((status = 200, description = "A page of proposals", body = PageOf<Proposal>))
 )]
 #[get("/proposals")]
