@@ -7,11 +7,12 @@ DIESEL_CLI_VERSION := 2.3.14
 export PASSERELLE_BOOTSTRAP_ADMIN_EMAIL ?= admin@passerelle.test
 export PASSERELLE_BOOTSTRAP_ADMIN_PASSWORD ?= admin-passerelle-2026
 
-.PHONY: help run test fmt-check clippy unit-and-integration schema-check openapi openapi-check fuzz bench diesel-cli deps
+.PHONY: help run test fmt-check clippy unit-and-integration schema-check openapi openapi-check fuzz clients bench diesel-cli deps
 
 help:
 	@echo "make run    build, start the embedded database with demo data, serve on http://127.0.0.1:8080"
-	@echo "make test   every test: format, clippy, unit and integration tests, schema and spec drift, API fuzzing"
+	@echo "make test   every test: format, clippy, unit and integration tests, schema and spec drift, API fuzzing,"
+	@echo "            generated clients (TypeScript, Python) checked and run"
 	@echo "make openapi  regenerate openapi/openapi.json     make bench  the benchmark"
 
 # Build and serve with the embedded database and the demo data (kept in .passerelle/).
@@ -20,7 +21,7 @@ run:
 	$(CARGO) build --release
 	PASSERELLE_DEMO_DATA=true ./target/release/passerelle serve
 
-test: fmt-check clippy unit-and-integration schema-check openapi-check fuzz
+test: fmt-check clippy unit-and-integration schema-check openapi-check fuzz clients
 	@echo "make test: every check passed"
 
 fmt-check:
@@ -54,6 +55,13 @@ fuzz:
 	@scripts/install-deps.sh postgres build
 	$(CARGO) build --locked
 	scripts/fuzz.sh target/debug/passerelle
+
+# The spec as partners' tools see it: validators, generated TypeScript and Python clients
+# type-checked, a partner scenario run with the Python client.
+clients:
+	@scripts/install-deps.sh postgres build clients
+	$(CARGO) build --locked
+	scripts/clients.sh target/debug/passerelle
 
 bench:
 	@scripts/install-deps.sh postgres bench

@@ -14,6 +14,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 
 data_dir=$(mktemp -d /tmp/passerelle-fuzz.XXXXXX)
+report=${FUZZ_REPORT:-.schemathesis/cassette.yaml}
+mkdir -p "$(dirname "$report")"
 chmod 755 "$data_dir"
 trap 'stop_service; rm -rf "$data_dir"' EXIT
 port=$(free_port)
@@ -47,6 +49,12 @@ FUZZ_UNIT_ID=$(first_id "/v1/units?status=available" "$FUZZ_LANDLORD_TOKEN")
 FUZZ_AGREEMENT_ID=$(first_id /v1/agreements "$FUZZ_LANDLORD_TOKEN")
 FUZZ_PROPOSAL_ID=$(first_id /v1/proposals "$FUZZ_LANDLORD_TOKEN")
 FUZZ_SUBLEASE_ID=$(first_id /v1/subleases "$FUZZ_CASE_TOKEN")
+# The referrer of the fuzzed referral (the CCAPEX) withdraws it; the association's partner
+# system is the account whose secret is rotated.
+FUZZ_REFERRER_TOKEN=$ccapex
+FUZZ_SYSTEM_ACCOUNT_ID=$(curl -fsS "http://127.0.0.1:$port/v1/organisations/$FUZZ_ORGANISATION_ID/accounts?limit=200" -H "Authorization: Bearer $admin" |
+    python3 -c 'import json, sys; print(next(a["id"] for a in json.load(sys.stdin)["items"] if a["kind"] == "system"))')
+export FUZZ_REFERRER_TOKEN FUZZ_SYSTEM_ACCOUNT_ID
 export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID FUZZ_CASE_TOKEN FUZZ_HOUSEHOLD_ID FUZZ_REFERRAL_ID
 export FUZZ_LANDLORD_TOKEN FUZZ_UNIT_ID FUZZ_AGREEMENT_ID FUZZ_PROPOSAL_ID FUZZ_SUBLEASE_ID
 
@@ -56,4 +64,7 @@ export FUZZ_LANDLORD_TOKEN FUZZ_UNIT_ID FUZZ_AGREEMENT_ID FUZZ_PROPOSAL_ID FUZZ_
     --checks all \
     --max-examples "$examples" \
     --seed "${FUZZ_SEED:-20261122}" \
+    --report vcr --report-vcr-path "$report" \
     --no-color
+# Every action was reached with an If-Match the service accepted (its logic ran).
+"$venv/bin/python" scripts/fuzz-report.py openapi/openapi.json "$report"

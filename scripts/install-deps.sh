@@ -4,6 +4,8 @@
 #   build     libpq (for the diesel CLI that checks src/schema.rs), python3-venv (fuzzing),
 #             openssl (the tests read the generated signing key with it)
 #   bench     wrk and pgbench
+#   clients   Node.js and npm (TypeScript types, the spec's lint), a Java runtime
+#             (openapi-generator's validation), python3-venv (the Python client)
 # As root it installs with apt-get; otherwise it says what to install and fails.
 set -euo pipefail
 
@@ -23,6 +25,13 @@ for what in "$@"; do
             command -v curl >/dev/null || missing+=(curl)
             # The tests check that OpenSSL reads the signing key the service generates.
             command -v openssl >/dev/null || missing+=(openssl)
+            ;;
+        clients)
+            command -v node >/dev/null || missing+=(nodejs)
+            command -v npm >/dev/null || missing+=(npm)
+            command -v java >/dev/null || missing+=(default-jre-headless)
+            python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+            command -v curl >/dev/null || missing+=(curl)
             ;;
         bench)
             command -v wrk >/dev/null || missing+=(wrk)

@@ -10,3 +10,4 @@ mod housing;
 mod organisations;
 mod outage;
 mod referrals;
+mod tools;
