@@ -384,6 +384,17 @@ async fn demo_cases(
             .returning(HouseholdRow::as_returning())
             .get_result(conn)
             .await?;
+        // The feed starts where the data does: a partner syncing from it sees the demo.
+        append(
+            conn,
+            "household.created",
+            "household",
+            household.id,
+            &crate::events::catalogue::HouseholdEventData::from(&household),
+            vec![household.created_by_organisation_id],
+            false,
+        )
+        .await?;
         household_ids.push(household.id);
         let mut referral: ReferralRow = diesel::insert_into(referrals::table)
             .values((
@@ -448,8 +459,12 @@ async fn demo_housing(
         .organisation_id
         .expect("an organisation's account");
     let landlord_id = landlord.organisation_id.expect("an organisation's account");
+    use crate::events::catalogue as data;
+    use crate::subleases::model::SubleaseRow;
+    use crate::units::model::{AgreementRow, ProposalRow, UnitRow};
+    let both = vec![landlord_id, association_id];
     let agreement = Uuid::now_v7();
-    diesel::insert_into(agreements::table)
+    let agreement_row: AgreementRow = diesel::insert_into(agreements::table)
         .values((
             agreements::id.eq(agreement),
             agreements::landlord_organisation_id.eq(landlord_id),
@@ -461,8 +476,19 @@ async fn demo_housing(
             agreements::status.eq(AgreementStatus::Active),
             agreements::version.eq(2),
         ))
-        .execute(conn)
+        .returning(AgreementRow::as_returning())
+        .get_result(conn)
         .await?;
+    append(
+        conn,
+        "agreement.accepted",
+        "agreement",
+        agreement,
+        &data::AgreementEventData::of(&agreement_row, None),
+        both.clone(),
+        false,
+    )
+    .await?;
     let units = [
         (
             "T2-CHALON-12",
@@ -525,7 +551,7 @@ async fn demo_housing(
     {
         let id = Uuid::now_v7();
         ids.push(id);
-        diesel::insert_into(units::table)
+        let unit: UnitRow = diesel::insert_into(units::table)
             .values((
                 units::id.eq(id),
                 units::holder_organisation_id.eq(landlord_id),
@@ -549,10 +575,26 @@ async fn demo_housing(
                 units::agreement_id.eq(attached.then_some(agreement)),
                 units::agreement_association_id.eq(attached.then_some(association_id)),
             ))
-            .execute(conn)
+            .returning(UnitRow::as_returning())
+            .get_result(conn)
             .await?;
+        let audience = if attached {
+            both.clone()
+        } else {
+            vec![landlord_id]
+        };
+        append(
+            conn,
+            "unit.created",
+            "unit",
+            id,
+            &data::UnitEventData::from(&unit),
+            audience,
+            false,
+        )
+        .await?;
     }
-    diesel::insert_into(proposals::table)
+    let proposal: ProposalRow = diesel::insert_into(proposals::table)
         .values((
             proposals::id.eq(Uuid::now_v7()),
             proposals::unit_id.eq(ids[0]),
@@ -566,10 +608,21 @@ async fn demo_housing(
             proposals::status.eq(ProposalStatus::Accepted),
             proposals::version.eq(2),
         ))
-        .execute(conn)
+        .returning(ProposalRow::as_returning())
+        .get_result(conn)
         .await?;
+    append(
+        conn,
+        "proposal.accepted",
+        "proposal",
+        proposal.id,
+        &data::ProposalEventData::from(&proposal),
+        both.clone(),
+        false,
+    )
+    .await?;
     let sublease = Uuid::now_v7();
-    diesel::insert_into(subleases::table)
+    let sublease_row: SubleaseRow = diesel::insert_into(subleases::table)
         .values((
             subleases::id.eq(sublease),
             subleases::unit_id.eq(ids[0]),
@@ -585,8 +638,19 @@ async fn demo_housing(
             subleases::deposit_cents.eq(0),
             subleases::status.eq(SubleaseStatus::Planned),
         ))
-        .execute(conn)
+        .returning(SubleaseRow::as_returning())
+        .get_result(conn)
         .await?;
+    append(
+        conn,
+        "sublease.planned",
+        "sublease",
+        sublease,
+        &data::SubleaseEventData::from(&sublease_row),
+        both,
+        false,
+    )
+    .await?;
     diesel::insert_into(sublease_transitions::table)
         .values((
             sublease_transitions::id.eq(Uuid::now_v7()),

@@ -21,7 +21,8 @@ pub struct Config {
     pub demo_data: bool,
     /// `PASSERELLE_JWT_PRIVATE_KEY_FILE`: PKCS#8 PEM Ed25519 key; default generated in the data dir.
     pub jwt_private_key_file: Option<PathBuf>,
-    /// `PASSERELLE_JWT_ISSUER` and `PASSERELLE_JWT_AUDIENCE`.
+    /// `PASSERELLE_JWT_ISSUER` (default `http://` and the bound address: the issuer of the
+    /// OAuth metadata is this too) and `PASSERELLE_JWT_AUDIENCE`.
     pub jwt_issuer: String,
     pub jwt_audience: String,
     /// `PASSERELLE_ACCESS_TOKEN_TTL` (seconds).
@@ -123,16 +124,19 @@ impl Config {
             .unwrap_or(2);
         let database_url = var("DATABASE_URL");
         let default_pool = if database_url.is_some() { 16 } else { 4 * cpus };
+        let bind = parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
         Ok(Config {
             database_url,
-            bind: parsed("PASSERELLE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            bind,
             data_dir,
             postgres_dir,
             bootstrap_admin_email: var("PASSERELLE_BOOTSTRAP_ADMIN_EMAIL"),
             bootstrap_admin_password: var("PASSERELLE_BOOTSTRAP_ADMIN_PASSWORD"),
             demo_data: flag("PASSERELLE_DEMO_DATA", false)?,
             jwt_private_key_file: var("PASSERELLE_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
-            jwt_issuer: var("PASSERELLE_JWT_ISSUER").unwrap_or_else(|| "passerelle".into()),
+            // By default the address the service listens on, as a URL: RFC 8414 and RFC 9068
+            // want the issuer to be where the metadata is read.
+            jwt_issuer: var("PASSERELLE_JWT_ISSUER").unwrap_or_else(|| format!("http://{bind}")),
             jwt_audience: var("PASSERELLE_JWT_AUDIENCE").unwrap_or_else(|| "passerelle-api".into()),
             access_token_ttl: parsed("PASSERELLE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: parsed("PASSERELLE_REFRESH_TOKEN_TTL", 12 * 3600)?,

@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 
 use crate::http::request_context;
 
+/// What a 401 says when the request carried no token at all.
+pub const NO_TOKEN: &str = "a bearer token is required";
+
 /// One failing field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 #[schema(example = json!({"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}))]
@@ -319,10 +322,16 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         match self {
             ApiError::Unauthorized(detail) => {
-                let challenge = format!(
-                    "Bearer realm=\"passerelle\", error=\"invalid_token\", error_description=\"{}\"",
-                    detail.replace('"', "'")
-                );
+                // RFC 6750 §3.1: a request without credentials gets no error code (a client
+                // reading `invalid_token` would try to refresh a token it does not have).
+                let challenge = if detail == NO_TOKEN {
+                    "Bearer realm=\"passerelle\"".to_owned()
+                } else {
+                    format!(
+                        "Bearer realm=\"passerelle\", error=\"invalid_token\", error_description=\"{}\"",
+                        detail.replace('"', "'")
+                    )
+                };
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     response.insert_header((header::WWW_AUTHENTICATE, v));
                 }

@@ -154,6 +154,7 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
         );
         list_pages_refer_to_their_items(components);
         events_are_a_union(components);
+        problem_members(components);
         // Each body schema's required fields, for the operations' own 422 examples.
         let required_fields: std::collections::BTreeMap<String, Vec<String>> = components
             .schemas
@@ -199,7 +200,8 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                         );
                     }
                 }
-                if path == "/v1/auth/token" || !path.starts_with("/v1") {
+                // OAuth's endpoints answer OAuth errors (RFC 6749 §5.2), declared with them.
+                if path.starts_with("/v1/auth/") || !path.starts_with("/v1") {
                     continue;
                 }
                 add(
@@ -229,21 +231,30 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                     string_header("Bearer realm=\"passerelle\", error=\"invalid_token\""),
                 );
                 add(op, 401, unauthorized);
-                // The 403 of a token without this operation's scopes, with its challenge.
+                // The 403 of a token without this operation's scopes, with its challenge;
+                // an operation that needs no scope is refused only by role or organisation.
                 let scopes = crate::http::routes::operation_scopes(op).unwrap_or_default();
-                let mut forbidden = example(
-                    403,
-                    "insufficient-scope",
-                    "Insufficient scope",
-                    &format!("this token lacks the scope {}", scopes.join(" and ")),
-                );
-                forbidden["required_scopes"] = scopes.clone().into();
-                add(
-                    op,
-                    403,
+                let forbidden = if scopes.is_empty() {
+                    problem_response(
+                        "The caller's role or organisation does not allow this",
+                        example(
+                            403,
+                            "forbidden",
+                            "Not allowed",
+                            "a platform admin has no organisation",
+                        ),
+                    )
+                } else {
+                    let mut body = example(
+                        403,
+                        "insufficient-scope",
+                        "Insufficient scope",
+                        &format!("this token lacks the scope {}", scopes.join(" and ")),
+                    );
+                    body["required_scopes"] = scopes.clone().into();
                     problem_response(
                         "The token lacks a scope this operation lists (`insufficient-scope`, with the challenge), or the caller's role or organisation does not allow this (`forbidden`)",
-                        forbidden,
+                        body,
                     )
                     .header(
                         "WWW-Authenticate",
@@ -251,8 +262,9 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                             "With `insufficient-scope`: Bearer realm=\"passerelle\", error=\"insufficient_scope\", scope=\"{}\" (RFC 6750 §3.1)",
                             scopes.join(" ")
                         )),
-                    ),
-                );
+                    )
+                };
+                add(op, 403, forbidden);
                 if is_get {
                     // Conditional GET (`http::caching`).
                     op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
@@ -434,6 +446,45 @@ fn list_pages_refer_to_their_items(components: &mut utoipa::openapi::Components)
                 .entry(item_name)
                 .or_insert(RefOr::T(inline));
         }
+    }
+}
+
+/// The members some problems carry beside the standard ones, typed, so that generated
+/// clients read them as fields rather than as "additional properties".
+fn problem_members(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayBuilder, Schema};
+    let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") else {
+        return;
+    };
+    let string = |description: &str| -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .into()
+    };
+    let strings = |description: &str| -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(description))
+            .into()
+    };
+    let integer = |description: &str| -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .description(Some(description))
+            .into()
+    };
+    let members = [
+        ("existing_id", ObjectBuilder::new().schema_type(Type::String).format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(utoipa::openapi::schema::KnownFormat::Uuid))).description(Some("409 `conflict` for a duplicate: the id of what already exists")).into()),
+        ("current_version", integer("412: the version the resource has now (read it again, then retry)")),
+        ("current_status", string("409 `conflict` for an action the state forbids: the resource's status")),
+        ("allowed_actions", strings("409 `conflict` for an action the state forbids: the actions allowed now")),
+        ("required_scopes", strings("403 `insufficient-scope`: the scopes the operation needs")),
+        ("retry_after_seconds", integer("409 while a request with the same `Idempotency-Key` runs: seconds to wait (also `Retry-After`)")),
+    ];
+    for (name, schema) in members {
+        problem.properties.insert(name.into(), schema);
     }
 }
 

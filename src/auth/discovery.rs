@@ -30,8 +30,8 @@ use crate::state::AppState;
     "service_documentation": "https://passerelle.example.fr/docs/"
 }))]
 pub struct ServerMetadata {
-    /// The issuer: `PASSERELLE_JWT_ISSUER` when it is a URL (as it should be in production:
-    /// it is also the `iss` of access tokens), else this service's address.
+    /// The issuer: `PASSERELLE_JWT_ISSUER`, also the `iss` of access tokens (by default
+    /// `http://` and the address the service listens on; in production its public URL).
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: String,
@@ -48,11 +48,30 @@ pub struct ServerMetadata {
     pub service_documentation: String,
 }
 
-/// This service's address as the caller reached it (behind a proxy, `Forwarded` or
-/// `X-Forwarded-Proto`/`-Host` as actix reads them).
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// Where the endpoints are: the issuer when it is a URL (the default, and what production
+/// sets), else this service's address as the request reached it: its `Host`, and the
+/// forwarded scheme and host only behind trusted proxies (`PASSERELLE_TRUSTED_PROXY_HOPS`),
+/// so that a forged `X-Forwarded-Host` cannot point partners' libraries elsewhere.
+fn base_url(state: &AppState, req: &HttpRequest) -> String {
+    let issuer = state.config.jwt_issuer.trim_end_matches('/');
+    if issuer.starts_with("https://") || issuer.starts_with("http://") {
+        return issuer.to_owned();
+    }
+    if state.config.trusted_proxy_hops > 0 {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.config.bind.to_string());
+    format!("http://{host}")
 }
 
 /// Authorization server metadata
@@ -67,15 +86,11 @@ fn base_url(req: &HttpRequest) -> String {
 )]
 #[get("/.well-known/oauth-authorization-server")]
 pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let base = base_url(&req);
-    let configured = &state.config.jwt_issuer;
-    let issuer = if configured.starts_with("https://") || configured.starts_with("http://") {
-        configured.trim_end_matches('/').to_owned()
-    } else {
-        base.clone()
-    };
+    let base = base_url(&state, &req);
+    let issuer = base.clone();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::VARY, "Host"))
         .json(ServerMetadata {
             issuer,
             token_endpoint: format!("{base}{}", crate::openapi::TOKEN_URL),
@@ -97,8 +112,9 @@ pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"token": "q8Xv…", "token_type_hint": "refresh_token"}))]
 pub struct RevocationRequest {
-    /// The refresh token (or a person's access token) to revoke.
-    #[schema(min_length = 1, max_length = 4096)]
+    /// The refresh token (or a person's access token) to revoke. Anything else, of any
+    /// length, is answered 200 with nothing revoked (RFC 7009 §2.2).
+    #[schema(min_length = 1)]
     pub token: String,
     /// `refresh_token` or `access_token`: where to look first (both are looked at).
     pub token_type_hint: Option<String>,
@@ -153,15 +169,24 @@ pub async fn end_session(conn: &mut AsyncPgConnection, session: Uuid) -> Result<
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
+    let mut payload = payload.into_inner();
     let result = async {
         crate::http::routes::check_query(&req)?;
+        let body = crate::http::body::read_body(&req, &mut payload).await?;
         let request: RevocationRequest =
             crate::auth::token::read_form(&req, &body, &["token", "token_type_hint"])?;
-        let token = Some(request.token)
-            .filter(|t| !t.is_empty() && t.len() <= 4096)
-            .ok_or_else(|| crate::auth::token::OAuthError::invalid_request("token is required"))?;
+        if request.token.is_empty() {
+            return Err(crate::auth::token::OAuthError::invalid_request(
+                "token is required",
+            ));
+        }
+        // Longer than any token of ours: nothing to revoke (RFC 7009 §2.2 answers 200).
+        if request.token.len() > 4096 {
+            return Ok(());
+        }
+        let token = request.token;
         let mut conn = db::conn(&state.pool).await?;
         // A refresh token is looked up by its hash; anything else may be an access token.
         let session: Option<Uuid> = refresh_tokens::table

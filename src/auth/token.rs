@@ -123,9 +123,9 @@ impl OAuthError {
 impl From<ApiError> for OAuthError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::PayloadTooLarge { .. } => {
-                OAuthError::invalid_request("the request body is too large")
-            }
+            ApiError::PayloadTooLarge { limit } => OAuthError::invalid_request(format!(
+                "the request body is larger than {limit} bytes"
+            )),
             ApiError::BadRequest { detail, .. } => OAuthError::invalid_request(detail),
             ApiError::Unavailable(cause) => {
                 log::warn!("token endpoint: database unavailable: {cause}");
@@ -267,11 +267,17 @@ fn uses_basic(req: &HttpRequest) -> bool {
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
-    value
-        .as_deref()
-        .filter(|v| !v.is_empty() && v.len() <= 1024)
-        .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    match value.as_deref() {
+        None | Some("") => Err(OAuthError::invalid_request(format!("{name} is required"))),
+        Some(v) if v.len() > MAX_PARAMETER_BYTES => Err(OAuthError::invalid_request(format!(
+            "{name} is longer than {MAX_PARAMETER_BYTES} bytes"
+        ))),
+        Some(v) => Ok(v),
+    }
 }
+
+/// The longest parameter value the token endpoint reads.
+const MAX_PARAMETER_BYTES: usize = 1024;
 
 /// The scopes of the new token: those asked for, which must all be the account's.
 fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<Scope>, OAuthError> {
@@ -355,8 +361,10 @@ fn client_address(state: &AppState, req: &HttpRequest) -> String {
 /// read from a JSON object). `client_credentials` for partner systems (client id and
 /// secret in the body or as HTTP Basic, not both); `password` and `refresh_token` for people using
 /// the front-end. Refresh tokens are single use: each use returns a new one, and presenting
-/// a used one again revokes the whole session. Failed attempts are limited per account and
-/// per address (429 with `Retry-After`). Errors follow RFC 6749 §5.2, not problem+json.
+/// a used one again revokes the whole session. Failed attempts slow down the address they come
+/// from, never the account (429 with `Retry-After`): five on one account from one address,
+/// then that address waits until the first of them is 15 minutes old; past ten on any accounts,
+/// each attempt from the address waits twice as long as the last (see `auth::throttle`). Errors follow RFC 6749 §5.2, not problem+json.
 #[utoipa::path(
     tag = "auth",
     operation_id = "create_token",
@@ -371,7 +379,7 @@ fn client_address(state: &AppState, req: &HttpRequest) -> String {
         (status = 401, description = "invalid_client: unknown client or wrong secret. The Basic challenge comes only when the client authenticated with HTTP Basic", body = OAuthError,
          headers(("WWW-Authenticate" = String, description = "Basic realm=\"passerelle\", when the client used HTTP Basic")),
          example = json!({"error": "invalid_client", "error_description": "unknown client or wrong secret"})),
-        (status = 429, description = "Too many failed attempts from this address, or on this account", body = OAuthError,
+        (status = 429, description = "Too many failed attempts from this address (on this account, or on any): wait `Retry-After` seconds. Another address is not held back", body = OAuthError,
          headers(("Retry-After" = String, description = "Seconds to wait")),
          example = json!({"error": "invalid_grant", "error_description": "too many failed attempts; retry in 60 seconds"})),
         (status = 500, description = "server_error", body = OAuthError,
@@ -509,17 +517,11 @@ async fn client_credentials_grant(
     req: &HttpRequest,
     r: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let client_id = r
-        .client_id
-        .as_deref()
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .ok_or_else(|| OAuthError::invalid_client("client_id is required"))?
+    let client_id = required(&r.client_id, "client_id")
+        .map_err(|e| OAuthError::invalid_client(e.error_description))?
         .to_owned();
-    let secret = r
-        .client_secret
-        .as_deref()
-        .filter(|v| !v.is_empty() && v.len() <= 1024)
-        .ok_or_else(|| OAuthError::invalid_client("client_secret is required"))?
+    let secret = required(&r.client_secret, "client_secret")
+        .map_err(|e| OAuthError::invalid_client(e.error_description))?
         .to_owned();
     let mut conn = db::conn(&state.pool).await?;
     let account: Option<AccountRow> = accounts::table
@@ -582,7 +584,13 @@ async fn refresh_token_grant(
         .set(refresh_tokens::used_at.eq(diesel::dsl::now))
         .execute(c)
         .await?;
-        if fresh == 0 || token_revoked || session_revoked.is_some() {
+        if token_revoked || session_revoked.is_some() {
+            // Signed out (RFC 7009 revocation, a deactivation) or ended after a reuse.
+            return Ok(Outcome::Refused(
+                "the refresh token was revoked: its session has ended; sign in again",
+            ));
+        }
+        if fresh == 0 {
             // A used token presented again: it may have been stolen. End the session.
             crate::auth::discovery::end_session(c, family).await?;
             return Ok(Outcome::Refused(

@@ -45,10 +45,19 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
                 format!("the query parameter `{field}` is sent more than once"),
             );
         }
+        // A timestamp's usual traps: a date alone, or a `+` left unencoded (read as a space).
+        let hint = if message.contains("premature end of input")
+            || message.contains("input contains invalid characters")
+            || message.contains("input is out of range")
+        {
+            " (a timestamp is RFC 3339, such as 2026-12-01T08:30:00Z; encode `+` as %2B)"
+        } else {
+            ""
+        };
         ApiError::bad_request(
             &field,
             "invalid_parameter",
-            format!("invalid query parameter `{field}`: {message}"),
+            format!("invalid query parameter `{field}`: {message}{hint}"),
         )
     })
 }
@@ -108,12 +117,12 @@ fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
         PathError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    ApiError::bad_request(
-        "path",
-        "invalid_parameter",
-        format!("invalid path parameter: {message}"),
-    )
-    .into()
+    let message = if message.contains("UUID parsing failed") {
+        "an id in the path is not a UUID (such as 0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77)".to_owned()
+    } else {
+        format!("invalid path parameter: {message}")
+    };
+    ApiError::bad_request("path", "invalid_parameter", message).into()
 }
 
 fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {

@@ -64,20 +64,7 @@ async fn each_role_against_each_account_and_organisation_endpoint() {
             &["organisations:read", "accounts:read", "events:read"],
         )
         .await;
-    let t: Value = app
-        .token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", system["client_id"].as_str().unwrap()),
-            ("client_secret", system["client_secret"].as_str().unwrap()),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    callers.push((
-        "system_worker",
-        t["access_token"].as_str().unwrap().to_owned(),
-    ));
+    callers.push(("system_worker", app.system_token(&system).await));
 
     for (role, token) in &callers {
         let is_platform = *role == "platform_admin";

@@ -219,9 +219,19 @@ async fn each_bad_token_is_refused_with_401_and_a_challenge() {
     assert_rejected(&app, &tampered, "tampered payload").await;
 
     assert_rejected(&app, "not-a-jwt", "garbage").await;
+    // No token at all: a challenge without an error code (RFC 6750 §3.1), while a bad token
+    // says `invalid_token`.
     let r = app.client.get(app.url("/v1/me")).send().await.unwrap();
-    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer realm=\"passerelle\""
+    );
     problem(r, 401).await;
+    let r = app.get("/v1/me", "not-a-jwt").await;
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
 
     // Deactivated: the token that worked a moment ago stops at once.
     assert_eq!(

@@ -329,6 +329,20 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// An access token of a partner system (as `system` returned it), by client credentials.
+    pub async fn system_token(&self, system: &Value) -> String {
+        let r = self
+            .token(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", system["client_id"].as_str().unwrap()),
+                ("client_secret", system["client_secret"].as_str().unwrap()),
+            ])
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let token: Value = r.json().await.unwrap();
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn db(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.database_url)
             .await

@@ -2077,21 +2077,7 @@ async fn isolation_between_two_landlords_and_two_associations() {
             &["referrals:read"],
         )
         .await;
-    let token: Value = app
-        .token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", system["client_id"].as_str().unwrap()),
-            ("client_secret", system["client_secret"].as_str().unwrap()),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let p = problem(
-        app.get("/v1/units", token["access_token"].as_str().unwrap())
-            .await,
-        403,
-    )
-    .await;
+    let token = app.system_token(&system).await;
+    let p = problem(app.get("/v1/units", &token).await, 403).await;
     assert!(p["detail"].as_str().unwrap().contains("housing:read"));
 }

@@ -121,17 +121,7 @@ async fn scopes_come_before_bodies_with_the_bearer_challenge() {
     let system = app
         .system(&org.admin_token, org.id, "worker", &["events:read"])
         .await;
-    let token: Value = app
-        .token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", system["client_id"].as_str().unwrap()),
-            ("client_secret", system["client_secret"].as_str().unwrap()),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let token = &app.system_token(&system).await;
     let p = problem(app.get("/v1/referrals?box=nowhere", token).await, 403).await;
     assert_eq!(p["required_scopes"], json!(["referrals:read"]));
     // With the scope, the same mistakes are what is reported.
@@ -316,7 +306,16 @@ async fn the_feed_says_when_to_poll_again() {
         )
         .await;
     }
-    // A full page: ask again at once.
+    // Once the feed shows them (it shows what committed before every running transaction)…
+    app.feed_until(&org.admin_token, "three households", |events| {
+        events
+            .iter()
+            .filter(|e| e["type"] == "household.created")
+            .count()
+            >= 3
+    })
+    .await;
+    // …a full page: ask again at once.
     let r = app.get("/v1/events?limit=2", &org.admin_token).await;
     assert_eq!(r.headers()["retry-after"], "0");
     let page: Value = r.json().await.unwrap();
@@ -358,6 +357,7 @@ async fn oauth_libraries_find_the_server_metadata() {
     assert_eq!(m["token_endpoint"], format!("{base}/v1/auth/token"));
     assert_eq!(m["revocation_endpoint"], format!("{base}/v1/auth/revoke"));
     assert_eq!(m["jwks_uri"], format!("{base}/.well-known/jwks.json"));
+    assert!(r_vary(&app).await.starts_with("Host"));
     let grants: Vec<&str> = m["grant_types_supported"]
         .as_array()
         .unwrap()
@@ -369,6 +369,20 @@ async fn oauth_libraries_find_the_server_metadata() {
         m["scopes_supported"].as_array().unwrap().len(),
         passerelle::identity::model::Scope::ALL.len()
     );
+    // A forged X-Forwarded-Host is not believed (no proxy is trusted), and a cache keeps one
+    // document per Host.
+    let forged: Value = app
+        .client
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(forged["token_endpoint"], format!("{base}/v1/auth/token"));
     // Each URL it gives answers.
     for key in ["token_endpoint", "jwks_uri", "service_documentation"] {
         let url = m[key].as_str().unwrap();
@@ -407,6 +421,14 @@ async fn revocation_ends_a_session() {
         .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = r.json().await.unwrap();
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{refused}"
+    );
     // A person's access token ends its session the same way.
     let signed_in = app.password_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let access = signed_in["access_token"].as_str().unwrap().to_owned();
@@ -431,17 +453,7 @@ async fn revocation_ends_a_session() {
     let system = app
         .system(&org.admin_token, org.id, "worker", &["events:read"])
         .await;
-    let token: Value = app
-        .token(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", system["client_id"].as_str().unwrap()),
-            ("client_secret", system["client_secret"].as_str().unwrap()),
-        ])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let system_token = token["access_token"].as_str().unwrap().to_owned();
+    let system_token = app.system_token(&system).await;
     let r = revoke(vec![("token", system_token.clone())]).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
@@ -575,8 +587,20 @@ async fn events_are_typed_as_the_spec_says() {
     .await;
 
     let mut kinds = std::collections::BTreeSet::new();
-    for org in [&w.landlord, &w.association, &w.other_association] {
-        for event in app.feed(&org.admin_token, 200).await {
+    // The feed shows what committed before every running transaction of the cluster (other
+    // tests' included): wait until the last of each organisation's events is there.
+    let last_of = [
+        (&w.landlord, "sublease.planned"),
+        (&w.association, "referral.declined"),
+        (&w.other_association, "referral.declined"),
+    ];
+    for (org, last) in last_of {
+        let feed = app
+            .feed_until(&org.admin_token, last, |events| {
+                events.iter().any(|e| e["type"] == last)
+            })
+            .await;
+        for event in feed {
             kinds.insert(check_event(&spec, &event));
         }
     }
@@ -597,5 +621,97 @@ async fn events_are_typed_as_the_spec_says() {
         "referral.declined",
     ] {
         assert!(kinds.contains(expected), "{expected} not seen: {kinds:?}");
+    }
+}
+
+async fn r_vary(app: &TestApp) -> String {
+    let r = app
+        .client
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    r.headers()["vary"].to_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn the_metadata_issuer_is_the_tokens_issuer() {
+    let issuer = "https://passerelle.example.fr";
+    let app = spawn_app_configured(fresh_database().await, |c| c.jwt_issuer = issuer.into()).await;
+    let m: Value = app
+        .client
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["issuer"], issuer);
+    assert_eq!(m["token_endpoint"], format!("{issuer}/v1/auth/token"));
+    let token = app.platform_token().await;
+    let claims = token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], issuer);
+    // The default issuer is the address the service listens on, as a URL (what `make run`
+    // serves, where the metadata is read).
+    if std::env::var_os("PASSERELLE_JWT_ISSUER").is_none() {
+        let defaults = passerelle::config::Config::from_env().unwrap();
+        assert_eq!(defaults.jwt_issuer, format!("http://{}", defaults.bind));
+    }
+}
+
+#[actix_web::test]
+async fn the_demo_feed_starts_where_the_demo_data_does() {
+    let database_url = fresh_database().await;
+    {
+        use diesel_async::AsyncConnection;
+        let mut conn = diesel_async::AsyncPgConnection::establish(&database_url)
+            .await
+            .unwrap();
+        passerelle::bootstrap::load_demo(&mut conn).await.unwrap();
+    }
+    let app = spawn_app_on(database_url).await;
+    let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
+    let expected = [
+        "household.created",
+        "referral.submitted",
+        "unit.created",
+        "agreement.accepted",
+        "proposal.accepted",
+        "sublease.planned",
+    ];
+    let mut tokens = Vec::new();
+    for slug in ["departement", "ddets", "association", "bailleur"] {
+        let (client_id, secret) = passerelle::bootstrap::demo_client(slug);
+        tokens.push(
+            app.system_token(&json!({"client_id": client_id, "client_secret": secret}))
+                .await,
+        );
+    }
+    // The feed shows what committed before every running transaction of the cluster (other
+    // tests' too): read again until the demo's events are all there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut kinds = std::collections::BTreeSet::new();
+        for token in &tokens {
+            for event in app.feed(token, 200).await {
+                kinds.insert(check_event(&spec, &event));
+            }
+        }
+        if expected.iter().all(|e| kinds.contains(*e)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all of {expected:?} in the demo feeds: {kinds:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
