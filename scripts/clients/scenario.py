@@ -20,6 +20,7 @@ from passerelle_client.api.referrals import accept_referral, acknowledge_referra
 from passerelle_client.api.accounts import get_me
 from passerelle_client.models import (
     EventPage,
+    GrantType,
     Household,
     HouseholdType,
     HousingSituation,
@@ -42,7 +43,9 @@ def position(cursor: str | None | Unset) -> str | Unset:
 def signed_in(base: str, client_id: str, secret: str) -> AuthenticatedClient:
     token = create_token.sync(
         client=Client(base_url=base),
-        body=TokenRequest(grant_type="client_credentials", client_id=client_id, client_secret=secret),
+        body=TokenRequest(
+            grant_type=GrantType.CLIENT_CREDENTIALS, client_id=client_id, client_secret=secret
+        ),
     )
     assert isinstance(token, TokenResponse), token
     return AuthenticatedClient(base_url=base, token=token.access_token)

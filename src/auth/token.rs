@@ -22,12 +22,23 @@ use crate::identity::model::{AccountKind, AccountRow, Scope};
 use crate::schema::{accounts, refresh_tokens, sessions};
 use crate::state::AppState;
 
+/// The grants the token endpoint answers (RFC 6749 §4.3, §4.4, §6), as the spec types
+/// `grant_type`: read as text, so that another value is OAuth's `unsupported_grant_type`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum GrantType {
+    Password,
+    ClientCredentials,
+    RefreshToken,
+}
+
 /// A token request, as JSON or `application/x-www-form-urlencoded`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[schema(example = json!({"grant_type": "client_credentials", "client_id": "pcl_4kq9d8w2m1x7", "client_secret": "Zr4v…"}))]
+#[schema(example = json!({"grant_type": "client_credentials", "client_id": "pcl_Qm9uam91cg-Hb3Rj", "client_secret": "Zr4v…"}))]
 pub struct TokenRequest {
     /// `password`, `client_credentials` or `refresh_token`.
-    #[schema(example = "password")]
+    #[schema(required = true, nullable = false, value_type = GrantType, example = "password")]
     pub grant_type: Option<String>,
     /// `password`: the person's email.
     pub username: Option<String>,

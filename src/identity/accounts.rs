@@ -260,7 +260,7 @@ pub struct AccountPatch {
 #[schema(example = json!({
     "id": "0193a5c2-8a40-7c11-8e0f-3b5d2c1a9e77", "organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
     "kind": "system", "role": "worker", "name": "Logiciel de suivi social", "email": null,
-    "client_id": "pcl_4kq9d8w2m1x7", "scopes": ["events:read"], "active": true,
+    "client_id": "pcl_Qm9uam91cg-Hb3Rj", "scopes": ["events:read"], "active": true,
     "deactivated_at": null, "version": 1,
     "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z",
     "client_secret": "Zr4v…", "temporary_password": null
