@@ -240,7 +240,7 @@ async fn append<T: serde::Serialize>(
             event_type,
             subject_type,
             subject_id,
-            data: serde_json::to_value(data).map_err(crate::error::ApiError::internal)?,
+            data: events::data(data)?,
             recipients,
             for_platform,
         },

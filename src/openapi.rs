@@ -560,17 +560,22 @@ pub fn document() -> OpenApi {
     api
 }
 
-/// The component an operation's JSON body refers to, if any.
-fn body_schema_name(op: &Operation) -> Option<String> {
-    let RefOr::T(body) = op.request_body.as_ref()? else {
-        return None;
-    };
-    let RefOr::T(content) = body.content.get("application/json")? else {
+/// The component a JSON content (a body's or a response's `application/json`) refers to.
+fn json_schema_name(content: Option<&RefOr<utoipa::openapi::Content>>) -> Option<String> {
+    let RefOr::T(content) = content? else {
         return None;
     };
     match &content.schema {
         Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
         _ => None,
+    }
+}
+
+/// The component an operation's JSON body refers to, if any.
+fn body_schema_name(op: &Operation) -> Option<String> {
+    match op.request_body.as_ref()? {
+        RefOr::T(body) => json_schema_name(body.content.get("application/json")),
+        RefOr::Ref(_) => None,
     }
 }
 
@@ -584,15 +589,9 @@ fn path_parameters(template: &str) -> Vec<&str> {
 
 /// The component a response's JSON content refers to, if any.
 fn response_schema(response: &RefOr<utoipa::openapi::Response>) -> Option<String> {
-    let RefOr::T(response) = response else {
-        return None;
-    };
-    let RefOr::T(content) = response.content.get("application/json")? else {
-        return None;
-    };
-    match &content.schema {
-        Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
-        _ => None,
+    match response {
+        RefOr::T(response) => json_schema_name(response.content.get("application/json")),
+        RefOr::Ref(_) => None,
     }
 }
 

@@ -771,8 +771,8 @@ where
 }
 
 /// Reads a request's JSON body as `T` (see [`read_body_as`]), once the caller is authorised
-/// (401 and 403 come before anything about the body) and after its query (which is part of
-/// what the request says: see `check_query`). `Content-Type` must be JSON (415), except
+/// and its query checked (401, 403 and 400 come before anything about the body: see
+/// `auth::caller`). `Content-Type` must be JSON (415), except
 /// for an empty body when `empty_is_object`: it then reads as `{}`.
 async fn read_request<T: DeserializeOwned + Validate>(
     req: &HttpRequest,
@@ -780,7 +780,6 @@ async fn read_request<T: DeserializeOwned + Validate>(
     empty_is_object: bool,
 ) -> Result<(T, Bytes), ApiError> {
     crate::auth::caller::after_authorisation(req).await;
-    crate::http::routes::check_query(req)?;
     let json = is_json_content_type(req);
     if !json && !empty_is_object {
         return Err(ApiError::UnsupportedMediaType {

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::http::pagination::PageParams;
 
 /// The query string as `T`; a parameter that does not parse is named in the 400 (`field`),
-/// and so is one the operation does not take (see [`check_query`]). A list's filters and
+/// and one the operation does not take is refused with the caller (see [`check_query`]): both
+/// after the token and its scopes. A list's filters and
 /// page come together: [`ListQuery`].
 ///
 /// [`check_query`]: crate::http::routes::check_query
@@ -80,7 +81,6 @@ impl<T: DeserializeOwned + IntoParams + 'static> FromRequest for Query<T> {
         let req = req.clone();
         Box::pin(async move {
             crate::auth::caller::after_authorisation(&req).await;
-            crate::http::routes::check_query(&req)?;
             parse_query(req.query_string()).map(Query)
         })
     }
@@ -102,7 +102,6 @@ impl<F: DeserializeOwned + IntoParams + 'static> FromRequest for ListQuery<F> {
         let req = req.clone();
         Box::pin(async move {
             crate::auth::caller::after_authorisation(&req).await;
-            crate::http::routes::check_query(&req)?;
             let query = req.query_string();
             Ok(ListQuery {
                 filters: parse_query(query)?,

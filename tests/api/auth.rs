@@ -113,15 +113,7 @@ async fn client_credentials_password_and_refresh_grants() {
     let token = t["access_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.public_json("/.well-known/jwks.json").await;
     assert_eq!(jwks["keys"][0]["kid"], header.kid.unwrap());
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
     let payload = token.split('.').nth(1).unwrap();

@@ -329,6 +329,13 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// A public JSON document of the service (no token): the spec, the keys, the metadata.
+    pub async fn public_json(&self, path: &str) -> Value {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json().await.unwrap()
+    }
+
     /// An access token of a partner system (as `system` returned it), by client credentials.
     pub async fn system_token(&self, system: &Value) -> String {
         let r = self

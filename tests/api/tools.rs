@@ -34,15 +34,7 @@ async fn the_docs_answer_where_the_banner_points() {
 #[actix_web::test]
 async fn the_spec_describes_oauth_with_every_scope() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.public_json("/openapi.json").await;
     let scheme = &spec["components"]["securitySchemes"]["oauth2"];
     assert_eq!(scheme["type"], "oauth2");
     for flow in ["clientCredentials", "password"] {
@@ -639,14 +631,8 @@ async fn the_metadata_issuer_is_the_tokens_issuer() {
     let issuer = "https://passerelle.example.fr";
     let app = spawn_app_configured(fresh_database().await, |c| c.jwt_issuer = issuer.into()).await;
     let m: Value = app
-        .client
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .public_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(m["issuer"], issuer);
     assert_eq!(m["token_endpoint"], format!("{issuer}/v1/auth/token"));
     let token = app.platform_token().await;
