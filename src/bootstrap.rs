@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::auth::caller::Caller;
 use crate::auth::secrets;
+use crate::cases::{self, Step};
 use crate::events::{self, NewEvent};
 use crate::identity::model::{
     self, Account, AccountKind, Organisation, OrganisationKind, Role, Scope,
@@ -413,7 +414,7 @@ async fn demo_cases(
             .returning(ReferralRow::as_returning())
             .get_result(conn)
             .await?;
-        service::record_transition(conn, Some(by), &referral, "submit", None, None).await?;
+        cases::record(conn, Some(by), &referral, Step::new("submit", None)).await?;
         for step in case.steps {
             let to = crate::referrals::rules::transition(
                 referral.status,
@@ -446,7 +447,7 @@ async fn demo_housing(
     coordinators: &[Caller],
     couple: Uuid,
 ) -> Result<(), crate::error::ApiError> {
-    use crate::schema::{agreements, proposals, sublease_transitions, subleases, units};
+    use crate::schema::{agreements, proposals, subleases, units};
     use crate::subleases::model::{SubleaseKind, SubleaseStatus};
     use crate::units::model::{
         AgreementKind, AgreementStatus, EnergyClass, Financing, OwnerKind, ProposalStatus,
@@ -479,14 +480,19 @@ async fn demo_housing(
         .returning(AgreementRow::as_returning())
         .get_result(conn)
         .await?;
-    append(
+    // Proposed by the landlord, accepted by the association: two steps of its history.
+    cases::record_step(
         conn,
-        "agreement.accepted",
-        "agreement",
-        agreement,
-        &data::AgreementEventData::of(&agreement_row, None),
-        both.clone(),
-        false,
+        Some(landlord),
+        &agreement_row,
+        Step::new("propose", None),
+    )
+    .await?;
+    cases::record(
+        conn,
+        Some(association),
+        &agreement_row,
+        Step::new("accept", Some(AgreementStatus::Proposed.as_str())),
     )
     .await?;
     let units = [
@@ -611,14 +617,18 @@ async fn demo_housing(
         .returning(ProposalRow::as_returning())
         .get_result(conn)
         .await?;
-    append(
+    cases::record_step(
         conn,
-        "proposal.accepted",
-        "proposal",
-        proposal.id,
-        &data::ProposalEventData::from(&proposal),
-        both.clone(),
-        false,
+        Some(association),
+        &proposal,
+        Step::new("propose", None),
+    )
+    .await?;
+    cases::record(
+        conn,
+        Some(landlord),
+        &proposal,
+        Step::new("accept", Some(ProposalStatus::Proposed.as_str())),
     )
     .await?;
     let sublease = Uuid::now_v7();
@@ -641,26 +651,12 @@ async fn demo_housing(
         .returning(SubleaseRow::as_returning())
         .get_result(conn)
         .await?;
-    append(
+    cases::record(
         conn,
-        "sublease.planned",
-        "sublease",
-        sublease,
-        &data::SubleaseEventData::from(&sublease_row),
-        both,
-        false,
+        Some(association),
+        &sublease_row,
+        Step::new("plan", None),
     )
     .await?;
-    diesel::insert_into(sublease_transitions::table)
-        .values((
-            sublease_transitions::id.eq(Uuid::now_v7()),
-            sublease_transitions::sublease_id.eq(sublease),
-            sublease_transitions::action.eq("plan"),
-            sublease_transitions::to_status.eq(SubleaseStatus::Planned.as_str()),
-            sublease_transitions::actor_account_id.eq(Some(association.account_id)),
-            sublease_transitions::actor_organisation_id.eq(association.organisation_id),
-        ))
-        .execute(conn)
-        .await?;
     Ok(())
 }

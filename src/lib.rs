@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod calendar;
+pub mod cases;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;

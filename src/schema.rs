@@ -39,6 +39,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_transitions (id) {
+        id -> Uuid,
+        case_type -> Text,
+        case_id -> Uuid,
+        household_id -> Nullable<Uuid>,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_account_id -> Nullable<Uuid>,
+        actor_organisation_id -> Nullable<Uuid>,
+        comment -> Nullable<Text>,
+        reason_code -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     data_migrations (name) {
         name -> Text,
         applied_at -> Timestamptz,
@@ -176,20 +193,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    referral_transitions (id) {
-        id -> Uuid,
-        referral_id -> Uuid,
-        action -> Text,
-        from_status -> Nullable<Text>,
-        to_status -> Text,
-        actor_account_id -> Nullable<Uuid>,
-        actor_organisation_id -> Nullable<Uuid>,
-        comment -> Nullable<Text>,
-        occurred_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     referrals (id) {
         id -> Uuid,
         household_id -> Uuid,
@@ -269,20 +272,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    sublease_transitions (id) {
-        id -> Uuid,
-        sublease_id -> Uuid,
-        action -> Text,
-        from_status -> Nullable<Text>,
-        to_status -> Text,
-        actor_account_id -> Nullable<Uuid>,
-        actor_organisation_id -> Nullable<Uuid>,
-        comment -> Nullable<Text>,
-        occurred_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     subleases (id) {
         id -> Uuid,
         unit_id -> Uuid,
@@ -337,6 +326,9 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organisations (organisation_id));
+diesel::joinable!(case_transitions -> accounts (actor_account_id));
+diesel::joinable!(case_transitions -> households (household_id));
+diesel::joinable!(case_transitions -> organisations (actor_organisation_id));
 diesel::joinable!(event_recipients -> events (seq));
 diesel::joinable!(event_recipients -> organisations (organisation_id));
 diesel::joinable!(households -> organisations (created_by_organisation_id));
@@ -347,9 +339,6 @@ diesel::joinable!(proposals -> units (unit_id));
 diesel::joinable!(referral_comments -> accounts (author_account_id));
 diesel::joinable!(referral_comments -> organisations (author_organisation_id));
 diesel::joinable!(referral_comments -> referrals (referral_id));
-diesel::joinable!(referral_transitions -> accounts (actor_account_id));
-diesel::joinable!(referral_transitions -> organisations (actor_organisation_id));
-diesel::joinable!(referral_transitions -> referrals (referral_id));
 diesel::joinable!(referrals -> accounts (referrer_account_id));
 diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(referrals -> measure_kinds (measure_kind));
@@ -359,9 +348,6 @@ diesel::joinable!(rent_arrears -> accounts (recorded_by_account_id));
 diesel::joinable!(rent_arrears -> organisations (recorded_by_organisation_id));
 diesel::joinable!(rent_arrears -> subleases (sublease_id));
 diesel::joinable!(sessions -> accounts (account_id));
-diesel::joinable!(sublease_transitions -> accounts (actor_account_id));
-diesel::joinable!(sublease_transitions -> organisations (actor_organisation_id));
-diesel::joinable!(sublease_transitions -> subleases (sublease_id));
 diesel::joinable!(subleases -> households (household_id));
 diesel::joinable!(subleases -> units (unit_id));
 diesel::joinable!(units -> organisations (holder_organisation_id));
@@ -369,6 +355,7 @@ diesel::joinable!(units -> organisations (holder_organisation_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     agreements,
+    case_transitions,
     data_migrations,
     event_recipients,
     events,
@@ -379,14 +366,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     proposals,
     referral_comments,
-    referral_transitions,
     referrals,
     refresh_tokens,
     rent_arrears,
     sessions,
     sign_in_failures,
     special_category_reads,
-    sublease_transitions,
     subleases,
     units,
 );

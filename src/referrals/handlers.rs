@@ -14,11 +14,12 @@ use super::model::{
     Comment, DeclineReason, MeasureKind, Referral, ReferralAction, ReferralRow, ReferralStatus,
     Transition,
 };
-use super::rules::{self, Party, Refusal};
+use super::rules;
 use super::service::{self, ClosingDetails};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, may_share_household, Action};
+use crate::cases::{self, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -32,9 +33,7 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{
-    measure_kinds, organisations, referral_comments, referral_transitions, referrals,
-};
+use crate::schema::{measure_kinds, organisations, referral_comments, referrals};
 use crate::state::AppState;
 
 /// A new referral.
@@ -173,21 +172,6 @@ fn party_query(org: Uuid, id: Uuid) -> PartyQuery {
                 .or(referrals::addressee_organisation_id.eq(org)),
         )
         .select(ReferralRow::as_select())
-}
-
-/// A referral the organisation is party to, or 404.
-async fn find_as_party(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<ReferralRow, ApiError> {
-    let q = party_query(org, id);
-    Ok(if for_update {
-        q.for_update().first(conn).await?
-    } else {
-        q.first(conn).await?
-    })
 }
 
 /// Checks an addressee: it exists, operates measures, is not the referrer.
@@ -368,7 +352,7 @@ pub async fn create_referral(
                 .returning(ReferralRow::as_returning())
                 .get_result(conn)
                 .await?;
-            service::record_transition(conn, Some(&caller), &row, "submit", None, None).await?;
+            cases::record(conn, Some(&caller), &row, Step::new("submit", None)).await?;
             let id = row.id;
             let view = service::present(conn, &caller, vec![row]).await?.remove(0);
             Ok(referral_response(StatusCode::CREATED, &view)
@@ -483,24 +467,6 @@ pub async fn list_referrals(
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 
-fn refusal(refusal: Refusal, action: ReferralAction, party: Party) -> ApiError {
-    match refusal {
-        Refusal::NotYours => ApiError::Forbidden(format!(
-            "the {} of a referral may not {action} it",
-            match party {
-                Party::Referrer => "referrer",
-                Party::Addressee => "addressee",
-                Party::Service => "service",
-            }
-        )),
-        Refusal::NotNow { current, allowed } => ApiError::not_now(
-            format!("`{action}` is not possible on a referral that is {current}"),
-            current.as_str(),
-            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-        ),
-    }
-}
-
 /// What an action carries.
 enum Payload {
     None,
@@ -523,11 +489,10 @@ async fn act(
             state,
             &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
-                let row = find_as_party(conn, org, id, true).await?;
+                let (row, party) = cases::find_as_party::<ReferralRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let party = service::party_of(&caller, &row).expect("found as a party");
                 let to = rules::transition(row.status, action, party)
-                    .map_err(|r| refusal(r, action, party))?;
+                    .map_err(|r| cases::refusal_error(r, "a referral", action, party.as_str()))?;
                 let (comment, details) = match &payload {
                     Payload::None => (None, ClosingDetails::default()),
                     Payload::Decline(d) => {
@@ -621,13 +586,11 @@ async fn act(
                             .returning(ReferralRow::as_returning())
                             .get_result(conn)
                             .await?;
-                        service::record_transition(
+                        cases::record(
                             conn,
                             Some(&caller),
                             &linked,
-                            "submit",
-                            None,
-                            t.comment.as_deref(),
+                            Step::new("submit", None).comment(t.comment.as_deref()),
                         )
                         .await?;
                         (
@@ -729,20 +692,8 @@ pub async fn referral_history(
     authorize(&caller, Action::ReadReferrals)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
-    let items: Vec<Transition> = referral_transitions::table
-        .filter(referral_transitions::referral_id.eq(row.id))
-        .select(Transition::as_select())
-        .order((
-            referral_transitions::occurred_at.asc(),
-            referral_transitions::id.asc(),
-        ))
-        .load(&mut conn)
-        .await?;
-    Ok(HttpResponse::Ok().json(PageOf {
-        items,
-        next_cursor: None,
-    }))
+    let page = cases::history::<ReferralRow, Transition>(&mut conn, org, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Comment on a referral
@@ -779,7 +730,7 @@ pub async fn create_comment(
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, false).await?;
+            let (row, _) = cases::find_as_party::<ReferralRow>(conn, org, id, false).await?;
             let comment: Comment = diesel::insert_into(referral_comments::table)
                 .values((
                     referral_comments::id.eq(Uuid::now_v7()),
@@ -832,7 +783,8 @@ pub async fn list_comments(
     let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let (row, _) =
+        cases::find_as_party::<ReferralRow>(&mut conn, org, id.into_inner(), false).await?;
     let mut q = referral_comments::table
         .filter(referral_comments::referral_id.eq(row.id))
         .select(Comment::as_select())

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::{PriorityGround, SpecialGround};
-use crate::schema::{measure_kinds, referral_comments, referral_transitions, referrals};
+use crate::schema::{measure_kinds, referral_comments, referrals};
 use crate::text_enum;
 
 text_enum! {
@@ -152,8 +152,7 @@ pub struct Referral {
 }
 
 /// A step of a referral's life.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = referral_transitions)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Transition {
     pub id: Uuid,
     /// `submit`, `acknowledge`, `accept`, `decline`, `withdraw`, `transfer`, `expire`, `obsolete`.
@@ -167,6 +166,21 @@ pub struct Transition {
     pub actor_organisation_id: Option<Uuid>,
     pub comment: Option<String>,
     pub occurred_at: DateTime<Utc>,
+}
+
+impl From<crate::cases::TransitionRow> for Transition {
+    fn from(t: crate::cases::TransitionRow) -> Self {
+        Transition {
+            id: t.id,
+            action: t.action,
+            from_status: t.from_status,
+            to_status: t.to_status,
+            actor_account_id: t.actor_account_id,
+            actor_organisation_id: t.actor_organisation_id,
+            comment: t.comment,
+            occurred_at: t.occurred_at,
+        }
+    }
 }
 
 /// A comment on a referral, seen by both parties.

@@ -6,6 +6,7 @@ use super::model::{ReferralAction, ReferralStatus};
 
 /// Who acts on a referral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Party {
     /// The organisation that sent it.
     Referrer,
@@ -15,17 +16,8 @@ pub enum Party {
     Service,
 }
 
-/// Why an action is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// This party never takes this action (403).
-    NotYours,
-    /// Not in the current state (409): what this party may do now instead.
-    NotNow {
-        current: ReferralStatus,
-        allowed: Vec<ReferralAction>,
-    },
-}
+/// Why an action is refused: the kernel's, over referral states and actions.
+pub type Refusal = crate::cases::Refusal<ReferralStatus, ReferralAction>;
 
 fn is_open(status: ReferralStatus) -> bool {
     matches!(
@@ -90,6 +82,17 @@ pub fn measure_kind_code_is_valid(code: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && (2..=40).contains(&code.len())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl Party {
+    /// The side's name, as error messages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Referrer => "referrer",
+            Party::Addressee => "addressee",
+            Party::Service => "service",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,11 @@ use super::model::{Referral, ReferralAction, ReferralRow, ReferralStatus};
 use super::rules::{self, Party};
 use crate::auth::caller::Caller;
 use crate::auth::policy::handles_special_categories;
+use crate::cases::{self, CaseType, Step};
 use crate::error::ApiError;
 use crate::events::{self, NewEvent};
 use crate::households::journal;
-use crate::schema::{referral_transitions, referrals};
+use crate::schema::referrals;
 
 /// Answers are due this many days after submission when the measure kind says nothing.
 pub const DEFAULT_RESPONSE_DAYS: i64 = 30;
@@ -31,10 +32,16 @@ pub fn default_due(response_days: Option<i32>) -> NaiveDate {
 
 /// The caller's side of a referral, if any.
 pub fn party_of(caller: &Caller, row: &ReferralRow) -> Option<Party> {
-    match caller.organisation_id {
-        Some(org) if org == row.referrer_organisation_id => Some(Party::Referrer),
-        Some(org) if org == row.addressee_organisation_id => Some(Party::Addressee),
-        _ => None,
+    party_of_organisation(caller.organisation_id?, row)
+}
+
+fn party_of_organisation(org: Uuid, row: &ReferralRow) -> Option<Party> {
+    if org == row.referrer_organisation_id {
+        Some(Party::Referrer)
+    } else if org == row.addressee_organisation_id {
+        Some(Party::Addressee)
+    } else {
+        None
     }
 }
 
@@ -92,52 +99,68 @@ pub async fn present(
     Ok(views)
 }
 
-/// Records a step and tells both parties (`referral.<status>`).
-pub async fn record_transition(
-    conn: &mut AsyncPgConnection,
-    actor: Option<&Caller>,
-    row: &ReferralRow,
-    action: &str,
-    from: Option<ReferralStatus>,
-    comment: Option<&str>,
-) -> Result<(), ApiError> {
-    diesel::insert_into(referral_transitions::table)
-        .values((
-            referral_transitions::id.eq(Uuid::now_v7()),
-            referral_transitions::referral_id.eq(row.id),
-            referral_transitions::action.eq(action),
-            referral_transitions::from_status.eq(from.map(|s| s.as_str().to_string())),
-            referral_transitions::to_status.eq(row.status.as_str()),
-            referral_transitions::actor_account_id.eq(actor.map(|a| a.account_id)),
-            referral_transitions::actor_organisation_id.eq(actor.and_then(|a| a.organisation_id)),
-            referral_transitions::comment.eq(comment),
-        ))
-        .execute(conn)
-        .await?;
-    let event_type = match row.status {
-        ReferralStatus::Submitted => "referral.submitted",
-        ReferralStatus::Acknowledged => "referral.acknowledged",
-        ReferralStatus::Accepted => "referral.accepted",
-        ReferralStatus::Declined => "referral.declined",
-        ReferralStatus::Withdrawn => "referral.withdrawn",
-        ReferralStatus::Transferred => "referral.transferred",
-        ReferralStatus::Expired => "referral.expired",
-        ReferralStatus::Obsolete => "referral.obsolete",
-    };
-    events::append(
-        conn,
-        actor,
-        NewEvent {
+impl crate::cases::Case for ReferralRow {
+    const TYPE: CaseType = CaseType::Referral;
+    type Party = Party;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        _: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<Party>, ApiError> {
+        Ok(party_of_organisation(org, self))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = referrals::table.find(id).select(ReferralRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `referral.<status>` to both parties: ids and status only, each party fetches what
+    /// its part allows.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        let event_type = match self.status {
+            ReferralStatus::Submitted => "referral.submitted",
+            ReferralStatus::Acknowledged => "referral.acknowledged",
+            ReferralStatus::Accepted => "referral.accepted",
+            ReferralStatus::Declined => "referral.declined",
+            ReferralStatus::Withdrawn => "referral.withdrawn",
+            ReferralStatus::Transferred => "referral.transferred",
+            ReferralStatus::Expired => "referral.expired",
+            ReferralStatus::Obsolete => "referral.obsolete",
+        };
+        Ok(NewEvent {
             event_type,
             subject_type: "referral",
-            subject_id: row.id,
-            // Ids and status only: each party fetches what its part allows.
-            data: events::data(&crate::events::catalogue::ReferralEventData::from(row))?,
-            recipients: vec![row.referrer_organisation_id, row.addressee_organisation_id],
+            subject_id: self.id,
+            data: events::data(&crate::events::catalogue::ReferralEventData::from(self))?,
+            recipients: vec![
+                self.referrer_organisation_id,
+                self.addressee_organisation_id,
+            ],
             for_platform: false,
-        },
-    )
-    .await
+        })
+    }
 }
 
 /// Moves a locked referral to `to` by `action` (already allowed by the rules).
@@ -162,13 +185,18 @@ pub async fn apply(
         .returning(ReferralRow::as_returning())
         .get_result(conn)
         .await?;
-    record_transition(
+    cases::record(
         conn,
         actor,
         &updated,
-        action.as_str(),
-        Some(row.status),
-        comment,
+        Step::new(action.as_str(), Some(row.status.as_str()))
+            .comment(comment)
+            .reason(
+                updated
+                    .decline_reason
+                    .filter(|_| action == ReferralAction::Decline)
+                    .map(|r| r.as_str()),
+            ),
     )
     .await?;
     Ok(updated)

@@ -15,10 +15,11 @@ use super::model::{
     EndReason, RentArrears, Sublease, SubleaseAction, SubleaseKind, SubleaseRow, SubleaseStatus,
     SubleaseTransition,
 };
-use super::rules::{self, Refusal, SubleaseParty};
+use super::rules::{self, SubleaseParty};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
+use crate::cases::{self, CaseType, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -31,7 +32,7 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{agreements, proposals, rent_arrears, sublease_transitions, subleases};
+use crate::schema::{agreements, proposals, rent_arrears, subleases};
 use crate::state::AppState;
 use crate::units::handlers::{release_unit, set_unit_status};
 use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
@@ -171,72 +172,63 @@ fn sublease_response(status: StatusCode, s: &Sublease) -> StoredResponse {
     StoredResponse::json(status, s).header("etag", etag(s.version))
 }
 
-/// A sub-lease the organisation is party to, or 404.
-async fn find_as_party(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<SubleaseRow, ApiError> {
-    let q = subleases::table
-        .find(id)
-        .filter(
-            subleases::main_tenant_organisation_id
-                .eq(org)
-                .or(subleases::landlord_organisation_id.eq(org)),
-        )
-        .select(SubleaseRow::as_select());
-    Ok(if for_update {
-        q.for_update().first(conn).await?
-    } else {
-        q.first(conn).await?
-    })
-}
+impl crate::cases::Case for SubleaseRow {
+    const TYPE: CaseType = CaseType::Sublease;
+    type Party = SubleaseParty;
 
-/// Records a step and tells both parties (`sublease.<status>`): ids and status only.
-async fn record_transition(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    row: &SubleaseRow,
-    action: &str,
-    from: Option<SubleaseStatus>,
-    comment: Option<&str>,
-) -> Result<(), ApiError> {
-    diesel::insert_into(sublease_transitions::table)
-        .values((
-            sublease_transitions::id.eq(Uuid::now_v7()),
-            sublease_transitions::sublease_id.eq(row.id),
-            sublease_transitions::action.eq(action),
-            sublease_transitions::from_status.eq(from.map(|s| s.as_str())),
-            sublease_transitions::to_status.eq(row.status.as_str()),
-            sublease_transitions::actor_account_id.eq(caller.account_id),
-            sublease_transitions::actor_organisation_id.eq(caller.organisation_id),
-            sublease_transitions::comment.eq(comment),
-        ))
-        .execute(conn)
-        .await?;
-    let event_type = match row.status {
-        SubleaseStatus::Planned => "sublease.planned",
-        SubleaseStatus::Active => "sublease.activated",
-        SubleaseStatus::Glided => "sublease.glided",
-        SubleaseStatus::Ended => "sublease.ended",
-    };
-    events::append(
-        conn,
-        Some(caller),
-        NewEvent {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        _: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<SubleaseParty>, ApiError> {
+        Ok(party_of(org, self))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = subleases::table.find(id).select(SubleaseRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `sublease.<status>` to both parties: ids and status only.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        let event_type = match self.status {
+            SubleaseStatus::Planned => "sublease.planned",
+            SubleaseStatus::Active => "sublease.activated",
+            SubleaseStatus::Glided => "sublease.glided",
+            SubleaseStatus::Ended => "sublease.ended",
+        };
+        Ok(NewEvent {
             event_type,
             subject_type: "sublease",
-            subject_id: row.id,
-            data: events::data(&crate::events::catalogue::SubleaseEventData::from(row))?,
+            subject_id: self.id,
+            data: events::data(&crate::events::catalogue::SubleaseEventData::from(self))?,
             recipients: vec![
-                row.main_tenant_organisation_id,
-                row.landlord_organisation_id,
+                self.main_tenant_organisation_id,
+                self.landlord_organisation_id,
             ],
             for_platform: false,
-        },
-    )
-    .await
+        })
+    }
 }
 
 /// The name PostgreSQL gives the exclusion constraint that keeps a unit's sub-leases apart.
@@ -383,7 +375,7 @@ pub async fn create_sublease(
         if unit.status == UnitStatus::Available {
             set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
         }
-        record_transition(conn, &caller, &row, "plan", None, None).await?;
+        cases::record(conn, Some(&caller), &row, Step::new("plan", None)).await?;
         let id = row.id;
         let view = present(conn, org, vec![row]).await?.remove(0);
         Ok(sublease_response(StatusCode::CREATED, &view).header("location", format!("/v1/subleases/{id}")))
@@ -423,7 +415,8 @@ pub async fn get_sublease(
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let (row, _) =
+        cases::find_as_party::<SubleaseRow>(&mut conn, org, id.into_inner(), false).await?;
     let view = present(&mut conn, org, vec![row]).await?.remove(0);
     Ok(sublease_response(StatusCode::OK, &view).into_response(false))
 }
@@ -493,28 +486,16 @@ async fn act(
             state,
             &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
-                let row = find_as_party(conn, org, id, true).await?;
+                let (row, party) = cases::find_as_party::<SubleaseRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let party = party_of(org, &row).expect("found as a party");
-                let to = rules::transition(row.status, action, row.kind, party).map_err(
-                    |r| match r {
-                        Refusal::NotYours => ApiError::Forbidden(format!(
-                            "the {} of a sub-lease may not {action} it",
-                            match party {
-                                SubleaseParty::MainTenant => "main tenant",
-                                SubleaseParty::Landlord => "landlord",
-                            }
-                        )),
-                        Refusal::NotNow(allowed) => ApiError::not_now(
-                            format!(
-                                "`{action}` is not possible on a {} sub-lease that is {}",
-                                row.kind, row.status
-                            ),
-                            row.status.as_str(),
-                            &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                        ),
-                    },
-                )?;
+                let to = rules::transition(row.status, action, row.kind, party).map_err(|r| {
+                    cases::refusal_error(
+                        r,
+                        &format!("a {} sub-lease", row.kind),
+                        action,
+                        party.as_str(),
+                    )
+                })?;
                 let today = crate::calendar::today();
                 let (ended_on, reason, comment) = match &ending {
                     Some(e) => {
@@ -574,13 +555,13 @@ async fn act(
                     }
                     _ => {}
                 }
-                record_transition(
+                cases::record(
                     conn,
-                    &caller,
+                    Some(&caller),
                     &updated,
-                    action.as_str(),
-                    Some(row.status),
-                    comment,
+                    Step::new(action.as_str(), Some(row.status.as_str()))
+                        .comment(comment)
+                        .reason(reason.map(|r| r.as_str())),
                 )
                 .await?;
                 let view = present(conn, org, vec![updated]).await?.remove(0);
@@ -640,20 +621,9 @@ pub async fn sublease_history(
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
-    let items: Vec<SubleaseTransition> = sublease_transitions::table
-        .filter(sublease_transitions::sublease_id.eq(row.id))
-        .select(SubleaseTransition::as_select())
-        .order((
-            sublease_transitions::occurred_at.asc(),
-            sublease_transitions::id.asc(),
-        ))
-        .load(&mut conn)
-        .await?;
-    Ok(HttpResponse::Ok().json(PageOf {
-        items,
-        next_cursor: None,
-    }))
+    let page =
+        cases::history::<SubleaseRow, SubleaseTransition>(&mut conn, org, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Record rent arrears
@@ -695,9 +665,8 @@ pub async fn create_arrears(
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
-            let row = find_as_party(conn, org, id, false).await?;
+            let (row, party) = cases::find_as_party::<SubleaseRow>(conn, org, id, false).await?;
             if row.status != SubleaseStatus::Active {
-                let party = party_of(org, &row).expect("found as a party");
                 return Err(ApiError::not_now(
                     format!(
                         "arrears are recorded on an active sub-lease; this one is {}",
@@ -770,7 +739,8 @@ pub async fn list_arrears(
     let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let (row, _) =
+        cases::find_as_party::<SubleaseRow>(&mut conn, org, id.into_inner(), false).await?;
     let mut q = rent_arrears::table
         .filter(rent_arrears::sublease_id.eq(row.id))
         .select(RentArrears::as_select())

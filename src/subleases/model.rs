@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::HouseholdSummary;
-use crate::schema::{rent_arrears, sublease_transitions, subleases};
+use crate::schema::{rent_arrears, subleases};
 use crate::text_enum;
 
 text_enum! {
@@ -146,8 +146,7 @@ pub struct Sublease {
 }
 
 /// A step in a sub-lease's life.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = sublease_transitions)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubleaseTransition {
     pub id: Uuid,
     pub sublease_id: Uuid,
@@ -159,6 +158,22 @@ pub struct SubleaseTransition {
     pub actor_organisation_id: Option<Uuid>,
     pub comment: Option<String>,
     pub occurred_at: DateTime<Utc>,
+}
+
+impl From<crate::cases::TransitionRow> for SubleaseTransition {
+    fn from(t: crate::cases::TransitionRow) -> Self {
+        SubleaseTransition {
+            id: t.id,
+            sublease_id: t.case_id,
+            action: t.action,
+            from_status: t.from_status,
+            to_status: t.to_status,
+            actor_account_id: t.actor_account_id,
+            actor_organisation_id: t.actor_organisation_id,
+            comment: t.comment,
+            occurred_at: t.occurred_at,
+        }
+    }
 }
 
 /// Rent arrears recorded on a sub-lease.

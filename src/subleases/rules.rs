@@ -11,14 +11,19 @@ pub enum SubleaseParty {
     Landlord,
 }
 
-/// Why an action is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// Never this party's action (403).
-    NotYours,
-    /// Not for this kind of sub-lease, or not in this state (409): what the party may do now.
-    NotNow(Vec<SubleaseAction>),
+impl SubleaseParty {
+    /// The side's name, as error messages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubleaseParty::MainTenant => "main tenant",
+            SubleaseParty::Landlord => "landlord",
+        }
+    }
 }
+
+/// Why an action is refused: the kernel's, over sub-lease states and actions (an action
+/// not for this kind of sub-lease is "not now").
+pub type Refusal = crate::cases::Refusal<SubleaseStatus, SubleaseAction>;
 
 fn target(
     status: SubleaseStatus,
@@ -54,8 +59,10 @@ pub fn transition(
     if actor(action).is_some_and(|p| p != party) {
         return Err(Refusal::NotYours);
     }
-    target(status, action, kind)
-        .ok_or_else(|| Refusal::NotNow(allowed_actions(status, kind, party)))
+    target(status, action, kind).ok_or_else(|| Refusal::NotNow {
+        current: status,
+        allowed: allowed_actions(status, kind, party),
+    })
 }
 
 /// What a party may do now.
@@ -101,7 +108,10 @@ mod tests {
                                 assert_eq!(*to, e);
                                 allowed += 1;
                             }
-                            (Err(Refusal::NotNow(now)), None) => assert!(!now.contains(a)),
+                            (Err(Refusal::NotNow { current, allowed }), None) => {
+                                assert_eq!(current, s);
+                                assert!(!allowed.contains(a))
+                            }
                             (Err(Refusal::NotYours), None) => {
                                 assert!(matches!(
                                     (a, p),

@@ -21,6 +21,7 @@ use super::rules::{self, Party};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
+use crate::cases::{self, CaseType, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
@@ -97,26 +98,47 @@ fn party_of(org: Uuid, row: &AgreementRow) -> Option<Party> {
     )
 }
 
-/// An agreement the organisation is party to, or 404.
-async fn find_as_party(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<AgreementRow, ApiError> {
-    let q = agreements::table
-        .find(id)
-        .filter(
-            agreements::landlord_organisation_id
-                .eq(org)
-                .or(agreements::association_organisation_id.eq(org)),
-        )
-        .select(AgreementRow::as_select());
-    Ok(if for_update {
-        q.for_update().first(conn).await?
-    } else {
-        q.first(conn).await?
-    })
+impl crate::cases::Case for AgreementRow {
+    const TYPE: CaseType = CaseType::Agreement;
+    type Party = Party;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        None
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        _: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<Party>, ApiError> {
+        Ok(party_of(org, self))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = agreements::table.find(id).select(AgreementRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `agreement.<status>` to both parties: ids, status and counts only.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        agreement_event(status_event(self.status), self, None)
+    }
 }
 
 /// Views of agreements for the organisation, with the number of units each has attached.
@@ -155,33 +177,25 @@ fn agreement_response(status: StatusCode, a: &Agreement) -> StoredResponse {
     StoredResponse::json(status, a).header("etag", etag(a.version))
 }
 
-/// Tells both parties (`agreement.<what>`): ids, status and counts only.
-async fn agreement_event(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
+/// The event telling both parties (`agreement.<what>`): ids, status and counts only.
+fn agreement_event(
     event_type: &'static str,
     row: &AgreementRow,
     unit_ids: Option<Vec<Uuid>>,
-) -> Result<(), ApiError> {
-    let data = events::data(&crate::events::catalogue::AgreementEventData::of(
-        row, unit_ids,
-    ))?;
-    events::append(
-        conn,
-        caller,
-        NewEvent {
-            event_type,
-            subject_type: "agreement",
-            subject_id: row.id,
-            data,
-            recipients: vec![
-                row.landlord_organisation_id,
-                row.association_organisation_id,
-            ],
-            for_platform: false,
-        },
-    )
-    .await
+) -> Result<NewEvent, ApiError> {
+    Ok(NewEvent {
+        event_type,
+        subject_type: "agreement",
+        subject_id: row.id,
+        data: events::data(&crate::events::catalogue::AgreementEventData::of(
+            row, unit_ids,
+        ))?,
+        recipients: vec![
+            row.landlord_organisation_id,
+            row.association_organisation_id,
+        ],
+        for_platform: false,
+    })
 }
 
 /// Propose an agreement
@@ -265,7 +279,7 @@ pub async fn create_agreement(
                 .returning(AgreementRow::as_returning())
                 .get_result(conn)
                 .await?;
-            agreement_event(conn, Some(&caller), "agreement.proposed", &row, None).await?;
+            cases::record(conn, Some(&caller), &row, Step::new("propose", None)).await?;
             let id = row.id;
             let view = present_one(conn, org, row).await?;
             Ok(agreement_response(StatusCode::CREATED, &view)
@@ -292,7 +306,8 @@ pub async fn get_agreement(
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let (row, _) =
+        cases::find_as_party::<AgreementRow>(&mut conn, org, id.into_inner(), false).await?;
     let view = present_one(&mut conn, org, row).await?;
     Ok(agreement_response(StatusCode::OK, &view).into_response(false))
 }
@@ -360,9 +375,9 @@ async fn act(
             state,
             &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
-                let row = find_as_party(conn, org, id, true).await?;
+                let (row, party) =
+                    cases::find_as_party::<AgreementRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let party = party_of(org, &row).expect("found as a party");
                 let to =
                     rules::agreement_transition(row.status, action, party).map_err(|allowed| {
                         if rules::agreement_actions(
@@ -420,7 +435,20 @@ async fn move_to(
     if matches!(to, AgreementStatus::Terminated | AgreementStatus::Expired) {
         release_units(conn, caller, &updated).await?;
     }
-    agreement_event(conn, caller, status_event(to), &updated, None).await?;
+    let action = match to {
+        AgreementStatus::Proposed => "propose",
+        AgreementStatus::Active => "accept",
+        AgreementStatus::Declined => "decline",
+        AgreementStatus::Terminated => "terminate",
+        AgreementStatus::Expired => "expire",
+    };
+    cases::record(
+        conn,
+        caller,
+        &updated,
+        Step::new(action, Some(row.status.as_str())).comment(comment),
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -578,7 +606,7 @@ pub async fn attach_units(
         async move |conn: &mut AsyncPgConnection| {
             // The agreement's row lock serialises attachments: two requests racing cannot both
             // fit under the quota.
-            let agreement = find_as_party(conn, org, id, true).await?;
+            let (agreement, _) = cases::find_as_party::<AgreementRow>(conn, org, id, true).await?;
             if agreement.landlord_organisation_id != org {
                 return Err(ApiError::Forbidden(
                     "the agreement's landlord attaches its units".into(),
@@ -668,12 +696,10 @@ pub async fn attach_units(
                 for unit in &rows {
                     unit_event(conn, Some(&caller), "unit.updated", unit).await?;
                 }
-                agreement_event(
+                events::append(
                     conn,
                     Some(&caller),
-                    "agreement.units_attached",
-                    &agreement,
-                    Some(new.clone()),
+                    agreement_event("agreement.units_attached", &agreement, Some(new.clone()))?,
                 )
                 .await?;
             }

@@ -20,6 +20,7 @@ use super::rules::{self, Party};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
+use crate::cases::{self, CaseType, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
@@ -90,56 +91,67 @@ fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
     StoredResponse::json(status, p).header("etag", etag(p.version))
 }
 
-/// A proposal the organisation is party to, or 404.
-async fn find_as_party(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<ProposalRow, ApiError> {
-    let q = proposals::table
-        .find(id)
-        .filter(
-            proposals::association_organisation_id
-                .eq(org)
-                .or(proposals::landlord_organisation_id.eq(org)),
-        )
-        .select(ProposalRow::as_select());
-    Ok(if for_update {
-        q.for_update().first(conn).await?
-    } else {
-        q.first(conn).await?
-    })
-}
+impl crate::cases::Case for ProposalRow {
+    const TYPE: CaseType = CaseType::Proposal;
+    type Party = Party;
 
-/// Tells both parties (`proposal.<status>`): ids and status only.
-async fn proposal_event(
-    conn: &mut AsyncPgConnection,
-    caller: Option<&Caller>,
-    row: &ProposalRow,
-) -> Result<(), ApiError> {
-    let event_type = match row.status {
-        ProposalStatus::Proposed => "proposal.submitted",
-        ProposalStatus::Accepted => "proposal.accepted",
-        ProposalStatus::Declined => "proposal.declined",
-        ProposalStatus::Withdrawn => "proposal.withdrawn",
-    };
-    events::append(
-        conn,
-        caller,
-        NewEvent {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        _: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<Party>, ApiError> {
+        Ok(Party::of(
+            org,
+            self.landlord_organisation_id,
+            self.association_organisation_id,
+        ))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = proposals::table.find(id).select(ProposalRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `proposal.<status>` to both parties: ids and status only.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        let event_type = match self.status {
+            ProposalStatus::Proposed => "proposal.submitted",
+            ProposalStatus::Accepted => "proposal.accepted",
+            ProposalStatus::Declined => "proposal.declined",
+            ProposalStatus::Withdrawn => "proposal.withdrawn",
+        };
+        Ok(NewEvent {
             event_type,
             subject_type: "proposal",
-            subject_id: row.id,
-            data: events::data(&crate::events::catalogue::ProposalEventData::from(row))?,
+            subject_id: self.id,
+            data: events::data(&crate::events::catalogue::ProposalEventData::from(self))?,
             recipients: vec![
-                row.association_organisation_id,
-                row.landlord_organisation_id,
+                self.association_organisation_id,
+                self.landlord_organisation_id,
             ],
             for_platform: false,
-        },
-    )
-    .await
+        })
+    }
 }
 
 /// Moves a proposal to `to` (accepted, declined with its reason, withdrawn), the comment
@@ -169,7 +181,21 @@ async fn close(
         .returning(ProposalRow::as_returning())
         .get_result(conn)
         .await?;
-    proposal_event(conn, caller, &updated).await?;
+    let action = match to {
+        ProposalStatus::Proposed => "propose",
+        ProposalStatus::Accepted => "accept",
+        ProposalStatus::Declined => "decline",
+        ProposalStatus::Withdrawn => "withdraw",
+    };
+    cases::record(
+        conn,
+        caller,
+        &updated,
+        Step::new(action, Some(row.status.as_str()))
+            .comment(comment)
+            .reason(reason.map(|r| r.as_str())),
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -320,7 +346,7 @@ pub async fn create_proposal(
                 .returning(ProposalRow::as_returning())
                 .get_result(conn)
                 .await?;
-            proposal_event(conn, Some(&caller), &row).await?;
+            cases::record(conn, Some(&caller), &row, Step::new("propose", None)).await?;
             let id = row.id;
             let view = present(conn, org, vec![row]).await?.remove(0);
             Ok(proposal_response(StatusCode::CREATED, &view)
@@ -347,7 +373,8 @@ pub async fn get_proposal(
     authorize(&caller, Action::ReadHousing)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = find_as_party(&mut conn, org, id.into_inner(), false).await?;
+    let (row, _) =
+        cases::find_as_party::<ProposalRow>(&mut conn, org, id.into_inner(), false).await?;
     let view = present(&mut conn, org, vec![row]).await?.remove(0);
     Ok(proposal_response(StatusCode::OK, &view).into_response(false))
 }
@@ -435,14 +462,8 @@ async fn act(
             state,
             &caller.clone(),
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
-                let row = find_as_party(conn, org, id, true).await?;
+                let (row, party) = cases::find_as_party::<ProposalRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let party = Party::of(
-                    org,
-                    row.landlord_organisation_id,
-                    row.association_organisation_id,
-                )
-                .expect("found as a party");
                 if rules::proposal_actor(action) != party {
                     return Err(ApiError::Forbidden(match party {
                         Party::Association => format!(
