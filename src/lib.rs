@@ -15,6 +15,7 @@ pub mod households;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod measures;
 pub mod openapi;
 pub mod reference;
 pub mod referrals;

@@ -54,6 +54,7 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         (name = "units", description = "Housing units landlords hold and make available, and the households associations propose for them"),
         (name = "agreements", description = "Agreements (conventions) by which a landlord makes units available to an association"),
         (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
+        (name = "measures", description = "Support measures: the catalogue of kinds and their rules, measures, renewals decided by funders, contacts and objectives"),
         (name = "operations", description = "Health and readiness probes"),
     ),
     components(schemas(
@@ -67,6 +68,10 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         crate::events::catalogue::ProposalEventData,
         crate::events::catalogue::SubleaseEventData,
         crate::events::catalogue::ArrearsEventData,
+        crate::events::catalogue::MeasureEventData,
+        crate::events::catalogue::MeasureContactEventData,
+        crate::events::catalogue::RenewalEventData,
+        crate::events::catalogue::ObjectiveEventData,
     ))
 )]
 pub struct ApiDoc;

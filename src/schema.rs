@@ -137,6 +137,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    measure_contacts (id) {
+        id -> Uuid,
+        measure_id -> Uuid,
+        occurred_on -> Date,
+        kind -> Text,
+        duration_minutes -> Nullable<Int4>,
+        worker_account_id -> Uuid,
+        note -> Nullable<Text>,
+        recorded_by_account_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     measure_kinds (code) {
         code -> Text,
         name -> Text,
@@ -145,6 +159,63 @@ diesel::table! {
         default_response_days -> Nullable<Int4>,
         active -> Bool,
         created_at -> Timestamptz,
+        duration_months -> Nullable<Int4>,
+        needs_decision -> Bool,
+        renewal_policy -> Jsonb,
+        contact_every_days -> Nullable<Int4>,
+        contact_kinds -> Jsonb,
+        outcome_codes -> Jsonb,
+        max_total_months -> Nullable<Int4>,
+        max_suspension_days -> Nullable<Int4>,
+        operator_kinds -> Jsonb,
+        funder_kinds -> Jsonb,
+        department_code -> Nullable<Text>,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    measures (id) {
+        id -> Uuid,
+        kind -> Text,
+        rules -> Jsonb,
+        household_id -> Uuid,
+        operator_organisation_id -> Uuid,
+        worker_account_id -> Nullable<Uuid>,
+        origin_referral_id -> Nullable<Uuid>,
+        referrer_organisation_id -> Nullable<Uuid>,
+        funder_organisation_id -> Nullable<Uuid>,
+        status -> Text,
+        starts_on -> Date,
+        planned_end_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        outcomes -> Jsonb,
+        closing_comment -> Nullable<Text>,
+        suspended_on -> Nullable<Date>,
+        suspended_until -> Nullable<Date>,
+        suspension_reason -> Nullable<Text>,
+        suspended_days -> Int4,
+        last_contact_on -> Nullable<Date>,
+        next_contact_due_on -> Nullable<Date>,
+        contacts_count -> Int4,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    objectives (id) {
+        id -> Uuid,
+        measure_id -> Uuid,
+        household_id -> Uuid,
+        theme -> Text,
+        description -> Text,
+        status -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -230,6 +301,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    renewals (id) {
+        id -> Uuid,
+        measure_id -> Uuid,
+        household_id -> Uuid,
+        operator_organisation_id -> Uuid,
+        decider_organisation_id -> Uuid,
+        ordinal -> Int4,
+        months -> Int4,
+        exceptional -> Bool,
+        justification -> Nullable<Text>,
+        status -> Text,
+        requested_by_account_id -> Uuid,
+        requested_on -> Date,
+        decided_on -> Nullable<Date>,
+        starts_on -> Nullable<Date>,
+        ends_on -> Nullable<Date>,
+        refusal_reason -> Nullable<Text>,
+        refusal_explanation -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rent_arrears (id) {
         id -> Uuid,
         sublease_id -> Uuid,
@@ -293,6 +389,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        measure_id -> Nullable<Uuid>,
     }
 }
 
@@ -333,6 +430,13 @@ diesel::joinable!(event_recipients -> events (seq));
 diesel::joinable!(event_recipients -> organisations (organisation_id));
 diesel::joinable!(households -> organisations (created_by_organisation_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(measure_contacts -> measures (measure_id));
+diesel::joinable!(measures -> accounts (worker_account_id));
+diesel::joinable!(measures -> households (household_id));
+diesel::joinable!(measures -> measure_kinds (kind));
+diesel::joinable!(measures -> referrals (origin_referral_id));
+diesel::joinable!(objectives -> households (household_id));
+diesel::joinable!(objectives -> measures (measure_id));
 diesel::joinable!(proposals -> accounts (proposed_by_account_id));
 diesel::joinable!(proposals -> households (household_id));
 diesel::joinable!(proposals -> units (unit_id));
@@ -344,11 +448,15 @@ diesel::joinable!(referrals -> households (household_id));
 diesel::joinable!(referrals -> measure_kinds (measure_kind));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
+diesel::joinable!(renewals -> accounts (requested_by_account_id));
+diesel::joinable!(renewals -> households (household_id));
+diesel::joinable!(renewals -> measures (measure_id));
 diesel::joinable!(rent_arrears -> accounts (recorded_by_account_id));
 diesel::joinable!(rent_arrears -> organisations (recorded_by_organisation_id));
 diesel::joinable!(rent_arrears -> subleases (sublease_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(subleases -> households (household_id));
+diesel::joinable!(subleases -> measures (measure_id));
 diesel::joinable!(subleases -> units (unit_id));
 diesel::joinable!(units -> organisations (holder_organisation_id));
 
@@ -362,12 +470,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     households,
     idempotency_keys,
     job_runs,
+    measure_contacts,
     measure_kinds,
+    measures,
+    objectives,
     organisations,
     proposals,
     referral_comments,
     referrals,
     refresh_tokens,
+    renewals,
     rent_arrears,
     sessions,
     sign_in_failures,

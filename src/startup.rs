@@ -18,7 +18,7 @@ use crate::db;
 use crate::http::body::BodyLimit;
 use crate::http::{caching, extractors, request_context, routes};
 use crate::state::AppState;
-use crate::{auth, events, health, households, identity, referrals, subleases, units};
+use crate::{auth, events, health, households, identity, measures, referrals, subleases, units};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -52,7 +52,32 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(households::handlers::record_consent)
                 .service(households::handlers::withdraw_consent)
                 .service(households::handlers::household_access_log)
-                .service(referrals::handlers::list_measure_kinds)
+                .service(measures::catalogue::list_measure_kinds)
+                .service(measures::catalogue::get_measure_kind)
+                .service(measures::catalogue::create_measure_kind)
+                .service(measures::catalogue::update_measure_kind)
+                .service(measures::handlers::create_measure)
+                .service(measures::handlers::list_measures)
+                .service(measures::handlers::get_measure)
+                .service(measures::handlers::update_measure)
+                .service(measures::handlers::start_measure)
+                .service(measures::handlers::suspend_measure)
+                .service(measures::handlers::resume_measure)
+                .service(measures::handlers::close_measure)
+                .service(measures::handlers::cancel_measure)
+                .service(measures::handlers::measure_history)
+                .service(measures::handlers::create_renewal)
+                .service(measures::handlers::list_measure_renewals)
+                .service(measures::handlers::list_renewals)
+                .service(measures::handlers::get_renewal)
+                .service(measures::handlers::grant_renewal)
+                .service(measures::handlers::refuse_renewal)
+                .service(measures::handlers::create_contact)
+                .service(measures::handlers::list_contacts)
+                .service(measures::handlers::create_objective)
+                .service(measures::handlers::list_objectives)
+                .service(measures::handlers::get_objective)
+                .service(measures::handlers::update_objective)
                 .service(referrals::handlers::create_referral)
                 .service(referrals::handlers::list_referrals)
                 .service(referrals::handlers::get_referral)

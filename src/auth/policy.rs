@@ -12,7 +12,15 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
     use Scope::*;
     match role {
         // The platform's operators manage partners, never cases.
-        Role::PlatformAdmin => vec![OrganisationsRead, AccountsRead, AccountsWrite, EventsRead],
+        // They read the measure catalogue (`referrals:read`) to manage its national kinds.
+        Role::PlatformAdmin => vec![
+            OrganisationsRead,
+            AccountsRead,
+            AccountsWrite,
+            EventsRead,
+            ReferralsRead,
+            CatalogueWrite,
+        ],
         Role::Admin => Scope::ALL.to_vec(),
         Role::Coordinator | Role::Worker => vec![
             OrganisationsRead,
@@ -24,6 +32,8 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             ReferralsWrite,
             HousingRead,
             HousingWrite,
+            MeasuresRead,
+            MeasuresWrite,
         ],
         Role::Viewer => vec![
             OrganisationsRead,
@@ -32,6 +42,7 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             HouseholdsRead,
             ReferralsRead,
             HousingRead,
+            MeasuresRead,
         ],
     }
 }
@@ -54,7 +65,7 @@ pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec
 }
 
 /// The actions on partner identity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Action {
     /// Create an organisation.
     CreateOrganisation,
@@ -82,6 +93,20 @@ pub enum Action {
     ReadHousing,
     /// Register units, act on agreements, proposals and sub-leases, record arrears.
     WriteHousing,
+    /// Read the measure catalogue: every account that works on referrals or measures, and
+    /// platform admins.
+    ReadCatalogue,
+    /// Add or change a kind of the catalogue: a national kind (`department_code` none) by a
+    /// platform admin, a département's own by an admin of a department of that département
+    /// (`admin_department`: the caller's organisation's, when it is a department).
+    ManageMeasureKind {
+        department_code: Option<String>,
+        admin_department: Option<String>,
+    },
+    /// Read measures one's organisation is party to (which fields: `measures::service`).
+    ReadMeasures,
+    /// Act on measures, renewals, contacts and objectives.
+    WriteMeasures,
 }
 
 fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
@@ -148,10 +173,50 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
                 Err(ApiError::Forbidden("only the admins of the organisation that created the household read its journal".into()))
             }
         }
-        Action::ReadReferrals => require_scope(caller, Scope::ReferralsRead),
+        Action::ReadReferrals => {
+            require_scope(caller, Scope::ReferralsRead)?;
+            no_cases_for_platform(is_platform)
+        }
         Action::WriteReferrals => require_scope(caller, Scope::ReferralsWrite),
         Action::ReadHousing => require_scope(caller, Scope::HousingRead),
         Action::WriteHousing => require_scope(caller, Scope::HousingWrite),
+        Action::ReadCatalogue => require_scope(caller, Scope::ReferralsRead),
+        Action::ManageMeasureKind {
+            department_code,
+            admin_department,
+        } => {
+            require_scope(caller, Scope::CatalogueWrite)?;
+            let allowed = match department_code {
+                None => is_platform,
+                Some(code) => {
+                    caller.role == Role::Admin
+                        && caller.organisation_kind == Some(OrganisationKind::Department)
+                        && admin_department.as_deref() == Some(code.as_str())
+                }
+            };
+            if allowed {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "a national kind is managed by platform admins, a département's own kind by \
+                     the admins of that département's department"
+                        .into(),
+                ))
+            }
+        }
+        Action::ReadMeasures => require_scope(caller, Scope::MeasuresRead),
+        Action::WriteMeasures => require_scope(caller, Scope::MeasuresWrite),
+    }
+}
+
+/// Platform admins manage partners, never cases.
+fn no_cases_for_platform(is_platform: bool) -> Result<(), ApiError> {
+    if is_platform {
+        Err(ApiError::Forbidden(
+            "cases belong to partner organisations; a platform admin has none".into(),
+        ))
+    } else {
+        Ok(())
     }
 }
 

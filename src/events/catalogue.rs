@@ -9,6 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::HouseholdRow;
+use crate::measures::model::{
+    ContactKind, MeasureRow, MeasureStatus, ObjectiveStatus, OutcomeCode, RenewalRefusalReason,
+    RenewalRow, RenewalStatus,
+};
 use crate::referrals::model::{DeclineReason, ReferralRow, ReferralStatus};
 use crate::subleases::model::{EndReason, SubleaseRow, SubleaseStatus};
 use crate::units::model::{
@@ -219,6 +223,71 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "ArrearsEventData",
         "Rent arrears were recorded on the sub-lease",
     ),
+    kind(
+        "measure.proposed",
+        "MeasureEventData",
+        "A measure was opened and waits for the funder's decision",
+    ),
+    kind(
+        "measure.started",
+        "MeasureEventData",
+        "A measure started (opened active, decided, or resumed)",
+    ),
+    kind(
+        "measure.suspended",
+        "MeasureEventData",
+        "A measure was suspended: its planned end moved",
+    ),
+    kind(
+        "measure.closed",
+        "MeasureEventData",
+        "A measure ended, with its outcomes",
+    ),
+    kind(
+        "measure.cancelled",
+        "MeasureEventData",
+        "A proposed measure was given up",
+    ),
+    kind(
+        "measure.extended",
+        "MeasureEventData",
+        "A renewal was granted: the planned end moved",
+    ),
+    kind(
+        "measure.updated",
+        "MeasureEventData",
+        "A measure's worker or funder changed",
+    ),
+    kind(
+        "measure.contact_recorded",
+        "MeasureContactEventData",
+        "A contact with the household was logged (its note never leaves the operator)",
+    ),
+    kind(
+        "renewal.requested",
+        "RenewalEventData",
+        "The operator asked the funder to renew a measure",
+    ),
+    kind(
+        "renewal.granted",
+        "RenewalEventData",
+        "The funder granted a renewal",
+    ),
+    kind(
+        "renewal.refused",
+        "RenewalEventData",
+        "The funder refused a renewal, with a coded reason",
+    ),
+    kind(
+        "objective.created",
+        "ObjectiveEventData",
+        "An objective was set (the operator's feed only)",
+    ),
+    kind(
+        "objective.updated",
+        "ObjectiveEventData",
+        "An objective changed (the operator's feed only)",
+    ),
 ];
 
 /// The kind of a type, if the service emits it.
@@ -381,4 +450,86 @@ pub struct ArrearsEventData {
     pub amount_cents: i64,
     /// How many months of rent it amounts to.
     pub months: i32,
+}
+
+/// `data` of `measure.*`. The landlord of a sub-lease that names the measure gets the id,
+/// status, planned end and version alone; the operator, the funder and the referrer also
+/// the kind, the household and the outcomes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureEventData {
+    pub id: Uuid,
+    pub status: MeasureStatus,
+    /// `null`: no limit.
+    pub planned_end_on: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub household_id: Option<Uuid>,
+    /// How it ended (on `measure.closed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<OutcomeCode>>,
+    pub version: i32,
+}
+
+impl MeasureEventData {
+    /// The event's data; `full` for the operator, the funder and the referrer.
+    pub fn of(row: &MeasureRow, full: bool) -> Self {
+        MeasureEventData {
+            id: row.id,
+            status: row.status,
+            planned_end_on: row.planned_end_on,
+            kind: full.then(|| row.kind.clone()),
+            household_id: full.then_some(row.household_id),
+            outcomes: full.then(|| row.outcome_codes()),
+            version: row.version,
+        }
+    }
+}
+
+/// `data` of `measure.contact_recorded`: never the note.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureContactEventData {
+    /// The measure.
+    pub id: Uuid,
+    pub contact_id: Uuid,
+    pub kind: ContactKind,
+    pub occurred_on: chrono::NaiveDate,
+    /// Contacts logged on the measure so far.
+    pub contacts_count: i32,
+}
+
+/// `data` of `renewal.<status>`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenewalEventData {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub status: RenewalStatus,
+    pub months: i32,
+    /// Set on `renewal.granted`: the measure's new planned end.
+    pub ends_on: Option<chrono::NaiveDate>,
+    /// Set on `renewal.refused`.
+    pub refusal_reason: Option<RenewalRefusalReason>,
+    pub version: i32,
+}
+
+impl From<&RenewalRow> for RenewalEventData {
+    fn from(row: &RenewalRow) -> Self {
+        RenewalEventData {
+            id: row.id,
+            measure_id: row.measure_id,
+            status: row.status,
+            months: row.months,
+            ends_on: row.ends_on,
+            refusal_reason: row.refusal_reason,
+            version: row.version,
+        }
+    }
+}
+
+/// `data` of `objective.*` (the operator's feed only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectiveEventData {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub status: ObjectiveStatus,
 }

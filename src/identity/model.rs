@@ -75,6 +75,15 @@ text_enum! {
         /// Register and change units; propose, answer and end agreements, proposals and
         /// sub-leases; record rent arrears.
         HousingWrite = "housing:write",
+        /// Read the support measures one's organisation operates, funds or referred, their
+        /// renewals, and (the operator) their contacts and objectives.
+        MeasuresRead = "measures:read",
+        /// Open, start, suspend, resume, close and cancel measures; ask for and decide
+        /// renewals; record contacts and objectives.
+        MeasuresWrite = "measures:write",
+        /// Manage the measure catalogue: national kinds (platform admins) or a
+        /// département's own (its department's admins).
+        CatalogueWrite = "catalogue:write",
     }
 }
 
@@ -92,6 +101,9 @@ impl Scope {
             Scope::ReferralsWrite => "Send referrals, answer them, comment",
             Scope::HousingRead => "Read units, agreements, proposals and sub-leases one's organisation holds or is party to",
             Scope::HousingWrite => "Register and change units; propose, answer and end agreements, proposals and sub-leases; record rent arrears",
+            Scope::MeasuresRead => "Read the support measures one's organisation operates, funds or referred, their renewals, and (the operator) their contacts and objectives",
+            Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for and decide renewals; record contacts and objectives",
+            Scope::CatalogueWrite => "Manage the measure catalogue: national kinds (platform admins) or a département's own (its department's admins)",
         }
     }
 }

@@ -11,8 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::model::{
-    Comment, DeclineReason, MeasureKind, Referral, ReferralAction, ReferralRow, ReferralStatus,
-    Transition,
+    Comment, DeclineReason, Referral, ReferralAction, ReferralRow, ReferralStatus, Transition,
 };
 use super::rules;
 use super::service::{self, ClosingDetails};
@@ -33,7 +32,8 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::{OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{measure_kinds, organisations, referral_comments, referrals};
+use crate::measures::catalogue;
+use crate::schema::{organisations, referral_comments, referrals};
 use crate::state::AppState;
 
 /// A new referral.
@@ -212,34 +212,6 @@ async fn check_addressee(
     Ok(())
 }
 
-/// List the measure catalogue
-///
-/// The kinds of support measure a referral can ask for.
-#[utoipa::path(
-    tag = "referrals",
-    operation_id = "list_measure_kinds",
-    security(("oauth2" = ["referrals:read"])),
-    responses((status = 200, description = "The catalogue", body = PageOf<MeasureKind>))
-)]
-#[get("/measure-kinds")]
-pub async fn list_measure_kinds(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> ApiResult<HttpResponse> {
-    authorize(&caller, Action::ReadReferrals)?;
-    let mut conn = db::conn(&state.pool).await?;
-    let items: Vec<MeasureKind> = measure_kinds::table
-        .filter(measure_kinds::active.eq(true))
-        .select(MeasureKind::as_select())
-        .order(measure_kinds::code.asc())
-        .load(&mut conn)
-        .await?;
-    Ok(HttpResponse::Ok().json(PageOf {
-        items,
-        next_cursor: None,
-    }))
-}
-
 /// Send a referral
 ///
 /// Asks an operator to take a household on for a measure. Sharing the household with
@@ -292,20 +264,16 @@ pub async fn create_referral(
                 &mut errors,
             )
             .await?;
-            let kind: Option<MeasureKind> = measure_kinds::table
-                .filter(measure_kinds::code.eq(&new.measure_kind))
-                .filter(measure_kinds::active.eq(true))
-                .select(MeasureKind::as_select())
-                .first(conn)
-                .await
-                .optional()?;
-            if kind.is_none() {
-                errors.push(FieldError::new(
-                    "measure_kind",
-                    "unknown_measure_kind",
-                    "no such measure kind in the catalogue",
-                ));
-            }
+            // A département's own kind is offered to the organisations of that département.
+            let department = catalogue::department_of(conn, org).await?;
+            let kind = catalogue::check_offered(
+                conn,
+                "measure_kind",
+                &new.measure_kind,
+                &department,
+                &mut errors,
+            )
+            .await?;
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
@@ -615,6 +583,8 @@ async fn act(
                 .await?;
                 if to == ReferralStatus::Accepted {
                     service::make_others_obsolete(conn, &updated).await?;
+                    // The loop goes on: the measure starts in the same transaction.
+                    crate::measures::handlers::open_from_referral(conn, &caller, &updated).await?;
                 }
                 let view = service::present(conn, &caller, vec![updated])
                     .await?
@@ -638,7 +608,11 @@ action_endpoint! {
     /// Accept a referral
     ///
     /// The addressee takes the household on. The household's other open referrals for the same
-    /// measure kind become `obsolete`.
+    /// measure kind become `obsolete`. The measure starts in the same transaction (`GET
+    /// /v1/measures?referral_id=`): `proposed` when its kind needs the funder's decision, else
+    /// `active` from the desired start; the referrer is its funder when its kind is one of the
+    /// kind's funder kinds, and is told through the feed (`measure.proposed` or
+    /// `measure.started`), up to its outcome (`measure.closed`).
     accept_referral: "/referrals/{id}/accept", tag "referrals", scope "referrals:write",
     id "The referral's id", returns Referral,
     |state, caller, target| act(&state, caller, target, ReferralAction::Accept, Payload::None)

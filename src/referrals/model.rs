@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::{PriorityGround, SpecialGround};
-use crate::schema::{measure_kinds, referral_comments, referrals};
+use crate::schema::{referral_comments, referrals};
 use crate::text_enum;
 
 text_enum! {
@@ -192,18 +192,4 @@ pub struct Comment {
     pub author_organisation_id: Uuid,
     pub body: String,
     pub created_at: DateTime<Utc>,
-}
-
-/// A kind of support measure of the catalogue.
-#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
-#[diesel(table_name = measure_kinds)]
-#[schema(example = json!({"code": "empex", "name": "Équipe mobile de prévention des expulsions", "funder": "State (DDETS-PP)",
-    "description": "Referred by the CCAPEX for tenants in rent arrears", "default_response_days": 15}))]
-pub struct MeasureKind {
-    pub code: String,
-    pub name: String,
-    pub funder: String,
-    pub description: String,
-    /// Days an addressee has to answer; `null`: 30.
-    pub default_response_days: Option<i32>,
 }

@@ -13,7 +13,7 @@ use validator::Validate;
 
 use super::model::{
     EndReason, RentArrears, Sublease, SubleaseAction, SubleaseKind, SubleaseRow, SubleaseStatus,
-    SubleaseTransition,
+    SubleaseTransition, SupportMeasure,
 };
 use super::rules::{self, SubleaseParty};
 use crate::action_endpoint;
@@ -32,7 +32,8 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
-use crate::schema::{agreements, proposals, rent_arrears, subleases};
+use crate::measures::model::MeasureStatus;
+use crate::schema::{agreements, measures, proposals, rent_arrears, subleases};
 use crate::state::AppState;
 use crate::units::handlers::{release_unit, set_unit_status};
 use crate::units::model::{find_visible_unit, AgreementStatus, ProposalStatus, UnitStatus};
@@ -75,6 +76,9 @@ pub struct NewSublease {
     #[validate(range(min = 0, max = 100_000_000))]
     #[schema(minimum = 0, maximum = 100_000_000)]
     pub deposit_cents: i64,
+    /// The support measure that goes with it: one your organisation operates for this
+    /// household, not closed or cancelled. The landlord then sees that it runs and until when.
+    pub measure_id: Option<Uuid>,
 }
 
 /// The end of a sub-lease.
@@ -135,9 +139,32 @@ async fn present(
 ) -> Result<Vec<Sublease>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
     let summaries = households_model::Summaries::load(conn, &ids).await?;
+    let measure_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.measure_id).collect();
+    let support: std::collections::HashMap<Uuid, SupportMeasure> = if measure_ids.is_empty() {
+        Default::default()
+    } else {
+        measures::table
+            .filter(measures::id.eq_any(&measure_ids))
+            .select((measures::id, measures::status, measures::planned_end_on))
+            .load::<(Uuid, MeasureStatus, Option<NaiveDate>)>(conn)
+            .await?
+            .into_iter()
+            .map(|(id, status, planned_end_on)| {
+                (
+                    id,
+                    SupportMeasure {
+                        id,
+                        status,
+                        planned_end_on,
+                    },
+                )
+            })
+            .collect()
+    };
     rows.into_iter()
         .map(|row| {
             let household = summaries.get(row.household_id)?;
+            let support_measure = row.measure_id.and_then(|m| support.get(&m).cloned());
             let allowed_actions = party_of(org, &row)
                 .map(|p| rules::allowed_actions(row.status, row.kind, p))
                 .unwrap_or_default();
@@ -159,6 +186,7 @@ async fn present(
                 status: row.status,
                 end_reason: row.end_reason,
                 closing_comment: row.closing_comment,
+                support_measure,
                 allowed_actions,
                 version: row.version,
                 created_at: row.created_at,
@@ -333,6 +361,28 @@ pub async fn create_sublease(
                 errors.push(FieldError::new("starts_on", "energy_class_banned", &why));
             }
         }
+        if let Some(m) = new.measure_id {
+            let ok: bool = diesel::select(diesel::dsl::exists(
+                measures::table
+                    .filter(measures::id.eq(m))
+                    .filter(measures::operator_organisation_id.eq(org))
+                    .filter(measures::household_id.eq(new.household_id))
+                    .filter(measures::status.eq_any([
+                        MeasureStatus::Proposed,
+                        MeasureStatus::Active,
+                        MeasureStatus::Suspended,
+                    ])),
+            ))
+            .get_result(conn)
+            .await?;
+            if !ok {
+                errors.push(FieldError::new(
+                    "measure_id",
+                    "unknown_measure",
+                    "no open measure your organisation operates for this household has this id",
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
@@ -367,6 +417,7 @@ pub async fn create_sublease(
                 subleases::housing_benefit_cents.eq(new.housing_benefit_cents),
                 subleases::deposit_cents.eq(new.deposit_cents),
                 subleases::status.eq(SubleaseStatus::Planned),
+                subleases::measure_id.eq(new.measure_id),
             ))
             .returning(SubleaseRow::as_returning())
             .get_result(conn)

@@ -87,6 +87,7 @@ pub struct SubleaseRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub measure_id: Option<Uuid>,
 }
 
 impl SubleaseRow {
@@ -138,6 +139,9 @@ pub struct Sublease {
     pub status: SubleaseStatus,
     pub end_reason: Option<EndReason>,
     pub closing_comment: Option<String>,
+    /// The support measure that goes with it (IML, sliding lease), as both parties see it:
+    /// whether it runs and until when; `null` when none is named.
+    pub support_measure: Option<SupportMeasure>,
     /// What your organisation may do to it now.
     pub allowed_actions: Vec<SubleaseAction>,
     pub version: i32,
@@ -197,4 +201,13 @@ pub struct RentArrears {
     pub recorded_by_account_id: Uuid,
     pub recorded_by_organisation_id: Uuid,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// The support measure of a sub-lease, as the landlord sees it: that it runs, and until when.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SupportMeasure {
+    pub id: Uuid,
+    pub status: crate::measures::model::MeasureStatus,
+    /// `null`: no limit.
+    pub planned_end_on: Option<NaiveDate>,
 }

@@ -259,6 +259,25 @@ async fn every_patch_is_a_merge_patch() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let u: Value = r.json().await.unwrap();
+    let state = app.organisation("state_service").await;
+    let r = app
+        .post(
+            "/v1/measures",
+            &association.admin_token,
+            &json!({"household_id": h["id"], "kind": "avdl", "funder_organisation_id": state.id}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    let r = app
+        .post(
+            &format!("/v1/measures/{}/objectives", m["id"].as_str().unwrap()),
+            &association.admin_token,
+            &json!({"theme": "budget", "description": "Tenir un budget"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let o: Value = r.json().await.unwrap();
     // Each PATCH endpoint of the spec, with a resource of its kind and who may change it.
     let targets = [
         (
@@ -279,6 +298,21 @@ async fn every_patch_is_a_merge_patch() {
         (
             "/v1/organisations/{id}/accounts/{account_id}".to_owned(),
             format!("/v1/organisations/{}/accounts/{account}", association.id),
+            association.admin_token.clone(),
+        ),
+        (
+            "/v1/measure-kinds/{code}".to_owned(),
+            "/v1/measure-kinds/asll".to_owned(),
+            platform.clone(),
+        ),
+        (
+            "/v1/measures/{id}".to_owned(),
+            format!("/v1/measures/{}", m["id"].as_str().unwrap()),
+            association.admin_token.clone(),
+        ),
+        (
+            "/v1/objectives/{id}".to_owned(),
+            format!("/v1/objectives/{}", o["id"].as_str().unwrap()),
             association.admin_token.clone(),
         ),
     ];

@@ -182,6 +182,34 @@ pub async fn spawn_app_configured(
     }
 }
 
+impl TestApp {
+    /// Another server on the same database and keys (a token of one is good at the other)
+    /// whose clock reads `instant`: the same world, later.
+    pub async fn at(&self, instant: &str) -> TestApp {
+        let instant: chrono::DateTime<chrono::Utc> = instant.parse().unwrap();
+        let mut config = (*self.config).clone();
+        config.clock_offset = passerelle::calendar::offset_to(instant);
+        let config = Arc::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let server = passerelle::startup::serve(
+            listener,
+            config.clone(),
+            &self.database_url,
+            self.keys.clone(),
+        )
+        .unwrap();
+        actix_web::rt::spawn(server);
+        TestApp {
+            address,
+            client: self.client.clone(),
+            database_url: self.database_url.clone(),
+            keys: self.keys.clone(),
+            config,
+        }
+    }
+}
+
 /// A SIRET that passes the check digit, different at each call.
 pub fn siret() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -271,13 +299,18 @@ impl TestApp {
 
     /// A new organisation of the kind, with its first admin signed in.
     pub async fn organisation(&self, kind: &str) -> Org {
+        self.organisation_in(kind, "53").await
+    }
+
+    /// An organisation of the kind in a département, with an admin.
+    pub async fn organisation_in(&self, kind: &str, department: &str) -> Org {
         let platform = self.platform_token().await;
         let r = self
             .post(
                 "/v1/organisations",
                 &platform,
                 &json!({"kind": kind, "name": format!("Organisation {kind} {}", Uuid::now_v7()),
-                        "siret": siret(), "department_code": "53", "contact_email": "contact@org.example"}),
+                        "siret": siret(), "department_code": department, "contact_email": "contact@org.example"}),
             )
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);

@@ -7,6 +7,7 @@ mod edges;
 mod helpers;
 mod households;
 mod housing;
+mod measures;
 mod organisations;
 mod outage;
 mod referrals;

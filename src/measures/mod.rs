@@ -1,0 +1,10 @@
+//! Support measures (*mesures d'accompagnement*): the catalogue of kinds and their rules,
+//! measures (opened directly by an operator, or when it accepts a referral), their
+//! renewals, contacts and objectives. Every measure and renewal is a case of the kernel
+//! (`crate::cases`): one history, one party read, one refusal.
+
+pub mod catalogue;
+pub mod handlers;
+pub mod model;
+pub mod rules;
+pub mod service;

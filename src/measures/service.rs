@@ -1,0 +1,579 @@
+//! What happens to measures inside a transaction: who is a party, what each party is shown,
+//! opening a measure (directly, or when a referral is accepted), moving it, and telling the
+//! parties.
+//!
+//! Who sees what (issue 11, DOMAIN.md "who sees what"):
+//!
+//! | part of a measure                         | operator | funder | referrer | landlord |
+//! |-------------------------------------------|----------|--------|----------|----------|
+//! | id, status, planned end                   | yes      | yes    | yes      | yes      |
+//! | `details`: kind, parties, dates, outcomes | yes      | yes    | yes      |          |
+//! | `funding`: household's name and make-up, rules, contact count, suspension dates, renewals | yes | yes | | |
+//! | `follow_up`: worker, contact dates, rhythm, suspension reason, closing comment | yes | | | |
+//! | contacts (with their notes), objectives   | yes      |        |          |          |
+//!
+//! The landlord is the landlord of a sub-lease that names the measure. Anyone else: 404. A
+//! measure holds no special-category data (the household's grounds are read through
+//! `/v1/households`, where each read is journalled), so reading one journals nothing.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::*;
+use super::rules::{self, MeasureParty};
+use crate::auth::caller::Caller;
+use crate::cases::{self, Case, CaseType, Step};
+use crate::error::ApiError;
+use crate::events::catalogue::{MeasureEventData, RenewalEventData};
+use crate::events::{self, NewEvent};
+use crate::households::model::HouseholdType;
+use crate::schema::{households, measures, objectives, renewals, subleases};
+
+impl Case for MeasureRow {
+    const TYPE: CaseType = CaseType::Measure;
+    type Party = MeasureParty;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<MeasureParty>, ApiError> {
+        if let Some(p) = party_in_row(org, self) {
+            return Ok(Some(p));
+        }
+        let landlord: bool = diesel::select(diesel::dsl::exists(
+            subleases::table
+                .filter(subleases::measure_id.eq(self.id))
+                .filter(subleases::landlord_organisation_id.eq(org)),
+        ))
+        .get_result(conn)
+        .await?;
+        Ok(landlord.then_some(MeasureParty::Landlord))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = measures::table.find(id).select(MeasureRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `measure.<status>` to the operator, the funder and the referrer, with the outcomes;
+    /// [`record`] sends the landlords of its sub-leases their copy, without them.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        let event_type = match self.status {
+            MeasureStatus::Proposed => "measure.proposed",
+            MeasureStatus::Active => "measure.started",
+            MeasureStatus::Suspended => "measure.suspended",
+            MeasureStatus::Closed => "measure.closed",
+            MeasureStatus::Cancelled => "measure.cancelled",
+        };
+        measure_event(event_type, self)
+    }
+}
+
+/// The operator's, funder's or referrer's side, from the row alone.
+fn party_in_row(org: Uuid, row: &MeasureRow) -> Option<MeasureParty> {
+    if org == row.operator_organisation_id {
+        Some(MeasureParty::Operator)
+    } else if Some(org) == row.funder_organisation_id {
+        Some(MeasureParty::Funder)
+    } else if Some(org) == row.referrer_organisation_id {
+        Some(MeasureParty::Referrer)
+    } else {
+        None
+    }
+}
+
+/// The parties told of every change: operator, funder, referrer.
+fn audience(row: &MeasureRow) -> Vec<Uuid> {
+    let mut to = vec![row.operator_organisation_id];
+    to.extend(row.funder_organisation_id);
+    to.extend(row.referrer_organisation_id);
+    to.sort();
+    to.dedup();
+    to
+}
+
+/// A measure event of `event_type` to its audience.
+pub fn measure_event(event_type: &'static str, row: &MeasureRow) -> Result<NewEvent, ApiError> {
+    Ok(NewEvent {
+        event_type,
+        subject_type: "measure",
+        subject_id: row.id,
+        data: events::data(&MeasureEventData::of(row, true))?,
+        recipients: audience(row),
+        for_platform: false,
+    })
+}
+
+/// Records a step of the measure with its event, and tells the landlords of the sub-leases
+/// that name it (status and planned end only).
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Caller>,
+    row: &MeasureRow,
+    step: Step<'_>,
+) -> Result<(), ApiError> {
+    cases::record(conn, actor, row, step).await?;
+    tell_landlords(conn, actor, row.status_event()?.event_type, row).await
+}
+
+/// The landlords' copy of a measure event: id, status and planned end.
+pub async fn tell_landlords(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Caller>,
+    event_type: &'static str,
+    row: &MeasureRow,
+) -> Result<(), ApiError> {
+    let main = audience(row);
+    let mut landlords: Vec<Uuid> = subleases::table
+        .filter(subleases::measure_id.eq(row.id))
+        .select(subleases::landlord_organisation_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    landlords.retain(|l| !main.contains(l));
+    if landlords.is_empty() {
+        return Ok(());
+    }
+    events::append(
+        conn,
+        actor,
+        NewEvent {
+            event_type,
+            subject_type: "measure",
+            subject_id: row.id,
+            data: events::data(&MeasureEventData::of(row, false))?,
+            recipients: landlords,
+            for_platform: false,
+        },
+    )
+    .await
+}
+
+impl Case for RenewalRow {
+    const TYPE: CaseType = CaseType::Renewal;
+    /// `true` for the decider, `false` for the operator.
+    type Party = bool;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+
+    async fn party_of(
+        &self,
+        _: &mut AsyncPgConnection,
+        org: Uuid,
+    ) -> Result<Option<bool>, ApiError> {
+        Ok(if org == self.decider_organisation_id {
+            Some(true)
+        } else if org == self.operator_organisation_id {
+            Some(false)
+        } else {
+            None
+        })
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = renewals::table.find(id).select(RenewalRow::as_select());
+        Ok(if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        })
+    }
+
+    /// `renewal.<status>` to the operator and the decider.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        let event_type = match self.status {
+            RenewalStatus::Requested => "renewal.requested",
+            RenewalStatus::Granted => "renewal.granted",
+            RenewalStatus::Refused => "renewal.refused",
+        };
+        Ok(NewEvent {
+            event_type,
+            subject_type: "renewal",
+            subject_id: self.id,
+            data: events::data(&RenewalEventData::from(self))?,
+            recipients: vec![self.operator_organisation_id, self.decider_organisation_id],
+            for_platform: false,
+        })
+    }
+}
+
+/// An objective's side: its measure's operator alone.
+pub struct ObjectiveCase {
+    pub row: ObjectiveRow,
+    pub operator: Uuid,
+}
+
+impl Case for ObjectiveCase {
+    const TYPE: CaseType = CaseType::Objective;
+    type Party = ();
+
+    fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    fn household_id(&self) -> Option<Uuid> {
+        Some(self.row.household_id)
+    }
+
+    fn status(&self) -> &'static str {
+        self.row.status.as_str()
+    }
+
+    async fn party_of(&self, _: &mut AsyncPgConnection, org: Uuid) -> Result<Option<()>, ApiError> {
+        Ok((org == self.operator).then_some(()))
+    }
+
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        let q = objectives::table
+            .inner_join(measures::table)
+            .filter(objectives::id.eq(id))
+            .select((
+                ObjectiveRow::as_select(),
+                measures::operator_organisation_id,
+            ));
+        let found: Option<(ObjectiveRow, Uuid)> = if lock {
+            q.for_update().first(conn).await.optional()?
+        } else {
+            q.first(conn).await.optional()?
+        };
+        Ok(found.map(|(row, operator)| ObjectiveCase { row, operator }))
+    }
+
+    /// `objective.updated` (or `objective.created`) to the operator alone.
+    fn status_event(&self) -> Result<NewEvent, ApiError> {
+        Ok(NewEvent {
+            event_type: if self.row.version == 1 {
+                "objective.created"
+            } else {
+                "objective.updated"
+            },
+            subject_type: "objective",
+            subject_id: self.row.id,
+            data: events::data(&crate::events::catalogue::ObjectiveEventData {
+                id: self.row.id,
+                measure_id: self.row.measure_id,
+                status: self.row.status,
+            })?,
+            recipients: vec![self.operator],
+            for_platform: false,
+        })
+    }
+}
+
+/// The household as the funder and the operator see it on a measure: name and make-up.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HouseholdComposition {
+    pub id: Uuid,
+    pub last_name: String,
+    pub first_names: String,
+    pub household_type: HouseholdType,
+    pub adults: i32,
+    pub children: i32,
+}
+
+/// What the operator, the funder and the referrer see of a measure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureDetails {
+    /// A code of the catalogue (`GET /v1/measure-kinds`).
+    pub kind: String,
+    pub household_id: Uuid,
+    pub operator_organisation_id: Uuid,
+    /// The organisation that funds it and decides its start (when the kind needs a
+    /// decision) and renewals; `null` until set.
+    pub funder_organisation_id: Option<Uuid>,
+    /// The referral it came from; `null` when the operator opened it directly.
+    pub origin_referral_id: Option<Uuid>,
+    pub referrer_organisation_id: Option<Uuid>,
+    /// When it starts (or started); a proposed measure's planned start.
+    pub starts_on: NaiveDate,
+    /// When it was closed.
+    pub ended_on: Option<NaiveDate>,
+    /// How it ended (closed measures).
+    pub outcomes: Vec<OutcomeCode>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the operator and the funder see: the household, the rules, the follow-up counts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureFunding {
+    pub household: HouseholdComposition,
+    /// The rules it keeps from its kind (a later catalogue change does not change them).
+    pub rules: MeasureRules,
+    /// Contacts logged so far (missed appointments included).
+    pub contacts_count: i32,
+    pub suspended_on: Option<NaiveDate>,
+    /// The latest day a suspension may last to.
+    pub suspended_until: Option<NaiveDate>,
+    /// Days suspended in all (completed suspensions).
+    pub suspended_days: i32,
+    /// Renewals granted so far.
+    pub renewals_granted: i64,
+}
+
+/// What the operator alone sees: the worker, the rhythm, the reasons.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeasureFollowUp {
+    /// The worker in charge (*référent*): an account of the operator.
+    pub worker_account_id: Option<Uuid>,
+    pub last_contact_on: Option<NaiveDate>,
+    /// When the next contact that counts for the kind's rhythm is due; `null` without a
+    /// rhythm.
+    pub next_contact_due_on: Option<NaiveDate>,
+    /// Active and its next contact was due before today (French legal date).
+    pub contact_overdue: bool,
+    pub suspension_reason: Option<SuspensionReason>,
+    pub closing_comment: Option<String>,
+}
+
+/// A support measure, as one of its parties sees it: the sections a party may not see are
+/// absent (see the table of `measures::service`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5ff-0000-7000-8000-000000000001", "status": "active", "planned_end_on": "2027-07-04",
+    "details": {"kind": "asll", "household_id": "0193a5d0-0000-7000-8000-000000000001",
+        "operator_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
+        "funder_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd", "origin_referral_id": null,
+        "referrer_organisation_id": null, "starts_on": "2027-01-04", "ended_on": null, "outcomes": [],
+        "created_at": "2026-12-20T10:00:00Z"},
+    "funding": {"household": {"id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Martin", "first_names": "Julie",
+        "household_type": "single_parent", "adults": 1, "children": 2},
+        "rules": {"kind_version": 1, "duration_months": 6, "needs_decision": true,
+            "renewal_policy": [{"months": 3, "exceptional": false}, {"months": 3, "exceptional": true}],
+            "contact_every_days": 14, "contact_kinds": ["home_visit"], "outcome_codes": [],
+            "max_total_months": null, "max_suspension_days": 92},
+        "contacts_count": 3, "suspended_on": null, "suspended_until": null, "suspended_days": 0, "renewals_granted": 0},
+    "follow_up": {"worker_account_id": "0193a5c2-0000-7000-8000-0000000000ce", "last_contact_on": "2027-01-28",
+        "next_contact_due_on": "2027-02-11", "contact_overdue": false, "suspension_reason": null, "closing_comment": null},
+    "allowed_actions": ["suspend", "close"], "version": 4, "updated_at": "2027-01-28T17:00:00Z"
+}))]
+pub struct Measure {
+    pub id: Uuid,
+    pub status: MeasureStatus,
+    /// The planned end: the start plus the kind's duration, moved by renewals and
+    /// suspensions; `null`: no limit.
+    pub planned_end_on: Option<NaiveDate>,
+    /// Operator, funder, referrer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<MeasureDetails>,
+    /// Operator and funder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding: Option<MeasureFunding>,
+    /// Operator only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<MeasureFollowUp>,
+    /// What the caller's organisation may do now (`POST /v1/measures/{id}/{action}`).
+    pub allowed_actions: Vec<MeasureAction>,
+    pub version: i32,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Shapes measures for the organisation's parties (`parties` gives each row's).
+pub async fn present(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<(MeasureRow, MeasureParty)>,
+) -> Result<Vec<Measure>, ApiError> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|(_, p)| matches!(p, MeasureParty::Operator | MeasureParty::Funder))
+        .map(|(r, _)| r.household_id)
+        .collect();
+    let households: HashMap<Uuid, HouseholdComposition> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        households::table
+            .filter(households::id.eq_any(&ids))
+            .select((
+                households::id,
+                households::head_last_name,
+                households::head_first_names,
+                households::household_type,
+                households::adults,
+                households::children,
+            ))
+            .load::<(Uuid, String, String, HouseholdType, i32, i32)>(conn)
+            .await?
+            .into_iter()
+            .map(
+                |(id, last_name, first_names, household_type, adults, children)| {
+                    (
+                        id,
+                        HouseholdComposition {
+                            id,
+                            last_name,
+                            first_names,
+                            household_type,
+                            adults,
+                            children,
+                        },
+                    )
+                },
+            )
+            .collect()
+    };
+    let measure_ids: Vec<Uuid> = rows.iter().map(|(r, _)| r.id).collect();
+    let granted: HashMap<Uuid, i64> = renewals::table
+        .filter(renewals::measure_id.eq_any(&measure_ids))
+        .filter(renewals::status.eq(RenewalStatus::Granted))
+        .group_by(renewals::measure_id)
+        .select((renewals::measure_id, diesel::dsl::count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let today = crate::calendar::today();
+    rows.into_iter()
+        .map(|(row, party)| {
+            let rules = row.rules()?;
+            let sees_details = party != MeasureParty::Landlord;
+            let sees_funding = matches!(party, MeasureParty::Operator | MeasureParty::Funder);
+            let operator = party == MeasureParty::Operator;
+            Ok(Measure {
+                id: row.id,
+                status: row.status,
+                planned_end_on: row.planned_end_on,
+                details: sees_details.then(|| MeasureDetails {
+                    kind: row.kind.clone(),
+                    household_id: row.household_id,
+                    operator_organisation_id: row.operator_organisation_id,
+                    funder_organisation_id: row.funder_organisation_id,
+                    origin_referral_id: row.origin_referral_id,
+                    referrer_organisation_id: row.referrer_organisation_id,
+                    starts_on: row.starts_on,
+                    ended_on: row.ended_on,
+                    outcomes: row.outcome_codes(),
+                    created_at: row.created_at,
+                }),
+                funding: if sees_funding {
+                    Some(MeasureFunding {
+                        household: households.get(&row.household_id).cloned().ok_or_else(|| {
+                            ApiError::internal(format!("household {} missing", row.household_id))
+                        })?,
+                        rules: rules.clone(),
+                        contacts_count: row.contacts_count,
+                        suspended_on: row.suspended_on,
+                        suspended_until: row.suspended_until,
+                        suspended_days: row.suspended_days,
+                        renewals_granted: granted.get(&row.id).copied().unwrap_or(0),
+                    })
+                } else {
+                    None
+                },
+                follow_up: operator.then(|| MeasureFollowUp {
+                    worker_account_id: row.worker_account_id,
+                    last_contact_on: row.last_contact_on,
+                    next_contact_due_on: row.next_contact_due_on,
+                    contact_overdue: row.contact_overdue(today),
+                    suspension_reason: row.suspension_reason,
+                    closing_comment: row.closing_comment.clone(),
+                }),
+                allowed_actions: rules::allowed_actions(row.status, party, rules.needs_decision),
+                version: row.version,
+                updated_at: row.updated_at,
+            })
+        })
+        .collect()
+}
+
+/// Each row with the organisation's side of it (rows of a list the organisation operates,
+/// funds or referred).
+pub fn with_parties(org: Uuid, rows: Vec<MeasureRow>) -> Vec<(MeasureRow, MeasureParty)> {
+    rows.into_iter()
+        .filter_map(|r| party_in_row(org, &r).map(|p| (r, p)))
+        .collect()
+}
+
+/// What opens a measure.
+pub struct Opening {
+    pub kind: crate::measures::catalogue::MeasureKindRow,
+    pub household_id: Uuid,
+    pub operator: Uuid,
+    pub worker: Option<Uuid>,
+    pub funder: Option<Uuid>,
+    pub origin_referral: Option<(Uuid, Uuid)>,
+    pub starts_on: NaiveDate,
+}
+
+/// Opens a measure: `proposed` when its kind needs a decision, else `active` from its start;
+/// records its first step and tells its parties.
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Caller>,
+    o: Opening,
+) -> Result<MeasureRow, ApiError> {
+    let rules = o.kind.rules();
+    let status = if rules.needs_decision {
+        MeasureStatus::Proposed
+    } else {
+        MeasureStatus::Active
+    };
+    let row: MeasureRow = diesel::insert_into(measures::table)
+        .values((
+            measures::id.eq(Uuid::now_v7()),
+            measures::kind.eq(&o.kind.code),
+            measures::rules.eq(events::data(&rules)?),
+            measures::household_id.eq(o.household_id),
+            measures::operator_organisation_id.eq(o.operator),
+            measures::worker_account_id.eq(o.worker),
+            measures::origin_referral_id.eq(o.origin_referral.map(|r| r.0)),
+            measures::referrer_organisation_id.eq(o.origin_referral.map(|r| r.1)),
+            measures::funder_organisation_id.eq(o.funder),
+            measures::status.eq(status),
+            measures::starts_on.eq(o.starts_on),
+            measures::planned_end_on.eq(rules::planned_end(&rules, o.starts_on)),
+            measures::next_contact_due_on.eq(if status == MeasureStatus::Active {
+                rules::next_contact_due(&rules, o.starts_on, None)
+            } else {
+                None
+            }),
+        ))
+        .returning(MeasureRow::as_returning())
+        .get_result(conn)
+        .await?;
+    record(conn, actor, &row, Step::new("open", None)).await?;
+    Ok(row)
+}
