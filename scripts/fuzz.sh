@@ -49,6 +49,14 @@ FUZZ_UNIT_ID=$(first_id "/v1/units?status=available" "$FUZZ_LANDLORD_TOKEN")
 FUZZ_AGREEMENT_ID=$(first_id /v1/agreements "$FUZZ_LANDLORD_TOKEN")
 FUZZ_PROPOSAL_ID=$(first_id /v1/proposals "$FUZZ_LANDLORD_TOKEN")
 FUZZ_SUBLEASE_ID=$(first_id /v1/subleases "$FUZZ_CASE_TOKEN")
+# Measures run as the association (the operator of the demo's EMPEX measure, which needs
+# no decision: each of its actions reaches the state table), renewals are decided by the
+# demo department (the funder of the demo's ASLL measure, whose first renewal waits).
+FUZZ_MEASURE_ID=$(first_id "/v1/measures?as=operator&kind=empex" "$FUZZ_CASE_TOKEN")
+FUZZ_OBJECTIVE_ID=$(first_id "/v1/measures/$FUZZ_MEASURE_ID/objectives" "$FUZZ_CASE_TOKEN")
+FUZZ_DEPARTMENT_TOKEN=$(token "$port" -d grant_type=password -d username=admin@departement.demo.passerelle.test -d password=demo-passerelle-2026)
+FUZZ_RENEWAL_ID=$(first_id "/v1/renewals?as=decider&status=requested" "$FUZZ_DEPARTMENT_TOKEN")
+export FUZZ_MEASURE_ID FUZZ_OBJECTIVE_ID FUZZ_DEPARTMENT_TOKEN FUZZ_RENEWAL_ID
 # The referrer of the fuzzed referral (the CCAPEX) withdraws it; the association's partner
 # system is the account whose secret is rotated.
 FUZZ_REFERRER_TOKEN=$ccapex

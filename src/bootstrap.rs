@@ -199,6 +199,8 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                         Scope::ReferralsWrite,
                         Scope::HousingRead,
                         Scope::HousingWrite,
+                        Scope::MeasuresRead,
+                        Scope::MeasuresWrite,
                     ])),
                 ))
                 .returning(model::AccountRow::as_returning())
@@ -341,13 +343,30 @@ async fn demo_cases(
             situation: "hosted_by_relatives",
             grounds: serde_json::json!(["young_child_welfare_past"]),
             special: serde_json::json!(["psychiatric_disorder"]),
-            kind: "asrl",
-            reason:
-                "Jeune de 22 ans sortant de l'aide sociale à l'enfance, accompagnement renforcé",
+            kind: "asll",
+            reason: "Jeune de 22 ans sortant de l'aide sociale à l'enfance : accompagnement \
+                     social lié au logement, validé par la CUD",
+            steps: &[ReferralAction::Acknowledge, ReferralAction::Accept],
+        },
+        Case {
+            by: 0,
+            last: "Illustration",
+            first: "Inès",
+            birth: (1979, 11, 30),
+            household_type: "single_parent_family",
+            adults: 1,
+            children: 1,
+            resources: 98_000,
+            situation: "hotel",
+            grounds: serde_json::json!(["leaving_shelter"]),
+            special: serde_json::json!([]),
+            kind: "asll",
+            reason: "Hébergée à l'hôtel avec sa fille ; accès à un logement autonome",
             steps: &[],
         },
     ];
     let mut household_ids = Vec::new();
+    let mut measures = Vec::new();
     for case in cases {
         let by = &coordinators[case.by];
         let birth =
@@ -433,9 +452,119 @@ async fn demo_cases(
             )
             .await?;
         }
+        if referral.status == ReferralStatus::Accepted {
+            // The measure starts with the acceptance, as through the API.
+            measures.push(
+                crate::measures::handlers::open_from_referral(conn, association, &referral).await?,
+            );
+        }
     }
-    let _ = (department, ccapex);
+    demo_measures(conn, department, association, &measures).await?;
+    let _ = ccapex;
     demo_housing(conn, coordinators, household_ids[1]).await
+}
+
+/// The measures of SCENARIOS.md §1 and §5: the EMPEX measure of the CCAPEX's referral, with
+/// two home visits and an objective; the ASLL measure the department validated 170 days ago,
+/// visited every fortnight until three weeks ago (its next visit is overdue in the worker's
+/// caseload), its first renewal asked 12 days ago (overdue in the department's list).
+async fn demo_measures(
+    conn: &mut AsyncPgConnection,
+    department: &Caller,
+    association: &Caller,
+    opened: &[crate::measures::model::MeasureRow],
+) -> Result<(), crate::error::ApiError> {
+    use crate::measures::handlers::MeasureStart;
+    use crate::measures::model::{ContactKind, MeasureAction, MeasureStatus};
+    use crate::measures::service::{self as measures, ContactEntry, Payload};
+    use chrono::Duration;
+
+    let today = crate::calendar::today();
+    let worker = association.account_id;
+    for m in opened {
+        if m.status == MeasureStatus::Active {
+            for (days_ago, note) in [
+                (6, "Premier rendez-vous au domicile"),
+                (2, "Dossier FSL préparé"),
+            ] {
+                let on = (today - Duration::days(days_ago)).max(m.starts_on);
+                let m = measures::reload(conn, m.id).await?;
+                measures::log_contact(
+                    conn,
+                    association,
+                    &m,
+                    ContactEntry {
+                        occurred_on: on,
+                        kind: ContactKind::HomeVisit,
+                        duration_minutes: Some(60),
+                        worker,
+                        note: Some(note),
+                    },
+                )
+                .await?;
+            }
+            measures::set_objective(
+                conn,
+                association,
+                m,
+                crate::measures::model::ObjectiveTheme::KeepingTheHome,
+                "Signer un plan d'apurement de la dette locative avec le bailleur",
+            )
+            .await?;
+            continue;
+        }
+        // The department's commission validated it 170 days ago.
+        let started = measures::perform(
+            conn,
+            Some(department),
+            m,
+            MeasureAction::Start,
+            MeasureStatus::Active,
+            &Payload::Start(MeasureStart {
+                starts_on: Some(today - Duration::days(170)),
+                comment: Some("Validé par la CUD".into()),
+            }),
+            today,
+        )
+        .await?;
+        let mut current = started;
+        let mut on = current.starts_on + Duration::days(7);
+        while on <= today - Duration::days(21) {
+            measures::log_contact(
+                conn,
+                association,
+                &current,
+                ContactEntry {
+                    occurred_on: on,
+                    kind: ContactKind::HomeVisit,
+                    duration_minutes: Some(45),
+                    worker,
+                    note: Some("Visite à domicile"),
+                },
+            )
+            .await?;
+            current = measures::reload(conn, current.id).await?;
+            on += Duration::days(14);
+        }
+        let step = current.rules()?.renewal_policy[0];
+        let renewal = measures::request_renewal(
+            conn,
+            association,
+            &current,
+            department
+                .organisation_id
+                .expect("an organisation's account"),
+            1,
+            step,
+            None,
+        )
+        .await?;
+        diesel::update(crate::schema::renewals::table.find(renewal.id))
+            .set(crate::schema::renewals::requested_on.eq(today - Duration::days(12)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Housing after SCENARIOS.md §2 and §3: the landlord's units in Chalon-sur-Saône and
@@ -658,5 +787,29 @@ async fn demo_housing(
         Step::new("plan", None),
     )
     .await?;
+    // The intermediated rental's support measure, which the landlord sees running.
+    let kind: crate::measures::catalogue::MeasureKindRow = crate::schema::measure_kinds::table
+        .find("iml")
+        .select(crate::measures::catalogue::MeasureKindRow::as_select())
+        .first(conn)
+        .await?;
+    let measure = crate::measures::service::open(
+        conn,
+        Some(association),
+        crate::measures::service::Opening {
+            kind,
+            household_id: couple,
+            operator: association_id,
+            worker: Some(association.account_id),
+            funder: coordinators[1].organisation_id,
+            origin_referral: None,
+            starts_on: sublease_row.starts_on,
+        },
+    )
+    .await?;
+    diesel::update(subleases::table.find(sublease))
+        .set(subleases::measure_id.eq(Some(measure.id)))
+        .execute(conn)
+        .await?;
     Ok(())
 }

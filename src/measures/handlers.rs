@@ -14,15 +14,14 @@ use validator::Validate;
 use super::catalogue::{self, MeasureKindRow};
 use super::model::*;
 use super::rules::{self, MeasureParty, RenewalBlock};
-use super::service::{self, Measure, Opening};
+use super::service::{self, Measure, Opening, Payload};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseTransition, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::events::catalogue::MeasureContactEventData;
-use crate::events::{self, NewEvent};
+use crate::events;
 use crate::households::model as households_model;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{etag, IfMatch, IfMatchHeader};
@@ -729,186 +728,6 @@ fn operator_only(party: MeasureParty, what: &str) -> Result<(), ApiError> {
     }
 }
 
-/// What an action carries.
-enum Payload {
-    Start(MeasureStart),
-    Suspend(Suspension),
-    Resume,
-    Close(MeasureClosing),
-    Cancel(ActionComment),
-}
-
-/// What an action writes besides the status.
-#[derive(Clone)]
-struct Changes {
-    starts_on: NaiveDate,
-    planned_end_on: Option<NaiveDate>,
-    ended_on: Option<NaiveDate>,
-    outcomes: Vec<OutcomeCode>,
-    closing_comment: Option<String>,
-    suspended_on: Option<NaiveDate>,
-    suspended_until: Option<NaiveDate>,
-    suspension_reason: Option<SuspensionReason>,
-    suspended_days: i32,
-    next_contact_due_on: Option<NaiveDate>,
-}
-
-fn days(n: i64) -> Duration {
-    Duration::days(n)
-}
-
-/// The changes of an action on `row` today, or the field errors of its payload.
-fn changes(
-    row: &MeasureRow,
-    rules_: &MeasureRules,
-    payload: &Payload,
-    today: NaiveDate,
-) -> Result<(Changes, Option<String>, Option<&'static str>), ApiError> {
-    let mut c = Changes {
-        starts_on: row.starts_on,
-        planned_end_on: row.planned_end_on,
-        ended_on: row.ended_on,
-        outcomes: row.outcome_codes(),
-        closing_comment: row.closing_comment.clone(),
-        suspended_on: row.suspended_on,
-        suspended_until: row.suspended_until,
-        suspension_reason: row.suspension_reason,
-        suspended_days: row.suspended_days,
-        next_contact_due_on: row.next_contact_due_on,
-    };
-    // A suspension folded in: the days actually suspended, up to `on`.
-    let fold_suspension = |c: &mut Changes, on: NaiveDate| {
-        if let (Some(from), Some(until)) = (c.suspended_on, c.suspended_until) {
-            let reserved = (until - from).num_days();
-            let actual = (on - from).num_days().clamp(0, reserved);
-            c.planned_end_on = c.planned_end_on.map(|e| e - days(reserved) + days(actual));
-            c.suspended_days += actual as i32;
-        }
-        c.suspended_on = None;
-        c.suspended_until = None;
-        c.suspension_reason = None;
-    };
-    let created = crate::calendar::date_at(row.created_at);
-    Ok(match payload {
-        Payload::Start(s) => {
-            let start = s.starts_on.unwrap_or(row.starts_on.max(today));
-            if start < created {
-                return Err(ApiError::invalid(
-                    "starts_on",
-                    "before_opening",
-                    format!("a measure starts on or after the day it was opened ({created})"),
-                ));
-            }
-            c.starts_on = start;
-            c.planned_end_on = rules::planned_end(rules_, start);
-            c.next_contact_due_on = rules::next_contact_due(rules_, start, None);
-            (c, s.comment.clone(), None)
-        }
-        Payload::Suspend(s) => {
-            let mut errors = Vec::new();
-            if s.until <= today {
-                errors.push(FieldError::new(
-                    "until",
-                    "not_after_today",
-                    "a suspension lasts until a day after today",
-                ));
-            }
-            let length = (s.until - today).num_days();
-            let allowed = i64::from(rules_.max_suspension_days - row.suspended_days);
-            if s.until > today && length > allowed {
-                errors.push(FieldError::new(
-                    "until",
-                    "beyond_max_suspension",
-                    format!(
-                        "the measure's rules allow {} days of suspension in all; {} are used, {} \
-                         remain (until {} at the latest)",
-                        rules_.max_suspension_days,
-                        row.suspended_days,
-                        allowed,
-                        today + days(allowed)
-                    ),
-                ));
-            }
-            if s.reason == SuspensionReason::Other && s.comment.is_none() {
-                errors.push(FieldError::new(
-                    "comment",
-                    "required",
-                    "a suspension for `other` reasons needs a comment",
-                ));
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            c.suspended_on = Some(today);
-            c.suspended_until = Some(s.until);
-            c.suspension_reason = Some(s.reason);
-            c.planned_end_on = c.planned_end_on.map(|e| e + days(length));
-            (c, s.comment.clone(), Some(s.reason.as_str()))
-        }
-        Payload::Resume => {
-            fold_suspension(&mut c, today);
-            c.next_contact_due_on = rules::next_contact_due(rules_, today, None);
-            (c, None, None)
-        }
-        Payload::Close(cl) => {
-            let mut errors = Vec::new();
-            let ended = cl.ended_on.unwrap_or(today);
-            if ended > today {
-                errors.push(FieldError::new(
-                    "ended_on",
-                    "in_future",
-                    "a measure closes on a past day or today",
-                ));
-            }
-            if ended < row.starts_on {
-                errors.push(FieldError::new(
-                    "ended_on",
-                    "before_start",
-                    format!("a measure closes on or after its start ({})", row.starts_on),
-                ));
-            }
-            for (i, o) in cl.outcomes.iter().enumerate() {
-                if cl.outcomes[..i].contains(o) {
-                    errors.push(FieldError::new(
-                        format!("outcomes[{i}]"),
-                        "duplicate",
-                        "each outcome once",
-                    ));
-                } else if !rules_.outcome_codes.is_empty() && !rules_.outcome_codes.contains(o) {
-                    errors.push(FieldError::new(
-                        format!("outcomes[{i}]"),
-                        "not_for_kind",
-                        format!(
-                            "a {} measure closes with {}",
-                            row.kind,
-                            rules_
-                                .outcome_codes
-                                .iter()
-                                .map(|o| o.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            fold_suspension(&mut c, ended.max(row.suspended_on.unwrap_or(ended)));
-            c.ended_on = Some(ended);
-            c.outcomes = cl.outcomes.clone();
-            c.closing_comment = cl.comment.as_deref().map(str::trim).map(str::to_owned);
-            c.next_contact_due_on = None;
-            (c, cl.comment.clone(), None)
-        }
-        Payload::Cancel(cm) => {
-            c.next_contact_due_on = None;
-            c.closing_comment = cm.comment.as_deref().map(str::trim).map(str::to_owned);
-            (c, cm.comment.clone(), None)
-        }
-    })
-}
-
 async fn act(
     state: &AppState,
     caller: Caller,
@@ -925,37 +744,16 @@ async fn act(
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let (row, party) = cases::find_as_party::<MeasureRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let rules_ = row.rules()?;
-                let to = rules::transition(row.status, action, party, rules_.needs_decision)
+                let to = rules::transition(row.status, action, party, row.rules()?.needs_decision)
                     .map_err(|r| cases::refusal_error(r, "a measure", action, party.as_str()))?;
-                let (c, comment, reason) =
-                    changes(&row, &rules_, &payload, crate::calendar::today())?;
-                let updated: MeasureRow = diesel::update(measures::table.find(row.id))
-                    .set((
-                        measures::status.eq(to),
-                        measures::starts_on.eq(c.starts_on),
-                        measures::planned_end_on.eq(c.planned_end_on),
-                        measures::ended_on.eq(c.ended_on),
-                        measures::outcomes.eq(events::data(&c.outcomes)?),
-                        measures::closing_comment.eq(c.closing_comment),
-                        measures::suspended_on.eq(c.suspended_on),
-                        measures::suspended_until.eq(c.suspended_until),
-                        measures::suspension_reason.eq(c.suspension_reason),
-                        measures::suspended_days.eq(c.suspended_days),
-                        measures::next_contact_due_on.eq(c.next_contact_due_on),
-                        measures::version.eq(row.version + 1),
-                        measures::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(MeasureRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                service::record(
+                let updated = service::perform(
                     conn,
                     Some(&caller),
-                    &updated,
-                    Step::new(action.as_str(), Some(row.status.as_str()))
-                        .comment(comment.as_deref())
-                        .reason(reason),
+                    &row,
+                    action,
+                    to,
+                    &payload,
+                    crate::calendar::today(),
                 )
                 .await?;
                 let view = present_one(conn, updated, party).await?;
@@ -1179,29 +977,14 @@ pub async fn create_renewal(
                     ),
                 ));
             }
-            let row: RenewalRow = diesel::insert_into(renewals::table)
-                .values((
-                    renewals::id.eq(Uuid::now_v7()),
-                    renewals::measure_id.eq(id),
-                    renewals::household_id.eq(measure.household_id),
-                    renewals::operator_organisation_id.eq(org),
-                    renewals::decider_organisation_id.eq(decider),
-                    renewals::ordinal.eq(granted as i32 + 1),
-                    renewals::months.eq(step.months),
-                    renewals::exceptional.eq(step.exceptional),
-                    renewals::justification.eq(new.justification.as_deref().map(str::trim)),
-                    renewals::status.eq(RenewalStatus::Requested),
-                    renewals::requested_by_account_id.eq(caller.account_id),
-                    renewals::requested_on.eq(crate::calendar::today()),
-                ))
-                .returning(RenewalRow::as_returning())
-                .get_result(conn)
-                .await?;
-            cases::record(
+            let row = service::request_renewal(
                 conn,
-                Some(&caller),
-                &row,
-                Step::new("request", None).comment(new.justification.as_deref()),
+                &caller,
+                &measure,
+                decider,
+                granted as i32 + 1,
+                step,
+                new.justification.as_deref(),
             )
             .await?;
             let rid = row.id;
@@ -1337,7 +1120,7 @@ pub async fn list_renewals(
         q = q.filter(renewals::measure_id.eq(m));
     }
     let today = crate::calendar::today();
-    let limit = today - days(RENEWAL_DECISION_DAYS);
+    let limit = today - Duration::days(RENEWAL_DECISION_DAYS);
     match filters.overdue {
         Some(true) => {
             q = q
@@ -1595,65 +1378,16 @@ pub async fn create_contact(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
-            let contact: Contact = diesel::insert_into(measure_contacts::table)
-                .values((
-                    measure_contacts::id.eq(Uuid::now_v7()),
-                    measure_contacts::measure_id.eq(id),
-                    measure_contacts::occurred_on.eq(new.occurred_on),
-                    measure_contacts::kind.eq(new.kind),
-                    measure_contacts::duration_minutes.eq(new.duration_minutes),
-                    measure_contacts::worker_account_id.eq(worker),
-                    measure_contacts::note.eq(new.note.as_deref().map(str::trim)),
-                    measure_contacts::recorded_by_account_id.eq(caller.account_id),
-                ))
-                .returning(Contact::as_returning())
-                .get_result(conn)
-                .await?;
-            let rules_ = measure.rules()?;
-            let held = new.kind != ContactKind::MissedAppointment;
-            let last = if held {
-                measure.last_contact_on.max(Some(new.occurred_on))
-            } else {
-                measure.last_contact_on
-            };
-            let due = if rules_.counts(new.kind) {
-                measure.next_contact_due_on.max(rules::next_contact_due(
-                    &rules_,
-                    measure.starts_on,
-                    Some(new.occurred_on),
-                ))
-            } else {
-                measure.next_contact_due_on
-            };
-            let updated: MeasureRow = diesel::update(measures::table.find(id))
-                .set((
-                    measures::contacts_count.eq(measure.contacts_count + 1),
-                    measures::last_contact_on.eq(last),
-                    measures::next_contact_due_on.eq(due),
-                    measures::version.eq(measure.version + 1),
-                    measures::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(MeasureRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let mut recipients = vec![org];
-            recipients.extend(updated.funder_organisation_id);
-            events::append(
+            let contact = service::log_contact(
                 conn,
-                Some(&caller),
-                NewEvent {
-                    event_type: "measure.contact_recorded",
-                    subject_type: "measure",
-                    subject_id: id,
-                    data: events::data(&MeasureContactEventData {
-                        id,
-                        contact_id: contact.id,
-                        kind: contact.kind,
-                        occurred_on: contact.occurred_on,
-                        contacts_count: updated.contacts_count,
-                    })?,
-                    recipients,
-                    for_platform: false,
+                &caller,
+                &measure,
+                service::ContactEntry {
+                    occurred_on: new.occurred_on,
+                    kind: new.kind,
+                    duration_minutes: new.duration_minutes,
+                    worker,
+                    note: new.note.as_deref().map(str::trim),
                 },
             )
             .await?;
@@ -1779,20 +1513,9 @@ pub async fn create_objective(
                     &[],
                 ));
             }
-            let row: ObjectiveRow = diesel::insert_into(objectives::table)
-                .values((
-                    objectives::id.eq(Uuid::now_v7()),
-                    objectives::measure_id.eq(id),
-                    objectives::household_id.eq(measure.household_id),
-                    objectives::theme.eq(new.theme),
-                    objectives::description.eq(new.description.trim()),
-                    objectives::status.eq(ObjectiveStatus::InProgress),
-                ))
-                .returning(ObjectiveRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let case = service::ObjectiveCase { row, operator: org };
-            cases::record(conn, Some(&caller), &case, Step::new("set", None)).await?;
+            let case =
+                service::set_objective(conn, &caller, &measure, new.theme, new.description.trim())
+                    .await?;
             let oid = case.row.id;
             let view = objective_views(conn, vec![case.row]).await?.remove(0);
             Ok(objective_response(StatusCode::CREATED, &view)

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -29,11 +29,12 @@ use super::model::*;
 use super::rules::{self, MeasureParty};
 use crate::auth::caller::Caller;
 use crate::cases::{self, Case, CaseType, Step};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::events::catalogue::{MeasureEventData, RenewalEventData};
 use crate::events::{self, NewEvent};
 use crate::households::model::HouseholdType;
-use crate::schema::{households, measures, objectives, renewals, subleases};
+use crate::measures::handlers::{ActionComment, MeasureClosing, MeasureStart, Suspension};
+use crate::schema::{households, measure_contacts, measures, objectives, renewals, subleases};
 
 impl Case for MeasureRow {
     const TYPE: CaseType = CaseType::Measure;
@@ -576,4 +577,380 @@ pub async fn open(
         .await?;
     record(conn, actor, &row, Step::new("open", None)).await?;
     Ok(row)
+}
+
+/// What an action carries.
+pub enum Payload {
+    Start(MeasureStart),
+    Suspend(Suspension),
+    Resume,
+    Close(MeasureClosing),
+    Cancel(ActionComment),
+}
+
+/// What an action writes besides the status.
+#[derive(Clone)]
+struct Changes {
+    starts_on: NaiveDate,
+    planned_end_on: Option<NaiveDate>,
+    ended_on: Option<NaiveDate>,
+    outcomes: Vec<OutcomeCode>,
+    closing_comment: Option<String>,
+    suspended_on: Option<NaiveDate>,
+    suspended_until: Option<NaiveDate>,
+    suspension_reason: Option<SuspensionReason>,
+    suspended_days: i32,
+    next_contact_due_on: Option<NaiveDate>,
+}
+
+fn days(n: i64) -> Duration {
+    Duration::days(n)
+}
+
+/// The changes of an action on `row` today, or the field errors of its payload.
+fn changes(
+    row: &MeasureRow,
+    rules_: &MeasureRules,
+    payload: &Payload,
+    today: NaiveDate,
+) -> Result<(Changes, Option<String>, Option<&'static str>), ApiError> {
+    let mut c = Changes {
+        starts_on: row.starts_on,
+        planned_end_on: row.planned_end_on,
+        ended_on: row.ended_on,
+        outcomes: row.outcome_codes(),
+        closing_comment: row.closing_comment.clone(),
+        suspended_on: row.suspended_on,
+        suspended_until: row.suspended_until,
+        suspension_reason: row.suspension_reason,
+        suspended_days: row.suspended_days,
+        next_contact_due_on: row.next_contact_due_on,
+    };
+    // A suspension folded in: the days actually suspended, up to `on`.
+    let fold_suspension = |c: &mut Changes, on: NaiveDate| {
+        if let (Some(from), Some(until)) = (c.suspended_on, c.suspended_until) {
+            let reserved = (until - from).num_days();
+            let actual = (on - from).num_days().clamp(0, reserved);
+            c.planned_end_on = c.planned_end_on.map(|e| e - days(reserved) + days(actual));
+            c.suspended_days += actual as i32;
+        }
+        c.suspended_on = None;
+        c.suspended_until = None;
+        c.suspension_reason = None;
+    };
+    Ok(match payload {
+        Payload::Start(s) => {
+            let start = s.starts_on.unwrap_or(row.starts_on.max(today));
+            c.starts_on = start;
+            c.planned_end_on = rules::planned_end(rules_, start);
+            c.next_contact_due_on = rules::next_contact_due(rules_, start, None);
+            (c, s.comment.clone(), None)
+        }
+        Payload::Suspend(s) => {
+            let mut errors = Vec::new();
+            if s.until <= today {
+                errors.push(FieldError::new(
+                    "until",
+                    "not_after_today",
+                    "a suspension lasts until a day after today",
+                ));
+            }
+            let length = (s.until - today).num_days();
+            let allowed = i64::from(rules_.max_suspension_days - row.suspended_days);
+            if s.until > today && length > allowed {
+                errors.push(FieldError::new(
+                    "until",
+                    "beyond_max_suspension",
+                    format!(
+                        "the measure's rules allow {} days of suspension in all; {} are used, {} \
+                         remain (until {} at the latest)",
+                        rules_.max_suspension_days,
+                        row.suspended_days,
+                        allowed,
+                        today + days(allowed)
+                    ),
+                ));
+            }
+            if s.reason == SuspensionReason::Other && s.comment.is_none() {
+                errors.push(FieldError::new(
+                    "comment",
+                    "required",
+                    "a suspension for `other` reasons needs a comment",
+                ));
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            c.suspended_on = Some(today);
+            c.suspended_until = Some(s.until);
+            c.suspension_reason = Some(s.reason);
+            c.planned_end_on = c.planned_end_on.map(|e| e + days(length));
+            (c, s.comment.clone(), Some(s.reason.as_str()))
+        }
+        Payload::Resume => {
+            fold_suspension(&mut c, today);
+            c.next_contact_due_on = rules::next_contact_due(rules_, today, None);
+            (c, None, None)
+        }
+        Payload::Close(cl) => {
+            let mut errors = Vec::new();
+            let ended = cl.ended_on.unwrap_or(today);
+            if ended > today {
+                errors.push(FieldError::new(
+                    "ended_on",
+                    "in_future",
+                    "a measure closes on a past day or today",
+                ));
+            }
+            if ended < row.starts_on {
+                errors.push(FieldError::new(
+                    "ended_on",
+                    "before_start",
+                    format!("a measure closes on or after its start ({})", row.starts_on),
+                ));
+            }
+            for (i, o) in cl.outcomes.iter().enumerate() {
+                if cl.outcomes[..i].contains(o) {
+                    errors.push(FieldError::new(
+                        format!("outcomes[{i}]"),
+                        "duplicate",
+                        "each outcome once",
+                    ));
+                } else if !rules_.outcome_codes.is_empty() && !rules_.outcome_codes.contains(o) {
+                    errors.push(FieldError::new(
+                        format!("outcomes[{i}]"),
+                        "not_for_kind",
+                        format!(
+                            "a {} measure closes with {}",
+                            row.kind,
+                            rules_
+                                .outcome_codes
+                                .iter()
+                                .map(|o| o.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            fold_suspension(&mut c, ended.max(row.suspended_on.unwrap_or(ended)));
+            c.ended_on = Some(ended);
+            c.outcomes = cl.outcomes.clone();
+            c.closing_comment = cl.comment.as_deref().map(str::trim).map(str::to_owned);
+            c.next_contact_due_on = None;
+            (c, cl.comment.clone(), None)
+        }
+        Payload::Cancel(cm) => {
+            c.next_contact_due_on = None;
+            c.closing_comment = cm.comment.as_deref().map(str::trim).map(str::to_owned);
+            (c, cm.comment.clone(), None)
+        }
+    })
+}
+
+/// Moves a locked measure by `action` to `to` (already allowed by the state table) with
+/// what its payload writes, records the step and tells the parties.
+#[allow(clippy::too_many_arguments)]
+pub async fn perform(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&Caller>,
+    row: &MeasureRow,
+    action: MeasureAction,
+    to: MeasureStatus,
+    payload: &Payload,
+    today: NaiveDate,
+) -> Result<MeasureRow, ApiError> {
+    let (c, comment, reason) = changes(row, &row.rules()?, payload, today)?;
+    let updated: MeasureRow = diesel::update(measures::table.find(row.id))
+        .set((
+            measures::status.eq(to),
+            measures::starts_on.eq(c.starts_on),
+            measures::planned_end_on.eq(c.planned_end_on),
+            measures::ended_on.eq(c.ended_on),
+            measures::outcomes.eq(events::data(&c.outcomes)?),
+            measures::closing_comment.eq(c.closing_comment),
+            measures::suspended_on.eq(c.suspended_on),
+            measures::suspended_until.eq(c.suspended_until),
+            measures::suspension_reason.eq(c.suspension_reason),
+            measures::suspended_days.eq(c.suspended_days),
+            measures::next_contact_due_on.eq(c.next_contact_due_on),
+            measures::version.eq(row.version + 1),
+            measures::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(MeasureRow::as_returning())
+        .get_result(conn)
+        .await?;
+    record(
+        conn,
+        actor,
+        &updated,
+        Step::new(action.as_str(), Some(row.status.as_str()))
+            .comment(comment.as_deref())
+            .reason(reason),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// A contact to log (already checked).
+pub struct ContactEntry<'a> {
+    pub occurred_on: NaiveDate,
+    pub kind: ContactKind,
+    pub duration_minutes: Option<i32>,
+    pub worker: Uuid,
+    pub note: Option<&'a str>,
+}
+
+/// Logs a contact on a locked, running measure: the count, the last contact (a missed
+/// appointment is no contact held) and, for a kind the rules count, the next due date move;
+/// the operator and the funder are told (`measure.contact_recorded`, never the note).
+pub async fn log_contact(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    measure: &MeasureRow,
+    entry: ContactEntry<'_>,
+) -> Result<Contact, ApiError> {
+    let contact: Contact = diesel::insert_into(measure_contacts::table)
+        .values((
+            measure_contacts::id.eq(Uuid::now_v7()),
+            measure_contacts::measure_id.eq(measure.id),
+            measure_contacts::occurred_on.eq(entry.occurred_on),
+            measure_contacts::kind.eq(entry.kind),
+            measure_contacts::duration_minutes.eq(entry.duration_minutes),
+            measure_contacts::worker_account_id.eq(entry.worker),
+            measure_contacts::note.eq(entry.note),
+            measure_contacts::recorded_by_account_id.eq(caller.account_id),
+        ))
+        .returning(Contact::as_returning())
+        .get_result(conn)
+        .await?;
+    let rules_ = measure.rules()?;
+    let last = if entry.kind == ContactKind::MissedAppointment {
+        measure.last_contact_on
+    } else {
+        measure.last_contact_on.max(Some(entry.occurred_on))
+    };
+    let due = if rules_.counts(entry.kind) {
+        measure.next_contact_due_on.max(rules::next_contact_due(
+            &rules_,
+            measure.starts_on,
+            Some(entry.occurred_on),
+        ))
+    } else {
+        measure.next_contact_due_on
+    };
+    let updated: MeasureRow = diesel::update(measures::table.find(measure.id))
+        .set((
+            measures::contacts_count.eq(measure.contacts_count + 1),
+            measures::last_contact_on.eq(last),
+            measures::next_contact_due_on.eq(due),
+            measures::version.eq(measure.version + 1),
+            measures::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(MeasureRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let mut recipients = vec![updated.operator_organisation_id];
+    recipients.extend(updated.funder_organisation_id);
+    events::append(
+        conn,
+        Some(caller),
+        NewEvent {
+            event_type: "measure.contact_recorded",
+            subject_type: "measure",
+            subject_id: measure.id,
+            data: events::data(&crate::events::catalogue::MeasureContactEventData {
+                id: measure.id,
+                contact_id: contact.id,
+                kind: contact.kind,
+                occurred_on: contact.occurred_on,
+                contacts_count: updated.contacts_count,
+            })?,
+            recipients,
+            for_platform: false,
+        },
+    )
+    .await?;
+    Ok(contact)
+}
+
+/// Asks the decider for a measure's renewal number `ordinal` (the policy's `step`, already
+/// checked), dated today; the operator and the decider are told (`renewal.requested`).
+#[allow(clippy::too_many_arguments)]
+pub async fn request_renewal(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    measure: &MeasureRow,
+    decider: Uuid,
+    ordinal: i32,
+    step: RenewalStep,
+    justification: Option<&str>,
+) -> Result<RenewalRow, ApiError> {
+    let row: RenewalRow = diesel::insert_into(renewals::table)
+        .values((
+            renewals::id.eq(Uuid::now_v7()),
+            renewals::measure_id.eq(measure.id),
+            renewals::household_id.eq(measure.household_id),
+            renewals::operator_organisation_id.eq(measure.operator_organisation_id),
+            renewals::decider_organisation_id.eq(decider),
+            renewals::ordinal.eq(ordinal),
+            renewals::months.eq(step.months),
+            renewals::exceptional.eq(step.exceptional),
+            renewals::justification.eq(justification.map(str::trim)),
+            renewals::status.eq(RenewalStatus::Requested),
+            renewals::requested_by_account_id.eq(caller.account_id),
+            renewals::requested_on.eq(crate::calendar::today()),
+        ))
+        .returning(RenewalRow::as_returning())
+        .get_result(conn)
+        .await?;
+    cases::record(
+        conn,
+        Some(caller),
+        &row,
+        Step::new("request", None).comment(justification),
+    )
+    .await?;
+    Ok(row)
+}
+
+/// A measure as stored now.
+pub async fn reload(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeasureRow, ApiError> {
+    Ok(measures::table
+        .find(id)
+        .select(MeasureRow::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// Sets an objective of the measure with the household (`in_progress`), the first step of
+/// its history (`objective.created`, the operator's feed only).
+pub async fn set_objective(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    measure: &MeasureRow,
+    theme: ObjectiveTheme,
+    description: &str,
+) -> Result<ObjectiveCase, ApiError> {
+    let row: ObjectiveRow = diesel::insert_into(objectives::table)
+        .values((
+            objectives::id.eq(Uuid::now_v7()),
+            objectives::measure_id.eq(measure.id),
+            objectives::household_id.eq(measure.household_id),
+            objectives::theme.eq(theme),
+            objectives::description.eq(description),
+            objectives::status.eq(ObjectiveStatus::InProgress),
+        ))
+        .returning(ObjectiveRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let case = ObjectiveCase {
+        row,
+        operator: measure.operator_organisation_id,
+    };
+    cases::record(conn, Some(caller), &case, Step::new("set", None)).await?;
+    Ok(case)
 }
