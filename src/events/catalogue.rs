@@ -462,11 +462,14 @@ pub struct MeasureEventData {
     /// `null`: no limit.
     pub planned_end_on: Option<chrono::NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub household_id: Option<Uuid>,
     /// How it ended (on `measure.closed`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub outcomes: Option<Vec<OutcomeCode>>,
     pub version: i32,
 }

@@ -227,10 +227,10 @@ pub struct MeasureFilters {
     pub household_id: Option<Uuid>,
     /// The referral a measure came from.
     pub referral_id: Option<Uuid>,
-    /// A worker's caseload (measures your organisation operates).
+    /// A worker's caseload: only measures your organisation operates.
     pub worker_account_id: Option<Uuid>,
     /// `true`: active measures your organisation operates whose next contact was due before
-    /// today; `false`: the others it operates.
+    /// today; `false`: the others it operates. Only measures your organisation operates.
     pub contact_overdue: Option<bool>,
     /// Only measures planned to end before this date.
     pub ending_before: Option<NaiveDate>,
@@ -551,26 +551,22 @@ pub async fn list_measures(
     let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut q = measures::table.select(MeasureRow::as_select()).into_boxed();
-    // The operator's own follow-up filters restrict the list to what it operates.
-    let operator_only = filters.worker_account_id.is_some() || filters.contact_overdue.is_some();
-    q = match (filters.r#as, operator_only) {
-        (Some(ListedAs::Operator), _) | (None, true) => {
-            q.filter(measures::operator_organisation_id.eq(org))
-        }
-        (Some(ListedAs::Funder), false) => q.filter(measures::funder_organisation_id.eq(org)),
-        (Some(ListedAs::Referrer), false) => q.filter(measures::referrer_organisation_id.eq(org)),
-        (Some(_), true) => return Err(ApiError::bad_request(
-            "as",
-            "operator_only",
-            "worker_account_id and contact_overdue filter the measures your organisation operates",
-        )),
-        (None, false) => q.filter(
+    q = match filters.r#as {
+        Some(ListedAs::Operator) => q.filter(measures::operator_organisation_id.eq(org)),
+        Some(ListedAs::Funder) => q.filter(measures::funder_organisation_id.eq(org)),
+        Some(ListedAs::Referrer) => q.filter(measures::referrer_organisation_id.eq(org)),
+        None => q.filter(
             measures::operator_organisation_id
                 .eq(org)
                 .or(measures::funder_organisation_id.eq(org))
                 .or(measures::referrer_organisation_id.eq(org)),
         ),
     };
+    // The follow-up is the operator's: its filters keep to the measures the organisation
+    // operates (a funder does not learn a worker's caseload or who is late).
+    if filters.worker_account_id.is_some() || filters.contact_overdue.is_some() {
+        q = q.filter(measures::operator_organisation_id.eq(org));
+    }
     if let Some(after) = page.after {
         q = q.filter(measures::id.gt(after));
     }
@@ -640,8 +636,12 @@ pub async fn list_measures(
     request_body = MeasurePatch,
     params(("id" = Uuid, Path, description = "The measure's id"), IfMatchHeader),
     security(("oauth2" = ["measures:write"])),
-    responses((status = 200, description = "Changed", body = Measure,
-               headers(("ETag" = String, description = "The new version"))))
+    responses(
+        (status = 200, description = "Changed", body = Measure,
+         headers(("ETag" = String, description = "The new version"))),
+        (status = 409, description = "The funder of a started measure does not change",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[patch("/measures/{id}")]
 pub async fn update_measure(

@@ -382,7 +382,7 @@ pub struct MeasureFollowUp {
         "referrer_organisation_id": null, "starts_on": "2027-01-04", "ended_on": null, "outcomes": [],
         "created_at": "2026-12-20T10:00:00Z"},
     "funding": {"household": {"id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Martin", "first_names": "Julie",
-        "household_type": "single_parent", "adults": 1, "children": 2},
+        "household_type": "single_parent_family", "adults": 1, "children": 2},
         "rules": {"kind_version": 1, "duration_months": 6, "needs_decision": true,
             "renewal_policy": [{"months": 3, "exceptional": false}, {"months": 3, "exceptional": true}],
             "contact_every_days": 14, "contact_kinds": ["home_visit"], "outcome_codes": [],
@@ -400,12 +400,15 @@ pub struct Measure {
     pub planned_end_on: Option<NaiveDate>,
     /// Operator, funder, referrer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub details: Option<MeasureDetails>,
     /// Operator and funder.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub funding: Option<MeasureFunding>,
     /// Operator only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub follow_up: Option<MeasureFollowUp>,
     /// What the caller's organisation may do now (`POST /v1/measures/{id}/{action}`).
     pub allowed_actions: Vec<MeasureAction>,
