@@ -71,7 +71,7 @@ cat >"$work/insert.sql" <<SQL
 BEGIN;
 INSERT INTO referrals (id, household_id, referrer_organisation_id, referrer_account_id, addressee_organisation_id, measure_kind, reason, response_due_on, status)
 VALUES (gen_random_uuid(), '$household', '$ccapex_org', '$ccapex_admin', '$org', 'avdl', 'bench', current_date + 30, 'submitted');
-INSERT INTO referral_transitions (id, referral_id, action, to_status) VALUES (gen_random_uuid(), (SELECT id FROM referrals WHERE addressee_organisation_id = '$org' LIMIT 1), 'submit', 'submitted');
+INSERT INTO case_transitions (id, case_type, case_id, household_id, action, to_status) VALUES (gen_random_uuid(), 'referral', (SELECT id FROM referrals WHERE addressee_organisation_id = '$org' LIMIT 1), '$household', 'submit', 'submitted');
 ROLLBACK;
 SQL
 run_pgbench "[100%] insert a referral and its transition" "$work/insert.sql"
