@@ -107,3 +107,30 @@ UPDATE referrals SET status = 'accepted', version = version + 1, updated_at = no
 ROLLBACK;
 SQL
 run_pgbench "[100%] accept: lock and update one referral" "$work/update.sql"
+# What accepting does now, statement for statement: the referral moved, its step and event,
+# the household's other open referrals of the kind locked, the measure opened with its step
+# and event (scripts/bench-measures.sh's data need not be there).
+accept_household=$(sql "SELECT household_id FROM referrals WHERE id = '$one'")
+cat >"$work/accept.sql" <<SQL
+BEGIN;
+SELECT * FROM referrals WHERE id = '$one' FOR UPDATE;
+UPDATE referrals SET status = 'accepted', version = version + 1, updated_at = now() WHERE id = '$one' RETURNING *;
+INSERT INTO case_transitions (id, case_type, case_id, household_id, action, from_status, to_status, actor_account_id, actor_organisation_id)
+VALUES (gen_random_uuid(), 'referral', '$one', '$accept_household', 'accept', 'acknowledged', 'accepted', '$ccapex_admin', '$org');
+WITH e AS (INSERT INTO events (id, event_type, subject_type, subject_id, data, for_platform)
+           VALUES (gen_random_uuid(), 'referral.accepted', 'referral', '$one', '{}', false) RETURNING seq)
+INSERT INTO event_recipients (organisation_id, seq) SELECT o, seq FROM e, (VALUES ('$org'::uuid), ('$ccapex_org'::uuid)) AS r(o);
+SELECT * FROM referrals WHERE household_id = '$accept_household' AND measure_kind = 'avdl' AND id <> '$one' AND status IN ('submitted', 'acknowledged') FOR UPDATE;
+SELECT * FROM measure_kinds WHERE code = 'avdl';
+SELECT kind FROM organisations WHERE id = '$ccapex_org';
+INSERT INTO measures (id, kind, rules, household_id, operator_organisation_id, referrer_organisation_id, origin_referral_id, status, starts_on)
+VALUES (gen_random_uuid(), 'avdl', '{}', '$accept_household', '$org', '$ccapex_org', NULL, 'active', current_date) RETURNING *;
+INSERT INTO case_transitions (id, case_type, case_id, household_id, action, to_status, actor_account_id, actor_organisation_id)
+VALUES (gen_random_uuid(), 'measure', gen_random_uuid(), '$accept_household', 'open', 'active', '$ccapex_admin', '$org');
+WITH e AS (INSERT INTO events (id, event_type, subject_type, subject_id, data, for_platform)
+           VALUES (gen_random_uuid(), 'measure.started', 'measure', gen_random_uuid(), '{}', false) RETURNING seq)
+INSERT INTO event_recipients (organisation_id, seq) SELECT o, seq FROM e, (VALUES ('$org'::uuid), ('$ccapex_org'::uuid)) AS r(o);
+SELECT DISTINCT landlord_organisation_id FROM subleases WHERE measure_id = gen_random_uuid();
+ROLLBACK;
+SQL
+run_pgbench "[100%] accept: the referral and the measure it opens" "$work/accept.sql"

@@ -199,6 +199,7 @@ diesel::table! {
         last_contact_on -> Nullable<Date>,
         next_contact_due_on -> Nullable<Date>,
         contacts_count -> Int4,
+        renewals_granted -> Int4,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

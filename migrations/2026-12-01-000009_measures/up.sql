@@ -65,6 +65,8 @@ CREATE TABLE measures (
     last_contact_on          date,
     next_contact_due_on      date,
     contacts_count           integer NOT NULL DEFAULT 0,
+    -- Renewals granted so far (kept with the measure: a read needs no count).
+    renewals_granted         integer NOT NULL DEFAULT 0,
     version                  integer NOT NULL DEFAULT 1,
     created_at               timestamptz NOT NULL DEFAULT now(),
     updated_at               timestamptz NOT NULL DEFAULT now(),

@@ -264,12 +264,14 @@ fn measure_response(status: StatusCode, m: &Measure) -> StoredResponse {
     StoredResponse::json(status, m).header("etag", etag(m.version))
 }
 
+/// A measure just written, as the party that wrote it sees it.
 async fn present_one(
     conn: &mut AsyncPgConnection,
     row: MeasureRow,
     party: MeasureParty,
 ) -> Result<Measure, ApiError> {
-    Ok(service::present(conn, vec![(row, party)]).await?.remove(0))
+    let household = service::household_of(conn, &row).await?;
+    service::view(row, household, party, crate::calendar::today())
 }
 
 /// Checks a worker: an active account of the operator.
@@ -523,9 +525,15 @@ pub async fn get_measure(
     authorize(&caller, Action::ReadMeasures)?;
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
-    let (row, party) =
-        cases::find_as_party::<MeasureRow>(&mut conn, org, id.into_inner(), false).await?;
-    let view = present_one(&mut conn, row, party).await?;
+    // The measure and its household in one statement; the party from the row (or, for a
+    // landlord, its sub-lease).
+    let (row, household) = service::load_with_household(&mut conn, id.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let party = cases::Case::party_of(&row, &mut conn, org)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = service::view(row, household, party, crate::calendar::today())?;
     Ok(measure_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -550,7 +558,7 @@ pub async fn list_measures(
     authorize(&caller, Action::ReadMeasures)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
-    let mut q = measures::table.select(MeasureRow::as_select()).into_boxed();
+    let mut q = service::with_household().into_boxed();
     q = match filters.r#as {
         Some(ListedAs::Operator) => q.filter(measures::operator_organisation_id.eq(org)),
         Some(ListedAs::Funder) => q.filter(measures::funder_organisation_id.eq(org)),
@@ -616,13 +624,13 @@ pub async fn list_measures(
         q = q.filter(measures::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<MeasureRow> = q
+    let rows: Vec<service::MeasureWithHousehold> = q
         .order(measures::id.asc())
         .limit(page.limit + 1)
         .load(&mut conn)
         .await?;
     let (rows, more) = page.split(rows);
-    let views = service::present(&mut conn, service::with_parties(org, rows)).await?;
+    let views = service::views(org, rows)?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 
@@ -951,12 +959,7 @@ pub async fn create_renewal(
                     existing,
                 ));
             }
-            let granted: i64 = renewals::table
-                .filter(renewals::measure_id.eq(id))
-                .filter(renewals::status.eq(RenewalStatus::Granted))
-                .count()
-                .get_result(conn)
-                .await?;
+            let granted = i64::from(measure.renewals_granted);
             let rules_ = measure.rules()?;
             let step = rules::next_renewal(
                 &rules_,
@@ -1227,6 +1230,7 @@ async fn decide(
                     let extended: MeasureRow = diesel::update(measures::table.find(measure.id))
                         .set((
                             measures::planned_end_on.eq(Some(end)),
+                            measures::renewals_granted.eq(measure.renewals_granted + 1),
                             measures::version.eq(measure.version + 1),
                             measures::updated_at.eq(diesel::dsl::now),
                         ))

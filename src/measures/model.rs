@@ -212,6 +212,7 @@ pub struct MeasureRow {
     pub last_contact_on: Option<NaiveDate>,
     pub next_contact_due_on: Option<NaiveDate>,
     pub contacts_count: i32,
+    pub renewals_granted: i32,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

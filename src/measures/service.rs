@@ -16,8 +16,6 @@
 //! measure holds no special-category data (the household's grounds are read through
 //! `/v1/households`, where each read is journalled), so reading one journals nothing.
 
-use std::collections::HashMap;
-
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -307,10 +305,13 @@ impl Case for ObjectiveCase {
 }
 
 /// The household as the funder and the operator see it on a measure: name and make-up.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = households)]
 pub struct HouseholdComposition {
     pub id: Uuid,
+    #[diesel(column_name = head_last_name)]
     pub last_name: String,
+    #[diesel(column_name = head_first_names)]
     pub first_names: String,
     pub household_type: HouseholdType,
     pub adults: i32,
@@ -353,7 +354,7 @@ pub struct MeasureFunding {
     /// Days suspended in all (completed suspensions).
     pub suspended_days: i32,
     /// Renewals granted so far.
-    pub renewals_granted: i64,
+    pub renewals_granted: i32,
 }
 
 /// What the operator alone sees: the worker, the rhythm, the reasons.
@@ -416,118 +417,105 @@ pub struct Measure {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Shapes measures for the organisation's parties (`parties` gives each row's).
-pub async fn present(
-    conn: &mut AsyncPgConnection,
-    rows: Vec<(MeasureRow, MeasureParty)>,
-) -> Result<Vec<Measure>, ApiError> {
-    let ids: Vec<Uuid> = rows
-        .iter()
-        .filter(|(_, p)| matches!(p, MeasureParty::Operator | MeasureParty::Funder))
-        .map(|(r, _)| r.household_id)
-        .collect();
-    let households: HashMap<Uuid, HouseholdComposition> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        households::table
-            .filter(households::id.eq_any(&ids))
-            .select((
-                households::id,
-                households::head_last_name,
-                households::head_first_names,
-                households::household_type,
-                households::adults,
-                households::children,
-            ))
-            .load::<(Uuid, String, String, HouseholdType, i32, i32)>(conn)
-            .await?
-            .into_iter()
-            .map(
-                |(id, last_name, first_names, household_type, adults, children)| {
-                    (
-                        id,
-                        HouseholdComposition {
-                            id,
-                            last_name,
-                            first_names,
-                            household_type,
-                            adults,
-                            children,
-                        },
-                    )
-                },
-            )
-            .collect()
-    };
-    let measure_ids: Vec<Uuid> = rows.iter().map(|(r, _)| r.id).collect();
-    let granted: HashMap<Uuid, i64> = renewals::table
-        .filter(renewals::measure_id.eq_any(&measure_ids))
-        .filter(renewals::status.eq(RenewalStatus::Granted))
-        .group_by(renewals::measure_id)
-        .select((renewals::measure_id, diesel::dsl::count_star()))
-        .load::<(Uuid, i64)>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let today = crate::calendar::today();
-    rows.into_iter()
-        .map(|(row, party)| {
-            let rules = row.rules()?;
-            let sees_details = party != MeasureParty::Landlord;
-            let sees_funding = matches!(party, MeasureParty::Operator | MeasureParty::Funder);
-            let operator = party == MeasureParty::Operator;
-            Ok(Measure {
-                id: row.id,
-                status: row.status,
-                planned_end_on: row.planned_end_on,
-                details: sees_details.then(|| MeasureDetails {
-                    kind: row.kind.clone(),
-                    household_id: row.household_id,
-                    operator_organisation_id: row.operator_organisation_id,
-                    funder_organisation_id: row.funder_organisation_id,
-                    origin_referral_id: row.origin_referral_id,
-                    referrer_organisation_id: row.referrer_organisation_id,
-                    starts_on: row.starts_on,
-                    ended_on: row.ended_on,
-                    outcomes: row.outcome_codes(),
-                    created_at: row.created_at,
-                }),
-                funding: if sees_funding {
-                    Some(MeasureFunding {
-                        household: households.get(&row.household_id).cloned().ok_or_else(|| {
-                            ApiError::internal(format!("household {} missing", row.household_id))
-                        })?,
-                        rules: rules.clone(),
-                        contacts_count: row.contacts_count,
-                        suspended_on: row.suspended_on,
-                        suspended_until: row.suspended_until,
-                        suspended_days: row.suspended_days,
-                        renewals_granted: granted.get(&row.id).copied().unwrap_or(0),
-                    })
-                } else {
-                    None
-                },
-                follow_up: operator.then(|| MeasureFollowUp {
-                    worker_account_id: row.worker_account_id,
-                    last_contact_on: row.last_contact_on,
-                    next_contact_due_on: row.next_contact_due_on,
-                    contact_overdue: row.contact_overdue(today),
-                    suspension_reason: row.suspension_reason,
-                    closing_comment: row.closing_comment.clone(),
-                }),
-                allowed_actions: rules::allowed_actions(row.status, party, rules.needs_decision),
-                version: row.version,
-                updated_at: row.updated_at,
-            })
-        })
-        .collect()
+/// A measure with its household, as one statement reads them.
+pub type MeasureWithHousehold = (MeasureRow, HouseholdComposition);
+
+/// The query of measures with their households.
+pub type WithHousehold = diesel::dsl::Select<
+    diesel::dsl::InnerJoin<measures::table, households::table>,
+    (
+        diesel::dsl::AsSelect<MeasureRow, diesel::pg::Pg>,
+        diesel::dsl::AsSelect<HouseholdComposition, diesel::pg::Pg>,
+    ),
+>;
+
+/// The measures with their households: one statement, whatever filters the caller adds.
+pub fn with_household() -> WithHousehold {
+    measures::table
+        .inner_join(households::table)
+        .select((MeasureRow::as_select(), HouseholdComposition::as_select()))
 }
 
-/// Each row with the organisation's side of it (rows of a list the organisation operates,
-/// funds or referred).
-pub fn with_parties(org: Uuid, rows: Vec<MeasureRow>) -> Vec<(MeasureRow, MeasureParty)> {
+/// The measure `id` with its household, if any.
+pub async fn load_with_household(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<MeasureWithHousehold>, ApiError> {
+    Ok(with_household()
+        .filter(measures::id.eq(id))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A measure's household, for a measure just written.
+pub async fn household_of(
+    conn: &mut AsyncPgConnection,
+    row: &MeasureRow,
+) -> Result<HouseholdComposition, ApiError> {
+    Ok(households::table
+        .find(row.household_id)
+        .select(HouseholdComposition::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// A measure as a party sees it (the table of this module), today being `today`.
+pub fn view(
+    row: MeasureRow,
+    household: HouseholdComposition,
+    party: MeasureParty,
+    today: NaiveDate,
+) -> Result<Measure, ApiError> {
+    let rules = row.rules()?;
+    let sees_details = party != MeasureParty::Landlord;
+    let sees_funding = matches!(party, MeasureParty::Operator | MeasureParty::Funder);
+    let operator = party == MeasureParty::Operator;
+    Ok(Measure {
+        id: row.id,
+        status: row.status,
+        planned_end_on: row.planned_end_on,
+        details: sees_details.then(|| MeasureDetails {
+            kind: row.kind.clone(),
+            household_id: row.household_id,
+            operator_organisation_id: row.operator_organisation_id,
+            funder_organisation_id: row.funder_organisation_id,
+            origin_referral_id: row.origin_referral_id,
+            referrer_organisation_id: row.referrer_organisation_id,
+            starts_on: row.starts_on,
+            ended_on: row.ended_on,
+            outcomes: row.outcome_codes(),
+            created_at: row.created_at,
+        }),
+        funding: sees_funding.then(|| MeasureFunding {
+            household,
+            rules: rules.clone(),
+            contacts_count: row.contacts_count,
+            suspended_on: row.suspended_on,
+            suspended_until: row.suspended_until,
+            suspended_days: row.suspended_days,
+            renewals_granted: row.renewals_granted,
+        }),
+        follow_up: operator.then(|| MeasureFollowUp {
+            worker_account_id: row.worker_account_id,
+            last_contact_on: row.last_contact_on,
+            next_contact_due_on: row.next_contact_due_on,
+            contact_overdue: row.contact_overdue(today),
+            suspension_reason: row.suspension_reason,
+            closing_comment: row.closing_comment.clone(),
+        }),
+        allowed_actions: rules::allowed_actions(row.status, party, rules.needs_decision),
+        version: row.version,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Each row as the organisation sees it (rows of a list the organisation operates, funds or
+/// referred).
+pub fn views(org: Uuid, rows: Vec<MeasureWithHousehold>) -> Result<Vec<Measure>, ApiError> {
+    let today = crate::calendar::today();
     rows.into_iter()
-        .filter_map(|r| party_in_row(org, &r).map(|p| (r, p)))
+        .filter_map(|(r, h)| party_in_row(org, &r).map(|p| view(r, h, p, today)))
         .collect()
 }
 

@@ -610,8 +610,9 @@ action_endpoint! {
     /// The addressee takes the household on. The household's other open referrals for the same
     /// measure kind become `obsolete`. The measure starts in the same transaction (`GET
     /// /v1/measures?referral_id=`): `proposed` when its kind needs the funder's decision, else
-    /// `active` from the desired start; the referrer is its funder when its kind is one of the
-    /// kind's funder kinds, and is told through the feed (`measure.proposed` or
+    /// `active` from the desired start (today if that is past); the referrer is its funder
+    /// when its kind is one of the kind's funder kinds (else the operator names the funder:
+    /// `PATCH /v1/measures/{id}`), and is told through the feed (`measure.proposed` or
     /// `measure.started`), up to its outcome (`measure.closed`).
     accept_referral: "/referrals/{id}/accept", tag "referrals", scope "referrals:write",
     id "The referral's id", returns Referral,
