@@ -45,6 +45,19 @@ pub fn validate_not_future(date: &NaiveDate) -> Result<(), validator::Validation
     }
 }
 
+/// Field rule: a date within a year (366 days) of today's French legal date, either way
+/// (422 `out_of_range`): the start of a measure, which may be recorded late or planned
+/// ahead, but not in another decade.
+pub fn validate_within_a_year(date: &NaiveDate) -> Result<(), validator::ValidationError> {
+    let today = today();
+    if (*date - today).num_days().abs() > 366 {
+        Err(validator::ValidationError::new("out_of_range")
+            .with_message(format!("within a year of today ({today})").into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Field rule: a date not before today's French legal date (422 `in_past`).
 pub fn validate_not_past(date: &NaiveDate) -> Result<(), validator::ValidationError> {
     if *date < today() {

@@ -82,6 +82,22 @@ pub trait Case: Sized + Send + Sync {
     fn status_event(&self) -> Result<NewEvent, ApiError>;
 }
 
+/// The body of [`Case::load`] for a case that is one row of a table: `load_row!(conn,
+/// referrals::table, ReferralRow, id, lock)`.
+#[macro_export]
+macro_rules! load_row {
+    ($conn:expr, $table:expr, $row:ty, $id:expr, $lock:expr) => {{
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let q = $table.find($id).select(<$row>::as_select());
+        Ok(if $lock {
+            q.for_update().first($conn).await.optional()?
+        } else {
+            q.first($conn).await.optional()?
+        })
+    }};
+}
+
 /// The case `id` and the organisation's side of it; 404 when there is no such case or the
 /// organisation is not a party (either way it learns nothing).
 pub async fn find_as_party<C: Case>(

@@ -22,8 +22,8 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
+use crate::http::concurrency::IfMatch;
 use crate::http::concurrency::IfMatchHeader;
-use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -253,12 +253,10 @@ async fn present(
 }
 
 fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
-    StoredResponse::json(status, h)
-        .header("etag", etag(h.version))
-        .carrying(vec![(
-            h.id,
-            h.special_category_grounds.clone().unwrap_or_default(),
-        )])
+    StoredResponse::versioned(status, h, h.version).carrying(vec![(
+        h.id,
+        h.special_category_grounds.clone().unwrap_or_default(),
+    )])
 }
 
 /// Tells the organisations that see a household that it changed (ids only: they fetch it,

@@ -103,6 +103,11 @@ impl StoredResponse {
         }
     }
 
+    /// A versioned resource: its JSON and its version as a strong `ETag`, for `If-Match`.
+    pub fn versioned<T: serde::Serialize>(status: StatusCode, body: &T, version: i32) -> Self {
+        Self::json(status, body).header("etag", crate::http::concurrency::etag(version))
+    }
+
     /// Declares the special-category grounds the body carries (household, grounds), so that
     /// a replay journals them as the first response did.
     pub fn carrying(mut self, reads: Vec<(Uuid, Vec<SpecialGround>)>) -> Self {

@@ -306,7 +306,7 @@ fn credential_response(
 }
 
 fn account_response(account: &Account) -> StoredResponse {
-    StoredResponse::json(StatusCode::OK, account).header("etag", etag(account.version))
+    StoredResponse::versioned(StatusCode::OK, account, account.version)
 }
 
 async fn account_event(

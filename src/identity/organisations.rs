@@ -17,8 +17,8 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
+use crate::http::concurrency::IfMatch;
 use crate::http::concurrency::IfMatchHeader;
-use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -119,7 +119,7 @@ pub struct OrganisationFilters {
 }
 
 pub(crate) fn organisation_response(status: StatusCode, org: &Organisation) -> StoredResponse {
-    StoredResponse::json(status, org).header("etag", etag(org.version))
+    StoredResponse::versioned(status, org, org.version)
 }
 
 async fn organisation_event(

@@ -24,7 +24,7 @@ use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::{etag, IfMatch, IfMatchHeader};
+use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::idempotency::{self, IdempotencyHeader, IdempotencyKey, StoredResponse};
 use crate::http::pagination::PageOf;
 use crate::http::patch;
@@ -391,7 +391,7 @@ pub async fn department_of(
 }
 
 fn kind_response(status: StatusCode, k: &MeasureKind) -> StoredResponse {
-    StoredResponse::json(status, k).header("etag", etag(k.version))
+    StoredResponse::versioned(status, k, k.version)
 }
 
 /// Cross-field rules of a kind.
@@ -449,7 +449,8 @@ pub async fn list_measure_kinds(
 
 /// Get a measure kind
 ///
-/// A kind offered to your organisation (404 for another département's), withdrawn or not.
+/// Any kind of the catalogue, withdrawn or not, another département's too (an operator runs
+/// measures of the kinds its referrers' départements offer).
 #[utoipa::path(
     tag = "measures",
     operation_id = "get_measure_kind",
@@ -466,15 +467,11 @@ pub async fn get_measure_kind(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ReadCatalogue)?;
     let mut conn = db::conn(&state.pool).await?;
-    let department = caller_department(&mut conn, &caller).await?;
     let row: MeasureKindRow = measure_kinds::table
         .find(code.into_inner())
         .select(MeasureKindRow::as_select())
         .first(&mut conn)
         .await?;
-    if department.is_some_and(|d| !row.offered_in(&d)) {
-        return Err(ApiError::NotFound);
-    }
     Ok(kind_response(StatusCode::OK, &row.into()).into_response(false))
 }
 
@@ -524,15 +521,14 @@ pub async fn create_measure_kind(
                 diesel::select(diesel::dsl::exists(measure_kinds::table.find(&new.code)))
                     .get_result(conn)
                     .await?;
-            if exists {
-                errors.push(FieldError::new(
-                    "code",
-                    "already_exists",
-                    "a kind of the catalogue has this code",
-                ));
-            }
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
+            }
+            if exists {
+                return Err(ApiError::conflict(format!(
+                    "a kind of the catalogue has the code {}: codes are national, choose another",
+                    new.code
+                )));
             }
             let row: MeasureKindRow = diesel::insert_into(measure_kinds::table)
                 .values((
@@ -608,12 +604,6 @@ pub async fn update_measure_kind(
             .for_update()
             .first(conn)
             .await?;
-        if admin_department
-            .as_deref()
-            .is_some_and(|d| !current.offered_in(d))
-        {
-            return Err(ApiError::NotFound);
-        }
         authorize(
             &caller,
             Action::ManageMeasureKind {

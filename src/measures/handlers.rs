@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events;
 use crate::households::model as households_model;
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::{etag, IfMatch, IfMatchHeader};
+use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::{
     self, ActionTarget, IdempotencyHeader, IdempotencyKey, StoredResponse,
@@ -59,7 +59,10 @@ pub struct NewMeasure {
     pub funder_organisation_id: Option<Uuid>,
     /// An active account of your organisation; default: you, if you are a person.
     pub worker_account_id: Option<Uuid>,
-    /// The (planned) start; default: today (French legal date).
+    /// The (planned) start, within a year of today either way (`out_of_range`; a measure
+    /// under way elsewhere is recorded from its real start); default: today (French legal
+    /// date).
+    #[validate(custom(function = "crate::calendar::validate_within_a_year"))]
     pub starts_on: Option<NaiveDate>,
 }
 
@@ -83,7 +86,9 @@ pub struct MeasurePatch {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"starts_on": "2027-01-04", "comment": "Validated by the CUD of 2026-12-18"}))]
 pub struct MeasureStart {
-    /// Default: the planned start, or today if it is past.
+    /// Within a year of today either way (`out_of_range`); default: the planned start, or
+    /// today if it is past.
+    #[validate(custom(function = "crate::calendar::validate_within_a_year"))]
     pub starts_on: Option<NaiveDate>,
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
@@ -115,7 +120,7 @@ pub struct MeasureClosing {
     #[validate(length(min = 1, max = 4))]
     #[schema(min_items = 1, max_items = 4)]
     pub outcomes: Vec<OutcomeCode>,
-    /// Default: today; not before the start, not in the future.
+    /// Default: today; not before the start, not in the future (`in_future`).
     pub ended_on: Option<NaiveDate>,
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
@@ -160,7 +165,8 @@ pub struct RenewalRefusal {
 #[schema(example = json!({"occurred_on": "2027-01-14", "kind": "home_visit", "duration_minutes": 60,
     "note": "Budget reviewed together; the FSL file is ready"}))]
 pub struct NewContact {
-    /// Not in the future, not before the measure's start.
+    /// Not in the future (`in_future`), not before the measure's start.
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
     pub occurred_on: NaiveDate,
     pub kind: ContactKind,
     /// 1 to 720 minutes.
@@ -198,7 +204,7 @@ pub struct ObjectivePatch {
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub status: Option<ObjectiveStatus>,
-    /// Recorded with a status change.
+    /// Recorded with a status change (422 `without_status_change` otherwise).
     #[validate(length(min = 1, max = 4000))]
     #[schema(nullable = false, min_length = 1, max_length = 4000)]
     #[serde(default, deserialize_with = "patch::not_null")]
@@ -261,7 +267,7 @@ pub struct RenewalFilters {
 }
 
 fn measure_response(status: StatusCode, m: &Measure) -> StoredResponse {
-    StoredResponse::json(status, m).header("etag", etag(m.version))
+    StoredResponse::versioned(status, m, m.version)
 }
 
 /// A measure just written, as the party that wrote it sees it.
@@ -324,7 +330,7 @@ async fn check_funder(
             field,
             "not_a_funder",
             format!(
-                "a {} measure is funded by an organisation of kind {}",
+                "a measure of kind {} is funded by an organisation of kind {}",
                 kind.code,
                 kind.funder_kinds()
                     .iter()
@@ -426,6 +432,19 @@ pub async fn create_measure(
             }
             let kind =
                 catalogue::check_offered(conn, "kind", &new.kind, &department, &mut errors).await?;
+            if let (None, Some(f)) = (&kind, new.funder_organisation_id) {
+                let exists: bool =
+                    diesel::select(diesel::dsl::exists(organisations::table.find(f)))
+                        .get_result(conn)
+                        .await?;
+                if !exists {
+                    errors.push(FieldError::new(
+                        "funder_organisation_id",
+                        "unknown_organisation",
+                        "no such organisation",
+                    ));
+                }
+            }
             if let Some(k) = &kind {
                 if !caller
                     .organisation_kind
@@ -448,7 +467,7 @@ pub async fn create_measure(
                         "funder_organisation_id",
                         "required",
                         format!(
-                            "a {} measure starts on its funder's decision: name the funder",
+                            "a measure of kind {} starts on its funder's decision: name the funder",
                             k.code
                         ),
                     )),
@@ -540,7 +559,7 @@ pub async fn get_measure(
 /// List measures
 ///
 /// The measures your organisation operates, funds or referred (`as`), by id. A worker's
-/// caseload: `worker_account_id` (with `contact_overdue=true`: the visits late first to do).
+/// caseload: `worker_account_id` (with `contact_overdue=true`: the measures whose visit is late).
 #[utoipa::path(
     tag = "measures",
     operation_id = "list_measures",
@@ -678,12 +697,14 @@ pub async fn update_measure(
             .funder_organisation_id
             .filter(|f| Some(*f) != row.funder_organisation_id)
         {
-            if row.status != MeasureStatus::Proposed && row.funder_organisation_id.is_some() {
-                return Err(ApiError::not_now(
-                    "the funder of a started measure does not change",
-                    row.status.as_str(),
-                    &[],
-                ));
+            let settled =
+                row.status != MeasureStatus::Proposed && row.funder_organisation_id.is_some();
+            if settled || matches!(row.status, MeasureStatus::Closed | MeasureStatus::Cancelled) {
+                return Err(ApiError::conflict(format!(
+                    "the funder of a {} measure does not change (it does while the measure is \
+                     proposed, or has none and still runs)",
+                    row.status
+                )));
             }
             let kind: MeasureKindRow = measure_kinds::table
                 .find(&row.kind)
@@ -722,6 +743,20 @@ pub async fn update_measure(
     })
     .await?;
     Ok(response.into_response(false))
+}
+
+/// 409: the measure's state forbids it; `allowed_actions` are what the party may do now.
+fn not_now(
+    measure: &MeasureRow,
+    party: MeasureParty,
+    detail: String,
+) -> Result<ApiError, ApiError> {
+    let allowed = rules::allowed_actions(measure.status, party, measure.rules()?.needs_decision);
+    Ok(ApiError::not_now(
+        detail,
+        measure.status.as_str(),
+        &allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+    ))
 }
 
 /// 403 unless the operator: what only the operator does (`what`: "logs contacts").
@@ -855,10 +890,15 @@ pub async fn measure_history(
         .into_iter()
         .map(CaseTransition::from)
         .collect();
-    // Comments are the operator's and the deciding funder's words.
-    if party == MeasureParty::Referrer {
-        for t in &mut items {
+    // An organisation's words (comments) and reasons (a suspension's may touch on health)
+    // are the operator's and, for its own steps, the organisation that wrote them.
+    if party != MeasureParty::Operator {
+        for t in items
+            .iter_mut()
+            .filter(|t| t.actor_organisation_id != Some(org))
+        {
             t.comment = None;
+            t.reason_code = None;
         }
     }
     Ok(HttpResponse::Ok().json(PageOf {
@@ -893,7 +933,7 @@ fn renewal_view(row: RenewalRow, is_decider: bool, today: NaiveDate) -> Renewal 
 }
 
 fn renewal_response(status: StatusCode, r: &Renewal) -> StoredResponse {
-    StoredResponse::json(status, r).header("etag", etag(r.version))
+    StoredResponse::versioned(status, r, r.version)
 }
 
 /// Ask for a renewal
@@ -919,12 +959,12 @@ pub async fn create_renewal(
     req: HttpRequest,
     id: web::Path<Uuid>,
     key: IdempotencyKey,
-    body: ValidJson<NewRenewal>,
+    body: crate::http::body::ActionBody<NewRenewal>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteMeasures)?;
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
-    let ValidJson(new, raw) = body;
+    let crate::http::body::ActionBody(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
         &state,
@@ -934,12 +974,13 @@ pub async fn create_renewal(
         async move |conn: &mut AsyncPgConnection| {
             let (measure, party) = cases::find_as_party::<MeasureRow>(conn, org, id, true).await?;
             operator_only(party, "asks for its renewals")?;
-            if !matches!(measure.status, MeasureStatus::Active | MeasureStatus::Suspended) {
-                return Err(ApiError::not_now(
-                    format!("a {} measure is not renewed", measure.status),
-                    measure.status.as_str(),
-                    &[],
-                ));
+            // A suspended measure's end is not settled until it resumes.
+            if measure.status != MeasureStatus::Active {
+                return Err(not_now(
+                    &measure,
+                    party,
+                    format!("renewals are asked for an active measure; this one is {}", measure.status),
+                )?);
             }
             let Some(decider) = measure.funder_organisation_id else {
                 return Err(ApiError::conflict(
@@ -974,7 +1015,7 @@ pub async fn create_renewal(
                     "justification",
                     "required",
                     format!(
-                        "renewal {} of a {} measure is exceptional: it needs a written justification",
+                        "renewal {} of a measure of kind {} is exceptional: it needs a written justification",
                         granted + 1,
                         measure.kind
                     ),
@@ -1005,7 +1046,7 @@ fn renewal_refused(kind: &str, block: RenewalBlock, granted: i64) -> ApiError {
         RenewalBlock::NoDuration => ApiError::invalid(
             "measure.rules.duration_months",
             "no_duration",
-            format!("a {kind} measure has no time limit: there is nothing to renew"),
+            format!("a measure of kind {kind} has no time limit: there is nothing to renew"),
         ),
         RenewalBlock::PolicyExhausted { policy } => ApiError::invalid(
             "measure.rules.renewal_policy",
@@ -1031,7 +1072,7 @@ fn renewal_refused(kind: &str, block: RenewalBlock, granted: i64) -> ApiError {
             "measure.rules.max_total_months",
             "beyond_max_total_length",
             format!(
-                "a {kind} measure lasts {max_total_months} months at most (until {latest_end} for this one)"
+                "a measure of kind {kind} lasts {max_total_months} months at most (until {latest_end} for this one)"
             ),
         ),
     }
@@ -1213,12 +1254,13 @@ async fn decide(
                         .for_update()
                         .first(conn)
                         .await?;
-                    if !matches!(
-                        measure.status,
-                        MeasureStatus::Active | MeasureStatus::Suspended
-                    ) {
+                    // A suspended measure's end is not settled until it resumes.
+                    if measure.status != MeasureStatus::Active {
                         return Err(ApiError::not_now(
-                            format!("the measure is {}: it is no longer renewed", measure.status),
+                            format!(
+                                "the measure is {}: a renewal is granted to an active measure",
+                                measure.status
+                            ),
                             row.status.as_str(),
                             &["refuse"],
                         ));
@@ -1343,28 +1385,25 @@ pub async fn create_contact(
         async move |conn: &mut AsyncPgConnection| {
             let (measure, party) = cases::find_as_party::<MeasureRow>(conn, org, id, true).await?;
             operator_only(party, "logs its contacts")?;
+            // A closed measure takes the contacts of its last days, logged late.
+            let late_for_closed = measure.status == MeasureStatus::Closed
+                && measure.ended_on.is_some_and(|e| new.occurred_on <= e);
             if !matches!(
                 measure.status,
                 MeasureStatus::Active | MeasureStatus::Suspended
-            ) {
-                return Err(ApiError::not_now(
+            ) && !late_for_closed
+            {
+                return Err(not_now(
+                    &measure,
+                    party,
                     format!(
-                        "contacts are logged on a running measure; this one is {}",
+                        "contacts are logged on a running measure, or on a closed one up to its \
+                         end; this one is {}",
                         measure.status
                     ),
-                    measure.status.as_str(),
-                    &[],
-                ));
+                )?);
             }
             let mut errors = field_errors;
-            let today = crate::calendar::today();
-            if new.occurred_on > today {
-                errors.push(FieldError::new(
-                    "occurred_on",
-                    "in_future",
-                    "a contact is logged once it happened",
-                ));
-            }
             if new.occurred_on < measure.starts_on {
                 errors.push(FieldError::new(
                     "occurred_on",
@@ -1467,7 +1506,7 @@ async fn objective_views(
 }
 
 fn objective_response(status: StatusCode, o: &Objective) -> StoredResponse {
-    StoredResponse::json(status, o).header("etag", etag(o.version))
+    StoredResponse::versioned(status, o, o.version)
 }
 
 /// Set an objective
@@ -1508,14 +1547,14 @@ pub async fn create_objective(
                 measure.status,
                 MeasureStatus::Closed | MeasureStatus::Cancelled
             ) {
-                return Err(ApiError::not_now(
+                return Err(not_now(
+                    &measure,
+                    party,
                     format!(
                         "objectives are set on an open measure; this one is {}",
                         measure.status
                     ),
-                    measure.status.as_str(),
-                    &[],
-                ));
+                )?);
             }
             let case =
                 service::set_objective(conn, &caller, &measure, new.theme, new.description.trim())
@@ -1627,6 +1666,13 @@ pub async fn update_objective(
             .as_deref()
             .map_or(current.description.clone(), |d| d.trim().to_owned());
         let status = p.status.unwrap_or(current.status);
+        if p.comment.is_some() && status == current.status {
+            return Err(ApiError::invalid(
+                "comment",
+                "without_status_change",
+                "a comment goes with a change of status, in the objective's history",
+            ));
+        }
         if (&description, status) == (&current.description, current.status) {
             return Ok(objective_response(
                 StatusCode::OK,

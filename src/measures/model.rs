@@ -327,7 +327,7 @@ pub struct Contact {
     pub id: Uuid,
     pub occurred_on: NaiveDate,
     pub kind: ContactKind,
-    /// Minutes; `null` for a missed appointment.
+    /// Minutes, when known.
     pub duration_minutes: Option<i32>,
     /// The worker who met the household.
     pub worker_account_id: Uuid,

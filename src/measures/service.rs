@@ -73,12 +73,7 @@ impl Case for MeasureRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = measures::table.find(id).select(MeasureRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, measures::table, MeasureRow, id, lock)
     }
 
     /// `measure.<status>` to the operator, the funder and the referrer, with the outcomes;
@@ -211,12 +206,7 @@ impl Case for RenewalRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = renewals::table.find(id).select(RenewalRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, renewals::table, RenewalRow, id, lock)
     }
 
     /// `renewal.<status>` to the operator and the decider.
@@ -531,12 +521,43 @@ pub struct Opening {
 }
 
 /// Opens a measure: `proposed` when its kind needs a decision, else `active` from its start;
-/// records its first step and tells its parties.
+/// records its first step and tells its parties. A household has one running (proposed,
+/// active, suspended) measure of a kind with an operator: a second is 409 with the first's
+/// `existing_id` (an operator that receives such a referral declines it as `duplicate`).
 pub async fn open(
     conn: &mut AsyncPgConnection,
     actor: Option<&Caller>,
     o: Opening,
 ) -> Result<MeasureRow, ApiError> {
+    // One running measure of a kind per household and operator: a second is the first.
+    crate::db::lock_for_rule(
+        conn,
+        "one running measure",
+        &format!("{}|{}|{}", o.household_id, o.kind.code, o.operator),
+    )
+    .await?;
+    let running: Option<Uuid> = measures::table
+        .filter(measures::household_id.eq(o.household_id))
+        .filter(measures::kind.eq(&o.kind.code))
+        .filter(measures::operator_organisation_id.eq(o.operator))
+        .filter(measures::status.eq_any([
+            MeasureStatus::Proposed,
+            MeasureStatus::Active,
+            MeasureStatus::Suspended,
+        ]))
+        .select(measures::id)
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(existing) = running {
+        return Err(ApiError::duplicate(
+            format!(
+                "the household already has a running measure of kind {} with this operator",
+                o.kind.code
+            ),
+            existing,
+        ));
+    }
     let rules = o.kind.rules();
     let status = if rules.needs_decision {
         MeasureStatus::Proposed
@@ -686,6 +707,7 @@ fn changes(
         Payload::Close(cl) => {
             let mut errors = Vec::new();
             let ended = cl.ended_on.unwrap_or(today);
+            // Checked here rather than as a field rule, to come with the outcomes' errors.
             if ended > today {
                 errors.push(FieldError::new(
                     "ended_on",
@@ -712,7 +734,7 @@ fn changes(
                         format!("outcomes[{i}]"),
                         "not_for_kind",
                         format!(
-                            "a {} measure closes with {}",
+                            "a measure of kind {} closes with {}",
                             row.kind,
                             rules_
                                 .outcome_codes
@@ -824,7 +846,9 @@ pub async fn log_contact(
     } else {
         measure.last_contact_on.max(Some(entry.occurred_on))
     };
-    let due = if rules_.counts(entry.kind) {
+    let due = if measure.status == MeasureStatus::Closed {
+        None
+    } else if rules_.counts(entry.kind) {
         measure.next_contact_due_on.max(rules::next_contact_due(
             &rules_,
             measure.starts_on,

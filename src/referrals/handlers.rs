@@ -25,7 +25,7 @@ use crate::events::{self, NewEvent};
 use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::{etag, IfMatch};
+use crate::http::concurrency::IfMatch;
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
@@ -143,12 +143,10 @@ pub struct ReferralFilters {
 }
 
 fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
-    StoredResponse::json(status, r)
-        .header("etag", etag(r.version))
-        .carrying(vec![(
-            r.household_id,
-            r.special_category_grounds.clone().unwrap_or_default(),
-        )])
+    StoredResponse::versioned(status, r, r.version).carrying(vec![(
+        r.household_id,
+        r.special_category_grounds.clone().unwrap_or_default(),
+    )])
 }
 
 type PartyQuery = diesel::dsl::Select<

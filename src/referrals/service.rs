@@ -128,12 +128,7 @@ impl crate::cases::Case for ReferralRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = referrals::table.find(id).select(ReferralRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, referrals::table, ReferralRow, id, lock)
     }
 
     /// `referral.<status>` to both parties: ids and status only, each party fetches what

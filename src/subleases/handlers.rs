@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model as households_model;
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::{etag, IfMatch};
+use crate::http::concurrency::IfMatch;
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
@@ -197,7 +197,7 @@ async fn present(
 }
 
 fn sublease_response(status: StatusCode, s: &Sublease) -> StoredResponse {
-    StoredResponse::json(status, s).header("etag", etag(s.version))
+    StoredResponse::versioned(status, s, s.version)
 }
 
 impl crate::cases::Case for SubleaseRow {
@@ -229,12 +229,7 @@ impl crate::cases::Case for SubleaseRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = subleases::table.find(id).select(SubleaseRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, subleases::table, SubleaseRow, id, lock)
     }
 
     /// `sublease.<status>` to both parties: ids and status only.

@@ -26,7 +26,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
-use crate::http::concurrency::{etag, IfMatch};
+use crate::http::concurrency::IfMatch;
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
@@ -127,12 +127,7 @@ impl crate::cases::Case for AgreementRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = agreements::table.find(id).select(AgreementRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, agreements::table, AgreementRow, id, lock)
     }
 
     /// `agreement.<status>` to both parties: ids, status and counts only.
@@ -174,7 +169,7 @@ async fn present_one(
 }
 
 fn agreement_response(status: StatusCode, a: &Agreement) -> StoredResponse {
-    StoredResponse::json(status, a).header("etag", etag(a.version))
+    StoredResponse::versioned(status, a, a.version)
 }
 
 /// The event telling both parties (`agreement.<what>`): ids, status and counts only.

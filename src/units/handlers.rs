@@ -22,8 +22,8 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::concurrency::IfMatch;
 use crate::http::concurrency::IfMatchHeader;
-use crate::http::concurrency::{etag, IfMatch};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -235,7 +235,7 @@ fn unit_rules(
 }
 
 fn unit_response(status: StatusCode, unit: &Unit) -> StoredResponse {
-    StoredResponse::json(status, unit).header("etag", etag(unit.version))
+    StoredResponse::versioned(status, unit, unit.version)
 }
 
 /// The organisations told about a change of a unit: its holder and the association of its

@@ -26,7 +26,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::households::model as households_model;
 use crate::http::body::ParsedJson;
-use crate::http::concurrency::{etag, IfMatch};
+use crate::http::concurrency::IfMatch;
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
@@ -88,7 +88,7 @@ async fn present(
 }
 
 fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
-    StoredResponse::json(status, p).header("etag", etag(p.version))
+    StoredResponse::versioned(status, p, p.version)
 }
 
 impl crate::cases::Case for ProposalRow {
@@ -124,12 +124,7 @@ impl crate::cases::Case for ProposalRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        let q = proposals::table.find(id).select(ProposalRow::as_select());
-        Ok(if lock {
-            q.for_update().first(conn).await.optional()?
-        } else {
-            q.first(conn).await.optional()?
-        })
+        crate::load_row!(conn, proposals::table, ProposalRow, id, lock)
     }
 
     /// `proposal.<status>` to both parties: ids and status only.

@@ -446,6 +446,16 @@ async fn a_ccapex_referral_starts_an_empex_measure_and_learns_its_outcome() {
     .await;
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["details"]["ended_on"], "2026-12-07");
+    // A visit of its last day, logged once it closed, is still taken; none after.
+    created(
+        app.post(
+            &format!("/v1/measures/{}/contacts", id(m)),
+            &association.admin_token,
+            &json!({"occurred_on": "2026-12-07", "kind": "home_visit"}),
+        )
+        .await,
+    )
+    .await;
     let feed = app
         .feed_until(&ccapex.admin_token, "measure.closed", |f| {
             f.iter().any(|e| e["type"] == "measure.closed")
@@ -533,12 +543,15 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
     assert!(!listed(mayenne.admin_token.clone())
         .await
         .contains(&"bail_glissant_03".to_owned()));
-    problem(
-        app.get("/v1/measure-kinds/bail_glissant_03", &mayenne.admin_token)
-            .await,
-        404,
+    // Read by code, any kind is there to see (an operator runs the kinds of its referrers'
+    // départements).
+    let seen = get(
+        &app,
+        &mayenne.admin_token,
+        "/v1/measure-kinds/bail_glissant_03",
     )
     .await;
+    assert_eq!(seen["department_code"], "03");
     let h_mayenne = new_household(&app, &mayenne, "Roux").await;
     let p = problem(
         app.post(
@@ -768,11 +781,19 @@ async fn every_state_table_cell_answers_through_http() {
     };
     for (kind, funder, needs_decision) in [("asll", &department, true), ("avdl", &state, false)] {
         // A measure of the kind in `target` state (the referrer: a referral accepted).
+        // A household of its own for each (one running measure of a kind per household).
+        let made = std::cell::Cell::new(0u32);
         let make = async |target: &str| -> Value {
+            made.set(made.get() + 1);
+            let name: String = format!("{:04}", made.get())
+                .chars()
+                .map(|c| (b'a' + c.to_digit(10).unwrap() as u8) as char)
+                .collect();
+            let household = new_household(&app, &association, &format!("Etat{kind}{name}")).await;
             let m = open(
                 &app,
                 &association.admin_token,
-                json!({"household_id": id(&h), "kind": kind, "funder_organisation_id": funder.id}),
+                json!({"household_id": id(&household), "kind": kind, "funder_organisation_id": funder.id}),
             )
             .await;
             let mut m = m;
@@ -977,7 +998,15 @@ async fn contact_notes_and_the_follow_up_never_leave_the_operator() {
         .await
         .unwrap())
     .await;
-    let m = ok(measure_act(&app, &department.admin_token, &m, "start", json!({})).await).await;
+    let m = ok(measure_act(
+        &app,
+        &department.admin_token,
+        &m,
+        "start",
+        json!({"comment": "Validée en CUD"}),
+    )
+    .await)
+    .await;
     const NOTE: &str = "NOTE-CONFIDENTIELLE-4242";
     let contact = created(app.post(&format!("/v1/measures/{}/contacts", id(&m)), &association.admin_token,
         &json!({"occurred_on": m["details"]["starts_on"], "kind": "home_visit", "duration_minutes": 50, "note": NOTE})).await).await;
@@ -998,6 +1027,52 @@ async fn contact_notes_and_the_follow_up_never_leave_the_operator() {
     )
     .await;
     assert_eq!(mine["items"][0]["note"], NOTE);
+    // A suspension's reason and comment are the operator's words, like its notes.
+    let until = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let m = get(
+        &app,
+        &association.admin_token,
+        &format!("/v1/measures/{}", id(&m)),
+    )
+    .await;
+    let m = ok(measure_act(
+        &app,
+        &association.admin_token,
+        &m,
+        "suspend",
+        json!({"reason": "other", "until": until, "comment": format!("{NOTE} hospitalisation")}),
+    )
+    .await)
+    .await;
+    // The funder sees the steps, its own words, and not the operator's.
+    let history = get(
+        &app,
+        &department.admin_token,
+        &format!("/v1/measures/{}/history", id(&m)),
+    )
+    .await;
+    let steps: Vec<(&str, &Value, &Value)> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["action"].as_str().unwrap(),
+                &t["comment"],
+                &t["reason_code"],
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 3, "{history}");
+    assert_eq!(steps[1], ("start", &json!("Validée en CUD"), &Value::Null));
+    assert_eq!(steps[2], ("suspend", &Value::Null, &Value::Null));
+    let mine = get(
+        &app,
+        &association.admin_token,
+        &format!("/v1/measures/{}/history", id(&m)),
+    )
+    .await;
+    assert_eq!(mine["items"][2]["reason_code"], "other");
 
     // The funder: the household's name and make-up, the counts; no follow-up.
     let seen = get(
@@ -1143,10 +1218,11 @@ async fn a_catalogue_change_leaves_running_measures_as_they_are() {
     )
     .await;
     assert_eq!(still["funding"]["rules"], before["funding"]["rules"]);
+    let h2 = new_household(&app, &association, "Nouvelle").await;
     let after = open(
         &app,
         &association.admin_token,
-        json!({"household_id": id(&h), "kind": "asll", "funder_organisation_id": department.id}),
+        json!({"household_id": id(&h2), "kind": "asll", "funder_organisation_id": department.id}),
     )
     .await;
     assert_eq!(after["funding"]["rules"]["contact_every_days"], 21);
@@ -1231,6 +1307,34 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
         json!({"household_id": id(&h), "kind": "avdl", "funder_organisation_id": state.id}),
     )
     .await;
+    // One running measure of a kind per household and operator.
+    let p = problem(
+        app.post(
+            "/v1/measures",
+            &association.admin_token,
+            &json!({"household_id": id(&h), "kind": "avdl", "funder_organisation_id": state.id}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["existing_id"], m["id"]);
+    // A start within a year of today.
+    let p = problem(
+        app.post(
+            "/v1/measures",
+            &association.admin_token,
+            &json!({"household_id": id(&h), "kind": "sla", "funder_organisation_id": association.id,
+                    "starts_on": "1999-01-01"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("starts_on".into(), "out_of_range".into())]
+    );
     let path = |a: &str| format!("/v1/measures/{}/{a}", id(&m));
     // Suspensions: after today, within the rules' 92 days, `other` with a comment.
     let p = problem(
@@ -1388,7 +1492,33 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
         json!({"household_id": id(&h), "kind": "asll", "funder_organisation_id": department.id}),
     )
     .await;
-    ok(measure_act(&app, &department.admin_token, &asll, "start", json!({})).await).await;
+    let asll =
+        ok(measure_act(&app, &department.admin_token, &asll, "start", json!({})).await).await;
+    // A suspended measure's end is not settled: no renewal until it resumes.
+    let asll = ok(measure_act(
+        &app,
+        &association.admin_token,
+        &asll,
+        "suspend",
+        json!({"reason": "household_request", "until": "2027-03-11"}),
+    )
+    .await)
+    .await;
+    let p = problem(
+        app.post(
+            &format!("/v1/measures/{}/renewals", id(&asll)),
+            &association.admin_token,
+            &json!({}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["current_status"], "suspended");
+    assert_eq!(p["allowed_actions"], json!(["resume", "close"]));
+    let asll =
+        ok(measure_act(&app, &association.admin_token, &asll, "resume", json!({})).await).await;
+    assert_eq!(asll["status"], "active");
     let r = created(
         app.post(
             &format!("/v1/measures/{}/renewals", id(&asll)),
@@ -1440,12 +1570,9 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
             "renewal_policy"
         ]
     );
-    let p = problem(app.post("/v1/measure-kinds", &platform,
-        &json!({"code": "avdl", "name": "AVDL", "funder": "x", "funder_kinds": ["state_service"]})).await, 422).await;
-    assert_eq!(
-        field_codes(&p),
-        vec![("code".into(), "already_exists".into())]
-    );
+    // Codes are national: a taken code is a conflict.
+    problem(app.post("/v1/measure-kinds", &platform,
+        &json!({"code": "avdl", "name": "AVDL", "funder": "x", "funder_kinds": ["state_service"]})).await, 409).await;
 }
 
 /// Objectives and their history; the operator's alone.
@@ -1509,6 +1636,18 @@ async fn objectives_keep_their_history() {
         422,
     )
     .await;
+    // A comment belongs with a change of status.
+    let p = problem(
+        patch(json!({"comment": "rien"}), &o2["version"])
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("comment".into(), "without_status_change".into())]
+    );
     problem(
         patch(json!({"description": "x"}), &o["version"])
             .await
