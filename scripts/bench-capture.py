@@ -24,8 +24,10 @@ for i, line in enumerate(lines):
     sql = m.group(1)
     if "log_min_duration_statement" in sql or "pg_reload_conf" in sql:
         continue
-    detail = lines[i + 1] if i + 1 < len(lines) else ""
-    params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*')", detail)) if "parameters:" in detail else {}
+    # The parameters follow the statement, though another backend's line (a checkpoint, an
+    # autovacuum) may come between.
+    detail = next((l for l in lines[i + 1 : i + 6] if "parameters:" in l), "")
+    params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*')", detail))
     sql = re.sub(r"\$(\d+)", lambda p: params[p.group(1)], sql)
     statements.append(sql.rstrip(";") + ";")
 
