@@ -481,6 +481,15 @@ async fn demo_measures(
 
     let today = crate::calendar::today();
     let worker = association.account_id;
+    // A measure as stored now (each contact moves its version and counts).
+    async fn load(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> Result<crate::measures::model::MeasureRow, crate::error::ApiError> {
+        <crate::measures::model::MeasureRow as crate::cases::Case>::load(conn, id, false)
+            .await?
+            .ok_or(crate::error::ApiError::NotFound)
+    }
     for m in opened {
         if m.status == MeasureStatus::Active {
             for (days_ago, note) in [
@@ -488,7 +497,7 @@ async fn demo_measures(
                 (2, "Dossier FSL préparé"),
             ] {
                 let on = (today - Duration::days(days_ago)).max(m.starts_on);
-                let m = measures::reload(conn, m.id).await?;
+                let m = load(conn, m.id).await?;
                 measures::log_contact(
                     conn,
                     association,
@@ -543,7 +552,7 @@ async fn demo_measures(
                 },
             )
             .await?;
-            current = measures::reload(conn, current.id).await?;
+            current = load(conn, current.id).await?;
             on += Duration::days(14);
         }
         let step = current.rules()?.renewal_policy[0];

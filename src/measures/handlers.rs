@@ -306,11 +306,12 @@ async fn check_worker(
     Ok(())
 }
 
-/// Checks a funder: an organisation of one of the kind's funder kinds.
+/// Checks a funder: an organisation, of one of the kind's funder kinds (when the kind is
+/// known).
 async fn check_funder(
     conn: &mut AsyncPgConnection,
     field: &str,
-    kind: &MeasureKindRow,
+    kind: Option<&MeasureKindRow>,
     funder: Uuid,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
@@ -320,26 +321,28 @@ async fn check_funder(
         .first(conn)
         .await
         .optional()?;
-    match org {
-        None => errors.push(FieldError::new(
+    match (org, kind) {
+        (None, _) => errors.push(FieldError::new(
             field,
             "unknown_organisation",
             "no such organisation",
         )),
-        Some(o) if !kind.funder_kinds().contains(&o.kind) => errors.push(FieldError::new(
-            field,
-            "not_a_funder",
-            format!(
-                "a measure of kind {} is funded by an organisation of kind {}",
-                kind.code,
-                kind.funder_kinds()
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        )),
-        Some(_) => {}
+        (Some(o), Some(kind)) if !kind.funder_kinds().contains(&o.kind) => {
+            errors.push(FieldError::new(
+                field,
+                "not_a_funder",
+                format!(
+                    "a measure of kind {} is funded by an organisation of kind {}",
+                    kind.code,
+                    kind.funder_kinds()
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            ))
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -432,18 +435,15 @@ pub async fn create_measure(
             }
             let kind =
                 catalogue::check_offered(conn, "kind", &new.kind, &department, &mut errors).await?;
-            if let (None, Some(f)) = (&kind, new.funder_organisation_id) {
-                let exists: bool =
-                    diesel::select(diesel::dsl::exists(organisations::table.find(f)))
-                        .get_result(conn)
-                        .await?;
-                if !exists {
-                    errors.push(FieldError::new(
-                        "funder_organisation_id",
-                        "unknown_organisation",
-                        "no such organisation",
-                    ));
-                }
+            if let Some(f) = new.funder_organisation_id {
+                check_funder(
+                    conn,
+                    "funder_organisation_id",
+                    kind.as_ref(),
+                    f,
+                    &mut errors,
+                )
+                .await?;
             }
             if let Some(k) = &kind {
                 if !caller
@@ -459,19 +459,15 @@ pub async fn create_measure(
                         ),
                     ));
                 }
-                match new.funder_organisation_id {
-                    Some(f) => {
-                        check_funder(conn, "funder_organisation_id", k, f, &mut errors).await?
-                    }
-                    None if k.needs_decision => errors.push(FieldError::new(
+                if new.funder_organisation_id.is_none() && k.needs_decision {
+                    errors.push(FieldError::new(
                         "funder_organisation_id",
                         "required",
                         format!(
                             "a measure of kind {} starts on its funder's decision: name the funder",
                             k.code
                         ),
-                    )),
-                    None => {}
+                    ));
                 }
             }
             let worker = match new.worker_account_id {
@@ -711,7 +707,7 @@ pub async fn update_measure(
                 .select(MeasureKindRow::as_select())
                 .first(conn)
                 .await?;
-            check_funder(conn, "funder_organisation_id", &kind, f, &mut errors).await?;
+            check_funder(conn, "funder_organisation_id", Some(&kind), f, &mut errors).await?;
         }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));

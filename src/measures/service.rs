@@ -932,15 +932,6 @@ pub async fn request_renewal(
     Ok(row)
 }
 
-/// A measure as stored now.
-pub async fn reload(conn: &mut AsyncPgConnection, id: Uuid) -> Result<MeasureRow, ApiError> {
-    Ok(measures::table
-        .find(id)
-        .select(MeasureRow::as_select())
-        .first(conn)
-        .await?)
-}
-
 /// Sets an objective of the measure with the household (`in_progress`), the first step of
 /// its history (`objective.created`, the operator's feed only).
 pub async fn set_objective(
