@@ -813,6 +813,7 @@ async fn demo_housing(
             funder: coordinators[1].organisation_id,
             origin_referral: None,
             starts_on: sublease_row.starts_on,
+            programme: None,
         },
     )
     .await?;

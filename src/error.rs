@@ -73,7 +73,8 @@ pub struct Problem {
     /// Every failing field, for 400 and 422.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// Problem-specific members (e.g. `current_version`, `existing_id`, `allowed_actions`).
+    /// Problem-specific members (e.g. `current_version`, `existing_id`, `allowed_actions`;
+    /// a full programme: `code` `programme_full`, `programme_id`, `kind`, `used`, `funded`).
     #[serde(flatten)]
     #[schema(additional_properties = true)]
     pub extensions: Map<String, Value>,
@@ -165,6 +166,24 @@ impl ApiError {
 
     /// 409 for an action the current state does not allow: `current_status` and the
     /// `allowed_actions` of the caller's party, so a client can show what it may do.
+    /// 409 `programme_full`: every place of `kind` the programme funds is used; the
+    /// problem names `used` and `funded` (its funder raises `funded` with a `PATCH`).
+    pub fn programme_full(programme_id: uuid::Uuid, kind: &str, used: i32, funded: i32) -> Self {
+        let mut extensions = Map::new();
+        extensions.insert("code".into(), Value::from("programme_full"));
+        extensions.insert("programme_id".into(), Value::from(programme_id.to_string()));
+        extensions.insert("kind".into(), Value::from(kind));
+        extensions.insert("used".into(), Value::from(used));
+        extensions.insert("funded".into(), Value::from(funded));
+        ApiError::Conflict {
+            detail: format!(
+                "the programme's {kind} places are all used: {used} of {funded} measures \
+                 started; its funder may raise the number funded"
+            ),
+            extensions,
+        }
+    }
+
     pub fn not_now(
         detail: impl Into<String>,
         current_status: &str,

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod jobs;
 pub mod measures;
 pub mod openapi;
+pub mod programmes;
 pub mod reference;
 pub mod referrals;
 pub mod schema;

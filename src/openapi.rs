@@ -55,6 +55,7 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         (name = "agreements", description = "Agreements (conventions) by which a landlord makes units available to an association"),
         (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
         (name = "measures", description = "Support measures: the catalogue of kinds and their rules, measures, renewals decided by funders, contacts and objectives"),
+        (name = "programmes", description = "Programmes (calls for projects): the measures a funder funds per kind, their use, and the indicators funders and operators see"),
         (name = "operations", description = "Health and readiness probes"),
     ),
     components(schemas(
@@ -72,6 +73,7 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         crate::events::catalogue::MeasureContactEventData,
         crate::events::catalogue::RenewalEventData,
         crate::events::catalogue::ObjectiveEventData,
+        crate::events::catalogue::ProgrammeEventData,
     ))
 )]
 pub struct ApiDoc;

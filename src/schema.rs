@@ -203,6 +203,10 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        programme_id -> Nullable<Uuid>,
+        started_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        contact_rhythm_missed -> Int4,
     }
 }
 
@@ -228,6 +232,38 @@ diesel::table! {
         siret -> Text,
         department_code -> Text,
         contact_email -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    programme_kinds (programme_id, kind) {
+        programme_id -> Uuid,
+        kind -> Text,
+        funded -> Int4,
+        used -> Int4,
+    }
+}
+
+diesel::table! {
+    programme_operators (programme_id, operator_organisation_id) {
+        programme_id -> Uuid,
+        operator_organisation_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    programmes (id) {
+        id -> Uuid,
+        name -> Text,
+        funder_organisation_id -> Uuid,
+        starts_on -> Date,
+        ends_on -> Date,
+        department_codes -> Jsonb,
+        budget_cents -> Int8,
+        targets -> Jsonb,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -285,6 +321,9 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        submitted_at -> Nullable<Timestamptz>,
+        acknowledged_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -391,6 +430,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         measure_id -> Nullable<Uuid>,
+        started_at -> Nullable<Timestamptz>,
+        glided_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -434,10 +475,16 @@ diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(measure_contacts -> measures (measure_id));
 diesel::joinable!(measures -> accounts (worker_account_id));
 diesel::joinable!(measures -> households (household_id));
+diesel::joinable!(measures -> programmes (programme_id));
 diesel::joinable!(measures -> measure_kinds (kind));
 diesel::joinable!(measures -> referrals (origin_referral_id));
 diesel::joinable!(objectives -> households (household_id));
 diesel::joinable!(objectives -> measures (measure_id));
+diesel::joinable!(programme_kinds -> measure_kinds (kind));
+diesel::joinable!(programme_kinds -> programmes (programme_id));
+diesel::joinable!(programme_operators -> organisations (operator_organisation_id));
+diesel::joinable!(programme_operators -> programmes (programme_id));
+diesel::joinable!(programmes -> organisations (funder_organisation_id));
 diesel::joinable!(proposals -> accounts (proposed_by_account_id));
 diesel::joinable!(proposals -> households (household_id));
 diesel::joinable!(proposals -> units (unit_id));
@@ -476,6 +523,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     measures,
     objectives,
     organisations,
+    programme_kinds,
+    programme_operators,
+    programmes,
     proposals,
     referral_comments,
     referrals,

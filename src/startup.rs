@@ -18,7 +18,9 @@ use crate::db;
 use crate::http::body::BodyLimit;
 use crate::http::{caching, extractors, request_context, routes};
 use crate::state::AppState;
-use crate::{auth, events, health, households, identity, measures, referrals, subleases, units};
+use crate::{
+    auth, events, health, households, identity, measures, programmes, referrals, subleases, units,
+};
 
 /// Every documented route. New domains register their handlers here.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -78,6 +80,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(measures::handlers::list_objectives)
                 .service(measures::handlers::get_objective)
                 .service(measures::handlers::update_objective)
+                .service(programmes::handlers::create_programme)
+                .service(programmes::handlers::list_programmes)
+                .service(programmes::handlers::get_programme)
+                .service(programmes::handlers::update_programme)
+                .service(programmes::indicators::programme_indicators)
+                .service(households::journey::household_journey)
                 .service(referrals::handlers::create_referral)
                 .service(referrals::handlers::list_referrals)
                 .service(referrals::handlers::get_referral)

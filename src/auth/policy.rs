@@ -34,6 +34,7 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             HousingWrite,
             MeasuresRead,
             MeasuresWrite,
+            ProgrammesWrite,
         ],
         Role::Viewer => vec![
             OrganisationsRead,
@@ -107,6 +108,12 @@ pub enum Action {
     ReadMeasures,
     /// Act on measures, renewals, contacts and objectives.
     WriteMeasures,
+    /// Read the programmes one's organisation funds or is funded by, and their indicators
+    /// (which ones: `programmes`).
+    ReadProgrammes,
+    /// Create a programme and change those one's organisation funds: a department or a
+    /// State service.
+    ManageProgrammes,
 }
 
 fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
@@ -206,6 +213,20 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
         }
         Action::ReadMeasures => require_scope(caller, Scope::MeasuresRead),
         Action::WriteMeasures => require_scope(caller, Scope::MeasuresWrite),
+        Action::ReadProgrammes => {
+            require_scope(caller, Scope::MeasuresRead)?;
+            no_cases_for_platform(is_platform)
+        }
+        Action::ManageProgrammes => {
+            require_scope(caller, Scope::ProgrammesWrite)?;
+            no_cases_for_platform(is_platform)?;
+            match caller.organisation_kind {
+                Some(OrganisationKind::Department | OrganisationKind::StateService) => Ok(()),
+                _ => Err(ApiError::Forbidden(
+                    "programmes are funded by a department or a State service".into(),
+                )),
+            }
+        }
     }
 }
 

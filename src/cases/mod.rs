@@ -173,6 +173,7 @@ pub async fn record_step<C: Case>(
             case_transitions::actor_organisation_id.eq(actor.and_then(|a| a.organisation_id)),
             case_transitions::comment.eq(step.comment.map(str::trim)),
             case_transitions::reason_code.eq(step.reason_code),
+            case_transitions::occurred_at.eq(crate::calendar::now()),
         ))
         .execute(conn)
         .await?;

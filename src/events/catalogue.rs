@@ -288,6 +288,16 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "ObjectiveEventData",
         "An objective changed (the operator's feed only)",
     ),
+    kind(
+        "programme.created",
+        "ProgrammeEventData",
+        "A programme was created (its funder's and its operators' feeds)",
+    ),
+    kind(
+        "programme.updated",
+        "ProgrammeEventData",
+        "A programme changed: places, period, operators (an operator taken away is told too)",
+    ),
 ];
 
 /// The kind of a type, if the service emits it.
@@ -535,4 +545,13 @@ pub struct ObjectiveEventData {
     pub id: Uuid,
     pub measure_id: Uuid,
     pub status: ObjectiveStatus,
+}
+
+/// `data` of `programme.*`: its name and places per kind (fetch it for the rest).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgrammeEventData {
+    pub id: Uuid,
+    pub name: String,
+    pub capacity: Vec<crate::programmes::model::ProgrammeCapacity>,
+    pub version: i32,
 }

@@ -3,5 +3,6 @@
 
 pub mod handlers;
 pub mod journal;
+pub mod journey;
 pub mod model;
 pub mod rules;

@@ -84,6 +84,9 @@ text_enum! {
         /// Manage the measure catalogue: national kinds (platform admins) or a
         /// département's own (its department's admins).
         CatalogueWrite = "catalogue:write",
+        /// Create and change the programmes one's organisation funds (a department or a
+        /// State service).
+        ProgrammesWrite = "programmes:write",
     }
 }
 
@@ -103,6 +106,7 @@ impl Scope {
             Scope::HousingWrite => "Register and change units; propose, answer and end agreements, proposals and sub-leases; record rent arrears",
             Scope::MeasuresRead => "Read the support measures one's organisation operates, funds or referred, their renewals, and (the operator) their contacts and objectives",
             Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for and decide renewals; record contacts and objectives",
+            Scope::ProgrammesWrite => "Create and change the programmes one's organisation funds (a department or a State service)",
             Scope::CatalogueWrite => "Manage the measure catalogue: national kinds (platform admins) or a département's own (its department's admins)",
         }
     }

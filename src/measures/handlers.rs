@@ -33,6 +33,7 @@ use crate::http::pagination::{PageOf, PageParams};
 use crate::http::patch;
 use crate::identity::model::{AccountKind, OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
+use crate::programmes;
 use crate::schema::{
     accounts, measure_contacts, measure_kinds, measures, objectives, organisations, renewals,
 };
@@ -64,6 +65,10 @@ pub struct NewMeasure {
     /// date).
     #[validate(custom(function = "crate::calendar::validate_within_a_year"))]
     pub starts_on: Option<NaiveDate>,
+    /// A programme funding your organisation and this kind, running on `starts_on`, whose
+    /// funder is the measure's (it becomes the funder when none is named). A measure that
+    /// opens `active` takes a place at once (409 `programme_full` when none is left).
+    pub programme_id: Option<Uuid>,
 }
 
 /// Changes to a measure by its operator, as a JSON Merge Patch (RFC 7396).
@@ -79,6 +84,13 @@ pub struct MeasurePatch {
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub funder_organisation_id: Option<Uuid>,
+    /// The programme that funds it (see `NewMeasure`), while it is proposed, active or
+    /// suspended (409 once closed or cancelled); `null`: none. A started measure gives back
+    /// its place in the programme it leaves and takes one in the programme it joins (409
+    /// `programme_full` when none is left).
+    #[schema(value_type = Option<Uuid>)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub programme_id: Option<Option<Uuid>>,
 }
 
 /// The decision to start a proposed measure.
@@ -382,6 +394,7 @@ pub async fn open_from_referral(
             funder,
             origin_referral: Some((referral.id, referral.referrer_organisation_id)),
             starts_on: referral.desired_start.unwrap_or(today).max(today),
+            programme: None,
         },
     )
     .await
@@ -459,7 +472,10 @@ pub async fn create_measure(
                         ),
                     ));
                 }
-                if new.funder_organisation_id.is_none() && k.needs_decision {
+                if new.funder_organisation_id.is_none()
+                    && new.programme_id.is_none()
+                    && k.needs_decision
+                {
                     errors.push(FieldError::new(
                         "funder_organisation_id",
                         "required",
@@ -477,6 +493,26 @@ pub async fn create_measure(
                 }
                 None => (caller.kind == AccountKind::Person).then_some(caller.account_id),
             };
+            let starts_on = new.starts_on.unwrap_or_else(crate::calendar::today);
+            let mut funder = new.funder_organisation_id;
+            if let (Some(p), Some(k)) = (new.programme_id, &kind) {
+                let eligible = programmes::check_eligible(
+                    conn,
+                    "programme_id",
+                    p,
+                    programmes::Eligibility {
+                        kind: &k.code,
+                        operator: org,
+                        starts_on,
+                        funder,
+                    },
+                    &mut errors,
+                )
+                .await?;
+                if let Some(programme) = eligible {
+                    funder = Some(programme.funder_organisation_id);
+                }
+            }
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
@@ -488,9 +524,10 @@ pub async fn create_measure(
                     household_id: new.household_id,
                     operator: org,
                     worker,
-                    funder: new.funder_organisation_id,
+                    funder,
                     origin_referral: None,
-                    starts_on: new.starts_on.unwrap_or_else(crate::calendar::today),
+                    starts_on,
+                    programme: new.programme_id,
                 },
             )
             .await?;
@@ -662,7 +699,7 @@ pub async fn list_measures(
     responses(
         (status = 200, description = "Changed", body = Measure,
          headers(("ETag" = String, description = "The new version"))),
-        (status = 409, description = "The funder of a started measure does not change",
+        (status = 409, description = "The funder of a started measure does not change; a closed measure's programme does not change; the programme joined has no place left (`programme_full`)",
          body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -688,7 +725,7 @@ pub async fn update_measure(
         if let Some(Some(w)) = p.worker_account_id {
             check_worker(conn, "worker_account_id", org, w, &mut errors).await?;
         }
-        let funder = p.funder_organisation_id.or(row.funder_organisation_id);
+        let mut funder = p.funder_organisation_id.or(row.funder_organisation_id);
         if let Some(f) = p
             .funder_organisation_id
             .filter(|f| Some(*f) != row.funder_organisation_id)
@@ -709,19 +746,64 @@ pub async fn update_measure(
                 .await?;
             check_funder(conn, "funder_organisation_id", Some(&kind), f, &mut errors).await?;
         }
+        let programme = patch::merge(&p.programme_id, &row.programme_id);
+        if programme != row.programme_id {
+            if matches!(row.status, MeasureStatus::Closed | MeasureStatus::Cancelled) {
+                return Err(ApiError::conflict(format!(
+                    "the programme of a {} measure does not change",
+                    row.status
+                )));
+            }
+            if let Some(to) = programme {
+                let eligible = programmes::check_eligible(
+                    conn,
+                    "programme_id",
+                    to,
+                    programmes::Eligibility {
+                        kind: &row.kind,
+                        operator: org,
+                        starts_on: row.starts_on,
+                        funder,
+                    },
+                    &mut errors,
+                )
+                .await?;
+                if let Some(programme) = eligible {
+                    funder = Some(programme.funder_organisation_id);
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        if (worker, funder) == (row.worker_account_id, row.funder_organisation_id) {
+        if (worker, funder, programme)
+            == (
+                row.worker_account_id,
+                row.funder_organisation_id,
+                row.programme_id,
+            )
+        {
             return Ok(measure_response(
                 StatusCode::OK,
                 &present_one(conn, row, party).await?,
             ));
         }
+        // A started measure moves its place from the programme it leaves to the one it joins.
+        if programme != row.programme_id
+            && matches!(row.status, MeasureStatus::Active | MeasureStatus::Suspended)
+        {
+            if let Some(from) = row.programme_id {
+                programmes::release_place(conn, from, &row.kind).await?;
+            }
+            if let Some(to) = programme {
+                programmes::take_place(conn, to, &row.kind).await?;
+            }
+        }
         let updated: MeasureRow = diesel::update(measures::table.find(id))
             .set((
                 measures::worker_account_id.eq(worker),
                 measures::funder_organisation_id.eq(funder),
+                measures::programme_id.eq(programme),
                 measures::version.eq(row.version + 1),
                 measures::updated_at.eq(diesel::dsl::now),
             ))

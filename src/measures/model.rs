@@ -216,6 +216,8 @@ pub struct MeasureRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub programme_id: Option<Uuid>,
+    pub contact_rhythm_missed: i32,
 }
 
 impl MeasureRow {

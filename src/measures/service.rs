@@ -320,6 +320,8 @@ pub struct MeasureDetails {
     pub funder_organisation_id: Option<Uuid>,
     /// The referral it came from; `null` when the operator opened it directly.
     pub origin_referral_id: Option<Uuid>,
+    /// The programme that funds it (`GET /v1/programmes/{id}`); `null`: none.
+    pub programme_id: Option<Uuid>,
     pub referrer_organisation_id: Option<Uuid>,
     /// When it starts (or started); a proposed measure's planned start.
     pub starts_on: NaiveDate,
@@ -369,7 +371,7 @@ pub struct MeasureFollowUp {
     "id": "0193a5ff-0000-7000-8000-000000000001", "status": "active", "planned_end_on": "2027-07-04",
     "details": {"kind": "asll", "household_id": "0193a5d0-0000-7000-8000-000000000001",
         "operator_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
-        "funder_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd", "origin_referral_id": null,
+        "funder_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd", "origin_referral_id": null, "programme_id": null,
         "referrer_organisation_id": null, "starts_on": "2027-01-04", "ended_on": null, "outcomes": [],
         "created_at": "2026-12-20T10:00:00Z"},
     "funding": {"household": {"id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Martin", "first_names": "Julie",
@@ -471,6 +473,7 @@ pub fn view(
             operator_organisation_id: row.operator_organisation_id,
             funder_organisation_id: row.funder_organisation_id,
             origin_referral_id: row.origin_referral_id,
+            programme_id: row.programme_id,
             referrer_organisation_id: row.referrer_organisation_id,
             starts_on: row.starts_on,
             ended_on: row.ended_on,
@@ -518,6 +521,8 @@ pub struct Opening {
     pub funder: Option<Uuid>,
     pub origin_referral: Option<(Uuid, Uuid)>,
     pub starts_on: NaiveDate,
+    /// The programme it is put under (already checked: `programmes::check_eligible`).
+    pub programme: Option<Uuid>,
 }
 
 /// Opens a measure: `proposed` when its kind needs a decision, else `active` from its start;
@@ -575,6 +580,7 @@ pub async fn open(
             measures::origin_referral_id.eq(o.origin_referral.map(|r| r.0)),
             measures::referrer_organisation_id.eq(o.origin_referral.map(|r| r.1)),
             measures::funder_organisation_id.eq(o.funder),
+            measures::programme_id.eq(o.programme),
             measures::status.eq(status),
             measures::starts_on.eq(o.starts_on),
             measures::planned_end_on.eq(rules::planned_end(&rules, o.starts_on)),
@@ -587,6 +593,9 @@ pub async fn open(
         .returning(MeasureRow::as_returning())
         .get_result(conn)
         .await?;
+    if let (Some(p), MeasureStatus::Active) = (row.programme_id, status) {
+        crate::programmes::take_place(conn, p, &row.kind).await?;
+    }
     record(conn, actor, &row, Step::new("open", None)).await?;
     Ok(row)
 }
@@ -777,9 +786,22 @@ pub async fn perform(
     today: NaiveDate,
 ) -> Result<MeasureRow, ApiError> {
     let (c, comment, reason) = changes(row, &row.rules()?, payload, today)?;
+    // A measure under a programme takes its place when it starts (409 `programme_full`).
+    if let (Some(p), MeasureStatus::Proposed, MeasureStatus::Active) =
+        (row.programme_id, row.status, to)
+    {
+        crate::programmes::take_place(conn, p, &row.kind).await?;
+    }
+    // Leaving `active` (a suspension, a close) with a contact overdue breaks the rhythm.
+    let broke = row.status == MeasureStatus::Active
+        && to != MeasureStatus::Active
+        && row
+            .next_contact_due_on
+            .is_some_and(|d| d < c.ended_on.unwrap_or(today));
     let updated: MeasureRow = diesel::update(measures::table.find(row.id))
         .set((
             measures::status.eq(to),
+            measures::contact_rhythm_missed.eq(row.contact_rhythm_missed + i32::from(broke)),
             measures::starts_on.eq(c.starts_on),
             measures::planned_end_on.eq(c.planned_end_on),
             measures::ended_on.eq(c.ended_on),
@@ -857,9 +879,15 @@ pub async fn log_contact(
     } else {
         measure.next_contact_due_on
     };
+    // A counting contact after its due date breaks the rhythm (the programme's indicator).
+    let late = rules_.counts(entry.kind)
+        && measure
+            .next_contact_due_on
+            .is_some_and(|d| entry.occurred_on > d);
     let updated: MeasureRow = diesel::update(measures::table.find(measure.id))
         .set((
             measures::contacts_count.eq(measure.contacts_count + 1),
+            measures::contact_rhythm_missed.eq(measure.contact_rhythm_missed + i32::from(late)),
             measures::last_contact_on.eq(last),
             measures::next_contact_due_on.eq(due),
             measures::version.eq(measure.version + 1),

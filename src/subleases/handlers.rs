@@ -734,6 +734,7 @@ pub async fn create_arrears(
                     rent_arrears::comment.eq(new.comment.as_deref().map(str::trim)),
                     rent_arrears::recorded_by_account_id.eq(caller.account_id),
                     rent_arrears::recorded_by_organisation_id.eq(org),
+                    rent_arrears::recorded_at.eq(crate::calendar::now()),
                 ))
                 .returning(RentArrears::as_returning())
                 .get_result(conn)

@@ -10,5 +10,6 @@ mod housing;
 mod measures;
 mod organisations;
 mod outage;
+mod programmes;
 mod referrals;
 mod tools;
