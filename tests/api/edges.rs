@@ -278,6 +278,18 @@ async fn every_patch_is_a_merge_patch() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let o: Value = r.json().await.unwrap();
+    let r = app
+        .post(
+            "/v1/programmes",
+            &state.admin_token,
+            &json!({"name": "AVDL 2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31",
+                    "department_codes": ["53"], "operator_organisation_ids": [association.id],
+                    "funded": {"avdl": 30}, "budget_cents": 9_000_000,
+                    "targets": [{"outcomes": ["kept_housing"], "at_least_percent": 70}]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let programme: Value = r.json().await.unwrap();
     // Each PATCH endpoint of the spec, with a resource of its kind and who may change it.
     let targets = [
         (
@@ -309,6 +321,11 @@ async fn every_patch_is_a_merge_patch() {
             "/v1/measures/{id}".to_owned(),
             format!("/v1/measures/{}", m["id"].as_str().unwrap()),
             association.admin_token.clone(),
+        ),
+        (
+            "/v1/programmes/{id}".to_owned(),
+            format!("/v1/programmes/{}", programme["id"].as_str().unwrap()),
+            state.admin_token.clone(),
         ),
         (
             "/v1/objectives/{id}".to_owned(),

@@ -1022,7 +1022,11 @@ async fn the_couples_journey_as_each_party_sees_it() {
     body["special_category_grounds"] = json!([]);
     body["housing_situation"] = json!("emergency_shelter");
     body["priority_grounds"] = json!(["leaving_shelter"]);
-    let h = created(app.post("/v1/households", &hosting.admin_token, &body).await).await;
+    let h = created(
+        app.post("/v1/households", &hosting.admin_token, &body)
+            .await,
+    )
+    .await;
     let h = ok(act(
         &app,
         &hosting.admin_token,
@@ -1036,15 +1040,41 @@ async fn the_couples_journey_as_each_party_sees_it() {
         json!({"household_id": id(&h), "addressee_organisation_id": association.id, "measure_kind": kind,
                "reason": "Sortie d'hébergement d'urgence", "special_category_grounds": special})
     };
-    let iml = created(app.post("/v1/referrals", &hosting.admin_token, &refer("iml", json!([]))).await).await;
+    let iml = created(
+        app.post(
+            "/v1/referrals",
+            &hosting.admin_token,
+            &refer("iml", json!([])),
+        )
+        .await,
+    )
+    .await;
     let avdl = created(
-        app.post("/v1/referrals", &hosting.admin_token, &refer("avdl", json!(["domestic_violence_victim"])))
-            .await,
+        app.post(
+            "/v1/referrals",
+            &hosting.admin_token,
+            &refer("avdl", json!(["domestic_violence_victim"])),
+        )
+        .await,
     )
     .await;
     let later = app.at("2026-10-03T08:00:00Z").await;
-    let iml = referral_act(&later, &association.admin_token, &iml, "acknowledge", json!({})).await;
-    let avdl = referral_act(&later, &association.admin_token, &avdl, "acknowledge", json!({})).await;
+    let iml = referral_act(
+        &later,
+        &association.admin_token,
+        &iml,
+        "acknowledge",
+        json!({}),
+    )
+    .await;
+    let avdl = referral_act(
+        &later,
+        &association.admin_token,
+        &avdl,
+        "acknowledge",
+        json!({}),
+    )
+    .await;
     let later = app.at("2026-10-06T08:00:00Z").await;
     referral_act(&later, &association.admin_token, &iml, "accept", json!({})).await;
     referral_act(
@@ -1088,9 +1118,21 @@ async fn the_couples_journey_as_each_party_sees_it() {
             .await,
     )
     .await;
-    let agreement = ok(act(&later, &association.admin_token, &format!("/v1/agreements/{}/accept", id(&agreement)), &agreement["version"], json!({})).await).await;
+    let agreement = ok(act(
+        &later,
+        &association.admin_token,
+        &format!("/v1/agreements/{}/accept", id(&agreement)),
+        &agreement["version"],
+        json!({}),
+    )
+    .await)
+    .await;
     ok(later
-        .post(&format!("/v1/agreements/{}/units", id(&agreement)), &landlord.admin_token, &json!({"unit_ids": [id(&unit)]}))
+        .post(
+            &format!("/v1/agreements/{}/units", id(&agreement)),
+            &landlord.admin_token,
+            &json!({"unit_ids": [id(&unit)]}),
+        )
         .await)
     .await;
     let proposal = created(
@@ -1104,7 +1146,15 @@ async fn the_couples_journey_as_each_party_sees_it() {
     )
     .await;
     let later = app.at("2026-10-24T08:00:00Z").await;
-    ok(act(&later, &landlord.admin_token, &format!("/v1/proposals/{}/accept", id(&proposal)), &proposal["version"], json!({})).await).await;
+    ok(act(
+        &later,
+        &landlord.admin_token,
+        &format!("/v1/proposals/{}/accept", id(&proposal)),
+        &proposal["version"],
+        json!({}),
+    )
+    .await)
+    .await;
     let later = app.at("2026-11-02T08:00:00Z").await;
     let sublease = created(
         later
@@ -1118,7 +1168,15 @@ async fn the_couples_journey_as_each_party_sees_it() {
             .await,
     )
     .await;
-    ok(act(&later, &association.admin_token, &format!("/v1/subleases/{}/activate", id(&sublease)), &sublease["version"], json!({})).await).await;
+    ok(act(
+        &later,
+        &association.admin_token,
+        &format!("/v1/subleases/{}/activate", id(&sublease)),
+        &sublease["version"],
+        json!({}),
+    )
+    .await)
+    .await;
 
     let journey = |token: String| {
         let later = &later;
@@ -1167,7 +1225,12 @@ async fn the_couples_journey_as_each_party_sees_it() {
     assert_eq!(decline["organisation_id"], json!(association.id));
     // No comment anywhere (each case's history has them, for its parties).
     assert!(!j.to_string().contains("L'IML couvre"), "{j}");
-    let times: Vec<&str> = j["steps"].as_array().unwrap().iter().map(|s| s["occurred_at"].as_str().unwrap()).collect();
+    let times: Vec<&str> = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["occurred_at"].as_str().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted);
@@ -1194,7 +1257,11 @@ async fn the_couples_journey_as_each_party_sees_it() {
         "{j}"
     );
     let alone = &j["steps"][10];
-    assert_eq!(keys(alone), vec!["action", "case_type", "occurred_at", "yours"], "{alone}");
+    assert_eq!(
+        keys(alone),
+        vec!["action", "case_type", "occurred_at", "yours"],
+        "{alone}"
+    );
     assert_eq!(j["cases"][0]["case_type"], "sublease");
     assert_eq!(j["cases"][0]["status"], "active");
     assert!(j["cases"][0].get("case_id").is_none());
@@ -1236,9 +1303,171 @@ async fn the_couples_journey_as_each_party_sees_it() {
     // Anyone else: 404.
     problem(
         later
-            .get(&format!("/v1/households/{}/journey", id(&h)), &stranger.admin_token)
+            .get(
+                &format!("/v1/households/{}/journey", id(&h)),
+                &stranger.admin_token,
+            )
             .await,
         404,
+    )
+    .await;
+}
+
+/// Every field rule of a programme, and of a measure joining one, is a 422 naming the
+/// field; nothing is stored; only departments and State services fund programmes.
+#[actix_web::test]
+async fn each_programme_field_rule_is_a_422_naming_it() {
+    let app = spawn_app_at("2026-12-07T09:00:00Z").await;
+    let department = app.organisation_in("department", "53").await;
+    let association = app.organisation_in("association", "53").await;
+    let landlord = app.organisation_in("social_landlord", "53").await;
+    let ddets = app.organisation_in("state_service", "53").await;
+    let platform = app.platform_token().await;
+    let body = json!({"name": "Programme", "starts_on": "2026-06-01", "ends_on": "2026-01-01",
+        "department_codes": ["53", "62", "53", "99"],
+        "operator_organisation_ids": [landlord.id, uuid::Uuid::now_v7(), association.id, association.id],
+        "funded": {"asll": 200_000, "asrl": 5, "avdl": 3, "nope": 1},
+        "budget_cents": 100,
+        "targets": [{"kind": "agir", "outcomes": ["kept_housing", "kept_housing"], "at_least_percent": 0}]});
+    let p = problem(
+        app.post("/v1/programmes", &department.admin_token, &body)
+            .await,
+        422,
+    )
+    .await;
+    let mut codes = field_codes(&p);
+    codes.sort();
+    let expected: Vec<(String, String)> = [
+        ("department_codes[1]", "not_funders_department"),
+        ("department_codes[2]", "duplicate"),
+        ("department_codes[3]", "department_code"),
+        ("ends_on", "before_start"),
+        ("funded.asll", "out_of_range"),
+        ("funded.asrl", "not_offered"),
+        ("funded.avdl", "not_a_funder"),
+        ("funded.nope", "unknown_measure_kind"),
+        ("operator_organisation_ids[0]", "not_an_operator"),
+        ("operator_organisation_ids[1]", "unknown_organisation"),
+        ("operator_organisation_ids[3]", "duplicate"),
+        ("targets[0].at_least_percent", "range"),
+        ("targets[0].kind", "kind_not_funded"),
+        ("targets[0].outcomes[1]", "duplicate"),
+    ]
+    .into_iter()
+    .map(|(f, c)| (f.to_owned(), c.to_owned()))
+    .collect();
+    assert_eq!(codes, expected, "{p}");
+    assert_eq!(app.count("programmes").await, 0);
+    // Who funds: a department or a State service.
+    let good = json!({"name": "ASLL 2026", "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        "department_codes": ["53"], "operator_organisation_ids": [association.id],
+        "funded": {"asll": 12}, "budget_cents": 100});
+    for token in [&association.admin_token, &landlord.admin_token, &platform] {
+        problem(app.post("/v1/programmes", token, &good).await, 403).await;
+    }
+    let programme = created(
+        app.post("/v1/programmes", &department.admin_token, &good)
+            .await,
+    )
+    .await;
+    // A programme funds no kind with `funded` emptied.
+    let p = problem(
+        patch(
+            &app,
+            &department.admin_token,
+            &format!("/v1/programmes/{}", id(&programme)),
+            &programme["version"],
+            json!({"funded": {"asll": null}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("funded".into(), "required".into())]);
+
+    // A measure joining a programme: funded operator, funded kind, within the period, the
+    // programme's funder.
+    let h = household_of(&app, &association, "Rejoint").await;
+    let other = created(
+        app.post(
+            "/v1/programmes",
+            &ddets.admin_token,
+            &json!({"name": "AVDL 2026", "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+                    "department_codes": ["53"], "operator_organisation_ids": [], "funded": {"avdl": 3},
+                    "budget_cents": 100}),
+        )
+        .await,
+    )
+    .await;
+    for (body, expected) in [
+        (
+            json!({"household_id": id(&h), "kind": "asll", "programme_id": other["id"]}),
+            "unknown_programme",
+        ),
+        (
+            json!({"household_id": id(&h), "kind": "asll", "programme_id": uuid::Uuid::now_v7()}),
+            "unknown_programme",
+        ),
+        (
+            json!({"household_id": id(&h), "kind": "iml", "programme_id": programme["id"],
+                "funder_organisation_id": ddets.id}),
+            "kind_not_funded other_funder",
+        ),
+        (
+            json!({"household_id": id(&h), "kind": "asll", "programme_id": programme["id"],
+                "starts_on": "2027-01-04"}),
+            "outside_period",
+        ),
+        (
+            json!({"household_id": id(&h), "kind": "asll", "programme_id": programme["id"],
+                "funder_organisation_id": app.organisation_in("department", "53").await.id}),
+            "other_funder",
+        ),
+    ] {
+        let p = problem(
+            app.post("/v1/measures", &association.admin_token, &body)
+                .await,
+            422,
+        )
+        .await;
+        let expected: Vec<(String, String)> = expected
+            .split(' ')
+            .map(|c| ("programme_id".to_owned(), c.to_owned()))
+            .collect();
+        assert_eq!(field_codes(&p), expected, "{body}");
+    }
+    // A proposed ASLL under the programme has the programme's funder; once closed (here
+    // cancelled), its programme does not change.
+    let m = created(
+        app.post(
+            "/v1/measures",
+            &association.admin_token,
+            &json!({"household_id": id(&h), "kind": "asll", "programme_id": programme["id"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(m["details"]["funder_organisation_id"], json!(department.id));
+    assert_eq!(m["status"], "proposed");
+    let m = ok(act(
+        &app,
+        &association.admin_token,
+        &format!("/v1/measures/{}/cancel", id(&m)),
+        &m["version"],
+        json!({}),
+    )
+    .await)
+    .await;
+    problem(
+        patch(
+            &app,
+            &association.admin_token,
+            &format!("/v1/measures/{}", id(&m)),
+            &m["version"],
+            json!({"programme_id": null}),
+        )
+        .await,
+        409,
     )
     .await;
 }
