@@ -57,6 +57,10 @@ FUZZ_OBJECTIVE_ID=$(first_id "/v1/measures/$FUZZ_MEASURE_ID/objectives" "$FUZZ_C
 FUZZ_DEPARTMENT_TOKEN=$(token "$port" -d grant_type=password -d username=admin@departement.demo.passerelle.test -d password=demo-passerelle-2026)
 FUZZ_RENEWAL_ID=$(first_id "/v1/renewals?as=decider&status=requested" "$FUZZ_DEPARTMENT_TOKEN")
 export FUZZ_MEASURE_ID FUZZ_OBJECTIVE_ID FUZZ_DEPARTMENT_TOKEN FUZZ_RENEWAL_ID
+# Programmes: the demo DDETS funds the AGIR programme.
+FUZZ_FUNDER_TOKEN=$ccapex
+FUZZ_PROGRAMME_ID=$(first_id "/v1/programmes?as=funder" "$FUZZ_FUNDER_TOKEN")
+export FUZZ_FUNDER_TOKEN FUZZ_PROGRAMME_ID
 # The referrer of the fuzzed referral (the CCAPEX) withdraws it; the association's partner
 # system is the account whose secret is rotated.
 FUZZ_REFERRER_TOKEN=$ccapex

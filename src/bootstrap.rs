@@ -93,6 +93,21 @@ pub const DEMO_ORGANISATIONS: &[DemoOrganisation] = &[
         siret: "90937865797546",
         department_code: "03",
     },
+    // SCENARIOS.md §4: the Pas-de-Calais' call for projects and an association it funds.
+    DemoOrganisation {
+        slug: "departement-62",
+        kind: OrganisationKind::Department,
+        name: "Département du Pas-de-Calais — démonstration",
+        siret: "94329099930232",
+        department_code: "62",
+    },
+    DemoOrganisation {
+        slug: "association-62",
+        kind: OrganisationKind::Association,
+        name: "Association Toit d'Artois — démonstration",
+        siret: "86958306270030",
+        department_code: "62",
+    },
 ];
 
 pub const DEMO_ROLES: &[(Role, &str)] = &[
@@ -201,6 +216,7 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                         Scope::HousingWrite,
                         Scope::MeasuresRead,
                         Scope::MeasuresWrite,
+                        Scope::ProgrammesWrite,
                     ])),
                 ))
                 .returning(model::AccountRow::as_returning())
@@ -271,10 +287,9 @@ async fn demo_cases(
     conn: &mut AsyncPgConnection,
     coordinators: &[Caller],
 ) -> Result<(), crate::error::ApiError> {
-    use crate::households::model::HouseholdRow;
     use crate::referrals::model::{ReferralAction, ReferralRow, ReferralStatus};
     use crate::referrals::service::{self, ClosingDetails};
-    use crate::schema::{households, referrals};
+    use crate::schema::referrals;
     use chrono::NaiveDate;
 
     let (department, ccapex, association) = (&coordinators[0], &coordinators[1], &coordinators[2]);
@@ -371,48 +386,19 @@ async fn demo_cases(
         let by = &coordinators[case.by];
         let birth =
             NaiveDate::from_ymd_opt(case.birth.0, case.birth.1, case.birth.2).expect("valid date");
-        let household: HouseholdRow = diesel::insert_into(households::table)
-            .values((
-                households::id.eq(Uuid::now_v7()),
-                households::created_by_organisation_id
-                    .eq(by.organisation_id.expect("an organisation's account")),
-                households::created_by_account_id.eq(by.account_id),
-                households::head_last_name.eq(case.last),
-                households::head_first_names.eq(case.first),
-                households::head_birth_date.eq(birth),
-                households::identity_key.eq(crate::households::rules::identity_key(
-                    case.last, case.first, birth,
-                )),
-                households::household_type.eq(case
-                    .household_type
-                    .parse::<crate::households::model::HouseholdType>()
-                    .map_err(crate::error::ApiError::internal)?),
-                households::adults.eq(case.adults),
-                households::children.eq(case.children),
-                households::monthly_resources_cents.eq(case.resources),
-                households::housing_situation.eq(case
-                    .situation
-                    .parse::<crate::households::model::HousingSituation>()
-                    .map_err(crate::error::ApiError::internal)?),
-                households::priority_grounds.eq(&case.grounds),
-                households::special_grounds.eq(&case.special),
-                households::consent_given_on.eq(Some(
-                    NaiveDate::from_ymd_opt(2026, 11, 2).expect("valid date"),
-                )),
-                households::consent_recorded_by.eq(Some(by.account_id)),
-            ))
-            .returning(HouseholdRow::as_returning())
-            .get_result(conn)
-            .await?;
-        // The feed starts where the data does: a partner syncing from it sees the demo.
-        append(
+        let household = demo_household(
             conn,
-            "household.created",
-            "household",
-            household.id,
-            &crate::events::catalogue::HouseholdEventData::from(&household),
-            vec![household.created_by_organisation_id],
-            false,
+            by,
+            case.last,
+            case.first,
+            birth,
+            case.household_type,
+            case.adults,
+            case.children,
+            case.resources,
+            case.situation,
+            &case.grounds,
+            &case.special,
         )
         .await?;
         household_ids.push(household.id);
@@ -460,8 +446,292 @@ async fn demo_cases(
         }
     }
     demo_measures(conn, department, association, &measures).await?;
-    let _ = ccapex;
-    demo_housing(conn, coordinators, household_ids[1]).await
+    demo_housing(conn, coordinators, household_ids[1]).await?;
+    demo_programmes(
+        conn,
+        ccapex,
+        association,
+        &coordinators[4],
+        &coordinators[5],
+    )
+    .await
+}
+
+/// A synthetic household of `by`'s organisation, with consent to sharing.
+#[allow(clippy::too_many_arguments)]
+async fn demo_household(
+    conn: &mut AsyncPgConnection,
+    by: &Caller,
+    last: &str,
+    first: &str,
+    birth: chrono::NaiveDate,
+    household_type: &str,
+    adults: i32,
+    children: i32,
+    resources: i64,
+    situation: &str,
+    grounds: &serde_json::Value,
+    special: &serde_json::Value,
+) -> Result<crate::households::model::HouseholdRow, crate::error::ApiError> {
+    use crate::households::model::HouseholdRow;
+    use crate::schema::households;
+    let household: HouseholdRow = diesel::insert_into(households::table)
+        .values((
+            households::id.eq(Uuid::now_v7()),
+            households::created_by_organisation_id
+                .eq(by.organisation_id.expect("an organisation's account")),
+            households::created_by_account_id.eq(by.account_id),
+            households::head_last_name.eq(last),
+            households::head_first_names.eq(first),
+            households::head_birth_date.eq(birth),
+            households::identity_key.eq(crate::households::rules::identity_key(last, first, birth)),
+            households::household_type.eq(household_type
+                .parse::<crate::households::model::HouseholdType>()
+                .map_err(crate::error::ApiError::internal)?),
+            households::adults.eq(adults),
+            households::children.eq(children),
+            households::monthly_resources_cents.eq(resources),
+            households::housing_situation.eq(situation
+                .parse::<crate::households::model::HousingSituation>()
+                .map_err(crate::error::ApiError::internal)?),
+            households::priority_grounds.eq(grounds),
+            households::special_grounds.eq(special),
+            households::consent_given_on.eq(Some(
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("valid date"),
+            )),
+            households::consent_recorded_by.eq(Some(by.account_id)),
+        ))
+        .returning(HouseholdRow::as_returning())
+        .get_result(conn)
+        .await?;
+    // The feed starts where the data does: a partner syncing from it sees the demo.
+    append(
+        conn,
+        "household.created",
+        "household",
+        household.id,
+        &crate::events::catalogue::HouseholdEventData::from(&household),
+        vec![household.created_by_organisation_id],
+        false,
+    )
+    .await?;
+    Ok(household)
+}
+
+/// The programmes of SCENARIOS.md §4 and DOMAIN.md: the Pas-de-Calais' call for projects
+/// (45 ASRL and 58 AML measures, 515 000 €, two years) with 31 ASRL measures in use (5 of
+/// them closed) and 20 AML ones; the DDETS' AGIR programme with its two targets, 5 measures
+/// closed (one target met, one missed) and 2 running. The periods run around today, so
+/// the demo reads the same whenever it is loaded.
+async fn demo_programmes(
+    conn: &mut AsyncPgConnection,
+    ddets: &Caller,
+    association: &Caller,
+    pas_de_calais: &Caller,
+    toit_d_artois: &Caller,
+) -> Result<(), crate::error::ApiError> {
+    use crate::measures::handlers::MeasureClosing;
+    use crate::measures::model::{MeasureAction, MeasureStatus, OutcomeCode};
+    use crate::measures::service::{self as measures, Opening, Payload};
+    use crate::programmes::model::{NewProgramme, OutcomeTarget};
+    use chrono::Duration;
+
+    let today = crate::calendar::today();
+    let org = |c: &Caller| c.organisation_id.expect("an organisation's account");
+    let kind = async |conn: &mut AsyncPgConnection, code: &str| {
+        crate::schema::measure_kinds::table
+            .find(code)
+            .select(crate::measures::catalogue::MeasureKindRow::as_select())
+            .first::<crate::measures::catalogue::MeasureKindRow>(conn)
+            .await
+    };
+    let no_grounds = serde_json::json!([]);
+    // Opens a measure of `code` under the programme for a new household, started `days`
+    // ago; closed yesterday with `outcomes` when there are some.
+    #[allow(clippy::too_many_arguments)]
+    async fn measure(
+        conn: &mut AsyncPgConnection,
+        operator: &Caller,
+        kind: crate::measures::catalogue::MeasureKindRow,
+        programme: Uuid,
+        household: Uuid,
+        started_days_ago: i64,
+        outcomes: &[OutcomeCode],
+        today: chrono::NaiveDate,
+    ) -> Result<(), crate::error::ApiError> {
+        let m = measures::open(
+            conn,
+            Some(operator),
+            Opening {
+                kind,
+                household_id: household,
+                operator: operator.organisation_id.expect("an organisation's account"),
+                worker: Some(operator.account_id),
+                funder: None,
+                origin_referral: None,
+                starts_on: today - Duration::days(started_days_ago),
+                programme: Some(programme),
+            },
+        )
+        .await?;
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        measures::perform(
+            conn,
+            Some(operator),
+            &m,
+            MeasureAction::Close,
+            MeasureStatus::Closed,
+            &Payload::Close(MeasureClosing {
+                outcomes: outcomes.to_vec(),
+                ended_on: Some(today - Duration::days(1)),
+                comment: None,
+            }),
+            today,
+        )
+        .await?;
+        Ok(())
+    }
+
+    let call = crate::programmes::handlers::create(
+        conn,
+        pas_de_calais,
+        &NewProgramme {
+            name: "Logement d'abord — appel à projets ASRL et AML".into(),
+            starts_on: today - Duration::days(330),
+            ends_on: today + Duration::days(400),
+            department_codes: vec!["62".into()],
+            operator_organisation_ids: vec![org(toit_d_artois)],
+            funded: [
+                ("asrl".to_owned(), 45),
+                ("aml_logement_dabord".to_owned(), 58),
+            ]
+            .into(),
+            budget_cents: 51_500_000,
+            targets: Vec::new(),
+        },
+        Vec::new(),
+    )
+    .await?;
+    let first_names = [
+        "Camille", "Yanis", "Léa", "Mathis", "Inès", "Noah", "Jade", "Rayan",
+    ];
+    for i in 0..51 {
+        let asrl = i < 31;
+        let household = demo_household(
+            conn,
+            toit_d_artois,
+            &format!("Artois-Démo {}", i + 1),
+            first_names[i % first_names.len()],
+            chrono::NaiveDate::from_ymd_opt(1970 + (i as i32 % 34), 1 + (i as u32 % 12), 10)
+                .expect("valid date"),
+            "single_person",
+            1,
+            0,
+            60_000 + 1_000 * i as i64,
+            if asrl {
+                "hosted_by_relatives"
+            } else {
+                "street"
+            },
+            &serde_json::json!(["young_child_welfare_past"]),
+            &no_grounds,
+        )
+        .await?;
+        let outcomes: &[OutcomeCode] = match i {
+            0 | 1 => &[OutcomeCode::AccessedHousing],
+            2 => &[OutcomeCode::KeptHousing],
+            3 => &[OutcomeCode::EndedByHousehold],
+            4 => &[OutcomeCode::Rehoused],
+            _ => &[],
+        };
+        let code = if asrl { "asrl" } else { "aml_logement_dabord" };
+        let kind = kind(conn, code).await?;
+        measure(
+            conn,
+            toit_d_artois,
+            kind,
+            call.id,
+            household.id,
+            10 + 9 * i as i64,
+            outcomes,
+            today,
+        )
+        .await?;
+    }
+
+    let agir = crate::programmes::handlers::create(
+        conn,
+        ddets,
+        &NewProgramme {
+            name: "AGIR — insertion des réfugiés, Mayenne".into(),
+            starts_on: today - Duration::days(300),
+            ends_on: today + Duration::days(65),
+            department_codes: vec!["53".into()],
+            operator_organisation_ids: vec![org(association)],
+            funded: [("agir".to_owned(), 20)].into(),
+            budget_cents: 12_000_000,
+            targets: vec![
+                OutcomeTarget {
+                    kind: Some("agir".into()),
+                    outcomes: vec![OutcomeCode::EmploymentOrTraining],
+                    at_least_percent: 60,
+                },
+                OutcomeTarget {
+                    kind: Some("agir".into()),
+                    outcomes: vec![
+                        OutcomeCode::AccessedHousing,
+                        OutcomeCode::KeptHousing,
+                        OutcomeCode::Rehoused,
+                    ],
+                    at_least_percent: 80,
+                },
+            ],
+        },
+        Vec::new(),
+    )
+    .await?;
+    use OutcomeCode::*;
+    let agir_outcomes: [&[OutcomeCode]; 7] = [
+        &[EmploymentOrTraining, AccessedHousing],
+        &[EmploymentOrTraining, AccessedHousing],
+        &[EmploymentOrTraining, Rehoused],
+        &[LeftWithoutSolution],
+        &[EmploymentOrTraining],
+        &[],
+        &[],
+    ];
+    for (i, outcomes) in agir_outcomes.iter().enumerate() {
+        let household = demo_household(
+            conn,
+            association,
+            &format!("Agir-Démo {}", i + 1),
+            ["Amal", "Dawit", "Hamid", "Sara", "Yonas", "Nour", "Aziz"][i],
+            chrono::NaiveDate::from_ymd_opt(1985 + i as i32, 3, 1).expect("valid date"),
+            "single_person",
+            1,
+            0,
+            55_000,
+            "temporary_housing",
+            &serde_json::json!(["refugee"]),
+            &no_grounds,
+        )
+        .await?;
+        let kind = kind(conn, "agir").await?;
+        measure(
+            conn,
+            association,
+            kind,
+            agir.id,
+            household.id,
+            200 - 20 * i as i64,
+            outcomes,
+            today,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The measures of SCENARIOS.md §1 and §5: the EMPEX measure of the CCAPEX's referral, with
@@ -619,10 +889,14 @@ async fn demo_housing(
         .get_result(conn)
         .await?;
     // Proposed by the landlord, accepted by the association: two steps of its history.
+    // Each step records the status it reached.
     cases::record_step(
         conn,
         Some(landlord),
-        &agreement_row,
+        &AgreementRow {
+            status: AgreementStatus::Proposed,
+            ..agreement_row.clone()
+        },
         Step::new("propose", None),
     )
     .await?;
@@ -758,7 +1032,10 @@ async fn demo_housing(
     cases::record_step(
         conn,
         Some(association),
-        &proposal,
+        &ProposalRow {
+            status: ProposalStatus::Proposed,
+            ..proposal.clone()
+        },
         Step::new("propose", None),
     )
     .await?;

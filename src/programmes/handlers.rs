@@ -285,6 +285,67 @@ async fn write_operators(
     Ok(())
 }
 
+/// Creates the caller's organisation's programme, checked (with the request's own field
+/// errors, `errors`), and tells its funder and operators (`programme.created`).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    new: &NewProgramme,
+    mut errors: Vec<FieldError>,
+) -> Result<Programme, ApiError> {
+    let org = caller.partner_organisation()?;
+    let funder = organisation(conn, org).await?;
+    let draft = Draft {
+        starts_on: new.starts_on,
+        ends_on: new.ends_on,
+        department_codes: &new.department_codes,
+        operators: &new.operator_organisation_ids,
+        funded: new
+            .funded
+            .iter()
+            .map(|(k, v)| (k.clone(), (Some(*v), 0)))
+            .collect(),
+        targets: &new.targets,
+    };
+    check_draft(conn, &funder, &draft, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let row: ProgrammeRow = diesel::insert_into(programmes::table)
+        .values((
+            programmes::id.eq(Uuid::now_v7()),
+            programmes::name.eq(new.name.trim()),
+            programmes::funder_organisation_id.eq(org),
+            programmes::starts_on.eq(new.starts_on),
+            programmes::ends_on.eq(new.ends_on),
+            programmes::department_codes.eq(events::data(&new.department_codes)?),
+            programmes::budget_cents.eq(new.budget_cents),
+            programmes::targets.eq(events::data(&new.targets)?),
+        ))
+        .returning(ProgrammeRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let kinds: Vec<_> = new
+        .funded
+        .iter()
+        .map(|(k, n)| {
+            (
+                programme_kinds::programme_id.eq(row.id),
+                programme_kinds::kind.eq(k),
+                programme_kinds::funded.eq(*n),
+            )
+        })
+        .collect();
+    diesel::insert_into(programme_kinds::table)
+        .values(kinds)
+        .execute(conn)
+        .await?;
+    write_operators(conn, row.id, &new.operator_organisation_ids).await?;
+    let p = view(conn, row).await?;
+    programme_event(conn, caller, "programme.created", &p).await?;
+    Ok(p)
+}
+
 /// Create a programme
 ///
 /// A department or a State service funds, over a period and for a budget, a number of
@@ -309,7 +370,7 @@ pub async fn create_programme(
     body: ParsedJson<NewProgramme>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ManageProgrammes)?;
-    let org = caller.partner_organisation()?;
+    caller.partner_organisation()?;
     let field_errors = body.field_errors();
     let ParsedJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
@@ -319,59 +380,9 @@ pub async fn create_programme(
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
-            let mut errors = field_errors;
-            let funder = organisation(conn, org).await?;
-            let draft = Draft {
-                starts_on: new.starts_on,
-                ends_on: new.ends_on,
-                department_codes: &new.department_codes,
-                operators: &new.operator_organisation_ids,
-                funded: new
-                    .funded
-                    .iter()
-                    .map(|(k, v)| (k.clone(), (Some(*v), 0)))
-                    .collect(),
-                targets: &new.targets,
-            };
-            check_draft(conn, &funder, &draft, &mut errors).await?;
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let row: ProgrammeRow = diesel::insert_into(programmes::table)
-                .values((
-                    programmes::id.eq(Uuid::now_v7()),
-                    programmes::name.eq(new.name.trim()),
-                    programmes::funder_organisation_id.eq(org),
-                    programmes::starts_on.eq(new.starts_on),
-                    programmes::ends_on.eq(new.ends_on),
-                    programmes::department_codes.eq(events::data(&new.department_codes)?),
-                    programmes::budget_cents.eq(new.budget_cents),
-                    programmes::targets.eq(events::data(&new.targets)?),
-                ))
-                .returning(ProgrammeRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let kinds: Vec<_> = new
-                .funded
-                .iter()
-                .map(|(k, n)| {
-                    (
-                        programme_kinds::programme_id.eq(row.id),
-                        programme_kinds::kind.eq(k),
-                        programme_kinds::funded.eq(*n),
-                    )
-                })
-                .collect();
-            diesel::insert_into(programme_kinds::table)
-                .values(kinds)
-                .execute(conn)
-                .await?;
-            write_operators(conn, row.id, &new.operator_organisation_ids).await?;
-            let id = row.id;
-            let p = view(conn, row).await?;
-            programme_event(conn, &caller, "programme.created", &p).await?;
+            let p = create(conn, &caller, &new, field_errors).await?;
             Ok(programme_response(StatusCode::CREATED, &p)
-                .header("location", format!("/v1/programmes/{id}")))
+                .header("location", format!("/v1/programmes/{}", p.id)))
         },
     )
     .await
