@@ -44,13 +44,14 @@ WHERE created_by_organisation_id = (SELECT ccapex FROM bench_ctx);
 
 INSERT INTO referrals (id, household_id, referrer_organisation_id, referrer_account_id, addressee_organisation_id,
                        measure_kind, reason, priority_grounds, special_grounds, response_due_on, status,
-                       decline_reason, created_at, updated_at)
+                       decline_reason, created_at, updated_at, submitted_at)
 SELECT gen_random_uuid(), h.id, c.ccapex, c.ccapex_admin, o.id, k.code, 'Orientation synthétique ' || s.n,
        '["eviction_threat"]', h.special_grounds, current_date + (s.n % 60) - 20,
        (ARRAY['submitted', 'acknowledged', 'acknowledged', 'accepted', 'accepted', 'accepted', 'declined',
               'withdrawn', 'expired', 'obsolete'])[1 + s.n % 10],
        CASE WHEN s.n % 10 = 6 THEN 'no_capacity' END,
-       now() - (s.n % 1000) * interval '1 hour', now() - (s.n % 1000) * interval '1 hour'
+       now() - (s.n % 1000) * interval '1 hour', now() - (s.n % 1000) * interval '1 hour',
+       now() - (s.n % 1000) * interval '1 hour'
 FROM bench_ctx c,
      generate_series(1, :referrals) AS s(n)
 JOIN bench_households h ON h.n = (s.n::bigint * 7919) % (SELECT count(*) FROM bench_households)

@@ -2,7 +2,8 @@
 # The benchmark: wrk against the release service (own embedded database, demo data) and
 # pgbench against the same PostgreSQL, in one run. Prints a table and writes it to
 # bench-results/. Knobs: BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 16);
-# BENCH_CASES, BENCH_HOUSING, BENCH_MEASURES_SET (0 to skip a part; measures need the cases).
+# BENCH_CASES, BENCH_HOUSING, BENCH_MEASURES_SET, BENCH_PROGRAMMES (0 to skip a part; measures
+# and programmes need the cases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -143,6 +144,9 @@ if [ "${BENCH_HOUSING:-1}" = 1 ]; then
 fi
 if [ "${BENCH_MEASURES_SET:-1}" = 1 ]; then
     . scripts/bench-measures.sh
+fi
+if [ "${BENCH_PROGRAMMES:-1}" = 1 ]; then
+    . scripts/bench-programmes.sh
 fi
 
 kill "$sampler" 2>/dev/null || true

@@ -34,8 +34,10 @@
 //!   `window_incomplete` counts those whose 12 months are not over yet.
 //! - **Days to a home**: for the programme's households whose first home came in the
 //!   period, the days from their first referral on the platform (whoever sent it) to that
-//!   home: a sub-lease that started, a lease that glided, or a measure closed with
-//!   `accessed_housing` or `rehoused` (kept housing is no new home).
+//!   home: a sub-lease of theirs that started, a lease that glided, or a measure of the
+//!   programme closed with `accessed_housing` or `rehoused` (kept housing is no new home).
+//!   Only the households with such an event in the period are looked at, so the cost
+//!   follows the homes found, not the households.
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -70,7 +72,7 @@ WITH b AS (
 ),
 s AS MATERIALIZED (
     SELECT m.id, m.kind, m.household_id, m.status, m.outcomes, m.started_at, m.closed_at,
-           m.contact_rhythm_missed, m.next_contact_due_on,
+           m.origin_referral_id, m.contact_rhythm_missed, m.next_contact_due_on,
            jsonb_typeof(m.rules -> 'contact_every_days') = 'number' AS has_rhythm
     FROM measures m
     WHERE m.programme_id = $1 AND ($2::uuid IS NULL OR m.operator_organisation_id = $2)
@@ -86,16 +88,16 @@ counts AS (
 ),
 r AS MATERIALIZED (
     SELECT r.status, r.decline_reason, r.submitted_at, r.acknowledged_at, r.decided_at,
-           m.started_at AS measure_started_at
+           s.started_at AS measure_started_at
     FROM b
     JOIN referrals r ON r.submitted_at >= b.lo AND r.submitted_at < b.hi
-    LEFT JOIN measures m ON m.origin_referral_id = r.id
+    LEFT JOIN s ON s.origin_referral_id = r.id
     WHERE r.addressee_organisation_id IN (
               SELECT operator_organisation_id FROM programme_operators
               WHERE programme_id = $1 AND ($2::uuid IS NULL OR operator_organisation_id = $2))
       AND r.measure_kind IN (SELECT kind FROM programme_kinds WHERE programme_id = $1)
-      AND (m.programme_id = $1
-           OR (m.id IS NULL AND r.submitted_at >= b.p_lo AND r.submitted_at < b.p_hi))
+      AND (s.id IS NOT NULL
+           OR (r.status <> 'accepted' AND r.submitted_at >= b.p_lo AND r.submitted_at < b.p_hi))
 ),
 d AS (
     SELECT 'submitted_to_acknowledged' AS name, extract(epoch FROM acknowledged_at - submitted_at) / 86400 AS days
@@ -127,15 +129,23 @@ housed AS (
       AND s.outcomes ?| array['accessed_housing', 'kept_housing', 'rehoused']
     GROUP BY s.household_id
 ),
+candidates AS (
+    SELECT s.household_id FROM s CROSS JOIN b
+    WHERE s.closed_at >= b.lo AND s.closed_at < b.hi AND s.outcomes ?| array['accessed_housing', 'rehoused']
+    UNION
+    SELECT sl.household_id FROM subleases sl CROSS JOIN b
+    WHERE sl.household_id IN (SELECT household_id FROM s)
+      AND ((sl.started_at >= b.lo AND sl.started_at < b.hi) OR (sl.glided_at >= b.lo AND sl.glided_at < b.hi))
+),
 homes AS (
     SELECT h.household_id, first_referral.at AS first_at,
            least(lease.started, lease.glided, measure.closed) AS home_at
-    FROM (SELECT DISTINCT household_id FROM s) h
+    FROM candidates h
     CROSS JOIN LATERAL (SELECT min(submitted_at) AS at FROM referrals WHERE household_id = h.household_id) first_referral
     CROSS JOIN LATERAL (SELECT min(started_at) AS started, min(glided_at) AS glided
                         FROM subleases WHERE household_id = h.household_id) lease
-    CROSS JOIN LATERAL (SELECT min(closed_at) AS closed FROM measures
-                        WHERE household_id = h.household_id AND outcomes ?| array['accessed_housing', 'rehoused']) measure
+    CROSS JOIN LATERAL (SELECT min(closed_at) AS closed FROM s
+                        WHERE s.household_id = h.household_id AND s.outcomes ?| array['accessed_housing', 'rehoused']) measure
 ),
 home_days AS (
     SELECT extract(epoch FROM home_at - first_at) / 86400 AS days
@@ -398,7 +408,11 @@ pub async fn compute(
     operation_id = "programme_indicators",
     params(("id" = Uuid, Path, description = "The programme's id"), IndicatorQuery),
     security(("oauth2" = ["measures:read"])),
-    responses((status = 200, description = "The indicators", body = Indicators))
+    responses(
+        (status = 200, description = "The indicators", body = Indicators),
+        (status = 422, description = "`to` before `from`, or a period of more than 10 years",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/programmes/{id}/indicators")]
 pub async fn programme_indicators(
