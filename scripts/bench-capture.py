@@ -21,15 +21,21 @@ for i, line in enumerate(lines):
     m = re.search(r"LOG:  duration: [0-9.]+ ms  (?:execute [^:]*|statement): (.*)$", line)
     if not m:
         continue
-    sql = m.group(1)
+    # A statement over several lines goes on in lines that start with a tab.
+    parts = [m.group(1)]
+    j = i + 1
+    while j < len(lines) and lines[j].startswith("\t"):
+        parts.append(lines[j][1:])
+        j += 1
+    sql = "\n".join(parts)
     if "log_min_duration_statement" in sql or "pg_reload_conf" in sql:
         continue
     # The parameters follow the statement, though another backend's line (a checkpoint, an
-    # autovacuum) may come between.
-    detail = next((l for l in lines[i + 1 : i + 6] if "parameters:" in l), "")
-    params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*')", detail))
-    sql = re.sub(r"\$(\d+)", lambda p: params[p.group(1)], sql)
-    statements.append(sql.rstrip(";") + ";")
+    # autovacuum) may come between. A NULL parameter is logged bare.
+    detail = next((l for l in lines[j : j + 5] if "parameters:" in l), "")
+    params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail))
+    sql = re.sub(r"\$(\d+)(?!\d)", lambda p: params[p.group(1)], sql)
+    statements.append(sql.rstrip().rstrip(";") + ";")
 
 if not statements:
     sys.exit("no statement found in the log: was log_min_duration_statement set?")

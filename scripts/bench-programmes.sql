@@ -30,7 +30,7 @@ UNION ALL SELECT 'small', gen_random_uuid(), :small;
 
 INSERT INTO programmes (id, name, funder_organisation_id, starts_on, ends_on, department_codes, budget_cents, targets)
 SELECT p.id, 'Programme synthétique (' || p.measures || ' mesures)', c.department, current_date - 365, current_date,
-       '["71"]', p.measures * 300000,
+       '["71"]', p.measures::bigint * 300000,
        '[{"kind": "asll", "outcomes": ["accessed_housing", "kept_housing", "rehoused"], "at_least_percent": 70},
          {"kind": null, "outcomes": ["employment_or_training"], "at_least_percent": 20}]'
 FROM bp_programmes p, bp_ctx c;

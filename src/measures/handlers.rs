@@ -245,6 +245,8 @@ pub struct MeasureFilters {
     pub household_id: Option<Uuid>,
     /// The referral a measure came from.
     pub referral_id: Option<Uuid>,
+    /// The programme that funds it (`GET /v1/programmes`).
+    pub programme_id: Option<Uuid>,
     /// A worker's caseload: only measures your organisation operates.
     pub worker_account_id: Option<Uuid>,
     /// `true`: active measures your organisation operates whose next contact was due before
@@ -648,6 +650,9 @@ pub async fn list_measures(
     }
     if let Some(r) = filters.referral_id {
         q = q.filter(measures::origin_referral_id.eq(r));
+    }
+    if let Some(p) = filters.programme_id {
+        q = q.filter(measures::programme_id.eq(p));
     }
     if let Some(w) = filters.worker_account_id {
         q = q.filter(measures::worker_account_id.eq(w));

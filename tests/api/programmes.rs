@@ -364,6 +364,19 @@ async fn scenario_4_a_programme_counts_its_places_and_refuses_the_one_too_many()
         n.n, 46,
         "the counter is the measures started under the programme"
     );
+    // The funder lists them (it funds them all); each operator its own.
+    let path = format!("/v1/measures?programme_id={}", id(&programme));
+    assert_eq!(
+        app.list_all(&department.admin_token, &path, 20).await.len(),
+        46
+    );
+    let own = app
+        .list_all(&other.admin_token, &format!("{path}&as=operator"), 20)
+        .await;
+    assert!(!own.is_empty());
+    assert!(own
+        .iter()
+        .all(|m| m["details"]["operator_organisation_id"] == json!(other.id)));
 }
 
 /// AGIR (State): at least 60 % of closed measures to employment or training (met: 4 of 5),
