@@ -235,42 +235,40 @@ async fn facts(
             },
         );
     }
-    let rows: Vec<(Uuid, Uuid, Uuid)> = proposals::table
-        .filter(proposals::id.eq_any(ids_of(steps, "proposal")))
-        .select((
-            proposals::id,
-            proposals::association_organisation_id,
-            proposals::landlord_organisation_id,
-        ))
-        .load(conn)
-        .await?;
-    for (id, a, l) in rows {
-        out.insert(
-            id,
-            CaseFacts {
-                parties: vec![a, l],
-                ..Default::default()
-            },
-        );
-    }
-    let rows: Vec<(Uuid, Uuid, Uuid)> = subleases::table
-        .filter(subleases::id.eq_any(ids_of(steps, "sublease")))
-        .select((
-            subleases::id,
-            subleases::main_tenant_organisation_id,
-            subleases::landlord_organisation_id,
-        ))
-        .load(conn)
-        .await?;
-    for (id, a, l) in rows {
-        out.insert(
-            id,
-            CaseFacts {
-                parties: vec![a, l],
-                ..Default::default()
-            },
-        );
-    }
+    // Proposals and sub-leases: an association and a landlord.
+    let mut two_parties = |rows: Vec<(Uuid, Uuid, Uuid)>| {
+        for (id, association, landlord) in rows {
+            out.insert(
+                id,
+                CaseFacts {
+                    parties: vec![association, landlord],
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    two_parties(
+        proposals::table
+            .filter(proposals::id.eq_any(ids_of(steps, "proposal")))
+            .select((
+                proposals::id,
+                proposals::association_organisation_id,
+                proposals::landlord_organisation_id,
+            ))
+            .load(conn)
+            .await?,
+    );
+    two_parties(
+        subleases::table
+            .filter(subleases::id.eq_any(ids_of(steps, "sublease")))
+            .select((
+                subleases::id,
+                subleases::main_tenant_organisation_id,
+                subleases::landlord_organisation_id,
+            ))
+            .load(conn)
+            .await?,
+    );
     Ok(out)
 }
 

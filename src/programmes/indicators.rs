@@ -2,7 +2,8 @@
 //! measures) sees of a programme over a period. Counts, delays and shares; never a
 //! household.
 //!
-//! One SQL statement computes every figure in one snapshot ([`INDICATORS_SQL`]); it reads
+//! One SQL statement computes every figure in one snapshot ([`INDICATORS_SQL`]), with JIT
+//! off and 64 MB of `work_mem` to hash and sort in (`SET LOCAL`, this transaction only); it reads
 //! the programme's measures through `measures_programme_idx` and the referrals addressed to
 //! its operators through `referrals_addressee_submitted_idx`, so its cost grows with the
 //! programme's measures and referrals, not with the platform's.
@@ -42,7 +43,7 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{Date, Jsonb, Nullable, Timestamptz, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -99,23 +100,17 @@ r AS MATERIALIZED (
       AND (s.id IS NOT NULL
            OR (r.status <> 'accepted' AND r.submitted_at >= b.p_lo AND r.submitted_at < b.p_hi))
 ),
-d AS (
-    SELECT 'submitted_to_acknowledged' AS name, extract(epoch FROM acknowledged_at - submitted_at) / 86400 AS days
-    FROM r WHERE acknowledged_at IS NOT NULL
-    UNION ALL
-    SELECT 'submitted_to_decided', extract(epoch FROM decided_at - submitted_at) / 86400
-    FROM r WHERE decided_at IS NOT NULL
-    UNION ALL
-    SELECT 'submitted_to_started', extract(epoch FROM measure_started_at - submitted_at) / 86400
-    FROM r WHERE measure_started_at IS NOT NULL
-),
 delays AS (
-    SELECT n.name, count(d.days) AS count,
-           round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d.days)::numeric, 2) AS p50_days,
-           round(percentile_cont(0.9) WITHIN GROUP (ORDER BY d.days)::numeric, 2) AS p90_days
-    FROM (VALUES ('submitted_to_acknowledged'), ('submitted_to_decided'), ('submitted_to_started')) n(name)
-    LEFT JOIN d ON d.name = n.name
-    GROUP BY n.name
+    SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY date_part('epoch', acknowledged_at - submitted_at) / 86400)
+               FILTER (WHERE acknowledged_at IS NOT NULL) AS acknowledged,
+           count(*) FILTER (WHERE acknowledged_at IS NOT NULL) AS acknowledged_count,
+           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY date_part('epoch', decided_at - submitted_at) / 86400)
+               FILTER (WHERE decided_at IS NOT NULL) AS decided,
+           count(*) FILTER (WHERE decided_at IS NOT NULL) AS decided_count,
+           percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY date_part('epoch', measure_started_at - submitted_at) / 86400)
+               FILTER (WHERE measure_started_at IS NOT NULL) AS started,
+           count(*) FILTER (WHERE measure_started_at IS NOT NULL) AS started_count
+    FROM r
 ),
 closed AS (
     SELECT s.kind, s.outcomes, count(*) AS n
@@ -129,9 +124,14 @@ housed AS (
       AND s.outcomes ?| array['accessed_housing', 'kept_housing', 'rehoused']
     GROUP BY s.household_id
 ),
+housing_closures AS (
+    SELECT s.household_id, min(s.closed_at) AS closed
+    FROM s WHERE s.closed_at IS NOT NULL AND s.outcomes ?| array['accessed_housing', 'rehoused']
+    GROUP BY s.household_id
+),
 candidates AS (
-    SELECT s.household_id FROM s CROSS JOIN b
-    WHERE s.closed_at >= b.lo AND s.closed_at < b.hi AND s.outcomes ?| array['accessed_housing', 'rehoused']
+    SELECT hc.household_id FROM housing_closures hc CROSS JOIN b
+    WHERE hc.closed >= b.lo AND hc.closed < b.hi
     UNION
     SELECT sl.household_id FROM subleases sl CROSS JOIN b
     WHERE sl.household_id IN (SELECT household_id FROM s)
@@ -139,16 +139,15 @@ candidates AS (
 ),
 homes AS (
     SELECT h.household_id, first_referral.at AS first_at,
-           least(lease.started, lease.glided, measure.closed) AS home_at
+           least(lease.started, lease.glided, hc.closed) AS home_at
     FROM candidates h
+    LEFT JOIN housing_closures hc ON hc.household_id = h.household_id
     CROSS JOIN LATERAL (SELECT min(submitted_at) AS at FROM referrals WHERE household_id = h.household_id) first_referral
     CROSS JOIN LATERAL (SELECT min(started_at) AS started, min(glided_at) AS glided
                         FROM subleases WHERE household_id = h.household_id) lease
-    CROSS JOIN LATERAL (SELECT min(closed_at) AS closed FROM s
-                        WHERE s.household_id = h.household_id AND s.outcomes ?| array['accessed_housing', 'rehoused']) measure
 ),
 home_days AS (
-    SELECT extract(epoch FROM home_at - first_at) / 86400 AS days
+    SELECT date_part('epoch', home_at - first_at) / 86400 AS days
     FROM homes CROSS JOIN b
     WHERE home_at >= b.lo AND home_at < b.hi AND home_at >= first_at
 )
@@ -157,7 +156,14 @@ SELECT jsonb_build_object(
     'referrals', (SELECT jsonb_build_object('received', count(*),
                                             'accepted', count(*) FILTER (WHERE status = 'accepted'),
                                             'declined', count(*) FILTER (WHERE status = 'declined')) FROM r),
-    'delays', (SELECT jsonb_object_agg(name, jsonb_build_object('count', count, 'p50_days', p50_days, 'p90_days', p90_days)) FROM delays),
+    'delays', (SELECT jsonb_build_object(
+                    'submitted_to_acknowledged', jsonb_build_object('count', acknowledged_count,
+                        'p50_days', round(acknowledged[1]::numeric, 2), 'p90_days', round(acknowledged[2]::numeric, 2)),
+                    'submitted_to_decided', jsonb_build_object('count', decided_count,
+                        'p50_days', round(decided[1]::numeric, 2), 'p90_days', round(decided[2]::numeric, 2)),
+                    'submitted_to_started', jsonb_build_object('count', started_count,
+                        'p50_days', round(started[1]::numeric, 2), 'p90_days', round(started[2]::numeric, 2)))
+               FROM delays),
     'declines', (SELECT coalesce(jsonb_agg(jsonb_build_object('reason', reason, 'count', n) ORDER BY reason), '[]')
                  FROM (SELECT decline_reason AS reason, count(*) AS n FROM r WHERE status = 'declined' GROUP BY 1) x),
     'closed', (SELECT coalesce(sum(n), 0) FROM closed),
@@ -192,10 +198,11 @@ SELECT jsonb_build_object(
                               AND ra.recorded_at <= h.closed_at + interval '12 months')),
                         'window_incomplete', count(*) FILTER (WHERE h.closed_at + interval '12 months' > b.now))
                        FROM housed h CROSS JOIN b),
-    'days_to_home', (SELECT jsonb_build_object('count', count(days),
-                        'p50_days', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY days)::numeric, 2),
-                        'p90_days', round(percentile_cont(0.9) WITHIN GROUP (ORDER BY days)::numeric, 2))
-                     FROM home_days)
+    'days_to_home', (SELECT jsonb_build_object('count', n, 'p50_days', round(p[1]::numeric, 2),
+                                               'p90_days', round(p[2]::numeric, 2))
+                     FROM (SELECT count(days) AS n,
+                                  percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY days) AS p
+                           FROM home_days) x)
 ) AS figures
 FROM b
 "#;
@@ -361,7 +368,7 @@ struct FiguresRow {
 
 /// Computes the figures (the shares from the counts).
 pub async fn compute(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     programme: Uuid,
     operator: Option<Uuid>,
     from: NaiveDate,
@@ -453,8 +460,18 @@ pub async fn programme_indicators(
         ));
     }
     let now = crate::calendar::now();
-    // One statement: every figure from one snapshot.
-    let figures = compute(&mut conn, row.id, operator, from, to, now).await?;
+    let figures = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
+        // An analytical statement: no JIT (its compilation costs more than it saves at
+        // these sizes), and the memory to hash and sort a programme's rows without disk.
+        diesel::sql_query("SET LOCAL jit = off")
+            .execute(conn)
+            .await?;
+        diesel::sql_query("SET LOCAL work_mem = '64MB'")
+            .execute(conn)
+            .await?;
+        compute(conn, row.id, operator, from, to, now).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Indicators {
         programme_id: row.id,
         from,

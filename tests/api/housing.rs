@@ -50,6 +50,45 @@ pub fn unit_body(
     })
 }
 
+/// A unit (`unit`: its body) of `landlord`, attached to a new agreement (`agreement`: its
+/// kind, units covered and start) that `association` accepted.
+pub async fn unit_under_agreement(
+    app: &TestApp,
+    landlord: &Org,
+    association: &Org,
+    unit: Value,
+    agreement: Value,
+) -> Value {
+    let unit = created(app.post("/v1/units", &landlord.admin_token, &unit).await).await;
+    let mut body = agreement;
+    body["association_organisation_id"] = json!(association.id);
+    let agreement = created(
+        app.post("/v1/agreements", &landlord.admin_token, &body)
+            .await,
+    )
+    .await;
+    let agreement = ok(app
+        .request(
+            Method::POST,
+            &format!("/v1/agreements/{}/accept", id(&agreement)),
+            Some(&association.admin_token),
+        )
+        .header("if-match", format!("\"{}\"", agreement["version"]))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    ok(app
+        .post(
+            &format!("/v1/agreements/{}/units", id(&agreement)),
+            &landlord.admin_token,
+            &json!({"unit_ids": [id(&unit)]}),
+        )
+        .await)
+    .await;
+    unit
+}
+
 pub fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }

@@ -588,41 +588,13 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
     .await;
     assert_eq!(m["status"], "active");
     assert_eq!(m["planned_end_on"], "2028-06-07");
-    let unit = created(
-        app.post(
-            "/v1/units",
-            &landlord.admin_token,
-            &crate::housing::unit_body("03185", "03100", "t3", 52000, "c", "available"),
-        )
-        .await,
-    )
-    .await;
-    let agreement = created(
-        app.post(
-            "/v1/agreements",
-            &landlord.admin_token,
-            &json!({"association_organisation_id": association.id, "kind": "sliding_lease",
-                "units_covered": 5, "starts_on": "2026-06-01"}),
-        )
-        .await,
-    )
-    .await;
-    let agreement = ok(act(
+    let unit = crate::housing::unit_under_agreement(
         &app,
-        &association.admin_token,
-        &format!("/v1/agreements/{}/accept", id(&agreement)),
-        &agreement["version"],
-        json!({}),
+        &landlord,
+        &association,
+        crate::housing::unit_body("03185", "03100", "t3", 52000, "c", "available"),
+        json!({"kind": "sliding_lease", "units_covered": 5, "starts_on": "2026-06-01"}),
     )
-    .await)
-    .await;
-    ok(app
-        .post(
-            &format!("/v1/agreements/{}/units", id(&agreement)),
-            &landlord.admin_token,
-            &json!({"unit_ids": [id(&unit)]}),
-        )
-        .await)
     .await;
     let sublease_body = json!({"unit_id": id(&unit), "household_id": id(&h), "kind": "sliding_lease",
         "starts_on": "2026-12-15", "planned_end_on": "2028-06-15", "rent_cents": 52000,

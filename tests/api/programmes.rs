@@ -758,48 +758,17 @@ async fn indicators_are_the_figures_computed_by_hand() {
     }
     // Homes: household 3's sub-lease starts at S+12, household 1's at S+25; household 1's
     // rent arrears are recorded at S+60, within 12 months of its measure's close (S+30).
-    let unit_for = |insee: &'static str, postcode: &'static str| {
-        crate::housing::unit_body(insee, postcode, "t2", 41000, "c", "available")
-    };
     let mut subleases = Vec::new();
     for (i, at) in [(2usize, 12 * DAY), (0, 25 * DAY)] {
         let starts = clock.date(at);
         let app = clock.at(at - 2 * DAY).await;
-        let unit = created(
-            app.post(
-                "/v1/units",
-                &landlord.admin_token,
-                &unit_for("71076", "71100"),
-            )
-            .await,
-        )
-        .await;
-        let agreement = created(
-            app.post(
-                "/v1/agreements",
-                &landlord.admin_token,
-                &json!({"association_organisation_id": operator.id, "kind": "sliding_lease",
-                        "units_covered": 1, "starts_on": "2026-01-01"}),
-            )
-            .await,
-        )
-        .await;
-        let agreement = ok(act(
+        let unit = crate::housing::unit_under_agreement(
             app,
-            &operator.admin_token,
-            &format!("/v1/agreements/{}/accept", id(&agreement)),
-            &agreement["version"],
-            json!({}),
+            &landlord,
+            &operator,
+            crate::housing::unit_body("71076", "71100", "t2", 41000, "c", "available"),
+            json!({"kind": "sliding_lease", "units_covered": 1, "starts_on": "2026-01-01"}),
         )
-        .await)
-        .await;
-        ok(app
-            .post(
-                &format!("/v1/agreements/{}/units", id(&agreement)),
-                &landlord.admin_token,
-                &json!({"unit_ids": [id(&unit)]}),
-            )
-            .await)
         .await;
         let s = created(
             app.post(
@@ -1110,43 +1079,13 @@ async fn the_couples_journey_as_each_party_sees_it() {
     .await;
     // The landlord's T2 in Chalon-sur-Saône under its IML agreement with the association.
     let later = app.at("2026-10-20T08:00:00Z").await;
-    let unit = created(
-        later
-            .post(
-                "/v1/units",
-                &landlord.admin_token,
-                &crate::housing::unit_body("71076", "71100", "t2", 41000, "c", "available"),
-            )
-            .await,
-    )
-    .await;
-    let agreement = created(
-        later
-            .post(
-                "/v1/agreements",
-                &landlord.admin_token,
-                &json!({"association_organisation_id": association.id, "kind": "intermediated_rental",
-                        "units_covered": 2, "starts_on": "2026-10-01"}),
-            )
-            .await,
-    )
-    .await;
-    let agreement = ok(act(
+    let unit = crate::housing::unit_under_agreement(
         &later,
-        &association.admin_token,
-        &format!("/v1/agreements/{}/accept", id(&agreement)),
-        &agreement["version"],
-        json!({}),
+        &landlord,
+        &association,
+        crate::housing::unit_body("71076", "71100", "t2", 41000, "c", "available"),
+        json!({"kind": "intermediated_rental", "units_covered": 2, "starts_on": "2026-10-01"}),
     )
-    .await)
-    .await;
-    ok(later
-        .post(
-            &format!("/v1/agreements/{}/units", id(&agreement)),
-            &landlord.admin_token,
-            &json!({"unit_ids": [id(&unit)]}),
-        )
-        .await)
     .await;
     let proposal = created(
         later
