@@ -685,25 +685,33 @@ fn default_message(code: &str, e: &validator::ValidationError) -> String {
     let param = |k: &str| e.params.get(k).map(|v| v.to_string());
     match code {
         "length" => {
-            // A list counts its items; a text, its characters.
+            // A list counts its items; a map, its entries; a text, its characters.
             let unit = match e.params.get("value") {
                 Some(serde_json::Value::Array(_)) => "items",
+                Some(serde_json::Value::Object(_)) => "entries",
                 _ => "characters",
             };
+            let counted = unit != "characters";
             match (param("min"), param("max")) {
-                (Some(min), Some(max)) if unit == "items" => {
-                    format!("must have between {min} and {max} items")
+                (Some(min), Some(max)) if counted => {
+                    format!("must have between {min} and {max} {unit}")
                 }
                 (Some(min), Some(max)) => format!("must be between {min} and {max} {unit} long"),
-                (Some(min), None) if unit == "items" => format!("must have at least {min} items"),
+                (Some(min), None) if counted => format!("must have at least {min} {unit}"),
                 (Some(min), None) => format!("must be at least {min} {unit} long"),
-                (None, Some(max)) if unit == "items" => format!("must have at most {max} items"),
+                (None, Some(max)) if counted => format!("must have at most {max} {unit}"),
                 (None, Some(max)) => format!("must be at most {max} {unit} long"),
                 _ => "has the wrong length".into(),
             }
         }
         "email" => "must be a valid email address".into(),
-        "range" => "is out of range".into(),
+        // The bounds, as the spec's `minimum` and `maximum` say them.
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            _ => "is out of range".into(),
+        },
         other => format!("is invalid ({other})"),
     }
 }

@@ -46,12 +46,14 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
                 format!("the query parameter `{field}` is sent more than once"),
             );
         }
-        // A timestamp's usual traps: a date alone, or a `+` left unencoded (read as a space).
+        // A date's or a timestamp's usual traps: a date alone where a timestamp is asked for,
+        // or a `+` left unencoded (read as a space). The spec says which the parameter is.
         let hint = if message.contains("premature end of input")
             || message.contains("input contains invalid characters")
             || message.contains("input is out of range")
         {
-            " (a timestamp is RFC 3339, such as 2026-12-01T08:30:00Z; encode `+` as %2B)"
+            " (a date is YYYY-MM-DD, such as 2026-12-01; a timestamp is RFC 3339, such as \
+             2026-12-01T08:30:00Z; encode `+` as %2B)"
         } else {
             ""
         };

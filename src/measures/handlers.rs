@@ -714,18 +714,20 @@ pub async fn update_measure(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ValidJson<MeasurePatch>,
+    body: ParsedJson<MeasurePatch>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteMeasures)?;
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
+    // The field rules are reported with the measure's own rules, all at once.
+    let field_errors = body.field_errors();
     let p = body.0;
     let mut conn = db::conn(&state.pool).await?;
     let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
         let (row, party) = cases::find_as_party::<MeasureRow>(conn, org, id, true).await?;
         operator_only(party, "changes a measure")?;
         if_match.check(row.version)?;
-        let mut errors = Vec::new();
+        let mut errors = field_errors;
         let worker = patch::merge(&p.worker_account_id, &row.worker_account_id);
         if let Some(Some(w)) = p.worker_account_id {
             check_worker(conn, "worker_account_id", org, w, &mut errors).await?;

@@ -19,7 +19,7 @@ use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
-use crate::http::body::{ParsedJson, ValidJson};
+use crate::http::body::ParsedJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::{self, IdempotencyHeader, IdempotencyKey, StoredResponse};
@@ -144,8 +144,8 @@ async fn check_draft(
                 if !(0..=MAX_FUNDED).contains(funded) {
                     errors.push(FieldError::new(
                         field,
-                        "out_of_range",
-                        format!("0 to {MAX_FUNDED} measures"),
+                        "range",
+                        format!("must be between 0 and {MAX_FUNDED}"),
                     ));
                 } else if funded < used {
                     errors.push(FieldError::new(
@@ -166,7 +166,8 @@ async fn check_draft(
             ));
         }
     }
-    if !d.funded.values().any(|(f, _)| f.is_some()) {
+    // (An empty map is the field rules' `length`.)
+    if !d.funded.is_empty() && !d.funded.values().any(|(f, _)| f.is_some()) {
         errors.push(FieldError::new(
             "funded",
             "required",
@@ -513,11 +514,13 @@ pub async fn update_programme(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ValidJson<ProgrammePatch>,
+    body: ParsedJson<ProgrammePatch>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ManageProgrammes)?;
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
+    // The field rules are reported with the programme's own rules, all at once.
+    let field_errors = body.field_errors();
     let p = body.0;
     let mut conn = db::conn(&state.pool).await?;
     let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
@@ -556,7 +559,7 @@ pub async fn update_programme(
             funded: funded.clone(),
             targets: &targets,
         };
-        let mut errors = Vec::new();
+        let mut errors = field_errors;
         check_draft(conn, &funder, &draft, &mut errors).await?;
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));

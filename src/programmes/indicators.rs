@@ -352,8 +352,6 @@ pub struct Indicators {
     pub operator_organisation_id: Option<Uuid>,
     #[serde(flatten)]
     pub figures: Figures,
-    /// When they were computed.
-    pub computed_at: DateTime<Utc>,
 }
 
 fn percent(count: i64, of: i64) -> Option<f64> {
@@ -434,6 +432,13 @@ pub async fn programme_indicators(
     let mut conn = db::conn(&state.pool).await?;
     let (row, party) = find_as_party(&mut conn, org, id.into_inner(), false).await?;
     let operator = match (party, q.operator_organisation_id) {
+        (ProgrammeParty::Funder, Some(o)) if !super::is_operator(&mut conn, row.id, o).await? => {
+            return Err(ApiError::invalid(
+                "operator_organisation_id",
+                "not_an_operator",
+                "not an operator the programme funds",
+            ))
+        }
         (ProgrammeParty::Funder, o) => o,
         (ProgrammeParty::Operator, None) => Some(org),
         (ProgrammeParty::Operator, Some(o)) if o == org => Some(org),
@@ -478,6 +483,5 @@ pub async fn programme_indicators(
         to,
         operator_organisation_id: operator,
         figures,
-        computed_at: now,
     }))
 }

@@ -953,6 +953,30 @@ async fn indicators_are_the_figures_computed_by_hand() {
         .await)
     .await;
     assert_eq!(feb["measures"][0]["started"], 0);
+    // A funder naming an organisation the programme does not fund is told so.
+    let p = problem(
+        app.get(
+            &format!("{path}?operator_organisation_id={}", hosting.id),
+            &department.admin_token,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("operator_organisation_id".into(), "not_an_operator".into())]
+    );
+    // Unchanged figures keep their tag: a dashboard polling gets 304.
+    let r = app.get(&path, &department.admin_token).await;
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let r = app
+        .request(Method::GET, &path, Some(&department.admin_token))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
     let p = problem(
         app.get(
             &format!("{path}?from=2026-03-01&to=2026-02-01"),
@@ -1294,7 +1318,7 @@ async fn each_programme_field_rule_is_a_422_naming_it() {
         ("department_codes[2]", "duplicate"),
         ("department_codes[3]", "department_code"),
         ("ends_on", "before_start"),
-        ("funded.asll", "out_of_range"),
+        ("funded.asll", "range"),
         ("funded.asrl", "not_offered"),
         ("funded.avdl", "not_a_funder"),
         ("funded.nope", "unknown_measure_kind"),
@@ -1336,6 +1360,34 @@ async fn each_programme_field_rule_is_a_422_naming_it() {
     )
     .await;
     assert_eq!(field_codes(&p), vec![("funded".into(), "required".into())]);
+    // A change's field rules and the programme's own rules are reported together.
+    let p = problem(
+        patch(
+            &app,
+            &department.admin_token,
+            &format!("/v1/programmes/{}", id(&programme)),
+            &programme["version"],
+            json!({"funded": {"asll": -1, "agir": 2}, "ends_on": "2025-01-01",
+                   "targets": [{"outcomes": [], "at_least_percent": 101}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let mut codes = field_codes(&p);
+    codes.sort();
+    let expected: Vec<(String, String)> = [
+        ("ends_on", "before_start"),
+        ("funded.agir", "not_a_funder"),
+        ("funded.asll", "range"),
+        ("targets[0].at_least_percent", "range"),
+        ("targets[0].outcomes", "length"),
+    ]
+    .into_iter()
+    .map(|(f, c)| (f.to_owned(), c.to_owned()))
+    .collect();
+    assert_eq!(codes, expected, "{p}");
+    assert!(p.to_string().contains("must be between 1 and 100"), "{p}");
 
     // A measure joining a programme: funded operator, funded kind, within the period, the
     // programme's funder.
