@@ -81,7 +81,7 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
     .unwrap();
     let mut ready = false;
     for _ in 0..50 {
-        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let r = probe.get(app.url("/readyz")).send().await.unwrap();
         if r.status() == StatusCode::OK {
             ready = true;
             break;
@@ -153,11 +153,17 @@ async fn a_killed_embedded_database_is_started_again_and_loses_nothing() {
     let killed = std::time::Instant::now();
 
     // Answers meanwhile are 503s, never 500s (a backend of the dead postmaster may still
-    // answer a moment); a new postmaster, then the service is ready again.
+    // answer a moment); a new postmaster, then the service is ready again. Each probe on a
+    // new connection: a kept-alive one the server closes as the probe reuses it (a race of
+    // HTTP/1.1, seen under load) would be no answer at all.
+    let probe = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let mut ready = false;
     while killed.elapsed() < std::time::Duration::from_secs(60) {
         if supervisor.postmaster_pid().is_none_or(|p| p == pid) {
-            let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+            let r = probe.get(app.url("/readyz")).send().await.unwrap();
             assert!(
                 r.status() == StatusCode::OK || r.status() == StatusCode::SERVICE_UNAVAILABLE,
                 "{}",
@@ -166,7 +172,7 @@ async fn a_killed_embedded_database_is_started_again_and_loses_nothing() {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         }
-        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let r = probe.get(app.url("/readyz")).send().await.unwrap();
         if r.status() == StatusCode::OK {
             ready = true;
             break;
