@@ -4,7 +4,7 @@
 Usage: bench-capture.py SERVER_LOG OFFSET > script.sql
 
 Reads the server log from byte OFFSET (the request was made with
-log_min_duration_statement = 0), keeps every statement the service executed, in order,
+log_min_duration_statement = 0), keeps every statement the request's backend executed, in order,
 with its bound parameters written as literals, so that pgbench runs exactly the SQL the
 endpoint ran.
 """
@@ -35,8 +35,15 @@ for i, line in enumerate(lines):
     detail = next((l for l in lines[j : j + 5] if "parameters:" in l), "")
     params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail))
     sql = re.sub(r"\$(\d+)(?!\d)", lambda p: params[p.group(1)], sql)
-    statements.append(sql.rstrip().rstrip(";") + ";")
+    backend = re.search(r"\[(\d+)\]", line[: m.start()])
+    statements.append((backend.group(1) if backend else "", sql.rstrip().rstrip(";") + ";"))
 
 if not statements:
     sys.exit("no statement found in the log: was log_min_duration_statement set?")
-print("\n".join(statements))
+# The request ran on one backend; a background job of the service (an expiry) may have run
+# on another meanwhile: keep the backend that ran the most statements.
+counts = {}
+for backend, _ in statements:
+    counts[backend] = counts.get(backend, 0) + 1
+request_backend = max(counts, key=counts.get)
+print("\n".join(sql for backend, sql in statements if backend == request_backend))
