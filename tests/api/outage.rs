@@ -81,7 +81,7 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
     .unwrap();
     let mut ready = false;
     for _ in 0..50 {
-        let r = probe.get(app.url("/readyz")).send().await.unwrap();
+        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
         if r.status() == StatusCode::OK {
             ready = true;
             break;
