@@ -5,11 +5,57 @@
 //! bodies (CCAPEX, FSL) and read across time zones. A referral due on 31 December is
 //! overdue from 00:00 on 1 January in Paris (23:00 UTC in winter, 22:00 in summer).
 //!
-//! The clock can be set per server for tests (`Config::clock_offset`: zero otherwise):
-//! requests read it from their context, jobs are handed the date they run for.
+//! The clock can be set per server for tests (`Config::clock`: the system clock otherwise):
+//! requests read it from their context, jobs are handed the date they run for, the webhook
+//! worker reads the server's [`Clock`].
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
+
+/// A server's clock: the system clock, moved by an offset that tests set (and may move
+/// while the server runs, to reach a retry's time without sleeping through it). Clones
+/// share the offset.
+#[derive(Clone, Default)]
+pub struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    /// A clock reading `instant` now (and running on from there).
+    pub fn at(instant: DateTime<Utc>) -> Clock {
+        let clock = Clock::default();
+        clock.set_to(instant);
+        clock
+    }
+
+    /// How far it runs from the system clock.
+    pub fn offset(&self) -> TimeDelta {
+        TimeDelta::microseconds(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Moves it so that it reads `instant` now.
+    pub fn set_to(&self, instant: DateTime<Utc>) {
+        let offset = offset_to(instant).num_microseconds().unwrap_or(i64::MAX);
+        self.0.store(offset, Ordering::Relaxed);
+    }
+
+    /// Moves it on by `by`.
+    pub fn advance(&self, by: TimeDelta) {
+        let by = by.num_microseconds().unwrap_or(0);
+        self.0.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock(offset {})", self.offset())
+    }
+}
 
 /// Where French legal dates are taken.
 pub const LEGAL_TIME_ZONE: Tz = chrono_tz::Europe::Paris;
@@ -29,8 +75,7 @@ pub fn today() -> NaiveDate {
     date_at(now())
 }
 
-/// The instant of `offset` from the system clock: what `Config::clock_offset` holds for a
-/// server meant to run at `instant`.
+/// The offset from the system clock of a clock meant to read `instant` now.
 pub fn offset_to(instant: DateTime<Utc>) -> TimeDelta {
     instant - Utc::now()
 }

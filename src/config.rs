@@ -45,15 +45,29 @@ pub struct Config {
     /// `PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS`: days after its deadline an unanswered
     /// referral stays open (and overdue) before the service expires it.
     pub referral_expiry_grace_days: i64,
+    /// `PASSERELLE_SECRETS_KEY_FILE`: the key sealing the webhook secrets (the base64 of 32
+    /// bytes, `openssl rand -base64 32`); default generated in the data folder. Instances
+    /// behind one load balancer must share it.
+    pub secrets_key_file: Option<PathBuf>,
+    /// `PASSERELLE_WEBHOOKS_ALLOW_PRIVATE`: let webhooks go to loopback and private
+    /// addresses, over plain `http` too. For development and the tests only: in production
+    /// it opens the service's network to whoever registers an endpoint.
+    pub webhooks_allow_private: bool,
+    /// `PASSERELLE_WEBHOOKS_CONCURRENCY`: deliveries in flight at once per instance (64).
+    pub webhooks_concurrency: usize,
+    /// `PASSERELLE_WEBHOOKS_ENDPOINT_CONCURRENCY`: deliveries in flight at once to one
+    /// endpoint per instance (16).
+    pub webhooks_endpoint_concurrency: usize,
+    /// `PASSERELLE_WEBHOOKS_TIMEOUT_SECONDS`: how long an attempt may take (15).
+    pub webhooks_timeout_seconds: u64,
     /// `PASSERELLE_TRUSTED_PROXY_HOPS`: how many proxies (load balancers) stand in front of
     /// the service, each appending to `X-Forwarded-For`; the sign-in throttle counts the
     /// address the nearest one received the request from. Default 0: the peer's address
     /// (with a proxy and 0, every client would share the proxy's address).
     pub trusted_proxy_hops: usize,
-    /// How far this server's calendar runs from the system clock (`calendar::now`): zero,
-    /// except in tests, which set the clock rather than wait for midnight. Read from no
-    /// environment variable.
-    pub clock_offset: chrono::TimeDelta,
+    /// This server's clock (`calendar::now`): the system clock, except in tests, which set
+    /// it rather than wait for midnight or a retry. Read from no environment variable.
+    pub clock: crate::calendar::Clock,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,11 +94,19 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("run_jobs", &self.run_jobs)
             .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("secrets_key_file", &self.secrets_key_file)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
+            .field("webhooks_concurrency", &self.webhooks_concurrency)
+            .field(
+                "webhooks_endpoint_concurrency",
+                &self.webhooks_endpoint_concurrency,
+            )
+            .field("webhooks_timeout_seconds", &self.webhooks_timeout_seconds)
             .field(
                 "referral_expiry_grace_days",
                 &self.referral_expiry_grace_days,
             )
-            .field("clock_offset", &self.clock_offset)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -157,7 +179,12 @@ impl Config {
             run_jobs: flag("PASSERELLE_JOBS", true)?,
             referral_expiry_grace_days: parsed("PASSERELLE_REFERRAL_EXPIRY_GRACE_DAYS", 15)?,
             trusted_proxy_hops: parsed("PASSERELLE_TRUSTED_PROXY_HOPS", 0)?,
-            clock_offset: chrono::TimeDelta::zero(),
+            secrets_key_file: var("PASSERELLE_SECRETS_KEY_FILE").map(PathBuf::from),
+            webhooks_allow_private: flag("PASSERELLE_WEBHOOKS_ALLOW_PRIVATE", false)?,
+            webhooks_concurrency: parsed("PASSERELLE_WEBHOOKS_CONCURRENCY", 64)?,
+            webhooks_endpoint_concurrency: parsed("PASSERELLE_WEBHOOKS_ENDPOINT_CONCURRENCY", 16)?,
+            webhooks_timeout_seconds: parsed("PASSERELLE_WEBHOOKS_TIMEOUT_SECONDS", 15)?,
+            clock: crate::calendar::Clock::default(),
         })
     }
 
@@ -183,7 +210,13 @@ impl Config {
             run_jobs: false,
             referral_expiry_grace_days: 15,
             trusted_proxy_hops: 0,
-            clock_offset: chrono::TimeDelta::zero(),
+            secrets_key_file: None,
+            // The tests' receivers listen on loopback, over plain HTTP.
+            webhooks_allow_private: true,
+            webhooks_concurrency: 64,
+            webhooks_endpoint_concurrency: 16,
+            webhooks_timeout_seconds: 15,
+            clock: crate::calendar::Clock::default(),
         }
     }
 }

@@ -108,22 +108,53 @@ pub async fn expire_agreements(pool: &DbPool, today: chrono::NaiveDate) -> Resul
     Ok(())
 }
 
-/// Spawns the scheduler on the current runtime.
-pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64) {
+/// Deletes the webhook deliveries (and their attempts) queued more than 30 days before
+/// `now`, 5 000 at a time, each batch in its own transaction under the job's lock.
+pub async fn purge_webhook_deliveries(
+    pool: &DbPool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, ApiError> {
+    let mut total = 0;
+    loop {
+        let mut deleted = 0;
+        let ran = run_exclusive(
+            pool,
+            "webhook_delivery_purge",
+            async |c: &mut AsyncPgConnection| {
+                deleted = crate::webhooks::worker::purge_batch(c, now).await?;
+                Ok(())
+            },
+        )
+        .await?;
+        total += deleted;
+        if !ran || deleted < crate::webhooks::worker::PURGE_BATCH {
+            if total > 0 {
+                log::info!("purged {total} webhook deliveries");
+            }
+            return Ok(total);
+        }
+    }
+}
+
+/// Spawns the scheduler on the current runtime; `clock` is the server's.
+pub fn spawn(pool: DbPool, referral_expiry_grace_days: i64, clock: crate::calendar::Clock) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
+            let now = clock.now();
+            let today = crate::calendar::date_at(now);
             if let Err(e) = housekeeping(&pool).await {
                 log::warn!("housekeeping failed: {e}");
             }
-            if let Err(e) =
-                expire_referrals(&pool, crate::calendar::today(), referral_expiry_grace_days).await
-            {
+            if let Err(e) = expire_referrals(&pool, today, referral_expiry_grace_days).await {
                 log::warn!("referral expiry failed: {e}");
             }
-            if let Err(e) = expire_agreements(&pool, crate::calendar::today()).await {
+            if let Err(e) = expire_agreements(&pool, today).await {
                 log::warn!("agreement expiry failed: {e}");
+            }
+            if let Err(e) = purge_webhook_deliveries(&pool, now).await {
+                log::warn!("webhook delivery purge failed: {e}");
             }
         }
     });

@@ -26,3 +26,4 @@ pub mod state;
 pub mod subleases;
 pub mod text_enum;
 pub mod units;
+pub mod webhooks;

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use passerelle::auth::keys::Keys;
 use passerelle::config::Config;
 use passerelle::embedded_pg::{self, EmbeddedPostgres};
-use passerelle::{bootstrap, db, jobs, openapi, startup};
+use passerelle::{bootstrap, db, openapi, startup};
 
 const USAGE: &str = "usage: passerelle [serve|migrate|openapi]\n\
   serve    run the API (default)\n\
@@ -117,7 +117,7 @@ fn serve() -> Result<(), String> {
         Ok::<_, String>(())
     })?;
     drop(rt);
-    let keys = Arc::new(match &config.jwt_private_key_file {
+    let mut keys = match &config.jwt_private_key_file {
         Some(path) => Keys::from_pem_file(path)?,
         None => {
             if config.database_url.is_some() {
@@ -127,16 +127,25 @@ fn serve() -> Result<(), String> {
             }
             Keys::load_or_generate(&config.data_dir.join("jwt-ed25519.pem"))?
         }
-    });
+    };
+    keys.sealing_key = match &config.secrets_key_file {
+        Some(path) => passerelle::auth::keys::load_or_generate_sealing_key(path)?,
+        None => {
+            if config.database_url.is_some() {
+                log::warn!(
+                    "PASSERELLE_SECRETS_KEY_FILE is not set: using a key kept in the data folder; instances behind one load balancer must share one key file"
+                );
+            }
+            passerelle::auth::keys::load_or_generate_sealing_key(
+                &config.data_dir.join("secrets.key"),
+            )?
+        }
+    };
+    let keys = Arc::new(keys);
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let result = actix_web::rt::System::new().block_on(async {
-        if config.run_jobs {
-            // The jobs run one after the other, each on one connection; the HTTP workers
-            // have their own pools (startup::serve).
-            jobs::spawn(db::pool(&url, 2)?, config.referral_expiry_grace_days);
-        }
         let server = startup::serve(listener, config.clone(), &url, keys).map_err(|e| e.to_string())?;
         println!("passerelle is listening on http://{addr}");
         println!("  API docs:    http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");

@@ -56,6 +56,7 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
         (name = "measures", description = "Support measures: the catalogue of kinds and their rules, measures, renewals decided by funders, contacts and objectives"),
         (name = "programmes", description = "Programmes (calls for projects): the measures a funder funds per kind, their use, and the indicators funders and operators see"),
+        (name = "webhooks", description = "Outgoing webhooks, as the Standard Webhooks specification says (standardwebhooks.com): your software is called when an event of your organisation's feed happens, instead of polling `GET /v1/events`.\n\nEach delivery is a `POST` to your endpoint's URL with `Content-Type: application/json` and the body `WebhookMessage`: the event exactly as the feed shows it, plus its `feed_position` (catch up from `GET /v1/events?after=` if you missed some). Headers: `webhook-id` (the event's id, the same on every retry: deduplicate on it), `webhook-timestamp` (Unix seconds of this attempt), `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the secret's bytes; two signatures, space-separated, while a rotated secret still signs), `User-Agent: passerelle-webhooks/…`. Verify with any Standard Webhooks library and the `whsec_` secret (README).\n\nDelivery is at least once. A 2xx answer within 15 seconds is a success; anything else (another status, a redirect, which is not followed, a timeout, a refused connection, a TLS failure) is a failure, tried again 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after (each ±10 %), then `failed`. A `410 Gone` answer disables the endpoint at once; so do 5 days of failures without a success, and your feed then gets `webhook_endpoint.disabled`. Events are sent no sooner than the feed shows them, and only those your organisation's feed receives. URLs are `https` to public addresses only, checked at registration and at each delivery. Deliveries are kept 30 days."),
         (name = "operations", description = "Health and readiness probes"),
     ),
     components(schemas(
@@ -74,6 +75,8 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         crate::events::catalogue::RenewalEventData,
         crate::events::catalogue::ObjectiveEventData,
         crate::events::catalogue::ProgrammeEventData,
+        crate::events::catalogue::WebhookEndpointEventData,
+        crate::webhooks::model::WebhookMessage,
     ))
 )]
 pub struct ApiDoc;

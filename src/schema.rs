@@ -464,6 +464,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        duration_ms -> Int4,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+        error_detail -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        event_seq -> Nullable<Int8>,
+        event_tx_id -> Nullable<Int8>,
+        payload -> Nullable<Jsonb>,
+        status -> Text,
+        attempt_count -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        claimed_until -> Nullable<Timestamptz>,
+        claim_token -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_dispatch_position (singleton) {
+        singleton -> Bool,
+        tx_id -> Int8,
+        seq -> Int8,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Jsonb,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamptz>,
+        secret_sealed -> Bytea,
+        previous_secret_sealed -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organisations (organisation_id));
 diesel::joinable!(case_transitions -> accounts (actor_account_id));
 diesel::joinable!(case_transitions -> households (household_id));
@@ -507,6 +569,9 @@ diesel::joinable!(subleases -> households (household_id));
 diesel::joinable!(subleases -> measures (measure_id));
 diesel::joinable!(subleases -> units (unit_id));
 diesel::joinable!(units -> organisations (holder_organisation_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -537,4 +602,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     special_category_reads,
     subleases,
     units,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_dispatch_position,
+    webhook_endpoints,
 );

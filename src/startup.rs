@@ -19,7 +19,8 @@ use crate::http::body::BodyLimit;
 use crate::http::{caching, extractors, request_context, routes};
 use crate::state::AppState;
 use crate::{
-    auth, events, health, households, identity, measures, programmes, referrals, subleases, units,
+    auth, events, health, households, identity, jobs, measures, programmes, referrals, subleases,
+    units, webhooks,
 };
 
 /// Every documented route. New domains register their handlers here.
@@ -122,7 +123,19 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(subleases::handlers::sublease_history)
                 .service(subleases::handlers::create_arrears)
                 .service(subleases::handlers::list_arrears)
-                .service(referrals::handlers::list_comments),
+                .service(referrals::handlers::list_comments)
+                .service(webhooks::handlers::create_webhook_endpoint)
+                .service(webhooks::handlers::list_webhook_endpoints)
+                .service(webhooks::handlers::get_webhook_endpoint)
+                .service(webhooks::handlers::update_webhook_endpoint)
+                .service(webhooks::handlers::delete_webhook_endpoint)
+                .service(webhooks::handlers::disable_webhook_endpoint)
+                .service(webhooks::handlers::enable_webhook_endpoint)
+                .service(webhooks::handlers::rotate_webhook_endpoint_secret)
+                .service(webhooks::handlers::test_webhook_endpoint)
+                .service(webhooks::handlers::list_webhook_deliveries)
+                .service(webhooks::handlers::get_webhook_delivery)
+                .service(webhooks::handlers::redeliver_webhook_delivery),
         );
 }
 
@@ -180,6 +193,9 @@ pub fn serve(
     let per_worker = config.db_pool_size.div_ceil(workers).max(1);
     // Checked once here, so that building each worker's pool cannot fail.
     db::pool(database_url, per_worker).map_err(std::io::Error::other)?;
+    if config.run_jobs {
+        background(&config, database_url, &keys).map_err(std::io::Error::other)?;
+    }
     let database_url = database_url.to_owned();
     let verified_tokens = Arc::new(VerifiedTokens::default());
     let body_limit = config.max_body_bytes;
@@ -214,4 +230,26 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Starts the background work of an instance on the current runtime: the scheduled jobs
+/// (`jobs`) and the webhook worker (`webhooks::worker`), each with its own few connections
+/// (the HTTP workers have their own pools). Safe with several instances: see each.
+pub fn background(config: &Config, database_url: &str, keys: &Keys) -> Result<(), String> {
+    jobs::spawn(
+        db::pool(database_url, 2)?,
+        config.referral_expiry_grace_days,
+        config.clock.clone(),
+    );
+    webhooks::worker::spawn(
+        db::pool(database_url, 4)?,
+        webhooks::worker::Settings {
+            concurrency: config.webhooks_concurrency.max(1),
+            per_endpoint: config.webhooks_endpoint_concurrency.max(1),
+            timeout: std::time::Duration::from_secs(config.webhooks_timeout_seconds.max(1)),
+            allow_private: config.webhooks_allow_private,
+            sealing_key: keys.sealing_key,
+            clock: config.clock.clone(),
+        },
+    )
 }

@@ -34,6 +34,11 @@ pub struct JwkSet {
 }
 
 pub struct Keys {
+    /// Seals what the service must read back but a database dump must not reveal (the
+    /// webhook endpoints' signing secrets): 32 bytes from `PASSERELLE_SECRETS_KEY_FILE`, or
+    /// generated once in the data folder ([`load_or_generate_sealing_key`]). Every
+    /// instance must share it.
+    pub sealing_key: [u8; 32],
     /// Seals the responses kept for idempotent replays (`http::idempotency`): derived from
     /// the signing key (HKDF-SHA256), so every instance sharing the signing key opens what
     /// another sealed, and nothing else is to configure.
@@ -80,7 +85,10 @@ impl Keys {
         hkdf::Hkdf::<Sha256>::new(None, &key.to_bytes())
             .expand(b"passerelle idempotency replay v1", &mut replay_key)
             .map_err(|e| e.to_string())?;
+        let mut sealing_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut sealing_key);
         Ok(Keys {
+            sealing_key,
             replay_key,
             kid,
             encoding,
@@ -122,6 +130,34 @@ impl Keys {
         log::info!("generated a new token signing key in {}", path.display());
         Keys::from_signing_key(&key)
     }
+}
+
+/// The sealing key of [`Keys::sealing_key`]: the base64 of 32 bytes in `path`, which is
+/// generated (mode 0600) on first use.
+pub fn load_or_generate_sealing_key(path: &Path) -> Result<[u8; 32], String> {
+    use base64::engine::general_purpose::STANDARD;
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|e| format!("{} must hold the base64 of 32 bytes: {e}", path.display()))?;
+        return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+            format!(
+                "{} must hold the base64 of 32 bytes (`openssl rand -base64 32`)",
+                path.display()
+            )
+        });
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    write_private_file(path, format!("{}\n", STANDARD.encode(key)).as_bytes())?;
+    log::info!("generated a new sealing key in {}", path.display());
+    Ok(key)
 }
 
 /// Writes a file only its owner can read.

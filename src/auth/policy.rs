@@ -35,6 +35,9 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
             MeasuresRead,
             MeasuresWrite,
             ProgrammesWrite,
+            // For the organisation's partner systems (a person needs the admin role).
+            WebhooksRead,
+            WebhooksWrite,
         ],
         Role::Viewer => vec![
             OrganisationsRead,
@@ -53,6 +56,11 @@ pub fn role_scopes(role: Role) -> Vec<Scope> {
 pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec<Scope> {
     let allowed = role_scopes(role);
     let mut scopes: Vec<Scope> = match kind {
+        // Webhooks are an organisation's set-up: among people, its admins'.
+        AccountKind::Person if role != Role::Admin => allowed
+            .into_iter()
+            .filter(|s| !matches!(s, Scope::WebhooksRead | Scope::WebhooksWrite))
+            .collect(),
         AccountKind::Person => allowed,
         AccountKind::System => granted
             .iter()
@@ -114,6 +122,12 @@ pub enum Action {
     /// Create a programme and change those one's organisation funds: a department or a
     /// State service.
     ManageProgrammes,
+    /// Read one's organisation's webhook endpoints and deliveries: its admins and its
+    /// partner systems granted `webhooks:read`.
+    ReadWebhooks,
+    /// Manage one's organisation's webhook endpoints: its admins and its partner systems
+    /// granted `webhooks:write`.
+    ManageWebhooks,
 }
 
 fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
@@ -227,7 +241,26 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
                 )),
             }
         }
+        Action::ReadWebhooks => webhooks(caller, is_platform, Scope::WebhooksRead),
+        Action::ManageWebhooks => webhooks(caller, is_platform, Scope::WebhooksWrite),
     }
+}
+
+/// Webhook endpoints belong to an organisation: its admins and its partner systems (with
+/// the scope) manage them.
+fn webhooks(caller: &Caller, is_platform: bool, scope: Scope) -> Result<(), ApiError> {
+    if is_platform {
+        return Err(ApiError::Forbidden(
+            "webhook endpoints belong to partner organisations; a platform admin has none".into(),
+        ));
+    }
+    if caller.kind == AccountKind::Person && caller.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "webhook endpoints are managed by the organisation's admins and its partner systems"
+                .into(),
+        ));
+    }
+    require_scope(caller, scope)
 }
 
 /// Platform admins manage partners, never cases.

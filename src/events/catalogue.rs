@@ -298,6 +298,11 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "ProgrammeEventData",
         "A programme changed: places, period, operators (an operator taken away is told too)",
     ),
+    kind(
+        "webhook_endpoint.disabled",
+        "WebhookEndpointEventData",
+        "A webhook endpoint of your organisation was disabled: it answered 410 Gone, or failed for 5 days without a success (`disabled_reason`)",
+    ),
 ];
 
 /// The kind of a type, if the service emits it.
@@ -553,5 +558,14 @@ pub struct ProgrammeEventData {
     pub id: Uuid,
     pub name: String,
     pub capacity: Vec<crate::programmes::model::ProgrammeCapacity>,
+    pub version: i32,
+}
+
+/// `data` of `webhook_endpoint.*`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookEndpointEventData {
+    pub id: Uuid,
+    pub status: crate::webhooks::model::EndpointStatus,
+    pub disabled_reason: Option<crate::webhooks::model::DisabledReason>,
     pub version: i32,
 }

@@ -69,7 +69,7 @@ struct EventRow {
 }
 
 /// A position in the feed: the (transaction, sequence) of an event, as a cursor.
-fn encode_feed_position(tx_id: i64, seq: i64) -> String {
+pub fn encode_feed_position(tx_id: i64, seq: i64) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&tx_id.to_be_bytes());
     bytes[8..].copy_from_slice(&seq.to_be_bytes());

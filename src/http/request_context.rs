@@ -90,7 +90,7 @@ pub async fn middleware(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let clock_offset = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|s| s.config.clock_offset)
+        .map(|s| s.config.clock.offset())
         .unwrap_or_else(chrono::TimeDelta::zero);
     let method = req.method().clone();
     let head = method == actix_web::http::Method::HEAD;

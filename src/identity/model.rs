@@ -87,6 +87,12 @@ text_enum! {
         /// Create and change the programmes one's organisation funds (a department or a
         /// State service).
         ProgrammesWrite = "programmes:write",
+        /// Read one's organisation's webhook endpoints and their deliveries (admins, and
+        /// partner systems granted it).
+        WebhooksRead = "webhooks:read",
+        /// Register, change, test and delete one's organisation's webhook endpoints, rotate
+        /// their secrets, send deliveries again (admins, and partner systems granted it).
+        WebhooksWrite = "webhooks:write",
     }
 }
 
@@ -107,6 +113,8 @@ impl Scope {
             Scope::MeasuresRead => "Read the support measures one's organisation operates, funds or referred, their renewals, and (the operator) their contacts and objectives",
             Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for and decide renewals; record contacts and objectives",
             Scope::ProgrammesWrite => "Create and change the programmes one's organisation funds (a department or a State service)",
+            Scope::WebhooksRead => "Read one's organisation's webhook endpoints and their deliveries (admins, and partner systems granted it)",
+            Scope::WebhooksWrite => "Register, change, test and delete one's organisation's webhook endpoints, rotate their secrets, send deliveries again (admins, and partner systems granted it)",
             Scope::CatalogueWrite => "Manage the measure catalogue: national kinds (platform admins) or a département's own (its department's admins)",
         }
     }

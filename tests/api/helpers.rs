@@ -139,7 +139,7 @@ pub async fn spawn_app_at(instant: &str) -> TestApp {
     let instant: chrono::DateTime<chrono::Utc> = instant.parse().unwrap();
     let database_url = fresh_database().await;
     spawn_app_configured(database_url, |c| {
-        c.clock_offset = passerelle::calendar::offset_to(instant)
+        c.clock = passerelle::calendar::Clock::at(instant)
     })
     .await
 }
@@ -148,6 +148,10 @@ pub async fn spawn_app_configured(
     database_url: String,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
+    // The service's log, shown for a failing test (RUST_LOG to choose; warnings by default).
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .is_test(true)
+        .try_init();
     {
         let mut conn = AsyncPgConnection::establish(&database_url).await.unwrap();
         passerelle::bootstrap::ensure_platform_admin(
@@ -187,8 +191,13 @@ impl TestApp {
     /// whose clock reads `instant`: the same world, later.
     pub async fn at(&self, instant: &str) -> TestApp {
         let instant: chrono::DateTime<chrono::Utc> = instant.parse().unwrap();
+        self.twin(|c| c.clock = passerelle::calendar::Clock::at(instant))
+    }
+
+    /// Another server on the same database and keys, configured otherwise.
+    pub fn twin(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = (*self.config).clone();
-        config.clock_offset = passerelle::calendar::offset_to(instant);
+        configure(&mut config);
         let config = Arc::new(config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());

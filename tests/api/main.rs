@@ -13,3 +13,4 @@ mod outage;
 mod programmes;
 mod referrals;
 mod tools;
+mod webhooks;

@@ -1,0 +1,768 @@
+//! The delivery worker: each instance runs one (with its background jobs), and any number
+//! of instances share the queue in PostgreSQL.
+//!
+//! One loop, every `POLL` (at once again after a full batch):
+//! 1. **dispatch**: under an advisory lock (one instance at a time), the outbox's events past
+//!    the dispatch position and older than every running transaction (the feed's own
+//!    horizon: an event is never sent before `GET /v1/events` can show it, nor skipped when
+//!    its transaction commits late) become deliveries, one per enabled endpoint of each
+//!    organisation the event is for whose `event_types` asks for it; the position moves in
+//!    the same transaction, so each event is queued once;
+//! 2. **claim**: due deliveries are taken with `FOR UPDATE SKIP LOCKED` (no two instances
+//!    take the same) under a lease (`claimed_until`): a crashed instance's deliveries are
+//!    taken over when it runs out. Each endpoint has at most `per_endpoint` deliveries in
+//!    flight from this instance, and the endpoints are served in random order, so a slow
+//!    or dead endpoint holds only its own slots and never delays another's deliveries;
+//!    `concurrency` bounds the requests in flight overall;
+//! 3. **send**: each delivery is a task: the request, signed, through the guarded client
+//!    (`target`); its outcome goes to
+//! 4. **record**: one task writes outcomes in batches (one transaction per batch): the
+//!    attempts, each delivery's new status and next attempt (`RETRY_SCHEDULE`), the
+//!    endpoints' health, and the disabling of endpoints that answered 410 or failed for
+//!    five days (with `webhook_endpoint.disabled` in their organisation's feed).
+//!
+//! Times (due, lease, schedule) are read from the server's clock, which tests move; the
+//! `webhook-timestamp` header is the system's, as receivers check it against theirs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rand::Rng;
+use serde_json::Value;
+use tokio::sync::{mpsc, Semaphore};
+use uuid::Uuid;
+
+use super::model::{AttemptError, DeliveryStatus, DisabledReason, WebhookMessage};
+use super::{open_secret, signature_header, target, RETRY_SCHEDULE, USER_AGENT};
+use crate::calendar::Clock;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::events::{self, Event, EventActor, EventSubject, NewEvent};
+
+/// How the worker runs.
+#[derive(Clone)]
+pub struct Settings {
+    /// Requests in flight at once from this instance (`PASSERELLE_WEBHOOKS_CONCURRENCY`).
+    pub concurrency: usize,
+    /// Requests in flight at once to one endpoint from this instance
+    /// (`PASSERELLE_WEBHOOKS_ENDPOINT_CONCURRENCY`).
+    pub per_endpoint: usize,
+    /// How long an attempt may take (`PASSERELLE_WEBHOOKS_TIMEOUT_SECONDS`, 15).
+    pub timeout: Duration,
+    /// `PASSERELLE_WEBHOOKS_ALLOW_PRIVATE`: loopback, private addresses and plain `http`
+    /// allowed (development and tests only).
+    pub allow_private: bool,
+    /// Opens the endpoints' secrets.
+    pub sealing_key: [u8; 32],
+    pub clock: Clock,
+}
+
+/// How long the worker waits when nothing was due.
+const POLL: Duration = Duration::from_millis(100);
+/// Events read from the outbox per dispatch transaction.
+const DISPATCH_BATCH: i64 = 2000;
+/// Deliveries taken per claim.
+const CLAIM_BATCH: usize = 500;
+/// Outcomes written per transaction.
+const RECORD_BATCH: usize = 1000;
+/// A claim's lease beyond the attempt's timeout: time to record the outcome.
+const LEASE_MARGIN: Duration = Duration::from_secs(45);
+/// The first bytes of an answer kept with its attempt.
+const RESPONSE_KEPT: usize = 1024;
+
+/// The HTTP client of deliveries: rustls, no redirect followed, no proxy from the
+/// environment, the guarded resolver, the attempt's timeout.
+pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(USER_AGENT)
+        .dns_resolver(Arc::new(target::GuardedResolver {
+            allow_private: settings.allow_private,
+        }))
+        .build()
+        .map_err(|e| format!("cannot build the webhook client: {e}"))
+}
+
+/// Starts the worker on the current runtime.
+pub fn spawn(pool: DbPool, settings: Settings) -> Result<(), String> {
+    let client = client(&settings)?;
+    let (outcomes, received) = mpsc::unbounded_channel::<Outcome>();
+    let in_flight: Arc<Mutex<HashMap<Uuid, i32>>> = Arc::default();
+    actix_web::rt::spawn(recorder(pool.clone(), settings.clock.clone(), received));
+    actix_web::rt::spawn(async move {
+        let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        loop {
+            let busy =
+                match run_once(&pool, &settings, &client, &permits, &in_flight, &outcomes).await {
+                    Ok(busy) => busy,
+                    Err(e) => {
+                        log::warn!("webhook delivery: {e}");
+                        false
+                    }
+                };
+            if !busy {
+                actix_web::rt::time::sleep(POLL).await;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// One turn: dispatch, claim, send. `true` when there may be more to do at once.
+async fn run_once(
+    pool: &DbPool,
+    settings: &Settings,
+    client: &reqwest::Client,
+    permits: &Arc<Semaphore>,
+    in_flight: &Arc<Mutex<HashMap<Uuid, i32>>>,
+    outcomes: &mpsc::UnboundedSender<Outcome>,
+) -> Result<bool, ApiError> {
+    let dispatched_all = dispatch(pool, settings.clock.now()).await? < DISPATCH_BATCH;
+    // Wait for a free slot before claiming: what is claimed is sent at once.
+    let free = match permits.available_permits() {
+        0 => {
+            drop(permits.acquire().await);
+            permits.available_permits()
+        }
+        n => n,
+    };
+    let busy: Vec<(Uuid, i32)> = in_flight
+        .lock()
+        .expect("in-flight counts")
+        .iter()
+        .map(|(k, v)| (*k, *v))
+        .collect();
+    let claimed = claim(
+        pool,
+        settings,
+        settings.clock.now(),
+        free.min(CLAIM_BATCH),
+        &busy,
+    )
+    .await?;
+    let full = claimed.len() >= free.min(CLAIM_BATCH);
+    for delivery in claimed {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        *in_flight
+            .lock()
+            .expect("in-flight counts")
+            .entry(delivery.endpoint_id)
+            .or_default() += 1;
+        let client = client.clone();
+        let settings = settings.clone();
+        let in_flight = in_flight.clone();
+        let outcomes = outcomes.clone();
+        actix_web::rt::spawn(async move {
+            let outcome = attempt(&client, &settings, &delivery).await;
+            {
+                let mut counts = in_flight.lock().expect("in-flight counts");
+                if let Some(n) = counts.get_mut(&delivery.endpoint_id) {
+                    *n -= 1;
+                    if *n <= 0 {
+                        counts.remove(&delivery.endpoint_id);
+                    }
+                }
+            }
+            let _ = outcomes.send(outcome);
+            drop(permit);
+        });
+    }
+    Ok(full || !dispatched_all)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Dispatched {
+    #[diesel(sql_type = BigInt)]
+    events: i64,
+}
+
+/// The advisory lock of the dispatcher (a fixed key: "passerelle webhooks dispatch").
+const DISPATCH_LOCK: i64 = 0x7061_7373_7768_6b64;
+
+/// Queues the deliveries of the next events of the outbox (see the module); returns how
+/// many events it read (0 when another instance is dispatching).
+pub async fn dispatch(pool: &DbPool, now: DateTime<Utc>) -> Result<i64, ApiError> {
+    let mut conn = crate::db::conn(pool).await?;
+    crate::db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
+        let l: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+            .bind::<BigInt, _>(DISPATCH_LOCK)
+            .get_result(c)
+            .await?;
+        if !l.locked {
+            return Ok(0);
+        }
+        let d: Dispatched = diesel::sql_query(DISPATCH_SQL)
+            .bind::<BigInt, _>(DISPATCH_BATCH)
+            .bind::<Timestamptz, _>(now)
+            .get_result(c)
+            .await?;
+        Ok(d.events)
+    })
+    .await
+}
+
+/// The events past the position, within the feed's horizon; their deliveries (an event
+/// type asked for exactly, by prefix, or every type); the position moved to the last.
+const DISPATCH_SQL: &str = "\
+    WITH position AS (SELECT tx_id, seq FROM webhook_dispatch_position), \
+    batch AS ( \
+        SELECT e.tx_id, e.seq, e.id, e.event_type FROM events e, position p \
+        WHERE (e.tx_id, e.seq) > (p.tx_id, p.seq) \
+          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+        ORDER BY e.tx_id, e.seq LIMIT $1), \
+    queued AS ( \
+        INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, event_seq, \
+                                        event_tx_id, next_attempt_at, created_at, updated_at) \
+        SELECT passerelle_uuid_v7(), w.id, b.id, b.event_type, b.seq, b.tx_id, $2, $2, $2 \
+        FROM batch b \
+        JOIN event_recipients r ON r.seq = b.seq \
+        JOIN webhook_endpoints w ON w.organisation_id = r.organisation_id AND w.status = 'enabled' \
+        WHERE w.event_types = '[]' \
+           OR w.event_types ? b.event_type \
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(w.event_types) t \
+                      WHERE right(t, 1) = '*' AND starts_with(b.event_type, left(t, -1))) \
+        ON CONFLICT DO NOTHING \
+        RETURNING 1), \
+    last AS (SELECT tx_id, seq FROM batch ORDER BY tx_id DESC, seq DESC LIMIT 1), \
+    moved AS (UPDATE webhook_dispatch_position SET tx_id = last.tx_id, seq = last.seq \
+              FROM last RETURNING 1) \
+    SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM queued) AS queued, \
+           (SELECT count(*) FROM moved) AS moved";
+
+/// A delivery taken by this worker, with what sending it needs.
+#[derive(diesel::QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    claim_token: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    endpoint_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_seq: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    event_tx_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    payload: Option<Value>,
+    #[diesel(sql_type = Integer)]
+    attempt_count: i32,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Bytea)]
+    secret_sealed: Vec<u8>,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    previous_secret_sealed: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    previous_secret_expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    occurred_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    subject_type: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    subject_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    actor_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    actor_organisation_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    data: Option<Value>,
+}
+
+/// Takes up to `limit` due deliveries of enabled endpoints, at most `per_endpoint` in
+/// flight per endpoint (`busy`: this instance's counts), endpoints in random order.
+const CLAIM_SQL: &str = "\
+    WITH busy AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS b (endpoint_id, n)), \
+    picked AS ( \
+        SELECT d.id FROM \
+            (SELECT w.id FROM webhook_endpoints w WHERE w.status = 'enabled' ORDER BY random()) w \
+            LEFT JOIN busy b ON b.endpoint_id = w.id \
+            CROSS JOIN LATERAL ( \
+                SELECT d.id FROM webhook_deliveries d \
+                WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
+                  AND (d.claimed_until IS NULL OR d.claimed_until < $1) \
+                ORDER BY d.next_attempt_at \
+                LIMIT greatest(0, $4 - coalesce(b.n, 0)) \
+                FOR UPDATE SKIP LOCKED) d \
+        LIMIT $5), \
+    claimed AS ( \
+        UPDATE webhook_deliveries d \
+        SET claimed_until = $1 + make_interval(secs => $6), claim_token = gen_random_uuid() \
+        FROM picked WHERE d.id = picked.id \
+        RETURNING d.id, d.claim_token, d.endpoint_id, d.event_id, d.event_type, d.event_seq, \
+                  d.event_tx_id, d.payload, d.attempt_count) \
+    SELECT c.*, w.url, w.secret_sealed, w.previous_secret_sealed, w.previous_secret_expires_at, \
+           e.occurred_at, e.subject_type, e.subject_id, e.actor_account_id, \
+           e.actor_organisation_id, e.data \
+    FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id \
+    LEFT JOIN events e ON e.seq = c.event_seq";
+
+async fn claim(
+    pool: &DbPool,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limit: usize,
+    busy: &[(Uuid, i32)],
+) -> Result<Vec<Claimed>, ApiError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let lease = (settings.timeout + LEASE_MARGIN).as_secs_f64();
+    let mut conn = crate::db::conn(pool).await?;
+    let rows = diesel::sql_query(CLAIM_SQL)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Array<SqlUuid>, _>(busy.iter().map(|b| b.0).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(busy.iter().map(|b| b.1).collect::<Vec<_>>())
+        .bind::<Integer, _>(settings.per_endpoint as i32)
+        .bind::<BigInt, _>(limit as i64)
+        .bind::<diesel::sql_types::Double, _>(lease)
+        .load(&mut conn)
+        .await?;
+    Ok(rows)
+}
+
+/// The body of a delivery: the event as the feed shows it and its feed position, or the
+/// stored message of a test.
+fn body(d: &Claimed) -> Result<Vec<u8>, String> {
+    let message = match (&d.payload, d.event_seq, d.event_tx_id) {
+        (Some(payload), _, _) => return serde_json::to_vec(payload).map_err(|e| e.to_string()),
+        (None, Some(seq), Some(tx)) => WebhookMessage {
+            event: Event {
+                id: d.event_id,
+                event_type: d.event_type.clone(),
+                occurred_at: d.occurred_at.ok_or("the event is gone")?,
+                subject: EventSubject {
+                    subject_type: d.subject_type.clone().unwrap_or_default(),
+                    id: d.subject_id.unwrap_or_default(),
+                },
+                actor: EventActor {
+                    account_id: d.actor_account_id,
+                    organisation_id: d.actor_organisation_id,
+                },
+                data: d.data.clone().unwrap_or(Value::Null),
+            },
+            feed_position: Some(events::handlers::encode_feed_position(tx, seq)),
+        },
+        _ => return Err("a delivery without its event".into()),
+    };
+    serde_json::to_vec(&message).map_err(|e| e.to_string())
+}
+
+/// What one attempt gave.
+pub struct Outcome {
+    delivery_id: Uuid,
+    claim_token: Uuid,
+    endpoint_id: Uuid,
+    attempt_number: i32,
+    attempted_at: DateTime<Utc>,
+    duration_ms: i32,
+    response_status: Option<i32>,
+    response_body: Option<String>,
+    error: Option<AttemptError>,
+    error_detail: Option<String>,
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+
+    fn gone(&self) -> bool {
+        self.response_status == Some(410)
+    }
+}
+
+/// Sends one delivery and says how it went.
+async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> Outcome {
+    let attempted_at = settings.clock.now();
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        delivery_id: d.id,
+        claim_token: d.claim_token,
+        endpoint_id: d.endpoint_id,
+        attempt_number: d.attempt_count + 1,
+        attempted_at,
+        duration_ms: 0,
+        response_status: None,
+        response_body: None,
+        error: None,
+        error_detail: None,
+    };
+    let fail = |mut o: Outcome, error: AttemptError, detail: String| {
+        o.error = Some(error);
+        o.error_detail = Some(detail);
+        o.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+        o
+    };
+    // The URL was checked at creation; the rules (or the configuration) may have changed.
+    if let Err(refusal) = target::check_form(&d.url, settings.allow_private) {
+        return fail(outcome, AttemptError::ForbiddenAddress, refusal.message);
+    }
+    let body = match body(d) {
+        Ok(b) => b,
+        Err(e) => return fail(outcome, AttemptError::Connection, format!("not sent: {e}")),
+    };
+    let mut keys = Vec::with_capacity(2);
+    match open_secret(&settings.sealing_key, d.endpoint_id, &d.secret_sealed) {
+        Some(k) => keys.push(k),
+        None => {
+            log::error!(
+                "webhook endpoint {}: its secret does not open with this instance's sealing key (PASSERELLE_SECRETS_KEY_FILE)",
+                d.endpoint_id
+            );
+            return fail(
+                outcome,
+                AttemptError::Connection,
+                "not sent: the service cannot sign for this endpoint (its operators are told)"
+                    .into(),
+            );
+        }
+    }
+    if let (Some(sealed), Some(until)) = (&d.previous_secret_sealed, d.previous_secret_expires_at) {
+        if until > attempted_at {
+            keys.extend(open_secret(&settings.sealing_key, d.endpoint_id, sealed));
+        }
+    }
+    let message_id = d.event_id.to_string();
+    let timestamp = Utc::now().timestamp();
+    let signature = signature_header(&keys, &message_id, timestamp, &body);
+    let sent = client
+        .post(&d.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", &message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    let mut response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            let (kind, detail) = classify(&e);
+            return fail(outcome, kind, detail);
+        }
+    };
+    let status = response.status();
+    let mut kept: Vec<u8> = Vec::new();
+    while kept.len() < RESPONSE_KEPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    kept.truncate(RESPONSE_KEPT);
+    outcome.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    outcome.response_status = Some(status.as_u16() as i32);
+    outcome.response_body = Some(String::from_utf8_lossy(&kept).replace('\0', ""));
+    if status.is_redirection() {
+        outcome.error = Some(AttemptError::Redirect);
+    } else if !status.is_success() {
+        outcome.error = Some(AttemptError::HttpStatus);
+    }
+    outcome
+}
+
+/// What kind of failure a request without an answer had, and the client's words for it.
+fn classify(e: &reqwest::Error) -> (AttemptError, String) {
+    let mut detail = e.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    let mut kind = if e.is_timeout() {
+        Some(AttemptError::Timeout)
+    } else {
+        None
+    };
+    while let Some(s) = source {
+        if let Some(f) = s.downcast_ref::<target::ForbiddenAddress>() {
+            return (AttemptError::ForbiddenAddress, f.0.clone());
+        }
+        if let Some(u) = s.downcast_ref::<target::Unresolvable>() {
+            return (AttemptError::Dns, u.0.clone());
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                kind = kind.or(Some(AttemptError::ConnectionRefused));
+            }
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                kind = kind.or(Some(AttemptError::Timeout));
+            }
+        }
+        let text = s.to_string();
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            kind = kind.or(Some(AttemptError::Tls));
+        }
+        detail = format!("{detail}: {text}");
+        source = s.source();
+    }
+    detail.truncate(500);
+    (kind.unwrap_or(AttemptError::Connection), detail)
+}
+
+/// The next attempt after the `failures`-th failure at `at`, with up to 10 % of jitter
+/// either way; `None` when the schedule is over.
+pub fn next_attempt(at: DateTime<Utc>, failures: i32) -> Option<DateTime<Utc>> {
+    let wait = RETRY_SCHEDULE.get(usize::try_from(failures - 1).ok()?)?;
+    let jitter = rand::thread_rng().gen_range(0.9..=1.1);
+    let ms = (wait.num_milliseconds() as f64 * jitter) as i64;
+    Some(at + TimeDelta::milliseconds(ms))
+}
+
+async fn recorder(pool: DbPool, clock: Clock, mut received: mpsc::UnboundedReceiver<Outcome>) {
+    while let Some(first) = received.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match received.try_recv() {
+                Ok(o) => batch.push(o),
+                Err(_) => break,
+            }
+        }
+        let mut tries = 0;
+        loop {
+            match record(&pool, &clock, &batch).await {
+                Ok(()) => break,
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    log::warn!(
+                        "recording {} webhook attempt(s) failed, again: {e}",
+                        batch.len()
+                    );
+                    actix_web::rt::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => {
+                    // Their leases run out: the deliveries are sent again (at least once).
+                    log::error!("recording {} webhook attempt(s) failed: {e}", batch.len());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Disabled {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    organisation_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Text)]
+    disabled_reason: String,
+}
+
+/// An endpoint's health in a batch: its last success, and its first failure after that.
+type Health = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Writes a batch of outcomes in one transaction (see the module).
+async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), ApiError> {
+    let now = clock.now();
+    let mut next: Vec<Option<DateTime<Utc>>> = Vec::with_capacity(batch.len());
+    let mut status: Vec<String> = Vec::with_capacity(batch.len());
+    for o in batch {
+        let (s, n) = if o.succeeded() {
+            (DeliveryStatus::Succeeded, None)
+        } else if o.gone() {
+            (DeliveryStatus::Failed, None)
+        } else {
+            match next_attempt(o.attempted_at, o.attempt_number) {
+                Some(t) => (DeliveryStatus::Pending, Some(t)),
+                None => (DeliveryStatus::Failed, None),
+            }
+        };
+        status.push(s.as_str().to_owned());
+        next.push(n);
+    }
+    // Per endpoint: its last success in the batch, and its first failure after that.
+    let mut health: HashMap<Uuid, Health> = HashMap::new();
+    let mut order: Vec<&Outcome> = batch.iter().collect();
+    order.sort_by_key(|o| o.attempted_at);
+    for o in order {
+        let h = health.entry(o.endpoint_id).or_default();
+        if o.succeeded() {
+            *h = (Some(o.attempted_at), None);
+        } else if h.1.is_none() {
+            h.1 = Some(o.attempted_at);
+        }
+    }
+    let failed_endpoints: Vec<Uuid> = health
+        .iter()
+        .filter(|(_, h)| h.1.is_some())
+        .map(|(id, _)| *id)
+        .collect();
+    let gone: Vec<Uuid> = batch
+        .iter()
+        .filter(|o| o.gone())
+        .map(|o| o.endpoint_id)
+        .collect();
+    let mut conn = crate::db::conn(pool).await?;
+    crate::db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
+        diesel::sql_query(
+            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, duration_ms, \
+                 response_status, response_body, error, error_detail, next_attempt_at) \
+             SELECT passerelle_uuid_v7(), u.delivery_id, u.attempted_at, u.duration_ms, \
+                    u.response_status, u.response_body, u.error, u.error_detail, u.next_attempt_at \
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], \
+                         $6::text[], $7::text[], $8::timestamptz[]) \
+                  AS u (delivery_id, attempted_at, duration_ms, response_status, response_body, \
+                        error, error_detail, next_attempt_at) \
+             WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = u.delivery_id)",
+        )
+        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(batch.iter().map(|o| o.attempted_at).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(batch.iter().map(|o| o.duration_ms).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Integer>>, _>(
+            batch.iter().map(|o| o.response_status).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            batch
+                .iter()
+                .map(|o| o.response_body.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            batch
+                .iter()
+                .map(|o| o.error.map(|e| e.as_str().to_owned()))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            batch
+                .iter()
+                .map(|o| o.error_detail.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Timestamptz>>, _>(next.clone())
+        .execute(c)
+        .await?;
+        diesel::sql_query(
+            "UPDATE webhook_deliveries d \
+             SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next, \
+                 claimed_until = NULL, claim_token = NULL, updated_at = u.at \
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[], \
+                         $6::timestamptz[]) AS u (id, token, status, attempts, next, at) \
+             WHERE d.id = u.id AND d.claim_token = u.token",
+        )
+        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.claim_token).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(status)
+        .bind::<Array<Integer>, _>(batch.iter().map(|o| o.attempt_number).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamptz>>, _>(next)
+        .bind::<Array<Timestamptz>, _>(batch.iter().map(|o| o.attempted_at).collect::<Vec<_>>())
+        .execute(c)
+        .await?;
+        let ids: Vec<Uuid> = health.keys().copied().collect();
+        let succeeded: Vec<Option<DateTime<Utc>>> = ids.iter().map(|i| health[i].0).collect();
+        let failing: Vec<Option<DateTime<Utc>>> = ids.iter().map(|i| health[i].1).collect();
+        // `failing_since` is part of the endpoint as shown: its changes are new versions.
+        diesel::sql_query(
+            "WITH n AS ( \
+                 SELECT w.id, u.succeeded, w.failing_since AS was, \
+                        CASE WHEN u.failing IS NULL THEN NULL::timestamptz \
+                             WHEN u.succeeded IS NOT NULL THEN u.failing \
+                             ELSE coalesce(w.failing_since, u.failing) END AS failing_since \
+                 FROM webhook_endpoints w \
+                 JOIN unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) \
+                      AS u (id, succeeded, failing) ON u.id = w.id \
+                 FOR UPDATE OF w) \
+             UPDATE webhook_endpoints w \
+             SET last_success_at = CASE WHEN n.succeeded IS NULL THEN w.last_success_at \
+                                        ELSE greatest(w.last_success_at, n.succeeded) END, \
+                 failing_since = n.failing_since, \
+                 version = w.version + CASE WHEN n.failing_since IS DISTINCT FROM n.was \
+                                            THEN 1 ELSE 0 END, \
+                 updated_at = CASE WHEN n.failing_since IS DISTINCT FROM n.was \
+                                   THEN $4 ELSE w.updated_at END \
+             FROM n WHERE w.id = n.id",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Nullable<Timestamptz>>, _>(succeeded)
+        .bind::<Array<Nullable<Timestamptz>>, _>(failing)
+        .bind::<Timestamptz, _>(now)
+        .execute(c)
+        .await?;
+        let disabled: Vec<Disabled> = diesel::sql_query(
+            "UPDATE webhook_endpoints \
+             SET status = 'disabled', \
+                 disabled_reason = CASE WHEN id = ANY ($1) THEN 'gone' ELSE 'failing' END, \
+                 disabled_at = $3, version = version + 1, updated_at = $3 \
+             WHERE status = 'enabled' \
+               AND (id = ANY ($1) \
+                    OR (id = ANY ($2) AND failing_since <= $3 - make_interval(days => $4))) \
+             RETURNING id, organisation_id, version, disabled_reason",
+        )
+        .bind::<Array<SqlUuid>, _>(gone)
+        .bind::<Array<SqlUuid>, _>(failed_endpoints)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Integer, _>(super::FAILING_DAYS_BEFORE_DISABLED as i32)
+        .load(c)
+        .await?;
+        for d in disabled {
+            let reason: DisabledReason = d.disabled_reason.parse().map_err(ApiError::internal)?;
+            log::info!("webhook endpoint {} disabled ({reason})", d.id);
+            events::append(
+                c,
+                None,
+                NewEvent {
+                    event_type: "webhook_endpoint.disabled",
+                    subject_type: "webhook_endpoint",
+                    subject_id: d.id,
+                    data: events::data(&crate::events::catalogue::WebhookEndpointEventData {
+                        id: d.id,
+                        status: super::model::EndpointStatus::Disabled,
+                        disabled_reason: Some(reason),
+                        version: d.version,
+                    })?,
+                    recipients: vec![d.organisation_id],
+                    for_platform: false,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Deliveries deleted per purge transaction.
+pub const PURGE_BATCH: usize = 5000;
+
+/// Deletes up to [`PURGE_BATCH`] deliveries (and their attempts) queued more than 30 days
+/// before `now`; returns how many.
+pub async fn purge_batch(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let cutoff = now - TimeDelta::days(super::DELIVERY_RETENTION_DAYS);
+    Ok(diesel::sql_query(
+        "DELETE FROM webhook_deliveries WHERE id IN \
+         (SELECT id FROM webhook_deliveries WHERE created_at < $1 LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(PURGE_BATCH as i64)
+    .execute(conn)
+    .await?)
+}
