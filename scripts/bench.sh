@@ -2,8 +2,8 @@
 # The benchmark: wrk against the release service (own embedded database, demo data) and
 # pgbench against the same PostgreSQL, in one run. Prints a table and writes it to
 # bench-results/. Knobs: BENCH_SECONDS (default 15), BENCH_CONNECTIONS (default 16);
-# BENCH_CASES, BENCH_HOUSING, BENCH_MEASURES_SET, BENCH_PROGRAMMES (0 to skip a part; measures
-# and programmes need the cases).
+# BENCH_CASES, BENCH_HOUSING, BENCH_MEASURES_SET, BENCH_PROGRAMMES, BENCH_WEBHOOKS (0 to skip a
+# part; measures and programmes need the cases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -147,6 +147,9 @@ if [ "${BENCH_MEASURES_SET:-1}" = 1 ]; then
 fi
 if [ "${BENCH_PROGRAMMES:-1}" = 1 ]; then
     . scripts/bench-programmes.sh
+fi
+if [ "${BENCH_WEBHOOKS:-1}" = 1 ]; then
+    . scripts/bench-webhooks.sh
 fi
 
 kill "$sampler" 2>/dev/null || true

@@ -19,7 +19,10 @@ mkdir -p "$(dirname "$report")"
 chmod 755 "$data_dir"
 trap 'stop_service; rm -rf "$data_dir"' EXIT
 port=$(free_port)
-start_service "$binary" "$data_dir" "$port" PASSERELLE_ACCESS_TOKEN_TTL=3600
+# No background work: webhook endpoints the fuzzer registers (to any address, private ones
+# allowed so that loopback can be registered) are never called.
+start_service "$binary" "$data_dir" "$port" PASSERELLE_ACCESS_TOKEN_TTL=3600 \
+    PASSERELLE_JOBS=false PASSERELLE_WEBHOOKS_ALLOW_PRIVATE=true
 admin=$(token "$port" -d grant_type=password -d username=admin@passerelle.test -d password=admin-passerelle-2026)
 # The demo association and its viewer: the identifiers the fuzzer puts in paths.
 association=$(token "$port" -d grant_type=password -d username=viewer@association.demo.passerelle.test -d password=demo-passerelle-2026)
@@ -67,6 +70,18 @@ FUZZ_REFERRER_TOKEN=$ccapex
 FUZZ_SYSTEM_ACCOUNT_ID=$(curl -fsS "http://127.0.0.1:$port/v1/organisations/$FUZZ_ORGANISATION_ID/accounts?limit=200" -H "Authorization: Bearer $admin" |
     python3 -c 'import json, sys; print(next(a["id"] for a in json.load(sys.stdin)["items"] if a["kind"] == "system"))')
 export FUZZ_REFERRER_TOKEN FUZZ_SYSTEM_ACCOUNT_ID
+# Webhooks: endpoints of the demo association (its admin), one to act on and one to delete,
+# and a test delivery.
+webhook_endpoint() {
+    curl -fsS "http://127.0.0.1:$port/v1/webhook-endpoints" -H "Authorization: Bearer $FUZZ_CASE_TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"url\": \"http://127.0.0.1:9/$1\"}" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+FUZZ_WEBHOOK_ENDPOINT_ID=$(webhook_endpoint fuzz)
+FUZZ_WEBHOOK_DELETED_ID=$(webhook_endpoint deleted)
+FUZZ_WEBHOOK_DELIVERY_ID=$(curl -fsS -X POST "http://127.0.0.1:$port/v1/webhook-endpoints/$FUZZ_WEBHOOK_ENDPOINT_ID/test" \
+    -H "Authorization: Bearer $FUZZ_CASE_TOKEN" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+export FUZZ_WEBHOOK_ENDPOINT_ID FUZZ_WEBHOOK_DELETED_ID FUZZ_WEBHOOK_DELIVERY_ID
 export FUZZ_ORGANISATION_ID FUZZ_ACCOUNT_ID FUZZ_CASE_TOKEN FUZZ_HOUSEHOLD_ID FUZZ_REFERRAL_ID
 export FUZZ_LANDLORD_TOKEN FUZZ_UNIT_ID FUZZ_AGREEMENT_ID FUZZ_PROPOSAL_ID FUZZ_SUBLEASE_ID
 

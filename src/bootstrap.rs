@@ -217,6 +217,8 @@ pub async fn load_demo(conn: &mut AsyncPgConnection) -> Result<(), String> {
                         Scope::MeasuresRead,
                         Scope::MeasuresWrite,
                         Scope::ProgrammesWrite,
+                        Scope::WebhooksRead,
+                        Scope::WebhooksWrite,
                     ])),
                 ))
                 .returning(model::AccountRow::as_returning())

@@ -565,7 +565,7 @@ pub struct ProgrammeEventData {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEndpointEventData {
     pub id: Uuid,
-    pub status: crate::webhooks::model::EndpointStatus,
-    pub disabled_reason: Option<crate::webhooks::model::DisabledReason>,
+    pub status: crate::webhooks::model::WebhookEndpointStatus,
+    pub disabled_reason: Option<crate::webhooks::model::WebhookDisabledReason>,
     pub version: i32,
 }

@@ -29,19 +29,23 @@ use crate::state::AppState;
 /// The most endpoints an organisation may have.
 pub const MAX_ENDPOINTS: i64 = 20;
 
-fn endpoint_response(status: StatusCode, e: &Endpoint) -> StoredResponse {
+fn endpoint_response(status: StatusCode, e: &WebhookEndpoint) -> StoredResponse {
     StoredResponse::versioned(status, e, e.version)
 }
 
 /// The answer that shows a secret: the secret in what the caller receives, never in what is
 /// kept for an idempotent replay.
-fn secret_response(status: StatusCode, endpoint: Endpoint, secret: String) -> StoredResponse {
+fn secret_response(
+    status: StatusCode,
+    endpoint: WebhookEndpoint,
+    secret: String,
+) -> StoredResponse {
     let version = endpoint.version;
-    let redacted = EndpointWithSecret {
+    let redacted = WebhookEndpointWithSecret {
         endpoint: endpoint.clone(),
         secret: None,
     };
-    let full = EndpointWithSecret {
+    let full = WebhookEndpointWithSecret {
         endpoint,
         secret: Some(secret),
     };
@@ -71,10 +75,10 @@ async fn check_url(state: &AppState, field: &str, url: &str, errors: &mut Vec<Fi
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "create_webhook_endpoint",
-    request_body = NewEndpoint,
+    request_body = NewWebhookEndpoint,
     params(IdempotencyHeader),
     security(("oauth2" = ["webhooks:write"])),
-    responses((status = 201, description = "Registered; the secret is shown this once", body = EndpointWithSecret,
+    responses((status = 201, description = "Registered; the secret is shown this once", body = WebhookEndpointWithSecret,
                headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new endpoint"))),
               (status = 409, description = "The organisation has 20 endpoints already", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
@@ -84,7 +88,7 @@ pub async fn create_webhook_endpoint(
     caller: Caller,
     req: HttpRequest,
     key: IdempotencyKey,
-    body: ParsedJson<NewEndpoint>,
+    body: ParsedJson<NewWebhookEndpoint>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ManageWebhooks)?;
     let org = caller.partner_organisation()?;
@@ -134,7 +138,7 @@ pub async fn create_webhook_endpoint(
                 .get_result(conn)
                 .await?;
             Ok(
-                secret_response(StatusCode::CREATED, Endpoint::from_row(&row, now), secret)
+                secret_response(StatusCode::CREATED, WebhookEndpoint::from_row(&row, now), secret)
                     .header("location", format!("/v1/webhook-endpoints/{id}")),
             )
         },
@@ -150,7 +154,7 @@ pub async fn create_webhook_endpoint(
     operation_id = "list_webhook_endpoints",
     params(PageParams),
     security(("oauth2" = ["webhooks:read"])),
-    responses((status = 200, description = "A page of endpoints", body = PageOf<Endpoint>))
+    responses((status = 200, description = "A page of endpoints", body = PageOf<WebhookEndpoint>))
 )]
 #[get("/webhook-endpoints")]
 pub async fn list_webhook_endpoints(
@@ -175,7 +179,10 @@ pub async fn list_webhook_endpoints(
         .load(&mut conn)
         .await?;
     let now = crate::calendar::now();
-    let items: Vec<Endpoint> = rows.iter().map(|r| Endpoint::from_row(r, now)).collect();
+    let items: Vec<WebhookEndpoint> = rows
+        .iter()
+        .map(|r| WebhookEndpoint::from_row(r, now))
+        .collect();
     Ok(HttpResponse::Ok().json(PageOf::from_rows(items, page, |e| e.id)))
 }
 
@@ -190,7 +197,7 @@ pub struct NoFilters {}
     operation_id = "get_webhook_endpoint",
     params(("id" = Uuid, Path, description = "The endpoint's id")),
     security(("oauth2" = ["webhooks:read"])),
-    responses((status = 200, description = "The endpoint", body = Endpoint,
+    responses((status = 200, description = "The endpoint", body = WebhookEndpoint,
                headers(("ETag" = String, description = "The version, for If-Match"))))
 )]
 #[get("/webhook-endpoints/{id}")]
@@ -203,7 +210,7 @@ pub async fn get_webhook_endpoint(
     let org = caller.partner_organisation()?;
     let mut conn = db::conn(&state.pool).await?;
     let row = find_own(&mut conn, org, id.into_inner(), false).await?;
-    let e = Endpoint::from_row(&row, crate::calendar::now());
+    let e = WebhookEndpoint::from_row(&row, crate::calendar::now());
     Ok(endpoint_response(StatusCode::OK, &e).into_response(false))
 }
 
@@ -214,10 +221,10 @@ pub async fn get_webhook_endpoint(
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "update_webhook_endpoint",
-    request_body = EndpointPatch,
+    request_body = WebhookEndpointPatch,
     params(("id" = Uuid, Path, description = "The endpoint's id"), IfMatchHeader),
     security(("oauth2" = ["webhooks:write"])),
-    responses((status = 200, description = "Changed", body = Endpoint,
+    responses((status = 200, description = "Changed", body = WebhookEndpoint,
                headers(("ETag" = String, description = "The new version"))))
 )]
 #[patch("/webhook-endpoints/{id}")]
@@ -226,7 +233,7 @@ pub async fn update_webhook_endpoint(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: ParsedJson<EndpointPatch>,
+    body: ParsedJson<WebhookEndpointPatch>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ManageWebhooks)?;
     let org = caller.partner_organisation()?;
@@ -259,7 +266,7 @@ pub async fn update_webhook_endpoint(
         if url == row.url && description == row.description && event_types == row.event_types() {
             return Ok(endpoint_response(
                 StatusCode::OK,
-                &Endpoint::from_row(&row, now),
+                &WebhookEndpoint::from_row(&row, now),
             ));
         }
         let row: EndpointRow = diesel::update(webhook_endpoints::table.find(id))
@@ -275,7 +282,7 @@ pub async fn update_webhook_endpoint(
             .await?;
         Ok(endpoint_response(
             StatusCode::OK,
-            &Endpoint::from_row(&row, now),
+            &WebhookEndpoint::from_row(&row, now),
         ))
     })
     .await?;
@@ -319,7 +326,7 @@ pub async fn delete_webhook_endpoint(
 enum EndpointAction {
     Disable,
     Enable,
-    Rotate(SecretRotation),
+    Rotate(WebhookSecretRotation),
 }
 
 async fn act(
@@ -346,14 +353,14 @@ async fn act(
                 let update = diesel::update(webhook_endpoints::table.find(id));
                 match action {
                     EndpointAction::Disable => {
-                        if row.status == EndpointStatus::Disabled {
+                        if row.status == WebhookEndpointStatus::Disabled {
                             return Err(ApiError::conflict("the endpoint is already disabled"));
                         }
                         let row: EndpointRow = update
                             .set((
-                                webhook_endpoints::status.eq(EndpointStatus::Disabled),
+                                webhook_endpoints::status.eq(WebhookEndpointStatus::Disabled),
                                 webhook_endpoints::disabled_reason
-                                    .eq(Some(DisabledReason::ByRequest)),
+                                    .eq(Some(WebhookDisabledReason::ByRequest)),
                                 webhook_endpoints::disabled_at.eq(Some(now)),
                                 bump,
                             ))
@@ -362,17 +369,18 @@ async fn act(
                             .await?;
                         Ok(endpoint_response(
                             StatusCode::OK,
-                            &Endpoint::from_row(&row, now),
+                            &WebhookEndpoint::from_row(&row, now),
                         ))
                     }
                     EndpointAction::Enable => {
-                        if row.status == EndpointStatus::Enabled {
+                        if row.status == WebhookEndpointStatus::Enabled {
                             return Err(ApiError::conflict("the endpoint is already enabled"));
                         }
                         let row: EndpointRow = update
                             .set((
-                                webhook_endpoints::status.eq(EndpointStatus::Enabled),
-                                webhook_endpoints::disabled_reason.eq(None::<DisabledReason>),
+                                webhook_endpoints::status.eq(WebhookEndpointStatus::Enabled),
+                                webhook_endpoints::disabled_reason
+                                    .eq(None::<WebhookDisabledReason>),
                                 webhook_endpoints::disabled_at.eq(None::<DateTime<Utc>>),
                                 webhook_endpoints::failing_since.eq(None::<DateTime<Utc>>),
                                 bump,
@@ -384,14 +392,16 @@ async fn act(
                         diesel::update(
                             webhook_deliveries::table
                                 .filter(webhook_deliveries::endpoint_id.eq(id))
-                                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending)),
+                                .filter(
+                                    webhook_deliveries::status.eq(WebhookDeliveryStatus::Pending),
+                                ),
                         )
                         .set(webhook_deliveries::next_attempt_at.eq(Some(now)))
                         .execute(conn)
                         .await?;
                         Ok(endpoint_response(
                             StatusCode::OK,
-                            &Endpoint::from_row(&row, now),
+                            &WebhookEndpoint::from_row(&row, now),
                         ))
                     }
                     EndpointAction::Rotate(rotation) => {
@@ -423,7 +433,7 @@ async fn act(
                             .await?;
                         Ok(secret_response(
                             StatusCode::OK,
-                            Endpoint::from_row(&row, now),
+                            WebhookEndpoint::from_row(&row, now),
                             secret,
                         ))
                     }
@@ -440,7 +450,7 @@ crate::action_endpoint! {
     /// are not queued for it (read them from the feed, from the last `feed_position` you
     /// received). 409 when it is disabled already.
     disable_webhook_endpoint: "/webhook-endpoints/{id}/disable", tag "webhooks", scope "webhooks:write",
-    id "The endpoint's id", returns Endpoint,
+    id "The endpoint's id", returns WebhookEndpoint,
     |state, caller, target| act(&state, caller, target, EndpointAction::Disable)
 }
 
@@ -450,7 +460,7 @@ crate::action_endpoint! {
     /// After a disabling (yours, a `410 Gone`, or five days of failures): deliveries still
     /// pending are sent at once, and new events are queued again. 409 when it is enabled.
     enable_webhook_endpoint: "/webhook-endpoints/{id}/enable", tag "webhooks", scope "webhooks:write",
-    id "The endpoint's id", returns Endpoint,
+    id "The endpoint's id", returns WebhookEndpoint,
     |state, caller, target| act(&state, caller, target, EndpointAction::Enable)
 }
 
@@ -463,7 +473,7 @@ crate::action_endpoint! {
     /// space-separated, so receivers still holding the old secret go on verifying while you
     /// deploy the new one.
     rotate_webhook_endpoint_secret: "/webhook-endpoints/{id}/rotate-secret", tag "webhooks",
-    scope "webhooks:write", id "The endpoint's id", returns EndpointWithSecret, body SecretRotation,
+    scope "webhooks:write", id "The endpoint's id", returns WebhookEndpointWithSecret, body WebhookSecretRotation,
     |state, caller, target, rotation| act(&state, caller, target, EndpointAction::Rotate(rotation))
 }
 
@@ -492,7 +502,7 @@ async fn find_delivery(
 async fn with_attempts(
     conn: &mut AsyncPgConnection,
     rows: Vec<DeliveryRow>,
-) -> Result<Vec<Delivery>, ApiError> {
+) -> Result<Vec<WebhookDelivery>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let attempts: Vec<AttemptRow> = webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq_any(&ids))
@@ -503,7 +513,7 @@ async fn with_attempts(
         .select(AttemptRow::as_select())
         .load(conn)
         .await?;
-    let mut by_delivery: std::collections::HashMap<Uuid, Vec<Attempt>> = Default::default();
+    let mut by_delivery: std::collections::HashMap<Uuid, Vec<WebhookAttempt>> = Default::default();
     for a in attempts {
         by_delivery.entry(a.delivery_id).or_default().push(a.into());
     }
@@ -511,7 +521,7 @@ async fn with_attempts(
         .into_iter()
         .map(|r| {
             let a = by_delivery.remove(&r.id).unwrap_or_default();
-            Delivery::from_parts(r, a)
+            WebhookDelivery::from_parts(r, a)
         })
         .collect())
 }
@@ -527,7 +537,7 @@ async fn with_attempts(
     operation_id = "test_webhook_endpoint",
     params(("id" = Uuid, Path, description = "The endpoint's id"), IdempotencyHeader),
     security(("oauth2" = ["webhooks:write"])),
-    responses((status = 202, description = "Queued", body = Delivery,
+    responses((status = 202, description = "Queued", body = WebhookDelivery,
                headers(("Location" = String, description = "The delivery"))),
               (status = 409, description = "The endpoint is disabled", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
@@ -556,7 +566,7 @@ pub async fn test_webhook_endpoint(
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
             let endpoint = find_own(conn, org, id, false).await?;
-            if endpoint.status == EndpointStatus::Disabled {
+            if endpoint.status == WebhookEndpointStatus::Disabled {
                 return Err(ApiError::conflict(
                     "the endpoint is disabled: enable it to test it",
                 ));
@@ -590,7 +600,7 @@ pub async fn test_webhook_endpoint(
                 .returning(DeliveryRow::as_returning())
                 .get_result(conn)
                 .await?;
-            let d = Delivery::from_parts(row, Vec::new());
+            let d = WebhookDelivery::from_parts(row, Vec::new());
             Ok(StoredResponse::json(StatusCode::ACCEPTED, &d)
                 .header("location", format!("/v1/webhook-deliveries/{}", d.id)))
         },
@@ -604,7 +614,7 @@ pub async fn test_webhook_endpoint(
 pub struct DeliveryFilters {
     /// `pending`, `succeeded` or `failed`.
     #[param(value_type = Option<String>, pattern = "^(pending|succeeded|failed)$")]
-    pub status: Option<DeliveryStatus>,
+    pub status: Option<WebhookDeliveryStatus>,
     /// An event type (`referral.accepted`, `webhook.test`).
     #[param(max_length = 100)]
     pub event_type: Option<String>,
@@ -621,7 +631,7 @@ pub struct DeliveryFilters {
     operation_id = "list_webhook_deliveries",
     params(("id" = Uuid, Path, description = "The endpoint's id"), DeliveryFilters, PageParams),
     security(("oauth2" = ["webhooks:read"])),
-    responses((status = 200, description = "A page of deliveries", body = PageOf<Delivery>))
+    responses((status = 200, description = "A page of deliveries", body = PageOf<WebhookDelivery>))
 )]
 #[get("/webhook-endpoints/{id}/deliveries")]
 pub async fn list_webhook_deliveries(
@@ -668,7 +678,7 @@ pub async fn list_webhook_deliveries(
     operation_id = "get_webhook_delivery",
     params(("id" = Uuid, Path, description = "The delivery's id")),
     security(("oauth2" = ["webhooks:read"])),
-    responses((status = 200, description = "The delivery, with its attempts", body = Delivery))
+    responses((status = 200, description = "The delivery, with its attempts", body = WebhookDelivery))
 )]
 #[get("/webhook-deliveries/{id}")]
 pub async fn get_webhook_delivery(
@@ -695,7 +705,7 @@ pub async fn get_webhook_delivery(
     operation_id = "redeliver_webhook_delivery",
     params(("id" = Uuid, Path, description = "The delivery's id"), IdempotencyHeader),
     security(("oauth2" = ["webhooks:write"])),
-    responses((status = 202, description = "Queued for now", body = Delivery),
+    responses((status = 202, description = "Queued for now", body = WebhookDelivery),
               (status = 409, description = "The endpoint is disabled", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[post("/webhook-deliveries/{id}/redeliver")]
@@ -719,7 +729,7 @@ pub async fn redeliver_webhook_delivery(
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
             let (_, endpoint) = find_delivery(conn, org, id, true).await?;
-            if endpoint.status == EndpointStatus::Disabled {
+            if endpoint.status == WebhookEndpointStatus::Disabled {
                 return Err(ApiError::conflict(
                     "the endpoint is disabled: enable it first",
                 ));
@@ -727,7 +737,7 @@ pub async fn redeliver_webhook_delivery(
             // An attempt in flight keeps going, but no longer decides the status.
             let row: DeliveryRow = diesel::update(webhook_deliveries::table.find(id))
                 .set((
-                    webhook_deliveries::status.eq(DeliveryStatus::Pending),
+                    webhook_deliveries::status.eq(WebhookDeliveryStatus::Pending),
                     webhook_deliveries::next_attempt_at.eq(Some(now)),
                     webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
                     webhook_deliveries::claim_token.eq(None::<Uuid>),

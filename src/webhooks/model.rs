@@ -16,7 +16,7 @@ pub const MAX_URL_LENGTH: usize = 2048;
 
 text_enum! {
     /// Whether an endpoint receives deliveries.
-    pub enum EndpointStatus {
+    pub enum WebhookEndpointStatus {
         /// Deliveries are sent.
         Enabled = "enabled",
         /// No delivery is sent (nor queued for the events that happen meanwhile); see
@@ -27,7 +27,7 @@ text_enum! {
 
 text_enum! {
     /// Why an endpoint is disabled.
-    pub enum DisabledReason {
+    pub enum WebhookDisabledReason {
         /// Your organisation disabled it (`POST …/disable`).
         ByRequest = "by_request",
         /// It answered `410 Gone`.
@@ -39,7 +39,7 @@ text_enum! {
 
 text_enum! {
     /// Where a delivery stands.
-    pub enum DeliveryStatus {
+    pub enum WebhookDeliveryStatus {
         /// Waiting for its next attempt (`next_attempt_at`).
         Pending = "pending",
         /// An attempt got a 2xx answer.
@@ -51,7 +51,7 @@ text_enum! {
 
 text_enum! {
     /// Why an attempt failed.
-    pub enum AttemptError {
+    pub enum WebhookAttemptError {
         /// No complete answer within 15 seconds.
         Timeout = "timeout",
         /// The endpoint's host refused the connection.
@@ -80,8 +80,8 @@ pub struct EndpointRow {
     pub url: String,
     pub description: String,
     pub event_types: serde_json::Value,
-    pub status: EndpointStatus,
-    pub disabled_reason: Option<DisabledReason>,
+    pub status: WebhookEndpointStatus,
+    pub disabled_reason: Option<WebhookDisabledReason>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub secret_sealed: Vec<u8>,
     pub previous_secret_sealed: Option<Vec<u8>>,
@@ -104,7 +104,7 @@ impl EndpointRow {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"url": "https://hooks.bailleur.example/passerelle",
     "description": "Our letting software", "event_types": ["proposal.*", "sublease.*"]}))]
-pub struct NewEndpoint {
+pub struct NewWebhookEndpoint {
     /// Where deliveries are `POST`ed: an absolute `https` URL (1 to 2048 characters), with
     /// no user name or password, whose host resolves to public addresses only.
     #[validate(length(min = 1, max = 2048))]
@@ -128,7 +128,7 @@ pub struct NewEndpoint {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"event_types": ["referral.*"]}))]
-pub struct EndpointPatch {
+pub struct WebhookEndpointPatch {
     #[validate(length(min = 1, max = 2048))]
     #[schema(min_length = 1, max_length = 2048, format = "uri", nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
@@ -149,7 +149,7 @@ pub struct EndpointPatch {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"previous_secret_valid_for_seconds": 86400}))]
-pub struct SecretRotation {
+pub struct WebhookSecretRotation {
     /// How long the old secret keeps signing beside the new one, in seconds: 0 to 604 800
     /// (7 days); 86 400 (24 hours) when absent.
     #[serde(default)]
@@ -168,15 +168,15 @@ pub struct SecretRotation {
     "disabled_at": null, "previous_secret_expires_at": null, "failing_since": null,
     "version": 1,
     "created_at": "2026-12-01T08:59:00Z", "updated_at": "2026-12-01T08:59:00Z"}))]
-pub struct Endpoint {
+pub struct WebhookEndpoint {
     pub id: Uuid,
     pub organisation_id: Uuid,
     pub url: String,
     pub description: String,
     /// Exact types and prefixes (`referral.*`); empty: every event of your feed.
     pub event_types: Vec<String>,
-    pub status: EndpointStatus,
-    pub disabled_reason: Option<DisabledReason>,
+    pub status: WebhookEndpointStatus,
+    pub disabled_reason: Option<WebhookDisabledReason>,
     pub disabled_at: Option<DateTime<Utc>>,
     /// Until when the secret replaced by the last rotation still signs (each delivery
     /// then carries two signatures); `null` when only one secret signs.
@@ -189,10 +189,10 @@ pub struct Endpoint {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Endpoint {
+impl WebhookEndpoint {
     /// The endpoint as of `now` (a previous secret past its time is no longer shown).
-    pub fn from_row(row: &EndpointRow, now: DateTime<Utc>) -> Endpoint {
-        Endpoint {
+    pub fn from_row(row: &EndpointRow, now: DateTime<Utc>) -> WebhookEndpoint {
+        WebhookEndpoint {
             id: row.id,
             organisation_id: row.organisation_id,
             url: row.url.clone(),
@@ -221,9 +221,9 @@ impl Endpoint {
     "version": 1,
     "created_at": "2026-12-01T08:59:00Z", "updated_at": "2026-12-01T08:59:00Z",
     "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3cnxrHpuRmE="}))]
-pub struct EndpointWithSecret {
+pub struct WebhookEndpointWithSecret {
     #[serde(flatten)]
-    pub endpoint: Endpoint,
+    pub endpoint: WebhookEndpoint,
     /// `whsec_` and the base64 of 32 random bytes: give it to your Standard Webhooks
     /// library to verify each delivery. Shown this once: a replayed request (same
     /// `Idempotency-Key`) returns `null` (rotate the secret if you lost it).
@@ -239,7 +239,7 @@ pub struct DeliveryRow {
     pub event_type: String,
     pub event_seq: Option<i64>,
     pub event_tx_id: Option<i64>,
-    pub status: DeliveryStatus,
+    pub status: WebhookDeliveryStatus,
     pub attempt_count: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -255,7 +255,7 @@ pub struct AttemptRow {
     pub duration_ms: i32,
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
-    pub error: Option<AttemptError>,
+    pub error: Option<WebhookAttemptError>,
     pub error_detail: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
@@ -265,7 +265,7 @@ pub struct AttemptRow {
 #[schema(example = json!({"attempted_at": "2026-12-01T09:00:00Z", "duration_ms": 412,
     "response_status": 500, "response_body": "{\"error\": \"database down\"}",
     "error": "http_status", "error_detail": null, "next_attempt_at": "2026-12-01T09:00:05Z"}))]
-pub struct Attempt {
+pub struct WebhookAttempt {
     pub attempted_at: DateTime<Utc>,
     /// From sending the request to the end of the answer's first KiB, in milliseconds.
     pub duration_ms: i32,
@@ -274,16 +274,16 @@ pub struct Attempt {
     /// The first KiB of the answer's body, as text (invalid UTF-8 replaced).
     pub response_body: Option<String>,
     /// Why it failed; `null` for a success.
-    pub error: Option<AttemptError>,
+    pub error: Option<WebhookAttemptError>,
     /// What the HTTP client said of a failure without an answer (no personal data).
     pub error_detail: Option<String>,
     /// When the next attempt was scheduled by this one's failure (`null`: none).
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-impl From<AttemptRow> for Attempt {
-    fn from(r: AttemptRow) -> Attempt {
-        Attempt {
+impl From<AttemptRow> for WebhookAttempt {
+    fn from(r: AttemptRow) -> WebhookAttempt {
+        WebhookAttempt {
             attempted_at: r.attempted_at,
             duration_ms: r.duration_ms,
             response_status: r.response_status,
@@ -306,7 +306,7 @@ impl From<AttemptRow> for Attempt {
     "attempts": [{"attempted_at": "2026-12-01T09:00:00Z", "duration_ms": 412, "response_status": 500,
         "response_body": "{\"error\": \"database down\"}", "error": "http_status", "error_detail": null,
         "next_attempt_at": "2026-12-01T09:00:05Z"}]}))]
-pub struct Delivery {
+pub struct WebhookDelivery {
     pub id: Uuid,
     pub endpoint_id: Uuid,
     /// The event's id: the `webhook-id` header, the same on every attempt.
@@ -315,19 +315,19 @@ pub struct Delivery {
     pub event_type: String,
     /// The event's position in the feed (`GET /v1/events?after=`); `null` for a test.
     pub feed_position: Option<String>,
-    pub status: DeliveryStatus,
+    pub status: WebhookDeliveryStatus,
     pub attempt_count: i32,
     /// When the next attempt is due (`null` unless `pending`).
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Every attempt, oldest first.
-    pub attempts: Vec<Attempt>,
+    pub attempts: Vec<WebhookAttempt>,
 }
 
-impl Delivery {
-    pub fn from_parts(row: DeliveryRow, attempts: Vec<Attempt>) -> Delivery {
-        Delivery {
+impl WebhookDelivery {
+    pub fn from_parts(row: DeliveryRow, attempts: Vec<WebhookAttempt>) -> WebhookDelivery {
+        WebhookDelivery {
             id: row.id,
             endpoint_id: row.endpoint_id,
             event_id: row.event_id,

@@ -35,10 +35,12 @@ use diesel::sql_types::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::Rng;
 use serde_json::Value;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use uuid::Uuid;
 
-use super::model::{AttemptError, DeliveryStatus, DisabledReason, WebhookMessage};
+use super::model::{
+    WebhookAttemptError, WebhookDeliveryStatus, WebhookDisabledReason, WebhookMessage,
+};
 use super::{open_secret, signature_header, target, RETRY_SCHEDULE, USER_AGENT};
 use crate::calendar::Clock;
 use crate::db::DbPool;
@@ -96,93 +98,110 @@ pub fn client(settings: &Settings) -> Result<reqwest::Client, String> {
 
 /// Starts the worker on the current runtime.
 pub fn spawn(pool: DbPool, settings: Settings) -> Result<(), String> {
-    let client = client(&settings)?;
     let (outcomes, received) = mpsc::unbounded_channel::<Outcome>();
-    let in_flight: Arc<Mutex<HashMap<Uuid, i32>>> = Arc::default();
     actix_web::rt::spawn(recorder(pool.clone(), settings.clock.clone(), received));
+    let worker = Worker {
+        client: client(&settings)?,
+        permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+        in_flight: Arc::default(),
+        freed: Arc::new(Notify::new()),
+        pool,
+        settings,
+        outcomes,
+    };
     actix_web::rt::spawn(async move {
-        let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
         loop {
-            let busy =
-                match run_once(&pool, &settings, &client, &permits, &in_flight, &outcomes).await {
-                    Ok(busy) => busy,
-                    Err(e) => {
-                        log::warn!("webhook delivery: {e}");
-                        false
-                    }
-                };
+            let busy = match worker.turn().await {
+                Ok(busy) => busy,
+                Err(e) => {
+                    log::warn!("webhook delivery: {e}");
+                    false
+                }
+            };
             if !busy {
-                actix_web::rt::time::sleep(POLL).await;
+                tokio::select! {
+                    _ = worker.freed.notified() => {}
+                    _ = actix_web::rt::time::sleep(POLL) => {}
+                }
             }
         }
     });
     Ok(())
 }
 
-/// One turn: dispatch, claim, send. `true` when there may be more to do at once.
-async fn run_once(
-    pool: &DbPool,
-    settings: &Settings,
-    client: &reqwest::Client,
-    permits: &Arc<Semaphore>,
-    in_flight: &Arc<Mutex<HashMap<Uuid, i32>>>,
-    outcomes: &mpsc::UnboundedSender<Outcome>,
-) -> Result<bool, ApiError> {
-    let dispatched_all = dispatch(pool, settings.clock.now()).await? < DISPATCH_BATCH;
-    // Wait for a free slot before claiming: what is claimed is sent at once.
-    let free = match permits.available_permits() {
-        0 => {
-            drop(permits.acquire().await);
-            permits.available_permits()
-        }
-        n => n,
-    };
-    let busy: Vec<(Uuid, i32)> = in_flight
-        .lock()
-        .expect("in-flight counts")
-        .iter()
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    let claimed = claim(
-        pool,
-        settings,
-        settings.clock.now(),
-        free.min(CLAIM_BATCH),
-        &busy,
-    )
-    .await?;
-    let full = claimed.len() >= free.min(CLAIM_BATCH);
-    for delivery in claimed {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(ApiError::internal)?;
-        *in_flight
+/// A worker's state: nothing another instance needs (the queue is in PostgreSQL).
+struct Worker {
+    pool: DbPool,
+    settings: Settings,
+    client: reqwest::Client,
+    /// Requests in flight overall.
+    permits: Arc<Semaphore>,
+    /// Requests in flight per endpoint.
+    in_flight: Arc<Mutex<HashMap<Uuid, i32>>>,
+    /// Told when an attempt ends: an endpoint at its limit may take another delivery.
+    freed: Arc<Notify>,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+}
+
+impl Worker {
+    /// One turn: dispatch, claim, send. `true` when there may be more to do at once.
+    async fn turn(&self) -> Result<bool, ApiError> {
+        let settings = &self.settings;
+        let dispatched_all = dispatch(&self.pool, settings.clock.now()).await? < DISPATCH_BATCH;
+        // Wait for a free slot before claiming: what is claimed is sent at once.
+        let free = match self.permits.available_permits() {
+            0 => {
+                drop(self.permits.acquire().await);
+                self.permits.available_permits()
+            }
+            n => n,
+        };
+        let busy: Vec<(Uuid, i32)> = self
+            .in_flight
             .lock()
             .expect("in-flight counts")
-            .entry(delivery.endpoint_id)
-            .or_default() += 1;
-        let client = client.clone();
-        let settings = settings.clone();
-        let in_flight = in_flight.clone();
-        let outcomes = outcomes.clone();
-        actix_web::rt::spawn(async move {
-            let outcome = attempt(&client, &settings, &delivery).await;
-            {
-                let mut counts = in_flight.lock().expect("in-flight counts");
-                if let Some(n) = counts.get_mut(&delivery.endpoint_id) {
-                    *n -= 1;
-                    if *n <= 0 {
-                        counts.remove(&delivery.endpoint_id);
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let limit = free.min(CLAIM_BATCH);
+        let claimed = claim(&self.pool, settings, settings.clock.now(), limit, &busy).await?;
+        let full = claimed.len() >= limit;
+        for delivery in claimed {
+            let permit = self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(ApiError::internal)?;
+            *self
+                .in_flight
+                .lock()
+                .expect("in-flight counts")
+                .entry(delivery.endpoint_id)
+                .or_default() += 1;
+            let client = self.client.clone();
+            let settings = settings.clone();
+            let in_flight = self.in_flight.clone();
+            let outcomes = self.outcomes.clone();
+            let freed = self.freed.clone();
+            actix_web::rt::spawn(async move {
+                let outcome = attempt(&client, &settings, &delivery).await;
+                {
+                    let mut counts = in_flight.lock().expect("in-flight counts");
+                    if let Some(n) = counts.get_mut(&delivery.endpoint_id) {
+                        *n -= 1;
+                        if *n <= 0 {
+                            counts.remove(&delivery.endpoint_id);
+                        }
                     }
                 }
-            }
-            let _ = outcomes.send(outcome);
-            drop(permit);
-        });
+                let _ = outcomes.send(outcome);
+                drop(permit);
+                freed.notify_one();
+            });
+        }
+        Ok(full || !dispatched_all)
     }
-    Ok(full || !dispatched_all)
 }
 
 #[derive(diesel::QueryableByName)]
@@ -382,7 +401,7 @@ pub struct Outcome {
     duration_ms: i32,
     response_status: Option<i32>,
     response_body: Option<String>,
-    error: Option<AttemptError>,
+    error: Option<WebhookAttemptError>,
     error_detail: Option<String>,
 }
 
@@ -412,7 +431,7 @@ async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> 
         error: None,
         error_detail: None,
     };
-    let fail = |mut o: Outcome, error: AttemptError, detail: String| {
+    let fail = |mut o: Outcome, error: WebhookAttemptError, detail: String| {
         o.error = Some(error);
         o.error_detail = Some(detail);
         o.duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
@@ -420,11 +439,21 @@ async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> 
     };
     // The URL was checked at creation; the rules (or the configuration) may have changed.
     if let Err(refusal) = target::check_form(&d.url, settings.allow_private) {
-        return fail(outcome, AttemptError::ForbiddenAddress, refusal.message);
+        return fail(
+            outcome,
+            WebhookAttemptError::ForbiddenAddress,
+            refusal.message,
+        );
     }
     let body = match body(d) {
         Ok(b) => b,
-        Err(e) => return fail(outcome, AttemptError::Connection, format!("not sent: {e}")),
+        Err(e) => {
+            return fail(
+                outcome,
+                WebhookAttemptError::Connection,
+                format!("not sent: {e}"),
+            )
+        }
     };
     let mut keys = Vec::with_capacity(2);
     match open_secret(&settings.sealing_key, d.endpoint_id, &d.secret_sealed) {
@@ -436,7 +465,7 @@ async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> 
             );
             return fail(
                 outcome,
-                AttemptError::Connection,
+                WebhookAttemptError::Connection,
                 "not sent: the service cannot sign for this endpoint (its operators are told)"
                     .into(),
             );
@@ -479,47 +508,47 @@ async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> 
     outcome.response_status = Some(status.as_u16() as i32);
     outcome.response_body = Some(String::from_utf8_lossy(&kept).replace('\0', ""));
     if status.is_redirection() {
-        outcome.error = Some(AttemptError::Redirect);
+        outcome.error = Some(WebhookAttemptError::Redirect);
     } else if !status.is_success() {
-        outcome.error = Some(AttemptError::HttpStatus);
+        outcome.error = Some(WebhookAttemptError::HttpStatus);
     }
     outcome
 }
 
 /// What kind of failure a request without an answer had, and the client's words for it.
-fn classify(e: &reqwest::Error) -> (AttemptError, String) {
+fn classify(e: &reqwest::Error) -> (WebhookAttemptError, String) {
     let mut detail = e.to_string();
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let mut kind = if e.is_timeout() {
-        Some(AttemptError::Timeout)
+        Some(WebhookAttemptError::Timeout)
     } else {
         None
     };
     while let Some(s) = source {
         if let Some(f) = s.downcast_ref::<target::ForbiddenAddress>() {
-            return (AttemptError::ForbiddenAddress, f.0.clone());
+            return (WebhookAttemptError::ForbiddenAddress, f.0.clone());
         }
         if let Some(u) = s.downcast_ref::<target::Unresolvable>() {
-            return (AttemptError::Dns, u.0.clone());
+            return (WebhookAttemptError::Dns, u.0.clone());
         }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                kind = kind.or(Some(AttemptError::ConnectionRefused));
+                kind = kind.or(Some(WebhookAttemptError::ConnectionRefused));
             }
             if io.kind() == std::io::ErrorKind::TimedOut {
-                kind = kind.or(Some(AttemptError::Timeout));
+                kind = kind.or(Some(WebhookAttemptError::Timeout));
             }
         }
         let text = s.to_string();
         let lower = text.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            kind = kind.or(Some(AttemptError::Tls));
+            kind = kind.or(Some(WebhookAttemptError::Tls));
         }
         detail = format!("{detail}: {text}");
         source = s.source();
     }
     detail.truncate(500);
-    (kind.unwrap_or(AttemptError::Connection), detail)
+    (kind.unwrap_or(WebhookAttemptError::Connection), detail)
 }
 
 /// The next attempt after the `failures`-th failure at `at`, with up to 10 % of jitter
@@ -584,13 +613,13 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
     let mut status: Vec<String> = Vec::with_capacity(batch.len());
     for o in batch {
         let (s, n) = if o.succeeded() {
-            (DeliveryStatus::Succeeded, None)
+            (WebhookDeliveryStatus::Succeeded, None)
         } else if o.gone() {
-            (DeliveryStatus::Failed, None)
+            (WebhookDeliveryStatus::Failed, None)
         } else {
             match next_attempt(o.attempted_at, o.attempt_number) {
-                Some(t) => (DeliveryStatus::Pending, Some(t)),
-                None => (DeliveryStatus::Failed, None),
+                Some(t) => (WebhookDeliveryStatus::Pending, Some(t)),
+                None => (WebhookDeliveryStatus::Failed, None),
             }
         };
         status.push(s.as_str().to_owned());
@@ -721,7 +750,8 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
         .load(c)
         .await?;
         for d in disabled {
-            let reason: DisabledReason = d.disabled_reason.parse().map_err(ApiError::internal)?;
+            let reason: WebhookDisabledReason =
+                d.disabled_reason.parse().map_err(ApiError::internal)?;
             log::info!("webhook endpoint {} disabled ({reason})", d.id);
             events::append(
                 c,
@@ -732,7 +762,7 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
                     subject_id: d.id,
                     data: events::data(&crate::events::catalogue::WebhookEndpointEventData {
                         id: d.id,
-                        status: super::model::EndpointStatus::Disabled,
+                        status: super::model::WebhookEndpointStatus::Disabled,
                         disabled_reason: Some(reason),
                         version: d.version,
                     })?,
