@@ -12,6 +12,8 @@ steady_seconds=${BENCH_WEBHOOK_SECONDS:-60}
 backlog=${BENCH_WEBHOOK_BACKLOG:-100000}
 stop_service
 start_service "$binary" "$data_dir" "$port" PASSERELLE_ACCESS_TOKEN_TTL=7200 PASSERELLE_WEBHOOKS_ALLOW_PRIVATE=true
+# The embedded cluster listens on a new port after a restart.
+pg_url="postgres://passerelle:$(cat "$data_dir/postgres.password")@127.0.0.1:$(sed -n 4p "$data_dir/postgres/postmaster.pid")/passerelle"
 rport=$(free_port)
 python3 scripts/bench-receiver.py "$rport" &
 receiver_pid=$!
@@ -38,7 +40,11 @@ WITH e AS (INSERT INTO events (id, event_type, subject_type, subject_id, data)
 INSERT INTO event_recipients (organisation_id, seq) SELECT '$org', seq FROM e;
 SQL
 receiver reset >/dev/null
-(cd "$work" && pgbench -n -c 2 -j 1 -R "$rate" -T "$steady_seconds" -f "$work/event.sql" "$pg_url" >"$work/pgbench-events.out" 2>&1)
+if ! (cd "$work" && pgbench -n -c 2 -j 1 -R "$rate" -T "$steady_seconds" -f "$work/event.sql" "$pg_url" >"$work/pgbench-events.out" 2>&1); then
+    echo "pgbench failed writing events:" >&2
+    cat "$work/pgbench-events.out" >&2
+    exit 1
+fi
 sent=$(awk '/number of transactions actually processed/ {print $NF}' "$work/pgbench-events.out" | cut -d/ -f1)
 wait_for "$sent" 60
 printf '%s\t%s\t%s\t%s\t%s\n' "webhooks: $rate events/s for ${steady_seconds} s, commit to receiver's 2xx ($(stat count) of $sent delivered, $(stat distinct) distinct)" \
@@ -57,6 +63,7 @@ SELECT * FROM e;
 INSERT INTO event_recipients (organisation_id, tx_id, seq) SELECT '$org', tx_id, seq FROM backlog;
 INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, event_seq, event_tx_id, next_attempt_at, created_at, updated_at)
 SELECT passerelle_uuid_v7(), '$endpoint_id', id, event_type, seq, tx_id, now(), now(), now() FROM backlog;
+CREATE TABLE backlog_events AS SELECT seq FROM backlog;
 VACUUM ANALYZE webhook_deliveries;
 SQL
 t1=$(date +%s.%N)
@@ -78,7 +85,7 @@ for _ in $(seq 1 50); do
     [ "$(sql "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '$endpoint_id' AND status = 'pending'")" = 0 ] && break
     sleep 0.2
 done
-succeeded=$(sql "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = '$endpoint_id' AND status = 'succeeded'")
+succeeded=$(sql "SELECT count(*) FROM webhook_deliveries d JOIN backlog_events b ON b.seq = d.event_seq WHERE d.endpoint_id = '$endpoint_id' AND d.status = 'succeeded'")
 printf '%s\t%s\t%s\t%s\t%s\n' "webhooks: backlog of $backlog deliveries drained ($drained received, $(stat distinct) distinct, $succeeded recorded succeeded) in $(printf '%.1f' "$elapsed") s" \
     "$(echo "scale=1; $drained / $elapsed" | bc)" "-" "-" "$(( backlog - drained ))" >>"$results"
 drain_min=$(sort -n "$work/drain-rss" | head -1)

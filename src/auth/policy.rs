@@ -449,6 +449,35 @@ mod tests {
                 "{role}"
             );
         }
+        // Webhook endpoints: an organisation's admins, and its systems granted the scopes.
+        for role in [Role::Admin, Role::Coordinator, Role::Worker, Role::Viewer] {
+            let c = caller(role, Some(mine));
+            let expected = if role == Role::Admin { 200 } else { 403 };
+            assert_eq!(
+                status(authorize(&c, Action::ReadWebhooks)),
+                expected,
+                "{role}"
+            );
+            assert_eq!(
+                status(authorize(&c, Action::ManageWebhooks)),
+                expected,
+                "{role}"
+            );
+        }
+        let mut system = caller(Role::Worker, Some(mine));
+        system.kind = AccountKind::System;
+        system.scopes = effective_scopes(AccountKind::System, Role::Worker, &[Scope::WebhooksRead]);
+        assert_eq!(status(authorize(&system, Action::ReadWebhooks)), 200);
+        assert_eq!(status(authorize(&system, Action::ManageWebhooks)), 403);
+        assert_eq!(status(authorize(&platform, Action::ReadWebhooks)), 403);
+        // A person other than an admin is not even given the scopes.
+        assert!(
+            !effective_scopes(AccountKind::Person, Role::Coordinator, &[])
+                .contains(&Scope::WebhooksWrite)
+        );
+        assert!(
+            effective_scopes(AccountKind::Person, Role::Admin, &[]).contains(&Scope::WebhooksWrite)
+        );
         // Platform admins manage partners, never cases.
         assert_eq!(status(authorize(&platform, Action::ReadHouseholds)), 403);
         assert_eq!(status(authorize(&platform, Action::ReadReferrals)), 403);

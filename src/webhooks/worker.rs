@@ -110,9 +110,18 @@ pub fn spawn(pool: DbPool, settings: Settings) -> Result<(), String> {
         outcomes,
     };
     actix_web::rt::spawn(async move {
+        // The outbox is read every POLL, or at once again while it has more.
+        let mut next_dispatch = Instant::now();
         loop {
-            let busy = match worker.turn().await {
-                Ok(busy) => busy,
+            let dispatch = Instant::now() >= next_dispatch;
+            let busy = match worker.turn(dispatch).await {
+                Ok((busy, more_events)) => {
+                    if dispatch {
+                        next_dispatch =
+                            Instant::now() + if more_events { Duration::ZERO } else { POLL };
+                    }
+                    busy || more_events
+                }
                 Err(e) => {
                     log::warn!("webhook delivery: {e}");
                     false
@@ -144,10 +153,12 @@ struct Worker {
 }
 
 impl Worker {
-    /// One turn: dispatch, claim, send. `true` when there may be more to do at once.
-    async fn turn(&self) -> Result<bool, ApiError> {
+    /// One turn: dispatch (when `dispatch`), claim, send. Whether more deliveries may be
+    /// due at once, and whether the outbox has more events past the batch dispatched.
+    async fn turn(&self, dispatch: bool) -> Result<(bool, bool), ApiError> {
         let settings = &self.settings;
-        let dispatched_all = dispatch(&self.pool, settings.clock.now()).await? < DISPATCH_BATCH;
+        let more_events =
+            dispatch && self::dispatch(&self.pool, settings.clock.now()).await? >= DISPATCH_BATCH;
         // Wait for a free slot before claiming: what is claimed is sent at once.
         let free = match self.permits.available_permits() {
             0 => {
@@ -200,7 +211,7 @@ impl Worker {
                 freed.notify_one();
             });
         }
-        Ok(full || !dispatched_all)
+        Ok((full, more_events))
     }
 }
 

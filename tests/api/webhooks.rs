@@ -1222,3 +1222,98 @@ async fn deliveries_older_than_thirty_days_are_purged() {
     assert_eq!(app.count("webhook_deliveries").await, 0);
     assert_eq!(app.count("webhook_attempts").await, 0);
 }
+
+#[actix_web::test]
+async fn an_event_is_sent_no_sooner_than_the_feed_shows_it_and_a_late_commit_is_not_skipped() {
+    use diesel::sql_types::Uuid as SqlUuid;
+    use diesel_async::RunQueryDsl;
+    let app = app_with_worker().await;
+    let receiver = Receiver::start().await;
+    let org = app.organisation("association").await;
+    endpoint(&app, &org.admin_token, &receiver.url, &["household.*"]).await;
+    // A transaction that starts first and commits last, with an event for the organisation
+    // (as a slow request of the service would write it).
+    let mut slow = app.db().await;
+    diesel::sql_query("BEGIN").execute(&mut slow).await.unwrap();
+    let late = uuid::Uuid::now_v7();
+    diesel::sql_query(
+        "WITH e AS (INSERT INTO events (id, event_type, subject_type, subject_id, data) \
+                    VALUES ($1, 'household.updated', 'household', $1, '{}') RETURNING seq) \
+         INSERT INTO event_recipients (organisation_id, seq) SELECT $2, seq FROM e",
+    )
+    .bind::<SqlUuid, _>(late)
+    .bind::<SqlUuid, _>(org.id)
+    .execute(&mut slow)
+    .await
+    .unwrap();
+    // A later transaction commits first: neither the feed nor the endpoint gets its event
+    // while the older one runs (it would pass the older event by).
+    let h = new_household(&app, &org, "Pressé").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(receiver.got().is_empty(), "sent before the feed shows it");
+    let feed = app.feed(&org.admin_token, 200).await;
+    assert!(feed.iter().all(|e| e["subject"]["id"] != id(&h)));
+    diesel::sql_query("COMMIT")
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    // Once it commits, both come: the late one is not skipped.
+    let got = receiver.until(2).await;
+    let ids: HashSet<String> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert!(
+        ids.contains(&late.to_string()),
+        "the late commit was skipped"
+    );
+    assert!(got.iter().any(|r| r.json()["subject"]["id"] == id(&h)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.got().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_crashed_instances_deliveries_are_taken_over_when_its_lease_runs_out() {
+    use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+    // No worker here: the delivery is queued, then taken by an instance that "crashes".
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let org = app.organisation("association").await;
+    let ep = endpoint(&app, &org.admin_token, &receiver.url, &[]).await;
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/v1/webhook-endpoints/{}/test", id(&ep)),
+            Some(&org.admin_token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let queued: Value = r.json().await.unwrap();
+    // Its lease, as the claim writes it (the attempt's timeout and a margin: 60 s).
+    let now = Utc::now();
+    let mut conn = app.db().await;
+    diesel::sql_query(
+        "UPDATE webhook_deliveries SET claimed_until = $1, claim_token = gen_random_uuid() WHERE id = $2",
+    )
+    .bind::<Timestamptz, _>(now + TimeDelta::seconds(60))
+    .bind::<SqlUuid, _>(id(&queued).parse::<uuid::Uuid>().unwrap())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // Another instance: nothing while the lease holds…
+    let other = app.twin(|c| c.run_jobs = true);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(receiver.got().is_empty());
+    // …and the delivery once it has run out.
+    other.config.clock.set_to(now + TimeDelta::seconds(61));
+    let got = receiver.until(1).await;
+    assert_eq!(
+        got[0].header("webhook-id"),
+        queued["event_id"].as_str().unwrap()
+    );
+    got[0].verify(ep["secret"].as_str().unwrap()).unwrap();
+    deliveries_until(&app, &org.admin_token, &ep, "taken over", |d| {
+        d[0]["status"] == "succeeded"
+    })
+    .await;
+}
