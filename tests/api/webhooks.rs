@@ -1277,7 +1277,8 @@ async fn a_crashed_instances_deliveries_are_taken_over_when_its_lease_runs_out()
     let app = spawn_app().await;
     let receiver = Receiver::start().await;
     let org = app.organisation("association").await;
-    let ep = endpoint(&app, &org.admin_token, &receiver.url, &[]).await;
+    // (Referrals only: the organisation's own creation events stay out of the way.)
+    let ep = endpoint(&app, &org.admin_token, &receiver.url, &["referral.*"]).await;
     let r = app
         .request(
             Method::POST,
@@ -1292,7 +1293,7 @@ async fn a_crashed_instances_deliveries_are_taken_over_when_its_lease_runs_out()
     // Its lease, as the claim writes it (the attempt's timeout and a margin: 60 s).
     let now = Utc::now();
     let mut conn = app.db().await;
-    diesel::sql_query(
+    let taken = diesel::sql_query(
         "UPDATE webhook_deliveries SET claimed_until = $1, claim_token = gen_random_uuid() WHERE id = $2",
     )
     .bind::<Timestamptz, _>(now + TimeDelta::seconds(60))
@@ -1300,6 +1301,7 @@ async fn a_crashed_instances_deliveries_are_taken_over_when_its_lease_runs_out()
     .execute(&mut conn)
     .await
     .unwrap();
+    assert_eq!(taken, 1);
     // Another instance: nothing while the lease holds…
     let other = app.twin(|c| c.run_jobs = true);
     tokio::time::sleep(Duration::from_millis(800)).await;
