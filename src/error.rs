@@ -164,8 +164,6 @@ impl ApiError {
         }
     }
 
-    /// 409 for an action the current state does not allow: `current_status` and the
-    /// `allowed_actions` of the caller's party, so a client can show what it may do.
     /// 409 `programme_full`: every place of `kind` the programme funds is used; the
     /// problem names `used` and `funded` (its funder raises `funded` with a `PATCH`).
     pub fn programme_full(programme_id: uuid::Uuid, kind: &str, used: i32, funded: i32) -> Self {
@@ -184,6 +182,8 @@ impl ApiError {
         }
     }
 
+    /// 409 for an action the current state does not allow: `current_status` and the
+    /// `allowed_actions` of the caller's party, so a client can show what it may do.
     pub fn not_now(
         detail: impl Into<String>,
         current_status: &str,

@@ -509,6 +509,7 @@ diesel::table! {
     webhook_endpoints (id) {
         id -> Uuid,
         organisation_id -> Uuid,
+        created_by_account_id -> Uuid,
         url -> Text,
         description -> Text,
         event_types -> Jsonb,
@@ -571,6 +572,7 @@ diesel::joinable!(subleases -> units (unit_id));
 diesel::joinable!(units -> organisations (holder_organisation_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> accounts (created_by_account_id));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

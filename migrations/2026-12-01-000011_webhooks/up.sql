@@ -8,6 +8,8 @@ CREATE INDEX event_recipients_seq_idx ON event_recipients (seq);
 CREATE TABLE webhook_endpoints (
     id                          uuid PRIMARY KEY,
     organisation_id             uuid NOT NULL REFERENCES organisations (id),
+    -- Who registered it (an audit fact: the endpoint is the organisation's).
+    created_by_account_id       uuid NOT NULL REFERENCES accounts (id),
     url                         text NOT NULL,
     description                 text NOT NULL DEFAULT '',
     -- Exact types or prefixes (`referral.*`); empty: every event the organisation sees.

@@ -242,7 +242,12 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             }
         }
         Action::ReadWebhooks => webhooks(caller, is_platform, Scope::WebhooksRead),
-        Action::ManageWebhooks => webhooks(caller, is_platform, Scope::WebhooksWrite),
+        Action::ManageWebhooks => {
+            webhooks(caller, is_platform, Scope::WebhooksWrite)?;
+            // An endpoint receives the organisation's feed: who may point it somewhere may
+            // read that feed.
+            require_scope(caller, Scope::EventsRead)
+        }
     }
 }
 
@@ -469,6 +474,11 @@ mod tests {
         system.scopes = effective_scopes(AccountKind::System, Role::Worker, &[Scope::WebhooksRead]);
         assert_eq!(status(authorize(&system, Action::ReadWebhooks)), 200);
         assert_eq!(status(authorize(&system, Action::ManageWebhooks)), 403);
+        // Registering an endpoint also needs the feed's scope.
+        system.scopes = vec![Scope::WebhooksRead, Scope::WebhooksWrite];
+        assert_eq!(status(authorize(&system, Action::ManageWebhooks)), 403);
+        system.scopes.push(Scope::EventsRead);
+        assert_eq!(status(authorize(&system, Action::ManageWebhooks)), 200);
         assert_eq!(status(authorize(&platform, Action::ReadWebhooks)), 403);
         // A person other than an admin is not even given the scopes.
         assert!(

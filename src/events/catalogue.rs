@@ -299,6 +299,21 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "A programme changed: places, period, operators (an operator taken away is told too)",
     ),
     kind(
+        "webhook_endpoint.created",
+        "WebhookEndpointEventData",
+        "A webhook endpoint was registered for your organisation (the actor says by whom)",
+    ),
+    kind(
+        "webhook_endpoint.updated",
+        "WebhookEndpointEventData",
+        "A webhook endpoint of your organisation changed: URL, types, enabled or disabled by request, secret rotated",
+    ),
+    kind(
+        "webhook_endpoint.deleted",
+        "WebhookEndpointEventData",
+        "A webhook endpoint of your organisation was deleted",
+    ),
+    kind(
         "webhook_endpoint.disabled",
         "WebhookEndpointEventData",
         "A webhook endpoint of your organisation was disabled: it answered 410 Gone, or failed for 5 days without a success (`disabled_reason`)",
@@ -565,6 +580,8 @@ pub struct ProgrammeEventData {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEndpointEventData {
     pub id: Uuid,
+    /// Where it sends.
+    pub url: String,
     pub status: crate::webhooks::model::WebhookEndpointStatus,
     pub disabled_reason: Option<crate::webhooks::model::WebhookDisabledReason>,
     pub version: i32,

@@ -447,13 +447,7 @@ pub async fn list_households(
         q = q.filter(households::id.gt(after));
     }
     if let Some(name) = &filters.name {
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::bad_request(
-                "name",
-                "length",
-                "name must be 1 to 100 characters long",
-            ));
-        }
+        crate::http::extractors::check_length("name", name, 1, 100)?;
         // The key starts with the normalised last name; a name with no letter or digit
         // matches the last names that have none either.
         let name = rules::normalise_name(name);

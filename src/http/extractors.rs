@@ -146,3 +146,17 @@ pub fn form_config(limit: usize) -> web::FormConfig {
         .limit(limit)
         .error_handler(form_error)
 }
+
+/// A text query parameter's length rule (the spec's `minLength`/`maxLength`, which the
+/// query parser does not read): 400 `length` naming it.
+pub fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(ApiError::bad_request(
+            field,
+            "length",
+            format!("{field} must be {min} to {max} characters long"),
+        ));
+    }
+    Ok(())
+}

@@ -91,7 +91,8 @@ text_enum! {
         /// partner systems granted it).
         WebhooksRead = "webhooks:read",
         /// Register, change, test and delete one's organisation's webhook endpoints, rotate
-        /// their secrets, send deliveries again (admins, and partner systems granted it).
+        /// their secrets, send deliveries again (admins, and partner systems granted it with
+        /// `events:read`: an endpoint receives the feed).
         WebhooksWrite = "webhooks:write",
     }
 }
@@ -114,7 +115,7 @@ impl Scope {
             Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for and decide renewals; record contacts and objectives",
             Scope::ProgrammesWrite => "Create and change the programmes one's organisation funds (a department or a State service)",
             Scope::WebhooksRead => "Read one's organisation's webhook endpoints and their deliveries (admins, and partner systems granted it)",
-            Scope::WebhooksWrite => "Register, change, test and delete one's organisation's webhook endpoints, rotate their secrets, send deliveries again (admins, and partner systems granted it)",
+            Scope::WebhooksWrite => "Register, change, test and delete one's organisation's webhook endpoints, rotate their secrets, send deliveries again (admins, and partner systems granted it with events:read: an endpoint receives the feed)",
             Scope::CatalogueWrite => "Manage the measure catalogue: national kinds (platform admins) or a département's own (its department's admins)",
         }
     }

@@ -54,13 +54,23 @@ fn secret_response(
     response
 }
 
-/// The URL rules beyond its length: its form and where it resolves (`target`).
-async fn check_url(state: &AppState, field: &str, url: &str, errors: &mut Vec<FieldError>) {
+/// The URL rules beyond its length: its form and where it resolves (`target`). The URL as
+/// it will be used (normalised), to store and show; `None` with its field error.
+async fn check_url(
+    state: &AppState,
+    field: &str,
+    url: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     if url.chars().count() > MAX_URL_LENGTH || url.is_empty() {
-        return; // the field rules' `length`
+        return None; // the field rules' `length`
     }
-    if let Err(r) = target::check(url, state.config.webhooks_allow_private).await {
-        errors.push(FieldError::new(field, r.code, r.message));
+    match target::check(url, state.config.webhooks_allow_private).await {
+        Ok(normalised) => Some(normalised),
+        Err(r) => {
+            errors.push(FieldError::new(field, r.code, r.message));
+            None
+        }
     }
 }
 
@@ -94,7 +104,7 @@ pub async fn create_webhook_endpoint(
     let org = caller.partner_organisation()?;
     let mut errors = body.field_errors();
     let ParsedJson(new, raw) = body;
-    check_url(&state, "url", &new.url, &mut errors).await;
+    let url = check_url(&state, "url", &new.url, &mut errors).await;
     check_event_types("event_types", &new.event_types, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -104,7 +114,7 @@ pub async fn create_webhook_endpoint(
     let now = crate::calendar::now();
     idempotency::run(
         &state,
-        &caller,
+        &caller.clone(),
         &key,
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
@@ -129,7 +139,8 @@ pub async fn create_webhook_endpoint(
                 .values((
                     webhook_endpoints::id.eq(id),
                     webhook_endpoints::organisation_id.eq(org),
-                    webhook_endpoints::url.eq(&new.url),
+                    webhook_endpoints::created_by_account_id.eq(caller.account_id),
+                    webhook_endpoints::url.eq(url.as_deref().unwrap_or(&new.url)),
                     webhook_endpoints::description.eq(new.description.trim()),
                     webhook_endpoints::event_types.eq(crate::events::data(&new.event_types)?),
                     webhook_endpoints::secret_sealed.eq(seal_secret(&sealing_key, id, &key_bytes)?),
@@ -137,6 +148,7 @@ pub async fn create_webhook_endpoint(
                 .returning(EndpointRow::as_returning())
                 .get_result(conn)
                 .await?;
+            super::endpoint_event(conn, Some(&caller), "webhook_endpoint.created", &row).await?;
             Ok(
                 secret_response(StatusCode::CREATED, WebhookEndpoint::from_row(&row, now), secret)
                     .header("location", format!("/v1/webhook-endpoints/{id}")),
@@ -240,9 +252,10 @@ pub async fn update_webhook_endpoint(
     let id = id.into_inner();
     let mut errors = body.field_errors();
     let p = body.0;
-    if let Some(url) = &p.url {
-        check_url(&state, "url", url, &mut errors).await;
-    }
+    let new_url = match &p.url {
+        Some(url) => check_url(&state, "url", url, &mut errors).await,
+        None => None,
+    };
     if let Some(Some(types)) = &p.event_types {
         check_event_types("event_types", types, &mut errors);
     }
@@ -254,7 +267,7 @@ pub async fn update_webhook_endpoint(
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let url = p.url.clone().unwrap_or_else(|| row.url.clone());
+        let url = new_url.clone().unwrap_or_else(|| row.url.clone());
         let description = match &p.description {
             None => row.description.clone(),
             Some(d) => d.as_deref().unwrap_or_default().trim().to_owned(),
@@ -280,6 +293,7 @@ pub async fn update_webhook_endpoint(
             .returning(EndpointRow::as_returning())
             .get_result(conn)
             .await?;
+        super::endpoint_event(conn, Some(&caller), "webhook_endpoint.updated", &row).await?;
         Ok(endpoint_response(
             StatusCode::OK,
             &WebhookEndpoint::from_row(&row, now),
@@ -316,6 +330,7 @@ pub async fn delete_webhook_endpoint(
         diesel::delete(webhook_endpoints::table.find(id))
             .execute(conn)
             .await?;
+        super::endpoint_event(conn, Some(&caller), "webhook_endpoint.deleted", &row).await?;
         Ok(())
     })
     .await?;
@@ -329,6 +344,14 @@ enum EndpointAction {
     Rotate(WebhookSecretRotation),
 }
 
+/// What an endpoint in this state allows (for a 409's `allowed_actions`).
+fn allowed_actions(status: WebhookEndpointStatus) -> &'static [&'static str] {
+    match status {
+        WebhookEndpointStatus::Enabled => &["disable", "rotate-secret", "test"],
+        WebhookEndpointStatus::Disabled => &["enable", "rotate-secret"],
+    }
+}
+
 async fn act(
     state: &AppState,
     caller: Caller,
@@ -339,6 +362,7 @@ async fn act(
     let org = caller.partner_organisation()?;
     let sealing_key = state.keys.sealing_key;
     let now = crate::calendar::now();
+    let actor = caller.clone();
     target
         .run(
             state,
@@ -346,17 +370,24 @@ async fn act(
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let row = find_own(conn, org, id, true).await?;
                 if_match.check(row.version)?;
+                let refused = |what: &str| {
+                    ApiError::not_now(
+                        format!("the endpoint is already {what}"),
+                        row.status.as_str(),
+                        allowed_actions(row.status),
+                    )
+                };
                 let bump = (
                     webhook_endpoints::version.eq(row.version + 1),
                     webhook_endpoints::updated_at.eq(now),
                 );
                 let update = diesel::update(webhook_endpoints::table.find(id));
-                match action {
+                let (row, secret): (EndpointRow, Option<String>) = match action {
                     EndpointAction::Disable => {
                         if row.status == WebhookEndpointStatus::Disabled {
-                            return Err(ApiError::conflict("the endpoint is already disabled"));
+                            return Err(refused("disabled"));
                         }
-                        let row: EndpointRow = update
+                        let row = update
                             .set((
                                 webhook_endpoints::status.eq(WebhookEndpointStatus::Disabled),
                                 webhook_endpoints::disabled_reason
@@ -367,16 +398,13 @@ async fn act(
                             .returning(EndpointRow::as_returning())
                             .get_result(conn)
                             .await?;
-                        Ok(endpoint_response(
-                            StatusCode::OK,
-                            &WebhookEndpoint::from_row(&row, now),
-                        ))
+                        (row, None)
                     }
                     EndpointAction::Enable => {
                         if row.status == WebhookEndpointStatus::Enabled {
-                            return Err(ApiError::conflict("the endpoint is already enabled"));
+                            return Err(refused("enabled"));
                         }
-                        let row: EndpointRow = update
+                        let row = update
                             .set((
                                 webhook_endpoints::status.eq(WebhookEndpointStatus::Enabled),
                                 webhook_endpoints::disabled_reason
@@ -399,16 +427,14 @@ async fn act(
                         .set(webhook_deliveries::next_attempt_at.eq(Some(now)))
                         .execute(conn)
                         .await?;
-                        Ok(endpoint_response(
-                            StatusCode::OK,
-                            &WebhookEndpoint::from_row(&row, now),
-                        ))
+                        (row, None)
                     }
                     EndpointAction::Rotate(rotation) => {
                         let (secret, key_bytes) = new_secret();
                         let keep = rotation
                             .previous_secret_valid_for_seconds
                             .unwrap_or(super::DEFAULT_PREVIOUS_SECRET_SECONDS);
+                        // One previous secret: the one replaced now.
                         let (previous, until) = if keep > 0 {
                             (
                                 Some(row.secret_sealed.clone()),
@@ -417,7 +443,7 @@ async fn act(
                         } else {
                             (None, None)
                         };
-                        let row: EndpointRow = update
+                        let row = update
                             .set((
                                 webhook_endpoints::secret_sealed.eq(seal_secret(
                                     &sealing_key,
@@ -431,13 +457,15 @@ async fn act(
                             .returning(EndpointRow::as_returning())
                             .get_result(conn)
                             .await?;
-                        Ok(secret_response(
-                            StatusCode::OK,
-                            WebhookEndpoint::from_row(&row, now),
-                            secret,
-                        ))
+                        (row, Some(secret))
                     }
-                }
+                };
+                super::endpoint_event(conn, Some(&actor), "webhook_endpoint.updated", &row).await?;
+                let endpoint = WebhookEndpoint::from_row(&row, now);
+                Ok(match secret {
+                    Some(secret) => secret_response(StatusCode::OK, endpoint, secret),
+                    None => endpoint_response(StatusCode::OK, &endpoint),
+                })
             },
         )
         .await
@@ -554,7 +582,8 @@ pub async fn test_webhook_endpoint(
     let org = caller.partner_organisation()?;
     let id = id.into_inner();
     let fingerprint = idempotency::fingerprint(&req, &body.1);
-    let now = crate::calendar::now();
+    // Microseconds, as the feed's timestamps (PostgreSQL's).
+    let now = chrono::SubsecRound::trunc_subsecs(crate::calendar::now(), 6);
     let actor = crate::events::EventActor {
         account_id: Some(caller.account_id),
         organisation_id: caller.organisation_id,
@@ -608,6 +637,9 @@ pub async fn test_webhook_endpoint(
     .await
 }
 
+/// The longest event type a filter takes.
+const MAX_EVENT_TYPE_LENGTH: usize = 100;
+
 /// Filters of an endpoint's deliveries.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -615,8 +647,8 @@ pub struct DeliveryFilters {
     /// `pending`, `succeeded` or `failed`.
     #[param(value_type = Option<String>, pattern = "^(pending|succeeded|failed)$")]
     pub status: Option<WebhookDeliveryStatus>,
-    /// An event type (`referral.accepted`, `webhook.test`).
-    #[param(max_length = 100)]
+    /// An event type (`referral.accepted`, `webhook.test`) or a prefix (`referral.*`).
+    #[param(min_length = 1, max_length = 100)]
     pub event_type: Option<String>,
     /// Deliveries queued at or after this instant.
     pub since: Option<DateTime<Utc>>,
@@ -644,6 +676,20 @@ pub async fn list_webhook_deliveries(
     let org = caller.partner_organisation()?;
     let ListQuery { filters, page } = query;
     let page = page.page()?;
+    if let Some(t) = &filters.event_type {
+        crate::http::extractors::check_length("event_type", t, 1, MAX_EVENT_TYPE_LENGTH)?;
+        let mut unknown = Vec::new();
+        if t != "webhook.test" {
+            check_event_types("event_type", std::slice::from_ref(t), &mut unknown);
+        }
+        if let Some(e) = unknown.into_iter().next() {
+            return Err(ApiError::bad_request(
+                "event_type",
+                &e.code,
+                e.message.clone(),
+            ));
+        }
+    }
     let mut conn = db::conn(&state.pool).await?;
     let endpoint = find_own(&mut conn, org, id.into_inner(), false).await?;
     let mut q = webhook_deliveries::table
@@ -654,7 +700,10 @@ pub async fn list_webhook_deliveries(
         q = q.filter(webhook_deliveries::status.eq(s));
     }
     if let Some(t) = &filters.event_type {
-        q = q.filter(webhook_deliveries::event_type.eq(t.clone()));
+        q = match t.strip_suffix('*') {
+            Some(prefix) => q.filter(webhook_deliveries::event_type.like(format!("{prefix}%"))),
+            None => q.filter(webhook_deliveries::event_type.eq(t.clone())),
+        };
     }
     if let Some(since) = filters.since {
         q = q.filter(webhook_deliveries::created_at.ge(since));

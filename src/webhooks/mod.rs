@@ -174,6 +174,35 @@ pub fn check_event_types(field: &str, event_types: &[String], errors: &mut Vec<F
     }
 }
 
+/// Tells the endpoint's organisation (its feed, and so its other endpoints) what happened to
+/// it, and who did it (`actor`; none for the service).
+pub async fn endpoint_event(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&crate::auth::caller::Caller>,
+    event_type: &'static str,
+    row: &EndpointRow,
+) -> Result<(), ApiError> {
+    crate::events::append(
+        conn,
+        actor,
+        crate::events::NewEvent {
+            event_type,
+            subject_type: "webhook_endpoint",
+            subject_id: row.id,
+            data: crate::events::data(&crate::events::catalogue::WebhookEndpointEventData {
+                id: row.id,
+                url: row.url.clone(),
+                status: row.status,
+                disabled_reason: row.disabled_reason,
+                version: row.version,
+            })?,
+            recipients: vec![row.organisation_id],
+            for_platform: false,
+        },
+    )
+    .await
+}
+
 /// An endpoint of the caller's organisation, or 404 (another organisation's is never
 /// revealed). `lock` takes it `FOR UPDATE`.
 pub async fn find_own(

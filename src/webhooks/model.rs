@@ -72,11 +72,12 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = webhook_endpoints)]
 pub struct EndpointRow {
     pub id: Uuid,
     pub organisation_id: Uuid,
+    pub created_by_account_id: Uuid,
     pub url: String,
     pub description: String,
     pub event_types: serde_json::Value,
@@ -106,7 +107,8 @@ impl EndpointRow {
     "description": "Our letting software", "event_types": ["proposal.*", "sublease.*"]}))]
 pub struct NewWebhookEndpoint {
     /// Where deliveries are `POST`ed: an absolute `https` URL (1 to 2048 characters), with
-    /// no user name or password, whose host resolves to public addresses only.
+    /// no user name or password, whose host resolves to public addresses only. Stored and
+    /// shown as it is used (normalised: `HTTPS://Host/a b` is `https://host/a%20b`).
     #[validate(length(min = 1, max = 2048))]
     #[schema(min_length = 1, max_length = 2048, format = "uri")]
     pub url: String,
@@ -163,7 +165,7 @@ pub struct WebhookSecretRotation {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a600-0000-7000-8000-0000000000e1", "organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
-    "url": "https://hooks.bailleur.example/passerelle", "description": "Our letting software",
+    "created_by_account_id": "0193a5c2-1111-7c11-8e0f-3b5d2c1a9e77", "url": "https://hooks.bailleur.example/passerelle", "description": "Our letting software",
     "event_types": ["proposal.*", "sublease.*"], "status": "enabled", "disabled_reason": null,
     "disabled_at": null, "previous_secret_expires_at": null, "failing_since": null,
     "version": 1,
@@ -171,6 +173,9 @@ pub struct WebhookSecretRotation {
 pub struct WebhookEndpoint {
     pub id: Uuid,
     pub organisation_id: Uuid,
+    /// The account that registered it. The endpoint is the organisation's: it goes on
+    /// after that account is deactivated.
+    pub created_by_account_id: Uuid,
     pub url: String,
     pub description: String,
     /// Exact types and prefixes (`referral.*`); empty: every event of your feed.
@@ -195,6 +200,7 @@ impl WebhookEndpoint {
         WebhookEndpoint {
             id: row.id,
             organisation_id: row.organisation_id,
+            created_by_account_id: row.created_by_account_id,
             url: row.url.clone(),
             description: row.description.clone(),
             event_types: row.event_types(),
@@ -215,7 +221,7 @@ impl WebhookEndpoint {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a600-0000-7000-8000-0000000000e1", "organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
-    "url": "https://hooks.bailleur.example/passerelle", "description": "Our letting software",
+    "created_by_account_id": "0193a5c2-1111-7c11-8e0f-3b5d2c1a9e77", "url": "https://hooks.bailleur.example/passerelle", "description": "Our letting software",
     "event_types": ["proposal.*", "sublease.*"], "status": "enabled", "disabled_reason": null,
     "disabled_at": null, "previous_secret_expires_at": null, "failing_since": null,
     "version": 1,

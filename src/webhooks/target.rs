@@ -165,14 +165,14 @@ const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The check at creation and change: [`check_form`], then every address the host resolves
 /// to must be public (a host that does not resolve is refused: a delivery could not reach
-/// it either).
-pub async fn check(url: &str, allow_private: bool) -> Result<(), Refusal> {
+/// it either). Gives the URL as it is used (normalised), to store and show.
+pub async fn check(url: &str, allow_private: bool) -> Result<String, Refusal> {
     let parsed = check_form(url, allow_private)?;
     if allow_private {
-        return Ok(());
+        return Ok(parsed.into());
     }
     let Some(url::Host::Domain(host)) = parsed.host() else {
-        return Ok(());
+        return Ok(parsed.into());
     };
     let port = parsed.port_or_known_default().unwrap_or(443);
     let addrs = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
@@ -195,7 +195,7 @@ pub async fn check(url: &str, allow_private: bool) -> Result<(), Refusal> {
             ));
         }
     }
-    Ok(())
+    Ok(parsed.into())
 }
 
 /// A delivery refused because its host resolved to no public address.

@@ -38,14 +38,12 @@ use serde_json::Value;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use uuid::Uuid;
 
-use super::model::{
-    WebhookAttemptError, WebhookDeliveryStatus, WebhookDisabledReason, WebhookMessage,
-};
+use super::model::{WebhookAttemptError, WebhookDeliveryStatus, WebhookMessage};
 use super::{open_secret, signature_header, target, RETRY_SCHEDULE, USER_AGENT};
 use crate::calendar::Clock;
 use crate::db::DbPool;
 use crate::error::ApiError;
-use crate::events::{self, Event, EventActor, EventSubject, NewEvent};
+use crate::events::{self, Event, EventActor, EventSubject};
 
 /// How the worker runs.
 #[derive(Clone)]
@@ -502,7 +500,8 @@ async fn attempt(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> 
     let mut response = match sent {
         Ok(r) => r,
         Err(e) => {
-            let (kind, detail) = classify(&e);
+            // The URL (its query may carry a token) is the endpoint's, not the attempt's.
+            let (kind, detail) = classify(&e.without_url());
             return fail(outcome, kind, detail);
         }
     };
@@ -600,18 +599,6 @@ async fn recorder(pool: DbPool, clock: Clock, mut received: mpsc::UnboundedRecei
             }
         }
     }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Disabled {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    organisation_id: Uuid,
-    #[diesel(sql_type = Integer)]
-    version: i32,
-    #[diesel(sql_type = Text)]
-    disabled_reason: String,
 }
 
 /// An endpoint's health in a batch: its last success, and its first failure after that.
@@ -744,7 +731,7 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
         .bind::<Timestamptz, _>(now)
         .execute(c)
         .await?;
-        let disabled: Vec<Disabled> = diesel::sql_query(
+        let disabled: Vec<super::model::EndpointRow> = diesel::sql_query(
             "UPDATE webhook_endpoints \
              SET status = 'disabled', \
                  disabled_reason = CASE WHEN id = ANY ($1) THEN 'gone' ELSE 'failing' END, \
@@ -752,7 +739,7 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
              WHERE status = 'enabled' \
                AND (id = ANY ($1) \
                     OR (id = ANY ($2) AND failing_since <= $3 - make_interval(days => $4))) \
-             RETURNING id, organisation_id, version, disabled_reason",
+             RETURNING *",
         )
         .bind::<Array<SqlUuid>, _>(gone)
         .bind::<Array<SqlUuid>, _>(failed_endpoints)
@@ -761,27 +748,12 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
         .load(c)
         .await?;
         for d in disabled {
-            let reason: WebhookDisabledReason =
-                d.disabled_reason.parse().map_err(ApiError::internal)?;
-            log::info!("webhook endpoint {} disabled ({reason})", d.id);
-            events::append(
-                c,
-                None,
-                NewEvent {
-                    event_type: "webhook_endpoint.disabled",
-                    subject_type: "webhook_endpoint",
-                    subject_id: d.id,
-                    data: events::data(&crate::events::catalogue::WebhookEndpointEventData {
-                        id: d.id,
-                        status: super::model::WebhookEndpointStatus::Disabled,
-                        disabled_reason: Some(reason),
-                        version: d.version,
-                    })?,
-                    recipients: vec![d.organisation_id],
-                    for_platform: false,
-                },
-            )
-            .await?;
+            log::info!(
+                "webhook endpoint {} disabled ({})",
+                d.id,
+                d.disabled_reason.map(|r| r.as_str()).unwrap_or_default()
+            );
+            super::endpoint_event(c, None, "webhook_endpoint.disabled", &d).await?;
         }
         Ok(())
     })

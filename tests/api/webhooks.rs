@@ -323,6 +323,32 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verified_by_an_independe
     assert_eq!(d[0]["event_id"], body["id"]);
     assert_eq!(d[0]["event_type"], "household.created");
     assert_eq!(d[0]["feed_position"], position);
+    // Filtered by type, exactly or by prefix; an unknown type is refused.
+    let path = format!("/v1/webhook-endpoints/{}/deliveries", id(&ep));
+    for (filter, n) in [
+        ("household.created", 1),
+        ("household.*", 1),
+        ("referral.*", 0),
+    ] {
+        let page = ok(app
+            .get(
+                &format!("{path}?event_type={filter}"),
+                &association.admin_token,
+            )
+            .await)
+        .await;
+        assert_eq!(page["items"].as_array().unwrap().len(), n, "{filter}");
+    }
+    let p = problem(
+        app.get(&format!("{path}?event_type=nope"), &association.admin_token)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("event_type".to_owned(), "unknown_event_type".to_owned())]
+    );
     assert_eq!(d[0]["attempt_count"], 1);
     let attempt = &d[0]["attempts"][0];
     assert_eq!(attempt["response_status"], 200);
@@ -648,7 +674,7 @@ async fn gone_disables_the_endpoint_at_once_and_enabling_sends_what_was_pending(
     .await;
     assert_eq!(enabled["status"], "enabled");
     assert_eq!(enabled["disabled_reason"], Value::Null);
-    problem(
+    let p = problem(
         send(
             &app,
             Method::POST,
@@ -661,6 +687,11 @@ async fn gone_disables_the_endpoint_at_once_and_enabling_sends_what_was_pending(
         409,
     )
     .await;
+    assert_eq!(p["current_status"], "enabled");
+    assert_eq!(
+        p["allowed_actions"],
+        json!(["disable", "rotate-secret", "test"])
+    );
     new_household(&app, &association, "Revenu").await;
     let got = receiver.until(2).await;
     assert_eq!(got[1].json()["type"], "household.created");
@@ -704,6 +735,42 @@ async fn gone_disables_the_endpoint_at_once_and_enabling_sends_what_was_pending(
     .await;
     assert_eq!(app.count("webhook_deliveries").await, 0);
     assert_eq!(app.count("webhook_attempts").await, 0);
+    // The organisation's feed tells who registered, changed and deleted it, and where it
+    // sent (a data protection officer's question).
+    let feed = app.feed(&token, 200).await;
+    let about: Vec<&Value> = feed
+        .iter()
+        .filter(|e| e["subject"]["id"] == id(&ep))
+        .collect();
+    let types: Vec<&str> = about.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "webhook_endpoint.created",
+            "webhook_endpoint.disabled",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.deleted"
+        ]
+    );
+    assert_eq!(
+        about[0]["actor"]["account_id"],
+        association.admin_id.to_string()
+    );
+    assert_eq!(about[0]["data"]["url"], receiver.url);
+    assert_eq!(
+        about[1]["actor"]["account_id"],
+        Value::Null,
+        "disabled by the service"
+    );
+    assert_eq!(
+        about[4]["actor"]["account_id"],
+        association.admin_id.to_string()
+    );
+    assert_eq!(
+        ep["created_by_account_id"],
+        association.admin_id.to_string()
+    );
 }
 
 #[actix_web::test]
@@ -1111,6 +1178,17 @@ async fn each_field_rule_is_a_422_naming_the_field_and_only_admins_and_granted_s
     )
     .await;
     assert_eq!(fields(&p), vec!["status".to_owned()]);
+    let long = "a".repeat(101);
+    let p = problem(
+        app.get(&format!("{path}/deliveries?event_type={long}"), &token)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("event_type".to_owned(), "length".to_owned())]
+    );
 
     // Who: a worker or a viewer (people) may not; a system needs the scope; a platform
     // admin has no endpoints; another organisation does not see it.
@@ -1152,7 +1230,8 @@ async fn each_field_rule_is_a_422_naming_the_field_and_only_admins_and_granted_s
         403,
     )
     .await;
-    let writer = app
+    // Pointing the feed somewhere needs the feed's scope too.
+    let blind = app
         .system(
             &token,
             org.id,
@@ -1160,8 +1239,29 @@ async fn each_field_rule_is_a_422_naming_the_field_and_only_admins_and_granted_s
             &["webhooks:read", "webhooks:write"],
         )
         .await;
+    let blind = app.system_token(&blind).await;
+    problem(
+        app.post(
+            "/v1/webhook-endpoints",
+            &blind,
+            &json!({"url": "http://127.0.0.1:9/"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let writer = app
+        .system(
+            &token,
+            org.id,
+            "worker",
+            &["webhooks:read", "webhooks:write", "events:read"],
+        )
+        .await;
     let writer = app.system_token(&writer).await;
-    endpoint(&app, &writer, "http://127.0.0.1:9/other", &[]).await;
+    // The URL is stored as it is used.
+    let other = endpoint(&app, &writer, " HTTP://127.0.0.1:9/Other hook", &[]).await;
+    assert_eq!(other["url"], "http://127.0.0.1:9/Other%20hook");
     let stranger = app.organisation("social_landlord").await;
     problem(app.get(&path, &stranger.admin_token).await, 404).await;
     problem(
