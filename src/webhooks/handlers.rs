@@ -256,7 +256,7 @@ pub async fn update_webhook_endpoint(
         Some(url) => check_url(&state, "url", url, &mut errors).await,
         None => None,
     };
-    if let Some(Some(types)) = &p.event_types {
+    if let Some(types) = &p.event_types {
         check_event_types("event_types", types, &mut errors);
     }
     let now = crate::calendar::now();
@@ -270,12 +270,9 @@ pub async fn update_webhook_endpoint(
         let url = new_url.clone().unwrap_or_else(|| row.url.clone());
         let description = match &p.description {
             None => row.description.clone(),
-            Some(d) => d.as_deref().unwrap_or_default().trim().to_owned(),
+            Some(d) => d.trim().to_owned(),
         };
-        let event_types = match &p.event_types {
-            None => row.event_types(),
-            Some(t) => t.clone().unwrap_or_default(),
-        };
+        let event_types = p.event_types.clone().unwrap_or_else(|| row.event_types());
         if url == row.url && description == row.description && event_types == row.event_types() {
             return Ok(endpoint_response(
                 StatusCode::OK,

@@ -135,16 +135,16 @@ pub struct WebhookEndpointPatch {
     #[schema(min_length = 1, max_length = 2048, format = "uri", nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub url: Option<String>,
-    /// `null` clears it.
+    /// `""` empties it.
     #[validate(length(max = 500))]
-    #[schema(value_type = Option<String>, max_length = 500)]
-    #[serde(default, deserialize_with = "patch::nullable")]
-    pub description: Option<Option<String>>,
-    /// The new list, replacing the old; `[]` or `null`: every event.
+    #[schema(max_length = 500, nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub description: Option<String>,
+    /// The new list, replacing the old; `[]`: every event.
     #[validate(length(max = 100))]
-    #[schema(value_type = Option<Vec<String>>, max_items = 100)]
-    #[serde(default, deserialize_with = "patch::nullable")]
-    pub event_types: Option<Option<Vec<String>>>,
+    #[schema(max_items = 100, nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub event_types: Option<Vec<String>>,
 }
 
 /// The body of `rotate-secret` (optional).

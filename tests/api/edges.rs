@@ -290,6 +290,15 @@ async fn every_patch_is_a_merge_patch() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let programme: Value = r.json().await.unwrap();
+    let r = app
+        .post(
+            "/v1/webhook-endpoints",
+            &association.admin_token,
+            &json!({"url": "http://127.0.0.1:9/merge", "description": "merge", "event_types": ["referral.*"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let endpoint: Value = r.json().await.unwrap();
     // Each PATCH endpoint of the spec, with a resource of its kind and who may change it.
     let targets = [
         (
@@ -330,6 +339,11 @@ async fn every_patch_is_a_merge_patch() {
         (
             "/v1/objectives/{id}".to_owned(),
             format!("/v1/objectives/{}", o["id"].as_str().unwrap()),
+            association.admin_token.clone(),
+        ),
+        (
+            "/v1/webhook-endpoints/{id}".to_owned(),
+            format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()),
             association.admin_token.clone(),
         ),
     ];
