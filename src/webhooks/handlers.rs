@@ -644,7 +644,8 @@ pub struct DeliveryFilters {
     /// `pending`, `succeeded` or `failed`.
     #[param(value_type = Option<String>, pattern = "^(pending|succeeded|failed)$")]
     pub status: Option<WebhookDeliveryStatus>,
-    /// An event type (`referral.accepted`, `webhook.test`) or a prefix (`referral.*`).
+    /// An event type (`referral.accepted`, `webhook.test`) or a prefix (`referral.*`); one
+    /// that names no type is a 422.
     #[param(min_length = 1, max_length = 100)]
     pub event_type: Option<String>,
     /// Deliveries queued at or after this instant.
@@ -679,12 +680,13 @@ pub async fn list_webhook_deliveries(
         if t != "webhook.test" {
             check_event_types("event_type", std::slice::from_ref(t), &mut unknown);
         }
+        // A well-formed value that names no type: a rule broken, 422.
         if let Some(e) = unknown.into_iter().next() {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::Validation(vec![FieldError::new(
                 "event_type",
-                &e.code,
-                e.message.clone(),
-            ));
+                e.code,
+                e.message,
+            )]));
         }
     }
     let mut conn = db::conn(&state.pool).await?;

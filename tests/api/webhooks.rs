@@ -342,7 +342,7 @@ async fn deliveries_are_signed_as_standard_webhooks_and_verified_by_an_independe
     let p = problem(
         app.get(&format!("{path}?event_type=nope"), &association.admin_token)
             .await,
-        400,
+        422,
     )
     .await;
     assert_eq!(
