@@ -661,7 +661,8 @@ pub struct DeliveryFilters {
     operation_id = "list_webhook_deliveries",
     params(("id" = Uuid, Path, description = "The endpoint's id"), DeliveryFilters, PageParams),
     security(("oauth2" = ["webhooks:read"])),
-    responses((status = 200, description = "A page of deliveries", body = PageOf<WebhookDelivery>))
+    responses((status = 200, description = "A page of deliveries", body = PageOf<WebhookDelivery>),
+              (status = 422, description = "`event_type` names no event type", body = crate::error::Problem, content_type = "application/problem+json"))
 )]
 #[get("/webhook-endpoints/{id}/deliveries")]
 pub async fn list_webhook_deliveries(
