@@ -17,6 +17,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        credentials_version -> Int4,
     }
 }
 
@@ -384,6 +385,7 @@ diesel::table! {
         account_id -> Uuid,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        scopes -> Nullable<Text>,
     }
 }
 

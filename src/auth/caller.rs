@@ -43,31 +43,45 @@ pub struct Claims {
     /// The sign-in session a person's token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+    /// The account's credentials version when the token was issued: a rotated secret or a
+    /// reset password moves it, and the token stops working at its next request.
+    #[serde(default = "first_credentials")]
+    pub cv: i32,
+}
+
+/// The credentials version of a token issued before tokens carried one.
+fn first_credentials() -> i32 {
+    1
+}
+
+/// Who a token is issued to, and under which credentials and session.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub account_id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub role: Role,
+    pub credentials_version: i32,
+    pub scopes: &'a [Scope],
+    pub session_id: Option<Uuid>,
 }
 
 /// Signs an access token for an account; returns the token and its lifetime in seconds.
-pub fn issue_access_token(
-    state: &AppState,
-    account_id: Uuid,
-    organisation_id: Option<Uuid>,
-    role: Role,
-    scopes: &[Scope],
-    session_id: Option<Uuid>,
-) -> Result<(String, i64), ApiError> {
+pub fn issue_access_token(state: &AppState, to: Subject<'_>) -> Result<(String, i64), ApiError> {
     let now = chrono::Utc::now().timestamp();
     let ttl = state.config.access_token_ttl;
     let claims = Claims {
         iss: state.config.jwt_issuer.clone(),
         aud: state.config.jwt_audience.clone(),
-        sub: account_id,
-        org: organisation_id,
-        role,
-        scope: crate::identity::model::join_scopes(scopes),
+        sub: to.account_id,
+        org: to.organisation_id,
+        role: to.role,
+        scope: crate::identity::model::join_scopes(to.scopes),
         exp: now + ttl,
         nbf: now,
         iat: now,
         jti: Uuid::now_v7(),
-        sid: session_id,
+        sid: to.session_id,
+        cv: to.credentials_version,
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(state.keys.kid.clone());
@@ -149,9 +163,11 @@ pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiE
         })
 }
 
-/// The authenticated caller of a request. Role, organisation and active state are read
-/// from the database at each request: a deactivated account or a revoked session stops
-/// working at once, whatever its token says.
+/// The authenticated caller of a request. Role, organisation, scopes, active state and
+/// credentials version are read from the database at each request: a deactivated account, a
+/// revoked session, a rotated secret or a reset password stops its tokens at once, on every
+/// instance, and a changed role or scope list applies at the next request, whatever the
+/// token says.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account_id: Uuid,
@@ -203,6 +219,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
         Option<Uuid>,
         AccountKind,
         String,
+        i32,
         Option<Uuid>,
         Option<chrono::DateTime<chrono::Utc>>,
         Option<OrganisationKind>,
@@ -222,6 +239,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
             accounts::organisation_id,
             accounts::kind,
             accounts::scopes,
+            accounts::credentials_version,
             sessions::id.nullable(),
             sessions::revoked_at.nullable(),
             organisations::kind.nullable(),
@@ -235,6 +253,7 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
         organisation_id,
         kind,
         granted,
+        credentials_version,
         session,
         session_revoked,
         organisation_kind,
@@ -246,6 +265,12 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Calle
     };
     if !active {
         return Err(ApiError::Unauthorized("the account is deactivated".into()));
+    }
+    if claims.cv != credentials_version {
+        return Err(ApiError::Unauthorized(
+            "the account's credentials have changed since the token was issued: get a new token"
+                .into(),
+        ));
     }
     if claims.sid.is_some() && (session.is_none() || session_revoked.is_some()) {
         return Err(ApiError::Unauthorized(

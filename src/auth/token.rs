@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::caller::issue_access_token;
+use crate::auth::caller::{issue_access_token, Subject};
 use crate::auth::policy::effective_scopes;
 use crate::auth::{secrets, throttle};
 use crate::db;
@@ -50,7 +50,10 @@ pub struct TokenRequest {
     pub client_secret: Option<String>,
     /// `refresh_token`: the refresh token received last.
     pub refresh_token: Option<String>,
-    /// Optional: space-separated scopes, a subset of the account's.
+    /// Optional: space-separated scopes. `password` and `client_credentials`: a subset of
+    /// the account's (default: all of them). `refresh_token`: a subset of those the sign-in
+    /// session was first granted (default: all of those, as far as the account still holds
+    /// them); more is `invalid_scope`, and the refresh token stays usable.
     pub scope: Option<String>,
 }
 
@@ -290,21 +293,25 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
 /// The longest parameter value the token endpoint reads.
 const MAX_PARAMETER_BYTES: usize = 1024;
 
-/// The scopes of the new token: those asked for, which must all be the account's.
-fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<Scope>, OAuthError> {
-    let allowed = effective_scopes(account.kind, account.role, &account.scope_list());
+/// The scopes of a new token: those asked for, which must all be among `allowed`; all of
+/// `allowed` when none are asked for. More is `invalid_scope` (RFC 6749 §3.3, §6).
+fn granted_scopes(allowed: Vec<Scope>, requested: Option<&str>) -> Result<Vec<Scope>, OAuthError> {
     match requested.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(allowed),
         Some(req) => {
             let mut out = Vec::new();
             for s in req.split_whitespace() {
                 match s.parse::<Scope>() {
-                    Ok(scope) if allowed.contains(&scope) => out.push(scope),
+                    Ok(scope) if allowed.contains(&scope) => {
+                        if !out.contains(&scope) {
+                            out.push(scope)
+                        }
+                    }
                     _ => {
                         return Err(OAuthError::new(
                             400,
                             "invalid_scope",
-                            format!("scope {s} is not granted to this account"),
+                            format!("scope {s} is not granted to this account or session"),
                         ))
                     }
                 }
@@ -312,6 +319,12 @@ fn granted_scopes(account: &AccountRow, requested: Option<&str>) -> Result<Vec<S
             Ok(out)
         }
     }
+}
+
+/// What an account's tokens may carry now: its role's scopes (a partner system: those it was
+/// granted, within its role's).
+fn account_scopes(account: &AccountRow) -> Vec<Scope> {
+    effective_scopes(account.kind, account.role, &account.scope_list())
 }
 
 /// The response of every grant: a signed access token, and the refresh token if any.
@@ -324,11 +337,14 @@ fn token_response(
 ) -> Result<TokenResponse, OAuthError> {
     let (access_token, expires_in) = issue_access_token(
         state,
-        account.id,
-        account.organisation_id,
-        account.role,
-        scopes,
-        session_id,
+        Subject {
+            account_id: account.id,
+            organisation_id: account.organisation_id,
+            role: account.role,
+            credentials_version: account.credentials_version,
+            scopes,
+            session_id,
+        },
     )?;
     Ok(TokenResponse {
         access_token,
@@ -486,13 +502,15 @@ async fn password_grant(
     if !account.active {
         return Err(OAuthError::invalid_grant("the account is deactivated"));
     }
-    let scopes = granted_scopes(&account, r.scope.as_deref())?;
+    let scopes = granted_scopes(account_scopes(&account), r.scope.as_deref())?;
     let session_id = Uuid::now_v7();
     let refresh = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
+        // The session keeps the scopes first granted: a refresh gets those or fewer.
         diesel::insert_into(sessions::table)
             .values((
                 sessions::id.eq(session_id),
                 sessions::account_id.eq(account.id),
+                sessions::scopes.eq(Some(crate::identity::model::join_scopes(&scopes))),
             ))
             .execute(c)
             .await?;
@@ -550,10 +568,14 @@ async fn client_credentials_grant(
     if !account.active {
         return Err(OAuthError::invalid_client("the client is deactivated"));
     }
-    let scopes = granted_scopes(&account, r.scope.as_deref())?;
+    let scopes = granted_scopes(account_scopes(&account), r.scope.as_deref())?;
     token_response(state, &account, &scopes, None, None)
 }
 
+/// A refresh (RFC 6749 §6). The new token carries the scopes the session was first granted
+/// (or fewer, when `scope` asks for fewer), within what the account may hold now. A refused
+/// refresh changes nothing, so that the client may retry: the refresh token stays usable,
+/// except a used one presented again, which may have been stolen and ends its session.
 async fn refresh_token_grant(
     state: &AppState,
     r: &TokenRequest,
@@ -562,11 +584,22 @@ async fn refresh_token_grant(
     let hash = secrets::sha256(presented);
     let mut conn = db::conn(&state.pool).await?;
     enum Outcome {
-        Issued(Box<AccountRow>, Uuid, String),
-        Refused(&'static str),
+        Issued(Box<AccountRow>, Uuid, String, Vec<Scope>),
+        Refused(OAuthError),
     }
+    let refused = |why: &str| Ok::<_, ApiError>(Outcome::Refused(OAuthError::invalid_grant(why)));
+    let requested = r.scope.as_deref();
     let outcome = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
-        type Row = (Uuid, Uuid, Uuid, bool, bool, Option<chrono::DateTime<Utc>>);
+        type Row = (
+            Uuid,
+            Uuid,
+            Uuid,
+            bool,
+            bool,
+            bool,
+            Option<chrono::DateTime<Utc>>,
+            Option<String>,
+        );
         let row: Option<Row> = refresh_tokens::table
             .inner_join(sessions::table)
             .filter(refresh_tokens::token_hash.eq(&hash))
@@ -576,40 +609,30 @@ async fn refresh_token_grant(
                 refresh_tokens::family_id,
                 refresh_tokens::expires_at.lt(diesel::dsl::now),
                 refresh_tokens::revoked_at.is_not_null(),
+                refresh_tokens::used_at.is_not_null(),
                 sessions::revoked_at,
+                sessions::scopes,
             ))
             .for_update()
             .first(c)
             .await
             .optional()?;
-        let Some((token_id, account_id, family, expired, token_revoked, session_revoked)) = row
+        let Some((token_id, account_id, family, expired, revoked, used, session_revoked, granted)) =
+            row
         else {
-            return Ok::<_, ApiError>(Outcome::Refused("the refresh token is unknown"));
+            return refused("the refresh token is unknown");
         };
-        // Single use: mark it used, or learn that it already was.
-        let fresh = diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::id.eq(token_id))
-                .filter(refresh_tokens::used_at.is_null()),
-        )
-        .set(refresh_tokens::used_at.eq(diesel::dsl::now))
-        .execute(c)
-        .await?;
-        if token_revoked || session_revoked.is_some() {
+        if revoked || session_revoked.is_some() {
             // Signed out (RFC 7009 revocation, a deactivation) or ended after a reuse.
-            return Ok(Outcome::Refused(
-                "the refresh token was revoked: its session has ended; sign in again",
-            ));
+            return refused("the refresh token was revoked: its session has ended; sign in again");
         }
-        if fresh == 0 {
+        if used {
             // A used token presented again: it may have been stolen. End the session.
             crate::auth::discovery::end_session(c, family).await?;
-            return Ok(Outcome::Refused(
-                "the refresh token was already used; the session is revoked",
-            ));
+            return refused("the refresh token was already used; the session is revoked");
         }
         if expired {
-            return Ok(Outcome::Refused("the refresh token has expired"));
+            return refused("the refresh token has expired");
         }
         let account: AccountRow = accounts::table
             .find(account_id)
@@ -617,16 +640,34 @@ async fn refresh_token_grant(
             .first(c)
             .await?;
         if !account.active {
-            return Ok(Outcome::Refused("the account is deactivated"));
+            return refused("the account is deactivated");
         }
+        // The session's scopes, as far as the account still holds them.
+        let now_allowed = account_scopes(&account);
+        let session_scopes = match granted {
+            Some(g) => crate::identity::model::parse_scopes(&g)
+                .into_iter()
+                .filter(|s| now_allowed.contains(s))
+                .collect(),
+            None => now_allowed,
+        };
+        let scopes = match granted_scopes(session_scopes, requested) {
+            Ok(scopes) => scopes,
+            Err(e) => return Ok(Outcome::Refused(e)),
+        };
+        // Single use: the token is spent only now that a new one is issued.
+        diesel::update(refresh_tokens::table.find(token_id))
+            .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+            .execute(c)
+            .await?;
         let next = new_refresh_token(c, state, account_id, family).await?;
-        Ok(Outcome::Issued(Box::new(account), family, next))
+        Ok(Outcome::Issued(Box::new(account), family, next, scopes))
     })
     .await?;
-    let (account, session_id, refresh) = match outcome {
-        Outcome::Issued(a, s, t) => (*a, s, t),
-        Outcome::Refused(why) => return Err(OAuthError::invalid_grant(why)),
-    };
-    let scopes = granted_scopes(&account, r.scope.as_deref())?;
-    token_response(state, &account, &scopes, Some(session_id), Some(refresh))
+    match outcome {
+        Outcome::Issued(account, session_id, refresh, scopes) => {
+            token_response(state, &account, &scopes, Some(session_id), Some(refresh))
+        }
+        Outcome::Refused(e) => Err(e),
+    }
 }

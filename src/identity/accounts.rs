@@ -766,7 +766,7 @@ account_action_path!(
     "/organisations/{id}/accounts/{account_id}/reset-password",
     "reset_account_password",
     "Reset a person's password",
-    "Issues a new temporary password, shown once, and revokes the person's sessions.",
+    "Issues a new temporary password, shown once, and revokes the person's sessions: their refresh and access tokens stop working at once.",
     AccountWithCredential
 );
 account_action_path!(
@@ -774,7 +774,7 @@ account_action_path!(
     "/organisations/{id}/accounts/{account_id}/rotate-secret",
     "rotate_account_secret",
     "Rotate a partner system's client secret",
-    "Issues a new client secret, shown once; the old one stops working at once.",
+    "Issues a new client secret, shown once; the old one stops working at once, and so do the access tokens issued with it (401 at their next request, on every instance).",
     AccountWithCredential
 );
 
@@ -842,7 +842,11 @@ mod actions {
         let hash = secrets::hash(password.clone()).await?;
         revoke_sessions(conn, current.id, None).await?;
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
-            .set((accounts::password_hash.eq(Some(hash)), bump()))
+            .set((
+                accounts::password_hash.eq(Some(hash)),
+                accounts::credentials_version.eq(accounts::credentials_version + 1),
+                bump(),
+            ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;
@@ -866,7 +870,12 @@ mod actions {
         let secret = secrets::random_token(32);
         let hash = secrets::hash(secret.clone()).await?;
         let row: AccountRow = diesel::update(accounts::table.find(current.id))
-            .set((accounts::client_secret_hash.eq(Some(hash)), bump()))
+            .set((
+                accounts::client_secret_hash.eq(Some(hash)),
+                // The tokens issued under the old secret stop at their next request.
+                accounts::credentials_version.eq(accounts::credentials_version + 1),
+                bump(),
+            ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
             .await?;

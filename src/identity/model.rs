@@ -195,6 +195,8 @@ pub struct AccountRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Moves with every change of the credentials; access tokens carry it ([`crate::auth::caller::Claims::cv`]).
+    pub credentials_version: i32,
 }
 
 impl AccountRow {

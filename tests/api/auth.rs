@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use passerelle::auth::caller::Claims;
 use passerelle::auth::keys::Keys;
 use passerelle::identity::model::Role;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ fn claims(app: &TestApp, sub: Uuid, org: Option<Uuid>, role: Role) -> Claims {
         iat: now,
         jti: Uuid::now_v7(),
         sid: None,
+        cv: 1,
     }
 }
 
@@ -550,4 +551,251 @@ async fn behind_a_proxy_the_forwarded_address_is_throttled() {
         from("203.0.113.10", ADMIN_PASSWORD).await.unwrap().status(),
         StatusCode::OK
     );
+}
+
+/// The scopes an access token carries, as the token endpoint said.
+fn scope_of(token: &Value) -> &str {
+    token["scope"].as_str().unwrap()
+}
+
+async fn refresh(app: &TestApp, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    app.token(&form).await
+}
+
+/// RFC 6749 §6: a refresh gets the scopes the session was first granted, or fewer; more is
+/// `invalid_scope`, and a refused refresh leaves the refresh token usable (the client's
+/// retry without `scope` works). A role lowered since the sign-in lowers what a refresh gets.
+#[actix_web::test]
+async fn a_refresh_keeps_the_sessions_scopes_and_a_refused_one_changes_nothing() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let email = format!("reader.{}@org.example", Uuid::now_v7().simple());
+    let r = app
+        .post(
+            &format!("/v1/organisations/{}/accounts", org.id),
+            &org.admin_token,
+            &json!({"kind": "person", "name": "Dominique Test", "email": email, "role": "coordinator"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let account: Value = r.json().await.unwrap();
+    let password = account["temporary_password"].as_str().unwrap().to_owned();
+    let sign_in = app
+        .token(&[
+            ("grant_type", "password"),
+            ("username", &email),
+            ("password", &password),
+            ("scope", "households:read referrals:read"),
+        ])
+        .await;
+    assert_eq!(sign_in.status(), StatusCode::OK);
+    let first: Value = sign_in.json().await.unwrap();
+    assert_eq!(scope_of(&first), "households:read referrals:read");
+    let household = crate::households::household("Portée", "Alix", "1990-01-01");
+
+    // Asking for more than the session holds: refused, and nothing is used up.
+    let rt = first["refresh_token"].as_str().unwrap().to_owned();
+    for asked in [
+        "households:write",
+        "households:read households:write",
+        "nonsense:scope",
+    ] {
+        let r = refresh(&app, &rt, Some(asked)).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{asked}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_scope", "{asked}");
+    }
+    // The retry without `scope`, as OAuth libraries do: the session's scopes, no more.
+    let r = refresh(&app, &rt, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let second: Value = r.json().await.unwrap();
+    assert_eq!(scope_of(&second), "households:read referrals:read");
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(app.get("/v1/me", access).await.status(), StatusCode::OK);
+    let p = problem(app.post("/v1/households", access, &household).await, 403).await;
+    assert_eq!(p["type"], "/problems/insufficient-scope", "{p}");
+    assert_eq!(app.count("households").await, 0);
+
+    // Fewer is allowed, and the session keeps what it was first granted.
+    let r = refresh(
+        &app,
+        second["refresh_token"].as_str().unwrap(),
+        Some("referrals:read"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let third: Value = r.json().await.unwrap();
+    assert_eq!(scope_of(&third), "referrals:read");
+    let r = refresh(&app, third["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let fourth: Value = r.json().await.unwrap();
+    assert_eq!(scope_of(&fourth), "households:read referrals:read");
+
+    // Other refusals change nothing either: an unknown token, then the real one still works.
+    let r = refresh(&app, "not-a-refresh-token", None).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // The account's role is lowered to viewer: still within the session, never more.
+    let account_id = account["id"].as_str().unwrap();
+    let path = format!("/v1/organisations/{}/accounts/{account_id}", org.id);
+    let current: Value = app.get(&path, &org.admin_token).await.json().await.unwrap();
+    let r = app
+        .request(Method::PATCH, &path, Some(&org.admin_token))
+        .header("if-match", format!("\"{}\"", current["version"]))
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = refresh(&app, fourth["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let fifth: Value = r.json().await.unwrap();
+    assert_eq!(scope_of(&fifth), "households:read referrals:read");
+    let r = refresh(
+        &app,
+        fifth["refresh_token"].as_str().unwrap(),
+        Some("households:write"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // A password sign-in without `scope` holds every scope of the role, and its refreshes too.
+    let full = app.password_token(&email, &password).await;
+    assert!(scope_of(&full).contains("measures:read"), "{full}");
+    let r = refresh(&app, full["refresh_token"].as_str().unwrap(), None).await;
+    let refreshed: Value = r.json().await.unwrap();
+    assert_eq!(scope_of(&refreshed), scope_of(&full));
+}
+
+/// What changes an account's credentials or rights takes effect on its tokens at once, on
+/// every instance: a rotated secret stops the system's access tokens (a second instance
+/// that already checked the token refuses it too), a reset password a person's, a lowered
+/// role the person's writes.
+#[actix_web::test]
+async fn a_change_of_credentials_or_rights_stops_the_tokens_at_once() {
+    let app = spawn_app().await;
+    let twin = app.twin(|_| {});
+    let org = app.organisation("association").await;
+    let system = app
+        .system(
+            &org.admin_token,
+            org.id,
+            "coordinator",
+            &["households:read", "households:write"],
+        )
+        .await;
+    let before = app.system_token(&system).await;
+    let household = crate::households::household("Rotation", "Alix", "1990-01-01");
+    assert_eq!(
+        app.post("/v1/households", &before, &household)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // The second instance has checked (and cached) the token's signature.
+    assert_eq!(twin.get("/v1/me", &before).await.status(), StatusCode::OK);
+
+    let account_path = format!(
+        "/v1/organisations/{}/accounts/{}",
+        org.id,
+        system["id"].as_str().unwrap()
+    );
+    let current: Value = app
+        .get(&account_path, &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{account_path}/rotate-secret"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", format!("\"{}\"", current["version"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let rotated: Value = r.json().await.unwrap();
+    for server in [&app, &twin] {
+        assert_rejected(server, &before, "token issued before a rotation").await;
+        let mut other = household.clone();
+        other["head"]["last_name"] = json!("Après");
+        problem(server.post("/v1/households", &before, &other).await, 401).await;
+    }
+    assert_eq!(app.count("households").await, 1);
+    // The old secret is refused; the new one gives tokens that work on both instances.
+    let old = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", system["client_id"].as_str().unwrap()),
+            ("client_secret", system["client_secret"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let after = app.system_token(&rotated).await;
+    assert_eq!(twin.get("/v1/me", &after).await.status(), StatusCode::OK);
+
+    // A person: a reset password stops every token of theirs, on both instances.
+    let (person_id, person) = app.person(&org.admin_token, org.id, "coordinator").await;
+    assert_eq!(twin.get("/v1/me", &person).await.status(), StatusCode::OK);
+    let person_path = format!("/v1/organisations/{}/accounts/{person_id}", org.id);
+    let current: Value = app
+        .get(&person_path, &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            &format!("{person_path}/reset-password"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", format!("\"{}\"", current["version"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    for server in [&app, &twin] {
+        assert_rejected(server, &person, "token of a reset password").await;
+    }
+
+    // A lowered role: the token's writes stop at once, its reads go on.
+    let (writer_id, writer) = app.person(&org.admin_token, org.id, "coordinator").await;
+    let writer_path = format!("/v1/organisations/{}/accounts/{writer_id}", org.id);
+    let current: Value = app
+        .get(&writer_path, &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .request(Method::PATCH, &writer_path, Some(&org.admin_token))
+        .header("if-match", format!("\"{}\"", current["version"]))
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut third = household.clone();
+    third["head"]["last_name"] = json!("Rôle");
+    for server in [&app, &twin] {
+        let p = problem(server.post("/v1/households", &writer, &third).await, 403).await;
+        assert_eq!(p["type"], "/problems/insufficient-scope", "{p}");
+        assert_eq!(
+            server.get("/v1/households", &writer).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(app.count("households").await, 1);
 }

@@ -1,0 +1,2 @@
+ALTER TABLE accounts DROP COLUMN credentials_version;
+ALTER TABLE sessions DROP COLUMN scopes;
