@@ -44,11 +44,15 @@ const FORBIDDEN_RANGES: &[(&str, &str)] = &[
     ("240.0.0.0/4", "reserved"),
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
+    // Deprecated forms carrying an IPv4 address, which some stacks still route to it.
+    ("::/96", "IPv4-compatible (deprecated)"),
+    ("::ffff:0:0:0/96", "IPv4-translated (SIIT)"),
     ("64:ff9b:1::/48", "local NAT64"),
     ("100::/64", "discard"),
+    // Teredo (2001::/32) is inside it: a tunnel to an IPv4 address.
     ("2001::/23", "IETF protocol assignments"),
     ("2001:db8::/32", "documentation"),
-    ("2002::/16", "6to4"),
+    ("2002::/16", "6to4 (a tunnel to an IPv4 address)"),
     ("fc00::/7", "unique-local (private, some clouds' metadata)"),
     ("fe80::/10", "link-local"),
     ("fec0::/10", "site-local"),
@@ -65,32 +69,60 @@ fn ranges() -> &'static [(IpNet, &'static str)] {
     })
 }
 
-/// The forbidden range `ip` falls in, as words; `None` for a public address. An IPv6
-/// address carrying an IPv4 one (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`) is
-/// judged by it.
+/// The forbidden range `ip` falls in, as words; `None` for a public address.
+///
+/// Every IPv6 form that carries an IPv4 address is judged by that address, or refused as a
+/// form: mapped (`::ffff:a.b.c.d`, which the system connects to over IPv4) and NAT64
+/// (`64:ff9b::a.b.c.d`, which a gateway translates to it) by the IPv4 address alone;
+/// an ISATAP interface identifier (`…:5efe:a.b.c.d`, a tunnel to that address) by the
+/// IPv4 address and then the IPv6 one; IPv4-compatible (`::a.b.c.d`), IPv4-translated
+/// (`::ffff:0:a.b.c.d`), 6to4 (`2002::/16`) and Teredo (`2001::/32`) are refused as forms.
 pub fn forbidden_range(ip: IpAddr) -> Option<&'static str> {
-    let ip = match ip {
-        IpAddr::V6(v6) => match embedded_v4(v6) {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
+    let v6 = match ip {
+        IpAddr::V4(v4) => return in_ranges(IpAddr::V4(v4)),
+        IpAddr::V6(v6) => v6,
     };
+    match embedded_v4(v6) {
+        Some(Embedded::Replaces(v4)) => in_ranges(IpAddr::V4(v4)),
+        Some(Embedded::Tunnel(v4)) => {
+            in_ranges(IpAddr::V4(v4)).or_else(|| in_ranges(IpAddr::V6(v6)))
+        }
+        None => in_ranges(IpAddr::V6(v6)),
+    }
+}
+
+fn in_ranges(ip: IpAddr) -> Option<&'static str> {
     ranges()
         .iter()
         .find(|(net, _)| net.contains(&ip))
         .map(|(_, what)| *what)
 }
 
-fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+/// An IPv4 address an IPv6 one carries.
+enum Embedded {
+    /// The connection goes to the IPv4 address (mapped, NAT64).
+    Replaces(Ipv4Addr),
+    /// The IPv6 address is reached through a tunnel to the IPv4 one (ISATAP).
+    Tunnel(Ipv4Addr),
+}
+
+fn embedded_v4(v6: Ipv6Addr) -> Option<Embedded> {
     if let Some(v4) = v6.to_ipv4_mapped() {
-        return Some(v4);
+        return Some(Embedded::Replaces(v4));
     }
+    let o = v6.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     let nat64: ipnet::Ipv6Net = "64:ff9b::/96".parse().expect("a valid range");
-    nat64.contains(&v6).then(|| {
-        let o = v6.octets();
-        Ipv4Addr::new(o[12], o[13], o[14], o[15])
-    })
+    if nat64.contains(&v6) {
+        return Some(Embedded::Replaces(last));
+    }
+    // ISATAP (RFC 5214): an interface identifier of 0000:5efe or 0200:5efe (the
+    // universal/local bit either way), then the IPv4 address.
+    let s = v6.segments();
+    if (s[4] & 0xfdff) == 0 && s[5] == 0x5efe {
+        return Some(Embedded::Tunnel(last));
+    }
+    None
 }
 
 /// Why a URL is refused: a field rule's code and message.
@@ -284,6 +316,22 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "ff02::1",
+            // Every IPv6 form of an IPv4 address (issue 20: `::127.0.0.1` and
+            // `::ffff:0:127.0.0.1` were registered).
+            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::10.1.2.3",
+            "64:ff9b:1::8.8.8.8",
+            "2a00:1450::5efe:127.0.0.1",
+            "2a00:1450::200:5efe:10.0.0.1",
+            "2002:7f00:1::1",
+            "2002:808:808::1",
+            "2001:0:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(forbidden_range(ip.parse().unwrap()).is_some(), "{ip}");
         }
@@ -291,6 +339,8 @@ mod tests {
             "93.184.215.14",
             "2a00:1450:4007:80c::200e",
             "::ffff:93.184.215.14",
+            "64:ff9b::93.184.215.14",
+            "2a00:1450::5efe:93.184.215.14",
         ] {
             assert!(forbidden_range(ip.parse().unwrap()).is_none(), "{ip}");
         }
@@ -324,5 +374,14 @@ mod tests {
             code("https://[::ffff:a9fe:a9fe]/", false),
             Some("forbidden_address")
         );
+        for form in [
+            "https://[::127.0.0.1]/",
+            "https://[::ffff:0:127.0.0.1]/",
+            "https://[64:ff9b::127.0.0.1]/",
+            "https://[2a00:1450::5efe:127.0.0.1]/",
+            "https://[2002:7f00:1::1]/",
+        ] {
+            assert_eq!(code(form, false), Some("forbidden_address"), "{form}");
+        }
     }
 }

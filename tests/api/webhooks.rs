@@ -954,6 +954,18 @@ async fn forbidden_addresses_are_refused_at_creation_and_at_delivery() {
         ("https://[fe80::1]/".into(), "forbidden_address"),
         ("https://[fd00:ec2::254]/".into(), "forbidden_address"),
         ("https://[::ffff:127.0.0.1]/".into(), "forbidden_address"),
+        // Every IPv6 form carrying a loopback IPv4 address.
+        ("https://[::127.0.0.1]/".into(), "forbidden_address"),
+        ("https://[::ffff:0:127.0.0.1]/".into(), "forbidden_address"),
+        (
+            format!("https://[64:ff9b::7f00:1]:{p}/"),
+            "forbidden_address",
+        ),
+        (
+            "https://[2a00:1450::5efe:127.0.0.1]/".into(),
+            "forbidden_address",
+        ),
+        ("https://[2002:7f00:1::1]/".into(), "forbidden_address"),
         (
             "https://user:secret@hooks.example.org/".into(),
             "credentials_in_url",
@@ -984,6 +996,8 @@ async fn forbidden_addresses_are_refused_at_creation_and_at_delivery() {
         format!("https://localhost:{p}/hooks"),
         format!("http://127.0.0.1:{p}/hooks"),
         format!("https://[::1]:{p}/hooks"),
+        format!("https://[::127.0.0.1]:{p}/hooks"),
+        format!("https://[::ffff:0:127.0.0.1]:{p}/hooks"),
         "https://169.254.169.254/latest/meta-data/".into(),
         "https://10.0.0.7/hooks".into(),
         "https://[fd00:ec2::254]/".into(),
