@@ -283,10 +283,12 @@ pub struct TargetResult {
     pub closed: i64,
     /// Those closed with one of the outcomes.
     pub meeting: i64,
-    /// `meeting / closed`, in %, rounded to 0.1; `null` when none closed.
+    /// `meeting / closed`, in %, rounded to 0.1 for display; `null` when none closed.
     #[serde(default)]
     pub percent: Option<f64>,
-    /// `percent >= at_least_percent`; `null` when none closed.
+    /// Whether `meeting / closed` reaches `at_least_percent`, compared exactly
+    /// (`meeting × 100 ≥ at_least_percent × closed`), never on the rounded `percent`: 17 of
+    /// 21 shows 81.0 % and does not meet 81 %. `null` when none closed.
     #[serde(default)]
     pub met: Option<bool>,
 }
@@ -354,8 +356,18 @@ pub struct Indicators {
     pub figures: Figures,
 }
 
+/// `count` of `of` in %, rounded to 0.1 for display only (`null` when `of` is 0): no rule
+/// compares it (see [`target_met`]).
 fn percent(count: i64, of: i64) -> Option<f64> {
     (of > 0).then(|| (count as f64 * 1000.0 / of as f64).round() / 10.0)
+}
+
+/// Whether `meeting` of `closed` reaches `at_least_percent` %, compared on exact integers
+/// (`meeting × 100 ≥ at_least_percent × closed`): 17 of 21 (80.95 %, shown as 81.0) does
+/// not meet 81 %. `None` when none closed.
+pub fn target_met(meeting: i64, closed: i64, at_least_percent: i32) -> Option<bool> {
+    (closed > 0)
+        .then(|| i128::from(meeting) * 100 >= i128::from(at_least_percent) * i128::from(closed))
 }
 
 #[derive(diesel::QueryableByName)]
@@ -384,7 +396,7 @@ pub async fn compute(
     let mut f: Figures = serde_json::from_value(row.figures).map_err(ApiError::internal)?;
     for t in &mut f.targets {
         t.percent = percent(t.meeting, t.closed);
-        t.met = t.percent.map(|p| p >= f64::from(t.at_least_percent));
+        t.met = target_met(t.meeting, t.closed, t.at_least_percent);
     }
     f.contact_rhythm.percent = percent(f.contact_rhythm.kept, f.contact_rhythm.measures);
     f.arrears_after_housing.percent = percent(
@@ -484,4 +496,27 @@ pub async fn programme_indicators(
         operator_organisation_id: operator,
         figures,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_compared_on_exact_counts_not_on_the_rounded_percent() {
+        // 17 of 21 is 80.952… %: shown as 81.0, it does not meet 81 %.
+        assert_eq!(percent(17, 21), Some(81.0));
+        assert_eq!(target_met(17, 21, 81), Some(false));
+        assert_eq!(target_met(17, 21, 80), Some(true));
+        // Exactly on the target meets it.
+        assert_eq!(target_met(4, 5, 80), Some(true));
+        assert_eq!(target_met(3, 5, 60), Some(true));
+        assert_eq!(target_met(3, 5, 61), Some(false));
+        // 2 of 3 is 66.67 %: shown as 66.7, it does not meet 67 %.
+        assert_eq!(percent(2, 3), Some(66.7));
+        assert_eq!(target_met(2, 3, 67), Some(false));
+        assert_eq!(target_met(0, 0, 50), None);
+        assert_eq!(target_met(0, 7, 0), Some(true));
+        assert_eq!(target_met(7, 7, 100), Some(true));
+    }
 }

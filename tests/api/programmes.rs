@@ -379,6 +379,84 @@ async fn scenario_4_a_programme_counts_its_places_and_refuses_the_one_too_many()
         .all(|m| m["details"]["operator_organisation_id"] == json!(other.id)));
 }
 
+/// A target is compared on exact counts: 17 of 21 closed measures (80.95 %) shows 81.0 % and
+/// does not meet a target of 81 %; it meets one of 80 %.
+#[actix_web::test]
+async fn a_target_is_compared_on_exact_counts_not_on_the_rounded_percent() {
+    let app = spawn_app_at("2026-12-07T09:00:00Z").await;
+    let ddets = app.organisation_in("state_service", "53").await;
+    let association = app.organisation_in("association", "53").await;
+    let programme = created(
+        app.post(
+            "/v1/programmes",
+            &ddets.admin_token,
+            &json!({"name": "AGIR, cibles exactes", "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+                    "department_codes": ["53"], "operator_organisation_ids": [association.id],
+                    "funded": {"agir": 25}, "budget_cents": 1_000_000,
+                    "targets": [
+                        {"kind": "agir", "outcomes": ["employment_or_training"], "at_least_percent": 81},
+                        {"kind": "agir", "outcomes": ["employment_or_training"], "at_least_percent": 80}
+                    ]}),
+        )
+        .await,
+    )
+    .await;
+    for i in 0..21 {
+        let h = household_of(&app, &association, &format!("Exact{i}")).await;
+        let m = created(
+            app.post(
+                "/v1/measures",
+                &association.admin_token,
+                &json!({"household_id": id(&h), "kind": "agir", "programme_id": programme["id"],
+                        "starts_on": "2026-06-01"}),
+            )
+            .await,
+        )
+        .await;
+        let outcomes = if i < 17 {
+            json!(["employment_or_training"])
+        } else {
+            json!(["left_without_solution"])
+        };
+        ok(act(
+            &app,
+            &association.admin_token,
+            &format!("/v1/measures/{}/close", id(&m)),
+            &m["version"],
+            json!({"outcomes": outcomes}),
+        )
+        .await)
+        .await;
+    }
+    let ind = ok(app
+        .get(
+            &format!("/v1/programmes/{}/indicators", id(&programme)),
+            &ddets.admin_token,
+        )
+        .await)
+    .await;
+    let t = &ind["targets"];
+    for (target, at_least, met) in [(&t[0], 81, false), (&t[1], 80, true)] {
+        assert_eq!(
+            (
+                target["at_least_percent"].clone(),
+                target["closed"].clone(),
+                target["meeting"].clone(),
+                target["percent"].clone(),
+                target["met"].clone()
+            ),
+            (
+                json!(at_least),
+                json!(21),
+                json!(17),
+                json!(81.0),
+                json!(met)
+            ),
+            "{ind}"
+        );
+    }
+}
+
 /// AGIR (State): at least 60 % of closed measures to employment or training (met: 4 of 5),
 /// at least 80 % to housing (missed: 3 of 5).
 #[actix_web::test]
