@@ -443,7 +443,7 @@ async fn demo_cases(
         if referral.status == ReferralStatus::Accepted {
             // The measure starts with the acceptance, as through the API.
             measures.push(
-                crate::measures::handlers::open_from_referral(conn, association, &referral).await?,
+                crate::measures::service::open_from_referral(conn, association, &referral).await?,
             );
         }
     }
@@ -483,6 +483,11 @@ async fn demo_household(
             households::created_by_organisation_id
                 .eq(by.organisation_id.expect("an organisation's account")),
             households::created_by_account_id.eq(by.account_id),
+            households::department_code.eq(crate::measures::catalogue::department_of(
+                conn,
+                by.organisation_id.expect("an organisation's account"),
+            )
+            .await?),
             households::head_last_name.eq(last),
             households::head_first_names.eq(first),
             households::head_birth_date.eq(birth),
@@ -532,8 +537,8 @@ async fn demo_programmes(
     pas_de_calais: &Caller,
     toit_d_artois: &Caller,
 ) -> Result<(), crate::error::ApiError> {
-    use crate::measures::handlers::MeasureClosing;
     use crate::measures::model::{MeasureAction, MeasureStatus, OutcomeCode};
+    use crate::measures::service::MeasureClosing;
     use crate::measures::service::{self as measures, Opening, Payload};
     use crate::programmes::model::{NewProgramme, OutcomeTarget};
     use chrono::Duration;
@@ -746,9 +751,10 @@ async fn demo_measures(
     association: &Caller,
     opened: &[crate::measures::model::MeasureRow],
 ) -> Result<(), crate::error::ApiError> {
-    use crate::measures::handlers::MeasureStart;
+    use crate::measures::contacts::{self, ContactEntry};
     use crate::measures::model::{ContactKind, MeasureAction, MeasureStatus};
-    use crate::measures::service::{self as measures, ContactEntry, Payload};
+    use crate::measures::service::MeasureStart;
+    use crate::measures::service::{self as measures, Payload};
     use chrono::Duration;
 
     let today = crate::calendar::today();
@@ -770,7 +776,7 @@ async fn demo_measures(
             ] {
                 let on = (today - Duration::days(days_ago)).max(m.starts_on);
                 let m = load(conn, m.id).await?;
-                measures::log_contact(
+                contacts::log(
                     conn,
                     association,
                     &m,
@@ -779,7 +785,7 @@ async fn demo_measures(
                         kind: ContactKind::HomeVisit,
                         duration_minutes: Some(60),
                         worker,
-                        note: Some(note),
+                        note: Some(note.into()),
                     },
                 )
                 .await?;
@@ -811,7 +817,7 @@ async fn demo_measures(
         let mut current = started;
         let mut on = current.starts_on + Duration::days(7);
         while on <= today - Duration::days(21) {
-            measures::log_contact(
+            contacts::log(
                 conn,
                 association,
                 &current,
@@ -820,7 +826,7 @@ async fn demo_measures(
                     kind: ContactKind::HomeVisit,
                     duration_minutes: Some(45),
                     worker,
-                    note: Some("Visite à domicile"),
+                    note: Some("Visite à domicile".into()),
                 },
             )
             .await?;
@@ -828,7 +834,7 @@ async fn demo_measures(
             on += Duration::days(14);
         }
         let step = current.rules()?.renewal_policy[0];
-        let renewal = measures::request_renewal(
+        let renewal = crate::measures::renewals::request(
             conn,
             association,
             &current,

@@ -53,6 +53,7 @@ diesel::table! {
         comment -> Nullable<Text>,
         reason_code -> Nullable<Text>,
         occurred_at -> Timestamptz,
+        details -> Nullable<Jsonb>,
     }
 }
 
@@ -88,6 +89,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    household_sharings (id) {
+        id -> Uuid,
+        household_id -> Uuid,
+        organisation_id -> Uuid,
+        shared_by_organisation_id -> Uuid,
+        actor_account_id -> Nullable<Uuid>,
+        path -> Text,
+        case_id -> Uuid,
+        basis -> Text,
+        commission -> Nullable<Text>,
+        decision_reference -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        shared_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     households (id) {
         id -> Uuid,
         created_by_organisation_id -> Uuid,
@@ -113,6 +131,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        department_code -> Text,
     }
 }
 
@@ -148,6 +167,10 @@ diesel::table! {
         note -> Nullable<Text>,
         recorded_by_account_id -> Uuid,
         created_at -> Timestamptz,
+        version -> Int4,
+        updated_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
+        removal_reason -> Nullable<Text>,
     }
 }
 
@@ -173,6 +196,8 @@ diesel::table! {
         department_code -> Nullable<Text>,
         version -> Int4,
         updated_at -> Timestamptz,
+        renewal_window_months -> Nullable<Int4>,
+        exclusive_outcomes -> Jsonb,
     }
 }
 
@@ -208,6 +233,8 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         contact_rhythm_missed -> Int4,
+        renewed_months -> Int4,
+        cancellation_reason -> Nullable<Text>,
     }
 }
 
@@ -236,6 +263,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        commissions -> Jsonb,
     }
 }
 
@@ -325,6 +353,9 @@ diesel::table! {
         submitted_at -> Nullable<Timestamptz>,
         acknowledged_at -> Nullable<Timestamptz>,
         decided_at -> Nullable<Timestamptz>,
+        mandate_commission -> Nullable<Text>,
+        mandate_reference -> Nullable<Text>,
+        mandate_decided_on -> Nullable<Date>,
     }
 }
 
@@ -363,6 +394,9 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        granted_months -> Nullable<Int4>,
+        decision_reference -> Nullable<Text>,
+        decision_comment -> Nullable<Text>,
     }
 }
 
@@ -535,6 +569,8 @@ diesel::joinable!(case_transitions -> households (household_id));
 diesel::joinable!(case_transitions -> organisations (actor_organisation_id));
 diesel::joinable!(event_recipients -> events (seq));
 diesel::joinable!(event_recipients -> organisations (organisation_id));
+diesel::joinable!(household_sharings -> accounts (actor_account_id));
+diesel::joinable!(household_sharings -> households (household_id));
 diesel::joinable!(households -> organisations (created_by_organisation_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(measure_contacts -> measures (measure_id));
@@ -584,6 +620,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     data_migrations,
     event_recipients,
     events,
+    household_sharings,
     households,
     idempotency_keys,
     job_runs,

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
-use crate::identity::model::{AccountKind, OrganisationKind, Role, Scope};
+use crate::identity::model::{AccountKind, CommissionKind, Mandate, OrganisationKind, Role, Scope};
 
 /// The scopes a role allows at most.
 pub fn role_scopes(role: Role) -> Vec<Scope> {
@@ -82,6 +82,9 @@ pub enum Action {
     ReadOrganisations,
     /// Change an organisation's details.
     UpdateOrganisation { organisation: Uuid },
+    /// Say which commissions an organisation is the secretariat of: they let it share a
+    /// household without consent, so only a platform admin decides it.
+    DesignateCommissions,
     /// Read the accounts of an organisation.
     ReadAccounts { organisation: Uuid },
     /// Create, change, deactivate and reset the accounts of an organisation.
@@ -94,6 +97,9 @@ pub enum Action {
     WriteHouseholds,
     /// Read a household's journal of special-category reads: its creator's admins.
     ReadHouseholdJournal { creator: Uuid },
+    /// Read a household's record of sharings: the admins of an organisation that sees it
+    /// (which sharings: `households::sharing`), until the DPO role comes.
+    ReadHouseholdSharings,
     /// Read referrals one's organisation is party to.
     ReadReferrals,
     /// Send, answer, transfer, withdraw and comment on referrals.
@@ -156,6 +162,16 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             }
         }
         Action::ReadOrganisations => require_scope(caller, Scope::OrganisationsRead),
+        Action::DesignateCommissions => {
+            require_scope(caller, Scope::AccountsWrite)?;
+            if is_platform {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "only a platform admin says which commissions an organisation holds".into(),
+                ))
+            }
+        }
         Action::UpdateOrganisation { organisation } => {
             require_scope(caller, Scope::OrganisationsRead)?;
             if !(is_platform || (own(organisation) && caller.role == Role::Admin)) {
@@ -192,6 +208,16 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
                 Ok(())
             } else {
                 Err(ApiError::Forbidden("only the admins of the organisation that created the household read its journal".into()))
+            }
+        }
+        Action::ReadHouseholdSharings => {
+            require_scope(caller, Scope::HouseholdsRead)?;
+            if caller.role == Role::Admin {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "a household's record of sharings is read by its organisations' admins".into(),
+                ))
             }
         }
         Action::ReadReferrals => {
@@ -251,6 +277,12 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
     }
 }
 
+/// Whether [`authorize`] allows the action: what a resource's `allowed_actions` asks of
+/// the caller (its role and its token's scopes), in the one place that decides it.
+pub fn may(caller: &Caller, action: Action) -> bool {
+    authorize(caller, action).is_ok()
+}
+
 /// Webhook endpoints belong to an organisation: its admins and its partner systems (with
 /// the scope) manage them.
 fn webhooks(caller: &Caller, is_platform: bool, scope: Scope) -> Result<(), ApiError> {
@@ -279,7 +311,6 @@ fn no_cases_for_platform(is_platform: bool) -> Result<(), ApiError> {
     }
 }
 
-/// Roles an organisation's account may be given (never `platform_admin`).
 /// Whether the caller's organisation receives and records special-category grounds (GDPR
 /// Art. 9 and 10): every partner that sees the household, except a landlord, which sees of a
 /// household only what letting needs (DOMAIN.md, CONVENTIONS.md).
@@ -287,31 +318,70 @@ pub fn handles_special_categories(caller: &Caller) -> bool {
     caller.organisation_kind != Some(OrganisationKind::SocialLandlord)
 }
 
-/// Whether a household may be shown to another organisation on behalf of an organisation of
-/// kind `on_behalf_of` (CONVENTIONS.md, "Sharing"): the household's consent to sharing is in
-/// force, or that organisation is a commission (kind `state_service` or `department`:
-/// CCAPEX, DALO mediation, CUD) acting under its legal mandate. The one rule for every path
-/// that shows a household to another organisation: a referral (on behalf of the caller), a
-/// transfer (on behalf of the referral's referrer, who stays the referrer of the new one: a
-/// CCAPEX's referral goes on under its mandate, an association's needs consent), a proposal
-/// to a landlord and a sub-lease (the association), and the support measures to come.
-/// `Err` is the refusal, with its reason, to report as `consent_required` on the field that
-/// names the household or the receiver.
-pub fn may_share_household(
-    on_behalf_of: Option<OrganisationKind>,
-    consent_in_force: bool,
-) -> Result<(), &'static str> {
-    let commission = matches!(
-        on_behalf_of,
-        Some(OrganisationKind::StateService | OrganisationKind::Department)
-    );
-    if consent_in_force || commission {
-        Ok(())
-    } else {
-        Err("the household's consent to sharing is not in force: only a commission, under its mandate, shares a household without it")
+/// The basis on which a household is shown to another organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharingBasis {
+    /// The household's consent to sharing is in force.
+    Consent,
+    /// A commission's decision, by its secretariat.
+    Mandate(Mandate),
+}
+
+/// Why a household may not be shown to another organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharingRefusal {
+    /// No consent in force, and no mandate named.
+    NoConsent,
+    /// A mandate of a commission the sharing organisation is not the secretariat of.
+    NotYourCommission(CommissionKind),
+}
+
+impl SharingRefusal {
+    /// The field error's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SharingRefusal::NoConsent => "consent_required",
+            SharingRefusal::NotYourCommission(_) => "not_your_commission",
+        }
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            SharingRefusal::NoConsent => "the household's consent to sharing is not in force: \
+                only a commission, under its mandate, shares a household without it (name its \
+                decision in `mandate`)"
+                .into(),
+            SharingRefusal::NotYourCommission(c) => format!(
+                "your organisation is not the secretariat of a {c} commission \
+                 (`Organisation.commissions`): it cannot share under its mandate"
+            ),
+        }
     }
 }
 
+/// The one sharing rule (CONVENTIONS.md "Sharing", DOMAIN.md "Commissions and mandates"):
+/// every path that shows a household to an organisation that did not see it (a referral, a
+/// transfer, a proposal to a landlord, a sub-lease, a measure's funder) passes here, on
+/// behalf of the organisation that shares it, which holds `commissions_held`.
+///
+/// A mandate, when named, must be of a commission the sharing organisation is the
+/// secretariat of, and is then the basis (recorded with its decision); otherwise the
+/// household's consent must be in force. Being a department or a State service is no
+/// mandate.
+pub fn sharing_basis(
+    consent_in_force: bool,
+    mandate: Option<&Mandate>,
+    commissions_held: &[CommissionKind],
+) -> Result<SharingBasis, SharingRefusal> {
+    match mandate {
+        Some(m) if commissions_held.contains(&m.commission) => Ok(SharingBasis::Mandate(m.clone())),
+        Some(m) => Err(SharingRefusal::NotYourCommission(m.commission)),
+        None if consent_in_force => Ok(SharingBasis::Consent),
+        None => Err(SharingRefusal::NoConsent),
+    }
+}
+
+/// Roles an organisation's account may be given (never `platform_admin`).
 pub fn assignable_role(role: Role) -> bool {
     role != Role::PlatformAdmin
 }
@@ -492,6 +562,34 @@ mod tests {
         assert_eq!(status(authorize(&platform, Action::ReadHouseholds)), 403);
         assert_eq!(status(authorize(&platform, Action::ReadReferrals)), 403);
         assert_eq!(status(authorize(&platform, Action::ReadHousing)), 403);
+    }
+
+    /// Issue 20: a department or a State service is no commission by its kind; a mandate
+    /// counts only from the commission's secretariat.
+    #[test]
+    fn sharing_needs_consent_or_the_mandate_of_a_commission_held() {
+        let m = Mandate {
+            commission: CommissionKind::Ccapex,
+            decision_reference: "CCAPEX-53-1".into(),
+            decided_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+        };
+        assert_eq!(sharing_basis(true, None, &[]), Ok(SharingBasis::Consent));
+        assert_eq!(
+            sharing_basis(false, None, &[CommissionKind::Ccapex]),
+            Err(SharingRefusal::NoConsent)
+        );
+        assert_eq!(
+            sharing_basis(false, Some(&m), &[CommissionKind::Ccapex]),
+            Ok(SharingBasis::Mandate(m.clone()))
+        );
+        assert_eq!(
+            sharing_basis(true, Some(&m), &[CommissionKind::Cud]),
+            Err(SharingRefusal::NotYourCommission(CommissionKind::Ccapex))
+        );
+        assert_eq!(
+            sharing_basis(false, Some(&m), &[]),
+            Err(SharingRefusal::NotYourCommission(CommissionKind::Ccapex))
+        );
     }
 
     #[test]

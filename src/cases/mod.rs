@@ -1,5 +1,5 @@
 //! The case kernel: what every exchanged case shares (referrals, agreements, proposals,
-//! sub-leases, support measures and their renewals).
+//! sub-leases, support measures, their renewals, objectives and contacts).
 //!
 //! - **One history**: every step of every case is a row of `case_transitions` (actor,
 //!   organisation, time, comment, coded reason), written by [`record`] in the transaction of
@@ -38,6 +38,7 @@ pub enum CaseType {
     Measure,
     Renewal,
     Objective,
+    Contact,
 }
 
 impl CaseType {
@@ -50,6 +51,7 @@ impl CaseType {
             CaseType::Measure => "measure",
             CaseType::Renewal => "renewal",
             CaseType::Objective => "objective",
+            CaseType::Contact => "contact",
         }
     }
 }
@@ -112,13 +114,15 @@ pub async fn find_as_party<C: Case>(
 }
 
 /// A step to record: the action, the status it left (none for a creation), an optional
-/// comment and coded reason. The status it reached is the case's current one.
-#[derive(Debug, Clone, Copy, Default)]
+/// comment and coded reason, and what it changed when that is worth keeping (a
+/// correction's previous values). The status it reached is the case's current one.
+#[derive(Debug, Clone, Default)]
 pub struct Step<'a> {
     pub action: &'a str,
     pub from: Option<&'a str>,
     pub comment: Option<&'a str>,
     pub reason_code: Option<&'a str>,
+    pub details: Option<serde_json::Value>,
 }
 
 impl<'a> Step<'a> {
@@ -137,6 +141,11 @@ impl<'a> Step<'a> {
 
     pub fn reason(mut self, reason_code: Option<&'a str>) -> Self {
         self.reason_code = reason_code;
+        self
+    }
+
+    pub fn details(mut self, details: Option<serde_json::Value>) -> Self {
+        self.details = details;
         self
     }
 }
@@ -174,6 +183,7 @@ pub async fn record_step<C: Case>(
             case_transitions::comment.eq(step.comment.map(str::trim)),
             case_transitions::reason_code.eq(step.reason_code),
             case_transitions::occurred_at.eq(crate::calendar::now()),
+            case_transitions::details.eq(step.details),
         ))
         .execute(conn)
         .await?;
@@ -194,6 +204,7 @@ pub struct TransitionRow {
     pub comment: Option<String>,
     pub reason_code: Option<String>,
     pub occurred_at: DateTime<Utc>,
+    pub details: Option<serde_json::Value>,
 }
 
 /// The steps of a case, oldest first.
@@ -244,10 +255,15 @@ pub struct CaseTransition {
     pub actor_account_id: Option<Uuid>,
     pub actor_organisation_id: Option<Uuid>,
     pub comment: Option<String>,
-    /// The coded reason of a decline, an end, a suspension or a refusal (the case's own
-    /// codes); `null` otherwise.
+    /// The coded reason of a decline, an end, a suspension, a cancellation or a refusal
+    /// (the case's own codes); `null` otherwise.
     pub reason_code: Option<String>,
     pub occurred_at: DateTime<Utc>,
+    /// What the step changed, when it keeps it: a contact's correction gives the values it
+    /// replaced (`occurred_on`, `kind`, `duration_minutes`, `worker_account_id`, `note`);
+    /// `null` otherwise.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl From<TransitionRow> for CaseTransition {
@@ -262,6 +278,7 @@ impl From<TransitionRow> for CaseTransition {
             comment: t.comment,
             reason_code: t.reason_code,
             occurred_at: t.occurred_at,
+            details: t.details,
         }
     }
 }

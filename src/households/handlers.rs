@@ -16,6 +16,7 @@ use super::model::{
     PriorityGround, ResourceKind, SpecialGround,
 };
 use super::rules;
+use super::sharing::{self, HouseholdSharing};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, handles_special_categories, Action};
 use crate::db;
@@ -130,6 +131,11 @@ pub struct NewHousehold {
     #[validate(length(max = 3))]
     #[schema(max_items = 3)]
     pub special_category_grounds: Vec<SpecialGround>,
+    /// The household's territory: the département where it lives or is to be housed (a
+    /// measure's funder covers it); default: your organisation's.
+    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
+    pub department_code: Option<String>,
 }
 
 /// Changes to a household, as a JSON Merge Patch (RFC 7396): an absent field stays as it
@@ -189,6 +195,14 @@ pub struct HouseholdPatch {
     #[schema(nullable = false, max_items = 3)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
+    /// The household's territory (the household moved to another département).
+    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[schema(
+        nullable = false,
+        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$"
+    )]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub department_code: Option<String>,
 }
 
 /// Consent to sharing, as the household gave it.
@@ -342,11 +356,16 @@ pub async fn create_household(
                 new.head.birth_date,
             );
             model::refuse_duplicate_identity(conn, org, &identity, None).await?;
+            let department_code = match &new.department_code {
+                Some(d) => d.clone(),
+                None => crate::measures::catalogue::department_of(conn, org).await?,
+            };
             let row: HouseholdRow = diesel::insert_into(households::table)
                 .values((
                     households::id.eq(Uuid::now_v7()),
                     households::created_by_organisation_id.eq(org),
                     households::created_by_account_id.eq(caller.account_id),
+                    households::department_code.eq(&department_code),
                     households::partner_reference.eq(&new.partner_reference),
                     households::head_last_name.eq(new.head.last_name.trim()),
                     households::head_first_names.eq(new.head.first_names.trim()),
@@ -612,7 +631,11 @@ pub async fn update_household(
             ) == (
                 &stored.0, &stored.1, stored.2, stored.3, stored.4, stored.5, stored.7,
             );
-            if same_head && same_sets && same_rest {
+            let department_code = patch
+                .department_code
+                .clone()
+                .unwrap_or(current.department_code.clone());
+            if same_head && same_sets && same_rest && department_code == current.department_code {
                 return Ok(Changed::No(current));
             }
             let identity = rules::identity_key(&last, &first, birth);
@@ -648,6 +671,7 @@ pub async fn update_household(
                         households::housing_situation.eq(housing_situation),
                         households::priority_grounds.eq(priority_grounds),
                         households::special_grounds.eq(special_grounds),
+                        households::department_code.eq(&department_code),
                         households::version.eq(current.version + 1),
                         households::updated_at.eq(diesel::dsl::now),
                     ))
@@ -814,4 +838,38 @@ pub async fn household_access_log(
         .load(&mut conn)
         .await?;
     Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |e| e.id)))
+}
+
+/// Read a household's record of sharings
+///
+/// Every time the household became visible to another organisation: to whom, on whose
+/// behalf, through which case (a referral, a transfer, a proposal, a sub-lease, a measure's
+/// funder) and on which basis (its consent, or a commission's mandate with the decision's
+/// commission, reference and date), oldest first. For the data protection officer: the
+/// admins of the organisation that created the household see every sharing; the admins of
+/// another organisation that sees it, the sharings it made or received.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "list_household_sharings",
+    params(("id" = Uuid, Path, description = "The household's id")),
+    security(("oauth2" = ["households:read"])),
+    responses((status = 200, description = "The sharings, oldest first", body = PageOf<HouseholdSharing>))
+)]
+#[get("/households/{id}/sharings")]
+pub async fn household_sharings(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHouseholds)?;
+    let org = caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let household = model::find_visible(&mut conn, org, id.into_inner(), false).await?;
+    authorize(&caller, Action::ReadHouseholdSharings)?;
+    let involving = (household.created_by_organisation_id != org).then_some(org);
+    let items = sharing::of_household(&mut conn, household.id, involving).await?;
+    Ok(HttpResponse::Ok().json(PageOf {
+        items,
+        next_cursor: None,
+    }))
 }

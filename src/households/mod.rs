@@ -6,3 +6,4 @@ pub mod journal;
 pub mod journey;
 pub mod model;
 pub mod rules;
+pub mod sharing;

@@ -138,6 +138,7 @@ pub struct HouseholdRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub department_code: String,
 }
 
 impl HouseholdRow {
@@ -183,7 +184,7 @@ pub struct Consent {
     "monthly_resources_cents": 118000, "resource_kinds": ["rsa"],
     "housing_situation": "ordinary_housing_under_threat", "priority_grounds": ["eviction_threat"],
     "special_category_grounds": [], "consent": {"given_on": "2026-11-02", "scope": "eviction prevention", "recorded_by": null, "withdrawn_at": null},
-    "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
+    "department_code": "53", "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
 }))]
 pub struct Household {
     pub id: Uuid,
@@ -209,6 +210,9 @@ pub struct Household {
     pub special_category_grounds: Option<Vec<SpecialGround>>,
     /// `null` until consent is recorded.
     pub consent: Option<Consent>,
+    /// The household's territory: the département where it lives or is to be housed. A
+    /// measure's funder covers it.
+    pub department_code: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -291,6 +295,7 @@ impl Household {
                 recorded_by: row.consent_recorded_by,
                 withdrawn_at: row.consent_withdrawn_at,
             }),
+            department_code: row.department_code,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -384,20 +389,24 @@ pub async fn find_visible(
 }
 
 /// The household `id` that the caller's organisation would show to another one (a
-/// referral's addressee, a unit's landlord), if it sees it and may share it
-/// ([`crate::auth::policy::may_share_household`] on the caller's behalf). Otherwise `None`,
-/// with the reason pushed to `errors` on `field` (`unknown_household`, `consent_required`).
+/// referral's addressee, a unit's landlord), if it sees it and may share it: the one
+/// sharing rule on the caller's behalf ([`crate::auth::policy::sharing_basis`]: its
+/// consent in force, or the `mandate` of a commission the caller's organisation holds).
+/// Otherwise `None`, with the reason pushed to `errors` on `field` (`unknown_household`)
+/// or on `mandate_field` (`consent_required`, `not_your_commission`).
 pub async fn find_to_share(
     conn: &mut AsyncPgConnection,
     caller: &crate::auth::caller::Caller,
     id: Uuid,
-    field: &str,
+    mandate: Option<&crate::identity::model::Mandate>,
+    (field, mandate_field): (&str, &str),
     errors: &mut Vec<crate::error::FieldError>,
-) -> Result<Option<HouseholdRow>, ApiError> {
+) -> Result<Option<(HouseholdRow, crate::auth::policy::SharingBasis)>, ApiError> {
     use crate::error::FieldError;
+    let org = caller.partner_organisation()?;
     let household: Option<HouseholdRow> = households::table
         .filter(households::id.eq(id))
-        .filter(visible_to(caller.partner_organisation()?))
+        .filter(visible_to(org))
         .select(HouseholdRow::as_select())
         .first(conn)
         .await
@@ -410,16 +419,16 @@ pub async fn find_to_share(
         ));
         return Ok(None);
     };
-    match crate::auth::policy::may_share_household(
-        caller.organisation_kind,
-        household.consent_in_force(),
-    ) {
-        Ok(()) => Ok(Some(household)),
-        Err(why) => {
-            errors.push(FieldError::new(field, "consent_required", why));
-            Ok(None)
-        }
-    }
+    let field = if mandate.is_some() {
+        mandate_field
+    } else {
+        field
+    };
+    Ok(
+        super::sharing::basis(conn, org, &household, mandate, field, errors)
+            .await?
+            .map(|b| (household, b)),
+    )
 }
 
 /// The summaries of a page's households, loaded in one query.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -11,6 +11,25 @@ use crate::error::ApiError;
 use crate::http::pagination::Page;
 use crate::schema::{accounts, organisations};
 use crate::text_enum;
+
+text_enum! {
+    /// A commission that decides on a household by law, without its consent being the
+    /// basis (DOMAIN.md "Commissions and mandates"). An organisation of kind `department` or
+    /// `state_service` may be the secretariat of one or more: the platform admins say which
+    /// (`Organisation.commissions`). Only such an organisation shares a household without its
+    /// consent, naming the commission's decision (`Mandate`).
+    pub enum CommissionKind {
+        /// Commission de coordination des actions de prévention des expulsions locatives
+        /// (eviction prevention).
+        Ccapex = "ccapex",
+        /// Commission de médiation DALO (enforceable right to housing).
+        DaloMediation = "dalo_mediation",
+        /// Commission unique départementale: validates the FSL's support (ASLL).
+        Cud = "cud",
+        /// The orientation commission of the departmental plan (PDALHPD, formerly PDALPD).
+        Pdalpd = "pdalpd",
+    }
+}
 
 text_enum! {
     /// What a partner organisation is in the exchange.
@@ -133,6 +152,35 @@ pub struct OrganisationRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub commissions: serde_json::Value,
+}
+
+impl OrganisationRow {
+    /// The commissions it is the secretariat of.
+    pub fn commission_list(&self) -> Vec<CommissionKind> {
+        serde_json::from_value(self.commissions.clone()).unwrap_or_default()
+    }
+}
+
+/// A commission's decision that a household may be shared without its consent: the
+/// commission (which the sharing organisation must be the secretariat of), its decision's
+/// reference and date. Recorded with each sharing it supports, for the DPO.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, validator::Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"commission": "ccapex", "decision_reference": "CCAPEX-53-2026-0412", "decided_on": "2026-11-18"}))]
+pub struct Mandate {
+    /// One of `Organisation.commissions` of your organisation (`not_your_commission`).
+    pub commission: CommissionKind,
+    /// The decision's reference, as the commission records it.
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::identity::organisations::validate_not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub decision_reference: String,
+    /// The day the commission decided: not in the future (`in_future`).
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
+    pub decided_on: chrono::NaiveDate,
 }
 
 /// A partner organisation.
@@ -140,7 +188,7 @@ pub struct OrganisationRow {
 #[schema(example = json!({
     "id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22", "kind": "association",
     "name": "Association Habitat Solidaire de la Mayenne", "siret": "52601815908308",
-    "department_code": "53", "contact_email": "contact@habitat-solidaire.example",
+    "department_code": "53", "contact_email": "contact@habitat-solidaire.example", "commissions": [],
     "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
 }))]
 pub struct Organisation {
@@ -155,6 +203,10 @@ pub struct Organisation {
     pub department_code: String,
     /// The organisation's contact address for the exchange.
     pub contact_email: String,
+    /// The commissions it is the secretariat of (a `department` or a `state_service`; set
+    /// by the platform admins): it may share a household without its consent under their
+    /// mandate. Empty for every other organisation.
+    pub commissions: Vec<CommissionKind>,
     /// Increases at each change; sent as the `ETag`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -163,6 +215,7 @@ pub struct Organisation {
 
 impl From<OrganisationRow> for Organisation {
     fn from(r: OrganisationRow) -> Self {
+        let commissions = r.commission_list();
         Organisation {
             id: r.id,
             kind: r.kind,
@@ -170,6 +223,7 @@ impl From<OrganisationRow> for Organisation {
             siret: r.siret,
             department_code: r.department_code,
             contact_email: r.contact_email,
+            commissions,
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use super::model::{self, Organisation, OrganisationKind};
+use super::model::{self, CommissionKind, Organisation, OrganisationKind};
 use super::rules;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
@@ -83,6 +83,12 @@ pub struct NewOrganisation {
     #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub contact_email: String,
+    /// The commissions it is the secretariat of: only for a `department` or a
+    /// `state_service` (`not_a_commission_kind`); default: none.
+    #[validate(length(max = 4))]
+    #[schema(max_items = 4)]
+    #[serde(default)]
+    pub commissions: Vec<CommissionKind>,
 }
 
 /// Changes to an organisation, as a JSON Merge Patch (RFC 7396): an absent field stays as
@@ -106,6 +112,39 @@ pub struct OrganisationPatch {
     #[schema(nullable = false, format = Email, max_length = 254)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub contact_email: Option<String>,
+    /// The commissions it is the secretariat of (the whole list; `[]`: none): a platform
+    /// admin's decision (403 for the organisation's own admins), for a `department` or a
+    /// `state_service` only.
+    #[validate(length(max = 4))]
+    #[schema(nullable = false, max_items = 4)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub commissions: Option<Vec<CommissionKind>>,
+}
+
+/// The field errors of a list of commissions for an organisation of `kind`: each once, and
+/// only a department or a State service holds any.
+fn commission_errors(
+    kind: OrganisationKind,
+    commissions: &[CommissionKind],
+) -> Vec<crate::error::FieldError> {
+    use crate::error::FieldError;
+    let mut errors = Vec::new();
+    for (i, c) in commissions.iter().enumerate() {
+        let field = format!("commissions[{i}]");
+        if commissions[..i].contains(c) {
+            errors.push(FieldError::new(field, "duplicate", "each commission once"));
+        } else if !matches!(
+            kind,
+            OrganisationKind::Department | OrganisationKind::StateService
+        ) {
+            errors.push(FieldError::new(
+                field,
+                "not_a_commission_kind",
+                format!("a commission is held by a department or a State service, not by an organisation of kind {kind}"),
+            ));
+        }
+    }
+    errors
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -169,6 +208,10 @@ pub async fn create_organisation(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::CreateOrganisation)?;
     let ValidJson(new, raw) = body;
+    let errors = commission_errors(new.kind, &new.commissions);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let fingerprint = idempotency::fingerprint(&req, &raw);
     idempotency::run(
         &state,
@@ -199,6 +242,8 @@ pub async fn create_organisation(
                     organisations::siret.eq(&new.siret),
                     organisations::department_code.eq(&new.department_code),
                     organisations::contact_email.eq(rules::normalise_email(&new.contact_email)),
+                    organisations::commissions
+                        .eq(serde_json::to_value(&new.commissions).map_err(ApiError::internal)?),
                 ))
                 .returning(model::OrganisationRow::as_returning())
                 .get_result(conn)
@@ -277,7 +322,8 @@ pub async fn get_organisation(
 /// Update an organisation
 ///
 /// Changes an organisation's name, département or contact email (its admins or a platform
-/// admin). Kind and SIRET are fixed. Requires `If-Match` with the current `ETag`.
+/// admin), or the commissions it is the secretariat of (a platform admin only). Kind and
+/// SIRET are fixed. Requires `If-Match` with the current `ETag`.
 #[utoipa::path(
     tag = "organisations",
     operation_id = "update_organisation",
@@ -305,6 +351,9 @@ pub async fn update_organisation(
     model::find_organisation(&mut conn, id).await?;
     authorize(&caller, Action::UpdateOrganisation { organisation: id })?;
     let patch = body.0;
+    if patch.commissions.is_some() {
+        authorize(&caller, Action::DesignateCommissions)?;
+    }
     let response = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
         let current = model::lock_organisation(conn, id).await?;
         if_match.check(current.version)?;
@@ -323,12 +372,27 @@ pub async fn update_organisation(
             .as_deref()
             .map(rules::normalise_email)
             .unwrap_or(current.contact_email.clone());
+        let commissions = patch
+            .commissions
+            .clone()
+            .unwrap_or_else(|| current.commission_list());
+        let errors = commission_errors(current.kind, &commissions);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let same_commissions = {
+            let (mut a, mut b) = (commissions.clone(), current.commission_list());
+            a.sort_by_key(|c| c.as_str());
+            b.sort_by_key(|c| c.as_str());
+            a == b
+        };
         if (&name, &department_code, &contact_email)
             == (
                 &current.name,
                 &current.department_code,
                 &current.contact_email,
             )
+            && same_commissions
         {
             return Ok(organisation_response(
                 StatusCode::OK,
@@ -340,6 +404,8 @@ pub async fn update_organisation(
                 organisations::name.eq(name),
                 organisations::department_code.eq(department_code),
                 organisations::contact_email.eq(contact_email),
+                organisations::commissions
+                    .eq(serde_json::to_value(&commissions).map_err(ApiError::internal)?),
                 organisations::version.eq(current.version + 1),
                 organisations::updated_at.eq(diesel::dsl::now),
             ))

@@ -2,7 +2,8 @@
 //! code reads them instead of knowing any kind by name.
 //!
 //! A rule left empty (`null`, `[]`) is one the sources do not give: nothing is enforced for
-//! it (no duration: no planned end; no outcome codes: any; no rhythm: no contact is due). A
+//! it (no duration: no planned end; no rhythm: no contact is due). Outcome codes are never
+//! empty: they feed funders' targets, with the groups that exclude each other. A
 //! kind is national (`department_code` `null`, managed by platform admins) or a
 //! département's own (managed by the admins of that département's department, offered only
 //! to organisations of that département). A measure copies its kind's rules when it is
@@ -17,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
-use super::model::{ContactKind, MeasureRules, OutcomeCode, RenewalStep};
-use super::rules::DEFAULT_MAX_SUSPENSION_DAYS;
+use super::model::{
+    ContactKind, MeasureRules, OutcomeCode, RenewalStep, DEFAULT_RENEWAL_WINDOW_MONTHS,
+};
+use super::rules::{self, DEFAULT_MAX_SUSPENSION_DAYS};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
@@ -56,6 +59,8 @@ pub struct MeasureKindRow {
     pub department_code: Option<String>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    pub renewal_window_months: Option<i32>,
+    pub exclusive_outcomes: serde_json::Value,
 }
 
 fn list<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Vec<T> {
@@ -73,10 +78,14 @@ impl MeasureKindRow {
             contact_every_days: self.contact_every_days,
             contact_kinds: list(&self.contact_kinds),
             outcome_codes: list(&self.outcome_codes),
+            exclusive_outcomes: list(&self.exclusive_outcomes),
             max_total_months: self.max_total_months,
             max_suspension_days: self
                 .max_suspension_days
                 .unwrap_or(DEFAULT_MAX_SUSPENSION_DAYS),
+            renewal_window_months: self
+                .renewal_window_months
+                .unwrap_or(DEFAULT_RENEWAL_WINDOW_MONTHS),
         }
     }
 
@@ -102,8 +111,11 @@ impl MeasureKindRow {
     "description": "Validated by a commission; 6 months, renewable", "default_response_days": null,
     "duration_months": 6, "needs_decision": true,
     "renewal_policy": [{"months": 3, "exceptional": false}, {"months": 3, "exceptional": true}],
-    "contact_every_days": 14, "contact_kinds": ["home_visit"], "outcome_codes": [],
-    "max_total_months": null, "max_suspension_days": null,
+    "contact_every_days": 14, "contact_kinds": ["home_visit"],
+    "outcome_codes": ["accessed_housing", "kept_housing", "rehoused", "left_without_solution", "moved_away", "ended_by_household", "deceased"],
+    "exclusive_outcomes": [["accessed_housing", "kept_housing", "rehoused", "left_without_solution", "moved_away", "deceased"],
+        ["ended_by_household", "deceased"]],
+    "max_total_months": null, "max_suspension_days": null, "renewal_window_months": null,
     "operator_kinds": ["association"], "funder_kinds": ["department"], "department_code": null,
     "active": true, "version": 1, "updated_at": "2026-12-01T00:00:00Z"}))]
 pub struct MeasureKind {
@@ -128,12 +140,19 @@ pub struct MeasureKind {
     /// The contact kinds that count for the rhythm; empty: every kind but a missed
     /// appointment.
     pub contact_kinds: Vec<ContactKind>,
-    /// The outcomes a measure of this kind may close with; empty: any.
+    /// The outcomes a measure of this kind may close with (one at least); they feed
+    /// funders' targets.
     pub outcome_codes: Vec<OutcomeCode>,
+    /// Groups of outcomes that exclude each other: a measure closes with at most one code
+    /// of each group.
+    pub exclusive_outcomes: Vec<Vec<OutcomeCode>>,
     /// The longest a measure may last, renewals included, suspensions aside (AGIR: 24).
     pub max_total_months: Option<i32>,
     /// The longest a measure may be suspended in all, in days; `null`: 92 (three months).
     pub max_suspension_days: Option<i32>,
+    /// A renewal is asked in the last so many months before the planned end; `null`: 3
+    /// (as les-emplois opens PASS IAE prolongations).
+    pub renewal_window_months: Option<i32>,
     /// The organisation kinds that may operate it.
     pub operator_kinds: Vec<OrganisationKind>,
     /// The organisation kinds that may fund it (and decide its start and renewals).
@@ -153,6 +172,8 @@ impl From<MeasureKindRow> for MeasureKind {
             renewal_policy: list(&r.renewal_policy),
             contact_kinds: list(&r.contact_kinds),
             outcome_codes: list(&r.outcome_codes),
+            exclusive_outcomes: list(&r.exclusive_outcomes),
+            renewal_window_months: r.renewal_window_months,
             operator_kinds: list(&r.operator_kinds),
             funder_kinds: list(&r.funder_kinds),
             code: r.code,
@@ -235,10 +256,20 @@ pub struct NewMeasureKind {
     #[schema(max_items = 5)]
     #[serde(default)]
     pub contact_kinds: Vec<ContactKind>,
+    /// The outcomes its measures close with: 1 to 8 codes.
+    #[validate(length(min = 1, max = 8))]
+    #[schema(min_items = 1, max_items = 8)]
+    pub outcome_codes: Vec<OutcomeCode>,
+    /// Groups of `outcome_codes` that exclude each other (two codes or more each); absent:
+    /// the platform's (the housing outcomes exclude each other; a death excludes every
+    /// other outcome), as far as the kind offers them; `[]`: none.
     #[validate(length(max = 8))]
     #[schema(max_items = 8)]
-    #[serde(default)]
-    pub outcome_codes: Vec<OutcomeCode>,
+    pub exclusive_outcomes: Option<Vec<Vec<OutcomeCode>>>,
+    /// 1 to 24; absent: 3.
+    #[validate(range(min = 1, max = 24))]
+    #[schema(minimum = 1, maximum = 24)]
+    pub renewal_window_months: Option<i32>,
     /// At least `duration_months`.
     #[validate(range(min = 1, max = 240))]
     #[schema(minimum = 1, maximum = 240)]
@@ -300,10 +331,19 @@ pub struct MeasureKindPatch {
     #[schema(nullable = false, max_items = 5)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub contact_kinds: Option<Vec<ContactKind>>,
+    #[validate(length(min = 1, max = 8))]
+    #[schema(nullable = false, min_items = 1, max_items = 8)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub outcome_codes: Option<Vec<OutcomeCode>>,
+    /// Groups of `outcome_codes` that exclude each other; `[]`: none.
     #[validate(length(max = 8))]
     #[schema(nullable = false, max_items = 8)]
     #[serde(default, deserialize_with = "patch::not_null")]
-    pub outcome_codes: Option<Vec<OutcomeCode>>,
+    pub exclusive_outcomes: Option<Vec<Vec<OutcomeCode>>>,
+    #[validate(range(min = 1, max = 24))]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 24)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub renewal_window_months: Option<Option<i32>>,
     #[validate(range(min = 1, max = 240))]
     #[schema(value_type = Option<i32>, minimum = 1, maximum = 240)]
     #[serde(default, deserialize_with = "patch::nullable")]
@@ -511,6 +551,11 @@ pub async fn create_measure_kind(
         },
     )?;
     errors.extend(kind_errors(new.duration_months, new.max_total_months));
+    let exclusive = new
+        .exclusive_outcomes
+        .clone()
+        .unwrap_or_else(|| rules::default_exclusive_outcomes(&new.outcome_codes));
+    errors.extend(rules::outcome_rule_errors(&new.outcome_codes, &exclusive));
     idempotency::run(
         &state,
         &caller.clone(),
@@ -543,6 +588,8 @@ pub async fn create_measure_kind(
                     measure_kinds::contact_every_days.eq(new.contact_every_days),
                     measure_kinds::contact_kinds.eq(to_json(&new.contact_kinds)),
                     measure_kinds::outcome_codes.eq(to_json(&new.outcome_codes)),
+                    measure_kinds::exclusive_outcomes.eq(to_json(&exclusive)),
+                    measure_kinds::renewal_window_months.eq(new.renewal_window_months),
                     measure_kinds::max_total_months.eq(new.max_total_months),
                     measure_kinds::max_suspension_days.eq(new.max_suspension_days),
                     measure_kinds::operator_kinds.eq(to_json(
@@ -614,7 +661,16 @@ pub async fn update_measure_kind(
         if_match.check(current.version)?;
         let duration = patch::merge(&p.duration_months, &current.duration_months);
         let max_total = patch::merge(&p.max_total_months, &current.max_total_months);
-        let errors = kind_errors(duration, max_total);
+        let mut errors = kind_errors(duration, max_total);
+        let codes: Vec<OutcomeCode> = p
+            .outcome_codes
+            .clone()
+            .unwrap_or_else(|| list(&current.outcome_codes));
+        let exclusive: Vec<Vec<OutcomeCode>> = p
+            .exclusive_outcomes
+            .clone()
+            .unwrap_or_else(|| list(&current.exclusive_outcomes));
+        errors.extend(rules::outcome_rule_errors(&codes, &exclusive));
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
@@ -650,6 +706,11 @@ pub async fn update_measure_kind(
                 .outcome_codes
                 .as_ref()
                 .map_or(current.outcome_codes.clone(), to_json),
+            exclusive_outcomes: to_json(&exclusive),
+            renewal_window_months: patch::merge(
+                &p.renewal_window_months,
+                &current.renewal_window_months,
+            ),
             max_total_months: max_total,
             max_suspension_days: patch::merge(&p.max_suspension_days, &current.max_suspension_days),
             operator_kinds: p
@@ -678,6 +739,8 @@ pub async fn update_measure_kind(
                 measure_kinds::contact_every_days.eq(next.contact_every_days),
                 measure_kinds::contact_kinds.eq(&next.contact_kinds),
                 measure_kinds::outcome_codes.eq(&next.outcome_codes),
+                measure_kinds::exclusive_outcomes.eq(&next.exclusive_outcomes),
+                measure_kinds::renewal_window_months.eq(next.renewal_window_months),
                 measure_kinds::max_total_months.eq(next.max_total_months),
                 measure_kinds::max_suspension_days.eq(next.max_suspension_days),
                 measure_kinds::operator_kinds.eq(&next.operator_kinds),
@@ -707,6 +770,8 @@ fn same_rules(a: &MeasureKindRow, b: &MeasureKindRow) -> bool {
         && a.contact_every_days == b.contact_every_days
         && patch::same_set(&a.contact_kinds, &b.contact_kinds)
         && patch::same_set(&a.outcome_codes, &b.outcome_codes)
+        && a.exclusive_outcomes == b.exclusive_outcomes
+        && a.renewal_window_months == b.renewal_window_months
         && a.max_total_months == b.max_total_months
         && a.max_suspension_days == b.max_suspension_days
         && patch::same_set(&a.operator_kinds, &b.operator_kinds)

@@ -4,7 +4,11 @@
 //! (`crate::cases`): one history, one party read, one refusal.
 
 pub mod catalogue;
+pub mod contacts;
+pub mod contacts_api;
 pub mod handlers;
 pub mod model;
+pub mod renewals;
+pub mod renewals_api;
 pub mod rules;
 pub mod service;

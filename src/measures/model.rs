@@ -60,6 +60,26 @@ text_enum! {
 }
 
 text_enum! {
+    /// Why a proposed measure was given up.
+    pub enum CancellationReason {
+        /// The funder's (or its commission's) decision was negative.
+        FunderRefused = "funder_refused",
+        /// The household did not want the support (it is voluntary).
+        HouseholdDeclined = "household_declined",
+        /// The household could not be reached.
+        HouseholdUnreachable = "household_unreachable",
+        /// The household left the territory.
+        HouseholdMovedAway = "household_moved_away",
+        /// Another support suits the household better.
+        OtherSupport = "other_support",
+        /// Opened twice by mistake.
+        Duplicate = "duplicate",
+        /// Needs a comment.
+        Other = "other",
+    }
+}
+
+text_enum! {
     /// Why a measure is suspended.
     pub enum SuspensionReason {
         /// The household asked for a pause.
@@ -116,14 +136,18 @@ text_enum! {
         Granted = "granted",
         /// Refused, with a coded reason and an explanation.
         Refused = "refused",
+        /// Taken back by the operator before the decision.
+        Withdrawn = "withdrawn",
     }
 }
 
 text_enum! {
-    /// What the decider does to a renewal request (`POST /v1/renewals/{id}/{action}`).
+    /// What a party does to a renewal request (`POST /v1/renewals/{id}/{action}`): the
+    /// decider grants or refuses it, the operator may withdraw it while it waits.
     pub enum RenewalAction {
         Grant = "grant",
         Refuse = "refuse",
+        Withdraw = "withdraw",
     }
 }
 
@@ -171,12 +195,27 @@ pub struct MeasureRules {
     /// The contact kinds that count for the rhythm; empty: every kind but a missed
     /// appointment.
     pub contact_kinds: Vec<ContactKind>,
-    /// The outcomes it may close with; empty: any.
+    /// The outcomes it may close with (one at least).
     pub outcome_codes: Vec<OutcomeCode>,
+    /// Groups of outcomes that exclude each other: it closes with at most one code of each
+    /// (kept housing and left without solution cannot both be true).
+    #[serde(default)]
+    pub exclusive_outcomes: Vec<Vec<OutcomeCode>>,
     /// The longest it may last, renewals included; `null`: no limit.
     pub max_total_months: Option<i32>,
     /// The longest it may be suspended in all, in days.
     pub max_suspension_days: i32,
+    /// A renewal may be asked in the last so many months before the planned end.
+    #[serde(default = "default_renewal_window")]
+    pub renewal_window_months: i32,
+}
+
+/// The months before the planned end in which a renewal may be asked, when the kind says
+/// nothing: three, as les-emplois opens PASS IAE prolongations.
+pub const DEFAULT_RENEWAL_WINDOW_MONTHS: i32 = 3;
+
+fn default_renewal_window() -> i32 {
+    DEFAULT_RENEWAL_WINDOW_MONTHS
 }
 
 impl MeasureRules {
@@ -218,6 +257,9 @@ pub struct MeasureRow {
     pub updated_at: DateTime<Utc>,
     pub programme_id: Option<Uuid>,
     pub contact_rhythm_missed: i32,
+    /// Months granted by renewals, in all: the planned end counts them from the start.
+    pub renewed_months: i32,
+    pub cancellation_reason: Option<CancellationReason>,
 }
 
 impl MeasureRow {
@@ -228,6 +270,16 @@ impl MeasureRow {
 
     pub fn outcome_codes(&self) -> Vec<OutcomeCode> {
         serde_json::from_value(self.outcomes.clone()).unwrap_or_default()
+    }
+
+    /// Its contact rhythm as stored.
+    pub fn rhythm(&self) -> crate::measures::rules::Rhythm {
+        crate::measures::rules::Rhythm::stored(
+            self.next_contact_due_on,
+            self.contact_rhythm_missed,
+            self.last_contact_on,
+            self.status == MeasureStatus::Active,
+        )
     }
 
     /// Active and its next contact was due before `today`.
@@ -259,6 +311,9 @@ pub struct RenewalRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub granted_months: Option<i32>,
+    pub decision_reference: Option<String>,
+    pub decision_comment: Option<String>,
 }
 
 /// A request waits this many days for its decision before it shows as overdue.
@@ -281,7 +336,8 @@ impl RenewalRow {
     "ordinal": 2, "months": 3, "exceptional": true,
     "justification": "The household's rehousing is set for March; the visits must go on until then",
     "status": "requested", "requested_on": "2027-09-01", "overdue": false,
-    "decided_on": null, "starts_on": null, "ends_on": null, "refusal_reason": null, "refusal_explanation": null,
+    "decided_on": null, "granted_months": null, "decision_reference": null, "decision_comment": null,
+    "starts_on": null, "ends_on": null, "refusal_reason": null, "refusal_explanation": null,
     "allowed_actions": ["grant", "refuse"], "version": 1,
     "created_at": "2027-09-01T09:00:00Z", "updated_at": "2027-09-01T09:00:00Z"
 }))]
@@ -293,7 +349,7 @@ pub struct Renewal {
     pub decider_organisation_id: Uuid,
     /// Its place in the kind's renewal policy (1: the first renewal).
     pub ordinal: i32,
-    /// Its length, from the policy.
+    /// The months asked: the policy's step.
     pub months: i32,
     /// An exceptional renewal, asked with a written justification.
     pub exceptional: bool,
@@ -302,14 +358,23 @@ pub struct Renewal {
     pub requested_on: NaiveDate,
     /// Requested more than 10 days ago and still waiting.
     pub overdue: bool,
+    /// The day the decider (its commission) decided: granted or refused.
     pub decided_on: Option<NaiveDate>,
+    /// When granted: the months granted, at most `months`.
+    pub granted_months: Option<i32>,
+    /// The decision's reference, as the decider's commission records it.
+    pub decision_reference: Option<String>,
+    /// When granted: the decider's comment.
+    pub decision_comment: Option<String>,
     /// When granted: the measure's planned end at the time.
     pub starts_on: Option<NaiveDate>,
-    /// When granted: the measure's new planned end.
+    /// When granted: the measure's new planned end, counted from its start (see
+    /// `Measure.planned_end_on`).
     pub ends_on: Option<NaiveDate>,
     pub refusal_reason: Option<RenewalRefusalReason>,
     pub refusal_explanation: Option<String>,
-    /// What the caller's organisation may do now.
+    /// What the caller may do now: exactly the actions that would succeed (state, role,
+    /// scope, and the measure's state).
     pub allowed_actions: Vec<RenewalAction>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -320,13 +385,16 @@ pub struct Renewal {
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
 #[diesel(table_name = measure_contacts)]
 #[schema(example = json!({
-    "id": "0193a601-0000-7000-8000-000000000001", "occurred_on": "2027-01-14", "kind": "home_visit",
+    "id": "0193a601-0000-7000-8000-000000000001", "measure_id": "0193a5ff-0000-7000-8000-000000000001",
+    "occurred_on": "2027-01-14", "kind": "home_visit",
     "duration_minutes": 60, "worker_account_id": "0193a5c2-0000-7000-8000-0000000000ce",
     "note": "Budget reviewed together; the FSL file is ready", "recorded_by_account_id": "0193a5c2-0000-7000-8000-0000000000ce",
-    "created_at": "2027-01-14T16:02:11Z"
+    "removed_at": null, "removal_reason": null, "version": 1,
+    "created_at": "2027-01-14T16:02:11Z", "updated_at": "2027-01-14T16:02:11Z"
 }))]
 pub struct Contact {
     pub id: Uuid,
+    pub measure_id: Uuid,
     pub occurred_on: NaiveDate,
     pub kind: ContactKind,
     /// Minutes, when known.
@@ -337,6 +405,13 @@ pub struct Contact {
     pub note: Option<String>,
     pub recorded_by_account_id: Uuid,
     pub created_at: DateTime<Utc>,
+    /// Changes with each correction (send it as `If-Match`).
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// When the operator removed it (logged by mistake): it no longer counts.
+    pub removed_at: Option<DateTime<Utc>>,
+    /// Why it was removed.
+    pub removal_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

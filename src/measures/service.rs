@@ -19,20 +19,23 @@
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
 use super::model::*;
 use super::rules::{self, MeasureParty};
 use crate::auth::caller::Caller;
+use crate::auth::policy::SharingBasis;
 use crate::cases::{self, Case, CaseType, Step};
 use crate::error::{ApiError, FieldError};
-use crate::events::catalogue::{MeasureEventData, RenewalEventData};
+use crate::events::catalogue::MeasureEventData;
 use crate::events::{self, NewEvent};
 use crate::households::model::HouseholdType;
-use crate::measures::handlers::{ActionComment, MeasureClosing, MeasureStart, Suspension};
-use crate::schema::{households, measure_contacts, measures, objectives, renewals, subleases};
+use crate::households::sharing;
+use crate::identity::model::OrganisationRow;
+use crate::schema::{households, measure_kinds, measures, objectives, organisations, subleases};
 
 impl Case for MeasureRow {
     const TYPE: CaseType = CaseType::Measure;
@@ -170,63 +173,6 @@ pub async fn tell_landlords(
     .await
 }
 
-impl Case for RenewalRow {
-    const TYPE: CaseType = CaseType::Renewal;
-    /// `true` for the decider, `false` for the operator.
-    type Party = bool;
-
-    fn id(&self) -> Uuid {
-        self.id
-    }
-
-    fn household_id(&self) -> Option<Uuid> {
-        Some(self.household_id)
-    }
-
-    fn status(&self) -> &'static str {
-        self.status.as_str()
-    }
-
-    async fn party_of(
-        &self,
-        _: &mut AsyncPgConnection,
-        org: Uuid,
-    ) -> Result<Option<bool>, ApiError> {
-        Ok(if org == self.decider_organisation_id {
-            Some(true)
-        } else if org == self.operator_organisation_id {
-            Some(false)
-        } else {
-            None
-        })
-    }
-
-    async fn load(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        lock: bool,
-    ) -> Result<Option<Self>, ApiError> {
-        crate::load_row!(conn, renewals::table, RenewalRow, id, lock)
-    }
-
-    /// `renewal.<status>` to the operator and the decider.
-    fn status_event(&self) -> Result<NewEvent, ApiError> {
-        let event_type = match self.status {
-            RenewalStatus::Requested => "renewal.requested",
-            RenewalStatus::Granted => "renewal.granted",
-            RenewalStatus::Refused => "renewal.refused",
-        };
-        Ok(NewEvent {
-            event_type,
-            subject_type: "renewal",
-            subject_id: self.id,
-            data: events::data(&RenewalEventData::from(self))?,
-            recipients: vec![self.operator_organisation_id, self.decider_organisation_id],
-            for_platform: false,
-        })
-    }
-}
-
 /// An objective's side: its measure's operator alone.
 pub struct ObjectiveCase {
     pub row: ObjectiveRow,
@@ -329,6 +275,8 @@ pub struct MeasureDetails {
     pub ended_on: Option<NaiveDate>,
     /// How it ended (closed measures).
     pub outcomes: Vec<OutcomeCode>,
+    /// Why it was given up (cancelled measures).
+    pub cancellation_reason: Option<CancellationReason>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -373,13 +321,17 @@ pub struct MeasureFollowUp {
         "operator_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc",
         "funder_organisation_id": "0193a5c2-0000-7000-8000-0000000000dd", "origin_referral_id": null, "programme_id": null,
         "referrer_organisation_id": null, "starts_on": "2027-01-04", "ended_on": null, "outcomes": [],
+        "cancellation_reason": null,
         "created_at": "2026-12-20T10:00:00Z"},
     "funding": {"household": {"id": "0193a5d0-0000-7000-8000-000000000001", "last_name": "Martin", "first_names": "Julie",
         "household_type": "single_parent_family", "adults": 1, "children": 2},
         "rules": {"kind_version": 1, "duration_months": 6, "needs_decision": true,
             "renewal_policy": [{"months": 3, "exceptional": false}, {"months": 3, "exceptional": true}],
-            "contact_every_days": 14, "contact_kinds": ["home_visit"], "outcome_codes": [],
-            "max_total_months": null, "max_suspension_days": 92},
+            "contact_every_days": 14, "contact_kinds": ["home_visit"],
+            "outcome_codes": ["accessed_housing", "kept_housing", "rehoused", "left_without_solution", "moved_away", "ended_by_household", "deceased"],
+            "exclusive_outcomes": [["accessed_housing", "kept_housing", "rehoused", "left_without_solution", "moved_away", "deceased"],
+                ["ended_by_household", "deceased"]],
+            "max_total_months": null, "max_suspension_days": 92, "renewal_window_months": 3},
         "contacts_count": 3, "suspended_on": null, "suspended_until": null, "suspended_days": 0, "renewals_granted": 0},
     "follow_up": {"worker_account_id": "0193a5c2-0000-7000-8000-0000000000ce", "last_contact_on": "2027-01-28",
         "next_contact_due_on": "2027-02-11", "contact_overdue": false, "suspension_reason": null, "closing_comment": null},
@@ -388,8 +340,12 @@ pub struct MeasureFollowUp {
 pub struct Measure {
     pub id: Uuid,
     pub status: MeasureStatus,
-    /// The planned end: the start plus the kind's duration, moved by renewals and
-    /// suspensions; `null`: no limit.
+    /// The planned end, always counted from the start: `starts_on` + (the rules'
+    /// `duration_months` + the months renewals granted) + the days suspended (a running
+    /// suspension counts until its `suspended_until`). Month arithmetic keeps the day of the
+    /// month, or the month's last day when it has none: a measure started on 31 August for
+    /// 6 months ends on 28 February, and on 31 May after a 3-month renewal. `null`: no
+    /// limit.
     pub planned_end_on: Option<NaiveDate>,
     /// Operator, funder, referrer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -452,12 +408,44 @@ pub async fn household_of(
         .await?)
 }
 
-/// A measure as a party sees it (the table of this module), today being `today`.
+/// The actions the caller may take on the measure now: exactly those that would succeed
+/// (a well-formed payload aside). The state table for its side ([`rules::allowed_actions`]),
+/// if its role and token may write measures, less what the measure's state forbids: a
+/// suspension when no suspension day is left, a close before the measure's start (it
+/// closes on a day from its start to today), a start when its programme has no place left.
+pub async fn allowed_actions(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    row: &MeasureRow,
+    party: MeasureParty,
+) -> Result<Vec<MeasureAction>, ApiError> {
+    if !crate::auth::policy::may(caller, crate::auth::policy::Action::WriteMeasures) {
+        return Ok(Vec::new());
+    }
+    let rules_ = row.rules()?;
+    let today = crate::calendar::today();
+    let mut actions = rules::allowed_actions(row.status, party, rules_.needs_decision);
+    let place = match (row.programme_id, actions.contains(&MeasureAction::Start)) {
+        (Some(p), true) => crate::programmes::has_place(conn, p, &row.kind).await?,
+        _ => true,
+    };
+    actions.retain(|a| match a {
+        MeasureAction::Suspend => rules::suspension_days_left(&rules_, row.suspended_days) >= 1,
+        MeasureAction::Close => row.starts_on <= today,
+        MeasureAction::Start => place,
+        MeasureAction::Resume | MeasureAction::Cancel => true,
+    });
+    Ok(actions)
+}
+
+/// A measure as a party sees it (the table of this module), today being `today`, with the
+/// caller's `allowed_actions` ([`allowed_actions`]).
 pub fn view(
     row: MeasureRow,
     household: HouseholdComposition,
     party: MeasureParty,
     today: NaiveDate,
+    allowed_actions: Vec<MeasureAction>,
 ) -> Result<Measure, ApiError> {
     let rules = row.rules()?;
     let sees_details = party != MeasureParty::Landlord;
@@ -478,6 +466,7 @@ pub fn view(
             starts_on: row.starts_on,
             ended_on: row.ended_on,
             outcomes: row.outcome_codes(),
+            cancellation_reason: row.cancellation_reason,
             created_at: row.created_at,
         }),
         funding: sees_funding.then(|| MeasureFunding {
@@ -497,19 +486,183 @@ pub fn view(
             suspension_reason: row.suspension_reason,
             closing_comment: row.closing_comment.clone(),
         }),
-        allowed_actions: rules::allowed_actions(row.status, party, rules.needs_decision),
+        allowed_actions,
         version: row.version,
         updated_at: row.updated_at,
     })
 }
 
-/// Each row as the organisation sees it (rows of a list the organisation operates, funds or
-/// referred).
-pub fn views(org: Uuid, rows: Vec<MeasureWithHousehold>) -> Result<Vec<Measure>, ApiError> {
+/// Each row as the caller's organisation sees it (rows of a list the organisation
+/// operates, funds or referred).
+pub async fn views(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    org: Uuid,
+    rows: Vec<MeasureWithHousehold>,
+) -> Result<Vec<Measure>, ApiError> {
     let today = crate::calendar::today();
-    rows.into_iter()
-        .filter_map(|(r, h)| party_in_row(org, &r).map(|p| view(r, h, p, today)))
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, h) in rows {
+        if let Some(p) = party_in_row(org, &r) {
+            let actions = allowed_actions(conn, caller, &r, p).await?;
+            out.push(view(r, h, p, today, actions)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a funder named for a measure of `kind` (when known) of `household` (when known),
+/// on behalf of its operator `by`: an organisation (`unknown_organisation`) of one of the
+/// kind's funder kinds (`not_a_funder`) that covers the household's territory
+/// (`outside_territory`: its département is the household's, or under a programme the
+/// household's département is one the programme covers, `covering`), and to which the
+/// household may be shown (the one sharing rule: its consent in force, `consent_required`)
+/// unless it sees it already. Field errors on `field`. Gives what naming it shares, to
+/// record once the measure is written ([`record_funder_sharing`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn check_funder(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    kind: Option<&crate::measures::catalogue::MeasureKindRow>,
+    funder: Uuid,
+    household: Option<&crate::households::model::HouseholdRow>,
+    by: Uuid,
+    covering: Option<&[String]>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<SharingBasis>, ApiError> {
+    let org: Option<OrganisationRow> = organisations::table
+        .find(funder)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(org) = org else {
+        errors.push(FieldError::new(
+            field,
+            "unknown_organisation",
+            "no such organisation",
+        ));
+        return Ok(None);
+    };
+    if let Some(kind) = kind.filter(|k| !k.funder_kinds().contains(&org.kind)) {
+        errors.push(FieldError::new(
+            field,
+            "not_a_funder",
+            format!(
+                "a measure of kind {} is funded by an organisation of kind {}",
+                kind.code,
+                kind.funder_kinds()
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        ));
+        return Ok(None);
+    }
+    let Some(household) = household else {
+        return Ok(None);
+    };
+    let covers = match covering {
+        Some(codes) => codes.contains(&household.department_code),
+        None => org.department_code == household.department_code,
+    };
+    if !covers {
+        errors.push(FieldError::new(
+            field,
+            "outside_territory",
+            match covering {
+                Some(codes) => format!(
+                    "the programme covers the départements {}; the household's is {}",
+                    codes.join(", "),
+                    household.department_code
+                ),
+                None => format!(
+                    "the funder's département is {}, the household's {}: a funder covers the \
+                     households of its territory",
+                    org.department_code, household.department_code
+                ),
+            },
+        ));
+        return Ok(None);
+    }
+    if sharing::already_sees(conn, org.id, household.id).await? {
+        return Ok(None);
+    }
+    sharing::basis(conn, by, household, None, field, errors).await
+}
+
+/// Records what naming the measure's funder shared ([`check_funder`]), if anything.
+pub async fn record_funder_sharing(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    row: &MeasureRow,
+    basis: Option<&SharingBasis>,
+) -> Result<(), ApiError> {
+    let (Some(basis), Some(funder)) = (basis, row.funder_organisation_id) else {
+        return Ok(());
+    };
+    sharing::record(
+        conn,
+        sharing::Sharing {
+            household: row.household_id,
+            to: funder,
+            by: row.operator_organisation_id,
+            actor: Some(caller.account_id),
+            path: sharing::SharingPath::MeasureFunder,
+            case_id: row.id,
+            basis,
+        },
+    )
+    .await
+}
+
+/// The measure a referral's acceptance opens, in the acceptance's transaction: `proposed`
+/// when its kind needs a decision, else `active` from the desired start (today if that is
+/// past). The referrer funds it when its organisation kind is one of the measure kind's
+/// `funder_kinds` and it covers the household's territory (a CCAPEX for EMPEX, a
+/// department's CUD for ASLL); otherwise the operator names the funder. The referrer saw
+/// the household already: nothing new is shared. The accepting person is its worker.
+pub async fn open_from_referral(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    referral: &crate::referrals::model::ReferralRow,
+) -> Result<MeasureRow, ApiError> {
+    let kind: crate::measures::catalogue::MeasureKindRow = measure_kinds::table
+        .find(&referral.measure_kind)
+        .select(crate::measures::catalogue::MeasureKindRow::as_select())
+        .first(conn)
+        .await?;
+    let referrer: OrganisationRow = organisations::table
+        .find(referral.referrer_organisation_id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .await?;
+    let territory: String = households::table
+        .find(referral.household_id)
+        .select(households::department_code)
+        .first(conn)
+        .await?;
+    let funder = (kind.funder_kinds().contains(&referrer.kind)
+        && referrer.department_code == territory)
+        .then_some(referrer.id);
+    let today = crate::calendar::today();
+    open(
+        conn,
+        Some(caller),
+        Opening {
+            kind,
+            household_id: referral.household_id,
+            operator: referral.addressee_organisation_id,
+            worker: (caller.kind == crate::identity::model::AccountKind::Person)
+                .then_some(caller.account_id),
+            funder,
+            origin_referral: Some((referral.id, referral.referrer_organisation_id)),
+            starts_on: referral.desired_start.unwrap_or(today).max(today),
+            programme: None,
+        },
+    )
+    .await
 }
 
 /// What opens a measure.
@@ -583,7 +736,7 @@ pub async fn open(
             measures::programme_id.eq(o.programme),
             measures::status.eq(status),
             measures::starts_on.eq(o.starts_on),
-            measures::planned_end_on.eq(rules::planned_end(&rules, o.starts_on)),
+            measures::planned_end_on.eq(rules::planned_end(&rules, o.starts_on, 0, 0)),
             measures::next_contact_due_on.eq(if status == MeasureStatus::Active {
                 rules::next_contact_due(&rules, o.starts_on, None)
             } else {
@@ -600,32 +753,119 @@ pub async fn open(
     Ok(row)
 }
 
+/// The decision to start a proposed measure.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"starts_on": "2027-01-04", "comment": "Validated by the CUD of 2026-12-18"}))]
+pub struct MeasureStart {
+    /// Within a year of today either way (`out_of_range`); default: the planned start, or
+    /// today if it is past.
+    #[validate(custom(function = "crate::calendar::validate_within_a_year"))]
+    pub starts_on: Option<NaiveDate>,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A suspension: its reason and the latest day it may last to.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "household_absent", "until": "2027-03-01", "comment": "Stay with family abroad"}))]
+pub struct Suspension {
+    pub reason: SuspensionReason,
+    /// After today; the measure's suspensions may not add up to more than its rules'
+    /// `max_suspension_days`. The planned end moves by the suspension's length (adjusted at
+    /// resumption to the days actually suspended).
+    pub until: NaiveDate,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A closing, with its outcomes.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcomes": ["kept_housing"], "ended_on": "2027-06-30", "comment": "Arrears cleared, lease kept"}))]
+pub struct MeasureClosing {
+    /// 1 to 4 distinct codes among the rules' `outcome_codes`, at most one of each group
+    /// of the rules' `exclusive_outcomes` (`exclusive`: kept housing and left without
+    /// solution cannot both be true).
+    #[validate(length(min = 1, max = 4))]
+    #[schema(min_items = 1, max_items = 4)]
+    pub outcomes: Vec<OutcomeCode>,
+    /// Default: today; not before the start, not in the future (`in_future`).
+    pub ended_on: Option<NaiveDate>,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A cancellation, with its coded reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "household_declined", "comment": "The household prefers to go on with its own social worker"}))]
+pub struct MeasureCancellation {
+    pub reason: CancellationReason,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
 /// What an action carries.
 pub enum Payload {
     Start(MeasureStart),
     Suspend(Suspension),
     Resume,
     Close(MeasureClosing),
-    Cancel(ActionComment),
+    Cancel(MeasureCancellation),
 }
 
 /// What an action writes besides the status.
 #[derive(Clone)]
 struct Changes {
     starts_on: NaiveDate,
-    planned_end_on: Option<NaiveDate>,
     ended_on: Option<NaiveDate>,
     outcomes: Vec<OutcomeCode>,
     closing_comment: Option<String>,
+    cancellation_reason: Option<CancellationReason>,
     suspended_on: Option<NaiveDate>,
     suspended_until: Option<NaiveDate>,
     suspension_reason: Option<SuspensionReason>,
     suspended_days: i32,
-    next_contact_due_on: Option<NaiveDate>,
+}
+
+impl Changes {
+    /// The planned end, from the start: see [`rules::planned_end`]. A running suspension
+    /// counts its reserved days.
+    fn planned_end(&self, rules_: &MeasureRules, renewed_months: i32) -> Option<NaiveDate> {
+        let reserved = match (self.suspended_on, self.suspended_until) {
+            (Some(from), Some(until)) => (until - from).num_days() as i32,
+            _ => 0,
+        };
+        rules::planned_end(
+            rules_,
+            self.starts_on,
+            renewed_months,
+            self.suspended_days + reserved,
+        )
+    }
 }
 
 fn days(n: i64) -> Duration {
     Duration::days(n)
+}
+
+/// A field error unless a comment comes with an `other` reason.
+fn comment_for_other(other: bool, comment: &Option<String>, what: &str) -> Option<FieldError> {
+    (other && comment.as_deref().is_none_or(|c| c.trim().is_empty())).then(|| {
+        FieldError::new(
+            "comment",
+            "required",
+            format!("{what} for `other` reasons needs a comment"),
+        )
+    })
 }
 
 /// The changes of an action on `row` today, or the field errors of its payload.
@@ -637,23 +877,19 @@ fn changes(
 ) -> Result<(Changes, Option<String>, Option<&'static str>), ApiError> {
     let mut c = Changes {
         starts_on: row.starts_on,
-        planned_end_on: row.planned_end_on,
         ended_on: row.ended_on,
         outcomes: row.outcome_codes(),
         closing_comment: row.closing_comment.clone(),
+        cancellation_reason: row.cancellation_reason,
         suspended_on: row.suspended_on,
         suspended_until: row.suspended_until,
         suspension_reason: row.suspension_reason,
         suspended_days: row.suspended_days,
-        next_contact_due_on: row.next_contact_due_on,
     };
     // A suspension folded in: the days actually suspended, up to `on`.
     let fold_suspension = |c: &mut Changes, on: NaiveDate| {
         if let (Some(from), Some(until)) = (c.suspended_on, c.suspended_until) {
-            let reserved = (until - from).num_days();
-            let actual = (on - from).num_days().clamp(0, reserved);
-            c.planned_end_on = c.planned_end_on.map(|e| e - days(reserved) + days(actual));
-            c.suspended_days += actual as i32;
+            c.suspended_days += (on - from).num_days().clamp(0, (until - from).num_days()) as i32;
         }
         c.suspended_on = None;
         c.suspended_until = None;
@@ -661,10 +897,7 @@ fn changes(
     };
     Ok(match payload {
         Payload::Start(s) => {
-            let start = s.starts_on.unwrap_or(row.starts_on.max(today));
-            c.starts_on = start;
-            c.planned_end_on = rules::planned_end(rules_, start);
-            c.next_contact_due_on = rules::next_contact_due(rules_, start, None);
+            c.starts_on = s.starts_on.unwrap_or(row.starts_on.max(today));
             (c, s.comment.clone(), None)
         }
         Payload::Suspend(s) => {
@@ -677,7 +910,7 @@ fn changes(
                 ));
             }
             let length = (s.until - today).num_days();
-            let allowed = i64::from(rules_.max_suspension_days - row.suspended_days);
+            let allowed = i64::from(rules::suspension_days_left(rules_, row.suspended_days));
             if s.until > today && length > allowed {
                 errors.push(FieldError::new(
                     "until",
@@ -692,25 +925,21 @@ fn changes(
                     ),
                 ));
             }
-            if s.reason == SuspensionReason::Other && s.comment.is_none() {
-                errors.push(FieldError::new(
-                    "comment",
-                    "required",
-                    "a suspension for `other` reasons needs a comment",
-                ));
-            }
+            errors.extend(comment_for_other(
+                s.reason == SuspensionReason::Other,
+                &s.comment,
+                "a suspension",
+            ));
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
             c.suspended_on = Some(today);
             c.suspended_until = Some(s.until);
             c.suspension_reason = Some(s.reason);
-            c.planned_end_on = c.planned_end_on.map(|e| e + days(length));
             (c, s.comment.clone(), Some(s.reason.as_str()))
         }
         Payload::Resume => {
             fold_suspension(&mut c, today);
-            c.next_contact_due_on = rules::next_contact_due(rules_, today, None);
             (c, None, None)
         }
         Payload::Close(cl) => {
@@ -731,30 +960,7 @@ fn changes(
                     format!("a measure closes on or after its start ({})", row.starts_on),
                 ));
             }
-            for (i, o) in cl.outcomes.iter().enumerate() {
-                if cl.outcomes[..i].contains(o) {
-                    errors.push(FieldError::new(
-                        format!("outcomes[{i}]"),
-                        "duplicate",
-                        "each outcome once",
-                    ));
-                } else if !rules_.outcome_codes.is_empty() && !rules_.outcome_codes.contains(o) {
-                    errors.push(FieldError::new(
-                        format!("outcomes[{i}]"),
-                        "not_for_kind",
-                        format!(
-                            "a measure of kind {} closes with {}",
-                            row.kind,
-                            rules_
-                                .outcome_codes
-                                .iter()
-                                .map(|o| o.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
-            }
+            errors.extend(rules::outcome_errors(rules_, &row.kind, &cl.outcomes));
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
@@ -762,15 +968,31 @@ fn changes(
             c.ended_on = Some(ended);
             c.outcomes = cl.outcomes.clone();
             c.closing_comment = cl.comment.as_deref().map(str::trim).map(str::to_owned);
-            c.next_contact_due_on = None;
             (c, cl.comment.clone(), None)
         }
         Payload::Cancel(cm) => {
-            c.next_contact_due_on = None;
+            if let Some(e) = comment_for_other(
+                cm.reason == CancellationReason::Other,
+                &cm.comment,
+                "a cancellation",
+            ) {
+                return Err(ApiError::Validation(vec![e]));
+            }
+            c.cancellation_reason = Some(cm.reason);
             c.closing_comment = cm.comment.as_deref().map(str::trim).map(str::to_owned);
-            (c, cm.comment.clone(), None)
+            (c, cm.comment.clone(), Some(cm.reason.as_str()))
         }
     })
+}
+
+/// The turn of the contact rhythm an action makes, on `today` (`ended_on` for a close).
+fn rhythm_turn(to: MeasureStatus, c: &Changes, today: NaiveDate) -> Option<rules::Turn> {
+    match to {
+        MeasureStatus::Suspended => Some(rules::Turn::Suspend(today)),
+        MeasureStatus::Active => Some(rules::Turn::Resume(today)),
+        MeasureStatus::Closed => Some(rules::Turn::Close(c.ended_on.unwrap_or(today))),
+        MeasureStatus::Proposed | MeasureStatus::Cancelled => None,
+    }
 }
 
 /// Moves a locked measure by `action` to `to` (already allowed by the state table) with
@@ -785,33 +1007,41 @@ pub async fn perform(
     payload: &Payload,
     today: NaiveDate,
 ) -> Result<MeasureRow, ApiError> {
-    let (c, comment, reason) = changes(row, &row.rules()?, payload, today)?;
+    let rules_ = row.rules()?;
+    let (c, comment, reason) = changes(row, &rules_, payload, today)?;
     // A measure under a programme takes its place when it starts (409 `programme_full`).
     if let (Some(p), MeasureStatus::Proposed, MeasureStatus::Active) =
         (row.programme_id, row.status, to)
     {
         crate::programmes::take_place(conn, p, &row.kind).await?;
     }
-    // Leaving `active` (a suspension, a close) with a contact overdue breaks the rhythm.
-    let broke = row.status == MeasureStatus::Active
-        && to != MeasureStatus::Active
-        && row
-            .next_contact_due_on
-            .is_some_and(|d| d < c.ended_on.unwrap_or(today));
+    // The contact rhythm: started (the decision), paused, restarted or ended.
+    let rhythm = if row.status == MeasureStatus::Proposed {
+        match to {
+            MeasureStatus::Active => rules::Rhythm::start(&rules_, c.starts_on),
+            _ => row.rhythm(),
+        }
+    } else {
+        match rhythm_turn(to, &c, today) {
+            Some(turn) => row.rhythm().after(&rules_, c.starts_on, turn),
+            None => row.rhythm(),
+        }
+    };
     let updated: MeasureRow = diesel::update(measures::table.find(row.id))
         .set((
             measures::status.eq(to),
-            measures::contact_rhythm_missed.eq(row.contact_rhythm_missed + i32::from(broke)),
+            measures::contact_rhythm_missed.eq(rhythm.missed),
             measures::starts_on.eq(c.starts_on),
-            measures::planned_end_on.eq(c.planned_end_on),
+            measures::planned_end_on.eq(c.planned_end(&rules_, row.renewed_months)),
             measures::ended_on.eq(c.ended_on),
             measures::outcomes.eq(events::data(&c.outcomes)?),
-            measures::closing_comment.eq(c.closing_comment),
+            measures::closing_comment.eq(&c.closing_comment),
+            measures::cancellation_reason.eq(c.cancellation_reason),
             measures::suspended_on.eq(c.suspended_on),
             measures::suspended_until.eq(c.suspended_until),
             measures::suspension_reason.eq(c.suspension_reason),
             measures::suspended_days.eq(c.suspended_days),
-            measures::next_contact_due_on.eq(c.next_contact_due_on),
+            measures::next_contact_due_on.eq(rhythm.due),
             measures::version.eq(row.version + 1),
             measures::updated_at.eq(diesel::dsl::now),
         ))
@@ -828,136 +1058,6 @@ pub async fn perform(
     )
     .await?;
     Ok(updated)
-}
-
-/// A contact to log (already checked).
-pub struct ContactEntry<'a> {
-    pub occurred_on: NaiveDate,
-    pub kind: ContactKind,
-    pub duration_minutes: Option<i32>,
-    pub worker: Uuid,
-    pub note: Option<&'a str>,
-}
-
-/// Logs a contact on a locked, running measure: the count, the last contact (a missed
-/// appointment is no contact held) and, for a kind the rules count, the next due date move;
-/// the operator and the funder are told (`measure.contact_recorded`, never the note).
-pub async fn log_contact(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    measure: &MeasureRow,
-    entry: ContactEntry<'_>,
-) -> Result<Contact, ApiError> {
-    let contact: Contact = diesel::insert_into(measure_contacts::table)
-        .values((
-            measure_contacts::id.eq(Uuid::now_v7()),
-            measure_contacts::measure_id.eq(measure.id),
-            measure_contacts::occurred_on.eq(entry.occurred_on),
-            measure_contacts::kind.eq(entry.kind),
-            measure_contacts::duration_minutes.eq(entry.duration_minutes),
-            measure_contacts::worker_account_id.eq(entry.worker),
-            measure_contacts::note.eq(entry.note),
-            measure_contacts::recorded_by_account_id.eq(caller.account_id),
-        ))
-        .returning(Contact::as_returning())
-        .get_result(conn)
-        .await?;
-    let rules_ = measure.rules()?;
-    let last = if entry.kind == ContactKind::MissedAppointment {
-        measure.last_contact_on
-    } else {
-        measure.last_contact_on.max(Some(entry.occurred_on))
-    };
-    let due = if measure.status == MeasureStatus::Closed {
-        None
-    } else if rules_.counts(entry.kind) {
-        measure.next_contact_due_on.max(rules::next_contact_due(
-            &rules_,
-            measure.starts_on,
-            Some(entry.occurred_on),
-        ))
-    } else {
-        measure.next_contact_due_on
-    };
-    // A counting contact after its due date breaks the rhythm (the programme's indicator).
-    let late = rules_.counts(entry.kind)
-        && measure
-            .next_contact_due_on
-            .is_some_and(|d| entry.occurred_on > d);
-    let updated: MeasureRow = diesel::update(measures::table.find(measure.id))
-        .set((
-            measures::contacts_count.eq(measure.contacts_count + 1),
-            measures::contact_rhythm_missed.eq(measure.contact_rhythm_missed + i32::from(late)),
-            measures::last_contact_on.eq(last),
-            measures::next_contact_due_on.eq(due),
-            measures::version.eq(measure.version + 1),
-            measures::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(MeasureRow::as_returning())
-        .get_result(conn)
-        .await?;
-    let mut recipients = vec![updated.operator_organisation_id];
-    recipients.extend(updated.funder_organisation_id);
-    events::append(
-        conn,
-        Some(caller),
-        NewEvent {
-            event_type: "measure.contact_recorded",
-            subject_type: "measure",
-            subject_id: measure.id,
-            data: events::data(&crate::events::catalogue::MeasureContactEventData {
-                id: measure.id,
-                contact_id: contact.id,
-                kind: contact.kind,
-                occurred_on: contact.occurred_on,
-                contacts_count: updated.contacts_count,
-            })?,
-            recipients,
-            for_platform: false,
-        },
-    )
-    .await?;
-    Ok(contact)
-}
-
-/// Asks the decider for a measure's renewal number `ordinal` (the policy's `step`, already
-/// checked), dated today; the operator and the decider are told (`renewal.requested`).
-#[allow(clippy::too_many_arguments)]
-pub async fn request_renewal(
-    conn: &mut AsyncPgConnection,
-    caller: &Caller,
-    measure: &MeasureRow,
-    decider: Uuid,
-    ordinal: i32,
-    step: RenewalStep,
-    justification: Option<&str>,
-) -> Result<RenewalRow, ApiError> {
-    let row: RenewalRow = diesel::insert_into(renewals::table)
-        .values((
-            renewals::id.eq(Uuid::now_v7()),
-            renewals::measure_id.eq(measure.id),
-            renewals::household_id.eq(measure.household_id),
-            renewals::operator_organisation_id.eq(measure.operator_organisation_id),
-            renewals::decider_organisation_id.eq(decider),
-            renewals::ordinal.eq(ordinal),
-            renewals::months.eq(step.months),
-            renewals::exceptional.eq(step.exceptional),
-            renewals::justification.eq(justification.map(str::trim)),
-            renewals::status.eq(RenewalStatus::Requested),
-            renewals::requested_by_account_id.eq(caller.account_id),
-            renewals::requested_on.eq(crate::calendar::today()),
-        ))
-        .returning(RenewalRow::as_returning())
-        .get_result(conn)
-        .await?;
-    cases::record(
-        conn,
-        Some(caller),
-        &row,
-        Step::new("request", None).comment(justification),
-    )
-    .await?;
-    Ok(row)
 }
 
 /// Sets an objective of the measure with the household (`in_progress`), the first step of

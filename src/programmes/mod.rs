@@ -120,6 +120,22 @@ pub async fn take_place(
     }
 }
 
+/// Whether a measure of `kind` starting now would find a place in the programme (what
+/// [`take_place`] would do, read without taking it).
+pub async fn has_place(
+    conn: &mut AsyncPgConnection,
+    programme: Uuid,
+    kind: &str,
+) -> Result<bool, ApiError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        programme_kinds::table
+            .find((programme, kind))
+            .filter(programme_kinds::used.lt(programme_kinds::funded)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 /// Gives back the place of a started measure that leaves the programme.
 pub async fn release_place(
     conn: &mut AsyncPgConnection,

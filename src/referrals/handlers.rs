@@ -17,20 +17,21 @@ use super::rules;
 use super::service::{self, ClosingDetails};
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{authorize, may_share_household, Action};
+use crate::auth::policy::{authorize, Action, SharingBasis};
 use crate::cases::{self, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::journal;
 use crate::households::model::{self as households_model, PriorityGround, SpecialGround};
+use crate::households::sharing;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::IfMatch;
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
 use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
-use crate::identity::model::{OrganisationKind, OrganisationRow};
+use crate::identity::model::{Mandate, OrganisationKind, OrganisationRow};
 use crate::identity::organisations::validate_not_blank;
 use crate::measures::catalogue;
 use crate::schema::{organisations, referral_comments, referrals};
@@ -67,10 +68,16 @@ pub struct NewReferral {
     #[schema(max_items = 3)]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
     pub desired_start: Option<NaiveDate>,
-    /// When the answer is due: not in the past (`in_past`); default from the measure kind
-    /// (30 days).
+    /// When the answer is due: not in the past (`in_past`); default: today plus the kind's
+    /// `default_response_days` (30 when it has none).
     #[validate(custom(function = "crate::calendar::validate_not_past"))]
     pub response_due_on: Option<NaiveDate>,
+    /// Without the household's consent to sharing: the decision of a commission your
+    /// organisation is the secretariat of (`Organisation.commissions`), under whose mandate
+    /// the household is referred. Recorded with the referral and in the household's record
+    /// of sharings; its transfers carry it on.
+    #[validate(nested)]
+    pub mandate: Option<Mandate>,
 }
 
 /// A decline, with its coded reason.
@@ -213,9 +220,12 @@ async fn check_addressee(
 /// Send a referral
 ///
 /// Asks an operator to take a household on for a measure. Sharing the household with
-/// another organisation needs its consent in force, unless your organisation is a
-/// commission (kind `state_service` or `department`), whose legal basis is its mandate.
-/// Both parties are told through the feed (`referral.submitted`).
+/// another organisation needs its consent in force (422 `consent_required` on
+/// `household_id`), or the `mandate` of a commission your organisation is the secretariat
+/// of (`Organisation.commissions`; 422 `not_your_commission` on `mandate.commission`
+/// otherwise): being a department or a State service is no mandate. The sharing is
+/// recorded for the DPO (`GET /v1/households/{id}/sharings`). Both parties are told
+/// through the feed (`referral.submitted`).
 #[utoipa::path(
     tag = "referrals",
     operation_id = "create_referral",
@@ -250,7 +260,8 @@ pub async fn create_referral(
                 conn,
                 &caller,
                 new.household_id,
-                "household_id",
+                new.mandate.as_ref(),
+                ("household_id", "mandate.commission"),
                 &mut errors,
             )
             .await?;
@@ -275,8 +286,12 @@ pub async fn create_referral(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
-            let household = household.expect("checked above");
+            let (household, basis) = household.expect("checked above");
             let kind = kind.expect("checked above");
+            let mandate = match &basis {
+                SharingBasis::Mandate(m) => Some(m),
+                SharingBasis::Consent => None,
+            };
             let landlord = caller.organisation_kind == Some(OrganisationKind::SocialLandlord);
             if landlord
                 && new
@@ -314,11 +329,27 @@ pub async fn create_referral(
                         .response_due_on
                         .unwrap_or_else(|| service::default_due(kind.default_response_days))),
                     referrals::status.eq(ReferralStatus::Submitted),
+                    referrals::mandate_commission.eq(mandate.map(|m| m.commission)),
+                    referrals::mandate_reference.eq(mandate.map(|m| m.decision_reference.trim())),
+                    referrals::mandate_decided_on.eq(mandate.map(|m| m.decided_on)),
                 ))
                 .returning(ReferralRow::as_returning())
                 .get_result(conn)
                 .await?;
             cases::record(conn, Some(&caller), &row, Step::new("submit", None)).await?;
+            sharing::record(
+                conn,
+                sharing::Sharing {
+                    household: household.id,
+                    to: row.addressee_organisation_id,
+                    by: org,
+                    actor: Some(caller.account_id),
+                    path: sharing::SharingPath::Referral,
+                    case_id: row.id,
+                    basis: &basis,
+                },
+            )
+            .await?;
             let id = row.id;
             let view = service::present(conn, &caller, vec![row]).await?.remove(0);
             Ok(referral_response(StatusCode::CREATED, &view)
@@ -505,30 +536,32 @@ async fn act(
                             ));
                         }
                         // The new operator would see the household, on behalf of the
-                        // referrer (who stays the new referral's referrer).
-                        let consent = households_model::find_visible(
+                        // referrer (who stays the new referral's referrer): its consent in
+                        // force, or the mandate the referral was sent under.
+                        let household = households_model::find_visible(
                             conn,
                             caller.partner_organisation()?,
                             row.household_id,
                             false,
                         )
-                        .await?
-                        .consent_in_force();
-                        let referrer: OrganisationRow = organisations::table
-                            .find(row.referrer_organisation_id)
-                            .select(OrganisationRow::as_select())
-                            .first(conn)
-                            .await?;
-                        if let Err(why) = may_share_household(Some(referrer.kind), consent) {
-                            errors.push(FieldError::new(
-                                "addressee_organisation_id",
-                                "consent_required",
-                                why,
-                            ));
-                        }
+                        .await?;
+                        let basis = sharing::basis(
+                            conn,
+                            row.referrer_organisation_id,
+                            &household,
+                            row.mandate().as_ref(),
+                            "addressee_organisation_id",
+                            &mut errors,
+                        )
+                        .await?;
                         if !errors.is_empty() {
                             return Err(ApiError::Validation(errors));
                         }
+                        let basis = basis.expect("checked above");
+                        let mandate = match &basis {
+                            SharingBasis::Mandate(m) => Some(m),
+                            SharingBasis::Consent => None,
+                        };
                         // The new referral keeps the referrer, so the loop stays closed for it.
                         let linked: ReferralRow = diesel::insert_into(referrals::table)
                             .values((
@@ -548,10 +581,27 @@ async fn act(
                                     .eq(row.response_due_on.max(service::default_due(None))),
                                 referrals::status.eq(ReferralStatus::Submitted),
                                 referrals::transferred_from_id.eq(Some(row.id)),
+                                referrals::mandate_commission.eq(mandate.map(|m| m.commission)),
+                                referrals::mandate_reference
+                                    .eq(mandate.map(|m| m.decision_reference.as_str())),
+                                referrals::mandate_decided_on.eq(mandate.map(|m| m.decided_on)),
                             ))
                             .returning(ReferralRow::as_returning())
                             .get_result(conn)
                             .await?;
+                        sharing::record(
+                            conn,
+                            sharing::Sharing {
+                                household: row.household_id,
+                                to: t.addressee_organisation_id,
+                                by: row.referrer_organisation_id,
+                                actor: Some(caller.account_id),
+                                path: sharing::SharingPath::Transfer,
+                                case_id: linked.id,
+                                basis: &basis,
+                            },
+                        )
+                        .await?;
                         cases::record(
                             conn,
                             Some(&caller),
@@ -582,7 +632,7 @@ async fn act(
                 if to == ReferralStatus::Accepted {
                     service::make_others_obsolete(conn, &updated).await?;
                     // The loop goes on: the measure starts in the same transaction.
-                    crate::measures::handlers::open_from_referral(conn, &caller, &updated).await?;
+                    crate::measures::service::open_from_referral(conn, &caller, &updated).await?;
                 }
                 let view = service::present(conn, &caller, vec![updated])
                     .await?

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::{PriorityGround, SpecialGround};
+use crate::identity::model::{CommissionKind, Mandate};
 use crate::schema::{referral_comments, referrals};
 use crate::text_enum;
 
@@ -83,9 +84,21 @@ pub struct ReferralRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub mandate_commission: Option<CommissionKind>,
+    pub mandate_reference: Option<String>,
+    pub mandate_decided_on: Option<NaiveDate>,
 }
 
 impl ReferralRow {
+    /// The commission's mandate it was sent under, when it was sent without consent.
+    pub fn mandate(&self) -> Option<Mandate> {
+        Some(Mandate {
+            commission: self.mandate_commission?,
+            decision_reference: self.mandate_reference.clone()?,
+            decided_on: self.mandate_decided_on?,
+        })
+    }
+
     pub fn special(&self) -> Vec<SpecialGround> {
         serde_json::from_value(self.special_grounds.clone()).unwrap_or_default()
     }
@@ -113,7 +126,9 @@ impl ReferralRow {
     "priority_grounds": ["eviction_threat"], "special_category_grounds": [],
     "desired_start": "2026-12-01", "response_due_on": "2026-12-07", "overdue": false,
     "status": "submitted", "decline_reason": null, "closing_comment": null,
-    "transferred_from_id": null, "transferred_to_id": null, "allowed_actions": ["acknowledge", "transfer"],
+    "transferred_from_id": null, "transferred_to_id": null,
+    "mandate": {"commission": "ccapex", "decision_reference": "CCAPEX-53-2026-0412", "decided_on": "2026-11-20"},
+    "allowed_actions": ["acknowledge", "transfer"],
     "version": 1, "created_at": "2026-11-22T18:51:05Z", "updated_at": "2026-11-22T18:51:05Z"
 }))]
 pub struct Referral {
@@ -144,7 +159,12 @@ pub struct Referral {
     pub closing_comment: Option<String>,
     pub transferred_from_id: Option<Uuid>,
     pub transferred_to_id: Option<Uuid>,
-    /// What the caller's organisation may do now (`POST /v1/referrals/{id}/{action}`).
+    /// The commission's mandate the referral was sent under, when the household had not
+    /// consented to the sharing (its transfers carry it on); `null`: sent with the
+    /// household's consent.
+    pub mandate: Option<Mandate>,
+    /// What the caller may do now (`POST /v1/referrals/{id}/{action}`): exactly the actions
+    /// that would succeed (state, role and scope, and the state they depend on).
     pub allowed_actions: Vec<ReferralAction>,
     pub version: i32,
     pub created_at: DateTime<Utc>,

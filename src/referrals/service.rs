@@ -54,6 +54,7 @@ pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
     rows.into_iter()
         .map(|row| {
             let party = party_of(caller, &row);
+            let mandate = row.mandate();
             Referral {
                 id: row.id,
                 household_id: row.household_id,
@@ -72,6 +73,7 @@ pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
                 closing_comment: row.closing_comment,
                 transferred_from_id: row.transferred_from_id,
                 transferred_to_id: row.transferred_to_id,
+                mandate,
                 allowed_actions: party
                     .map(|p| rules::allowed_actions(row.status, p))
                     .unwrap_or_default(),

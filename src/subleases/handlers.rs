@@ -344,7 +344,15 @@ pub async fn create_sublease(
         if !covered {
             errors.push(FieldError::new("unit_id", "unknown_unit", "no unit your organisation holds or sees through an active agreement has this id"));
         }
-        households_model::find_to_share(conn, &caller, new.household_id, "household_id", &mut errors).await?;
+        let shared = households_model::find_to_share(
+            conn,
+            &caller,
+            new.household_id,
+            None,
+            ("household_id", "household_id"),
+            &mut errors,
+        )
+        .await?;
         if new.planned_end_on <= new.starts_on {
             errors.push(FieldError::new("planned_end_on", "before_start", "the planned end is after the start"));
         }
@@ -422,6 +430,21 @@ pub async fn create_sublease(
             set_unit_status(conn, Some(&caller), unit.id, UnitStatus::Reserved).await?;
         }
         cases::record(conn, Some(&caller), &row, Step::new("plan", None)).await?;
+        if let Some((household, basis)) = &shared {
+            crate::households::sharing::share_if_new(
+                conn,
+                crate::households::sharing::Sharing {
+                    household: household.id,
+                    to: row.landlord_organisation_id,
+                    by: org,
+                    actor: Some(caller.account_id),
+                    path: crate::households::sharing::SharingPath::Sublease,
+                    case_id: row.id,
+                    basis,
+                },
+            )
+            .await?;
+        }
         let id = row.id;
         let view = present(conn, org, vec![row]).await?.remove(0);
         Ok(sublease_response(StatusCode::CREATED, &view).header("location", format!("/v1/subleases/{id}")))

@@ -284,11 +284,12 @@ pub async fn create_proposal(
                 ));
             }
             let mut errors = field_errors;
-            households_model::find_to_share(
+            let shared = households_model::find_to_share(
                 conn,
                 &caller,
                 new.household_id,
-                "household_id",
+                None,
+                ("household_id", "household_id"),
                 &mut errors,
             )
             .await?;
@@ -342,6 +343,21 @@ pub async fn create_proposal(
                 .get_result(conn)
                 .await?;
             cases::record(conn, Some(&caller), &row, Step::new("propose", None)).await?;
+            if let Some((household, basis)) = &shared {
+                crate::households::sharing::share_if_new(
+                    conn,
+                    crate::households::sharing::Sharing {
+                        household: household.id,
+                        to: row.landlord_organisation_id,
+                        by: org,
+                        actor: Some(caller.account_id),
+                        path: crate::households::sharing::SharingPath::Proposal,
+                        case_id: row.id,
+                        basis,
+                    },
+                )
+                .await?;
+            }
             let id = row.id;
             let view = present(conn, org, vec![row]).await?.remove(0);
             Ok(proposal_response(StatusCode::CREATED, &view)

@@ -250,6 +250,20 @@ async fn every_patch_is_a_merge_patch() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let h: Value = r.json().await.unwrap();
+    // With its consent to sharing: the measure below names a funder.
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/v1/households/{}/consent", h["id"].as_str().unwrap()),
+            Some(&association.admin_token),
+        )
+        .header("if-match", "\"1\"")
+        .json(&json!({"given_on": "2026-11-02"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let h: Value = r.json().await.unwrap();
     let r = app
         .post(
             "/v1/units",
@@ -678,6 +692,7 @@ async fn calendar_rules_use_the_french_legal_date() {
     // 23:30 UTC on 31 December 2027: 00:30 on 1 January 2028 in France.
     let app = spawn_app_at("2027-12-31T23:30:00Z").await;
     let ccapex = app.organisation("state_service").await;
+    app.designate_commissions(ccapex.id, &["ccapex"]).await;
     let operator = app.organisation("association").await;
     let landlord = app.organisation("social_landlord").await;
     let h: Value = app
@@ -692,7 +707,8 @@ async fn calendar_rules_use_the_french_legal_date() {
         .unwrap();
     let refer = |due: &str| {
         json!({"household_id": h["id"], "addressee_organisation_id": operator.id,
-               "measure_kind": "avdl", "reason": "Expulsion annoncée", "response_due_on": due})
+               "measure_kind": "avdl", "reason": "Expulsion annoncée", "response_due_on": due,
+               "mandate": {"commission": "ccapex", "decision_reference": "CCAPEX-53-1", "decided_on": "2027-12-20"}})
     };
     // The last day of 2027 is over in France.
     let p = problem(
@@ -1014,7 +1030,8 @@ async fn every_sharing_path_needs_consent_or_a_commission_mandate() {
     )
     .await;
 
-    // The one exception: a commission, under its mandate.
+    // The one exception: a commission, under its mandate (a State service is none by its
+    // kind alone).
     let ccapex = app.organisation("state_service").await;
     let sans: Value = created(
         app.post(
@@ -1026,14 +1043,22 @@ async fn every_sharing_path_needs_consent_or_a_commission_mandate() {
     )
     .await;
     assert!(sans["consent"].is_null());
+    let saisine = json!({"household_id": sans["id"], "addressee_organisation_id": b.id,
+                         "measure_kind": "avdl", "reason": "Saisine CCAPEX"});
+    let p = problem(
+        app.post("/v1/referrals", &ccapex.admin_token, &saisine)
+            .await,
+        422,
+    )
+    .await;
+    refused(&p, "household_id");
+    app.designate_commissions(ccapex.id, &["ccapex"]).await;
+    let mut with_mandate = saisine.clone();
+    with_mandate["mandate"] = json!({"commission": "ccapex", "decision_reference": "CCAPEX-53-77",
+                                     "decided_on": "2026-11-18"});
     created(
-        app.post(
-            "/v1/referrals",
-            &ccapex.admin_token,
-            &json!({"household_id": sans["id"], "addressee_organisation_id": b.id,
-                    "measure_kind": "avdl", "reason": "Saisine CCAPEX"}),
-        )
-        .await,
+        app.post("/v1/referrals", &ccapex.admin_token, &with_mandate)
+            .await,
     )
     .await;
     // The referral stays the commission's when its operator hands it on: under its mandate.

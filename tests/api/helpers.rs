@@ -333,6 +333,22 @@ impl TestApp {
         }
     }
 
+    /// The platform admins say the organisation is the secretariat of these commissions
+    /// (`ccapex`, `dalo_mediation`, `cud`, `pdalpd`).
+    pub async fn designate_commissions(&self, org: Uuid, commissions: &[&str]) {
+        let platform = self.platform_token().await;
+        let path = format!("/v1/organisations/{org}");
+        let current: Value = self.get(&path, &platform).await.json().await.unwrap();
+        let r = self
+            .request(Method::PATCH, &path, Some(&platform))
+            .header("if-match", format!("\"{}\"", current["version"]))
+            .json(&json!({"commissions": commissions}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
     /// Creates a person with the role in the organisation (as `creator`); returns its id and a token.
     pub async fn person(&self, creator: &str, org: Uuid, role: &str) -> (Uuid, String) {
         let email = format!("{role}.{}@org.example", Uuid::now_v7().simple());

@@ -20,9 +20,10 @@ async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Valu
         .unwrap()
 }
 
-/// A household the organisation registers.
+/// A household the organisation registers, with its consent to sharing (a funder named
+/// for its measures sees it).
 async fn new_household(app: &TestApp, org: &Org, last: &str) -> Value {
-    created(
+    let h = created(
         app.post(
             "/v1/households",
             &org.admin_token,
@@ -30,6 +31,15 @@ async fn new_household(app: &TestApp, org: &Org, last: &str) -> Value {
         )
         .await,
     )
+    .await;
+    ok(act(
+        app,
+        &org.admin_token,
+        &format!("/v1/households/{}/consent", id(&h)),
+        &h["version"],
+        json!({"given_on": "2026-11-02"}),
+    )
+    .await)
     .await
 }
 
@@ -488,6 +498,7 @@ async fn allier_kind(app: &TestApp, department: &Org) -> Value {
             &department.admin_token,
             &json!({"code": "bail_glissant_03", "name": "Accompagnement bail glissant",
                     "funder": "Département de l'Allier", "duration_months": 18,
+                    "outcome_codes": ["kept_housing", "rehoused", "left_without_solution", "ended_by_household"],
                     "funder_kinds": ["department"], "department_code": "03"}),
         )
         .await,
@@ -509,6 +520,7 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
 
     // Who manages a département's kind: its department's admins only.
     let body = json!({"code": "bail_glissant_03", "name": "x", "funder": "x",
+                      "outcome_codes": ["kept_housing"],
                       "funder_kinds": ["department"], "department_code": "03"});
     problem(app.post("/v1/measure-kinds", &platform, &body).await, 403).await;
     problem(
@@ -564,9 +576,13 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
         422,
     )
     .await;
+    // Nor does the Allier's department fund a household of the Mayenne.
     assert_eq!(
         field_codes(&p),
-        vec![("kind".into(), "unknown_measure_kind".into())]
+        vec![
+            ("kind".into(), "unknown_measure_kind".into()),
+            ("funder_organisation_id".into(), "outside_territory".into())
+        ]
     );
 
     // The family's measure, then its sub-lease naming it.
@@ -749,6 +765,7 @@ async fn every_state_table_cell_answers_through_http() {
     let body = |a: &str| match a {
         "suspend" => json!({"reason": "household_request", "until": until}),
         "close" => json!({"outcomes": ["kept_housing"]}),
+        "cancel" => json!({"reason": "household_declined"}),
         _ => json!({}),
     };
     for (kind, funder, needs_decision) in [("asll", &department, true), ("avdl", &state, false)] {
@@ -806,6 +823,18 @@ async fn every_state_table_cell_answers_through_http() {
                         ("active" | "suspended", "close") => Some("closed"),
                         _ => None,
                     };
+                    // `allowed_actions`, as this party sees it, is exactly what succeeds.
+                    let seen =
+                        get(&app, &org.admin_token, &format!("/v1/measures/{}", id(&m))).await;
+                    let listed = seen["allowed_actions"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!(a));
+                    assert_eq!(
+                        listed,
+                        may && to.is_some(),
+                        "{kind} {s} {a} {party}: {seen}"
+                    );
                     let r = measure_act(&app, &org.admin_token, &m, a, body(a)).await;
                     match (may, to) {
                         (false, _) => {
@@ -870,7 +899,7 @@ async fn every_state_table_cell_answers_through_http() {
 /// which one waits.
 #[actix_web::test]
 async fn one_pending_renewal_holds_when_requests_race() {
-    let app = spawn_app().await;
+    let app = spawn_app_at("2027-03-01T09:00:00Z").await;
     let department = app.organisation("department").await;
     let association = app.organisation("association").await;
     let h = new_household(&app, &association, "Course").await;
@@ -880,7 +909,16 @@ async fn one_pending_renewal_holds_when_requests_race() {
         json!({"household_id": id(&h), "kind": "asll", "funder_organisation_id": department.id}),
     )
     .await;
-    ok(measure_act(&app, &department.admin_token, &m, "start", json!({})).await).await;
+    // Started five months ago: in its renewal window.
+    ok(measure_act(
+        &app,
+        &department.admin_token,
+        &m,
+        "start",
+        json!({"starts_on": "2026-10-01"}),
+    )
+    .await)
+    .await;
     let path = format!("/v1/measures/{}/renewals", id(&m));
     let requests = (0..8).map(|_| {
         app.request(Method::POST, &path, Some(&association.admin_token))
@@ -1134,7 +1172,8 @@ async fn a_catalogue_change_leaves_running_measures_as_they_are() {
     )
     .await;
     assert_eq!(before["funding"]["rules"]["contact_every_days"], 14);
-    assert_eq!(before["funding"]["rules"]["kind_version"], 1);
+    let version = get(&app, &platform, "/v1/measure-kinds/asll").await["version"].clone();
+    assert_eq!(before["funding"]["rules"]["kind_version"], version);
     // A department admin does not change a national kind; the platform does, with If-Match.
     let kind = app.get("/v1/measure-kinds/asll", &platform).await;
     let etag = kind.headers()["etag"].to_str().unwrap().to_owned();
@@ -1182,7 +1221,7 @@ async fn a_catalogue_change_leaves_running_measures_as_they_are() {
     .await
     .unwrap())
     .await;
-    assert_eq!(changed["version"], 2);
+    assert_eq!(changed["version"], version.as_i64().unwrap() + 1);
     let still = get(
         &app,
         &association.admin_token,
@@ -1198,7 +1237,10 @@ async fn a_catalogue_change_leaves_running_measures_as_they_are() {
     )
     .await;
     assert_eq!(after["funding"]["rules"]["contact_every_days"], 21);
-    assert_eq!(after["funding"]["rules"]["kind_version"], 2);
+    assert_eq!(
+        after["funding"]["rules"]["kind_version"],
+        changed["version"]
+    );
     assert_eq!(
         after["funding"]["rules"]["renewal_policy"],
         json!([{"months": 6, "exceptional": false}])
@@ -1464,8 +1506,16 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
         json!({"household_id": id(&h), "kind": "asll", "funder_organisation_id": department.id}),
     )
     .await;
-    let asll =
-        ok(measure_act(&app, &department.admin_token, &asll, "start", json!({})).await).await;
+    // Started five months ago: its renewal window (the last 3 months) is open.
+    let asll = ok(measure_act(
+        &app,
+        &department.admin_token,
+        &asll,
+        "start",
+        json!({"starts_on": "2026-10-01"}),
+    )
+    .await)
+    .await;
     // A suspended measure's end is not settled: no renewal until it resumes.
     let asll = ok(measure_act(
         &app,
@@ -1531,6 +1581,7 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
     let platform = app.platform_token().await;
     let p = problem(app.post("/v1/measure-kinds", &platform,
         &json!({"code": "AVDL", "name": "", "funder": "x", "funder_kinds": [], "max_total_months": 6,
+                "outcome_codes": [], "renewal_window_months": 25,
                 "renewal_policy": [{"months": 0, "exceptional": false}]})).await, 422).await;
     assert_eq!(
         fields(&p),
@@ -1539,12 +1590,50 @@ async fn each_measure_field_rule_is_a_422_naming_it() {
             "funder_kinds",
             "max_total_months",
             "name",
-            "renewal_policy"
+            "outcome_codes",
+            "renewal_policy",
+            "renewal_window_months"
         ]
     );
+    // Outcome codes are required (none no longer means any), and the groups that exclude
+    // each other name codes of the kind, two or more, each once.
+    let p = problem(app.post("/v1/measure-kinds", &platform,
+        &json!({"code": "sans_issue", "name": "x", "funder": "x", "funder_kinds": ["state_service"]})).await, 422).await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("outcome_codes".into(), "required".into())]
+    );
+    let p = problem(app.post("/v1/measure-kinds", &platform,
+        &json!({"code": "issues_croisees", "name": "x", "funder": "x", "funder_kinds": ["state_service"],
+                "outcome_codes": ["kept_housing", "rehoused"],
+                "exclusive_outcomes": [["kept_housing"], ["kept_housing", "deceased", "kept_housing"]]})).await, 422).await;
+    assert_eq!(
+        field_codes(&p),
+        vec![
+            ("exclusive_outcomes[0]".into(), "too_small".into()),
+            (
+                "exclusive_outcomes[1][1]".into(),
+                "not_an_outcome_of_kind".into()
+            ),
+            ("exclusive_outcomes[1][2]".into(), "duplicate".into()),
+        ]
+    );
+    // Absent, the platform's groups apply, as far as the kind offers the codes.
+    let k = created(app.post("/v1/measure-kinds", &platform,
+        &json!({"code": "issues_par_defaut", "name": "x", "funder": "x", "funder_kinds": ["state_service"],
+                "outcome_codes": ["kept_housing", "rehoused", "employment_or_training", "deceased"]})).await).await;
+    assert_eq!(
+        k["exclusive_outcomes"],
+        json!([
+            ["kept_housing", "rehoused", "deceased"],
+            ["employment_or_training", "deceased"]
+        ])
+    );
+    assert_eq!(k["renewal_window_months"], Value::Null);
     // Codes are national: a taken code is a conflict.
     problem(app.post("/v1/measure-kinds", &platform,
-        &json!({"code": "avdl", "name": "AVDL", "funder": "x", "funder_kinds": ["state_service"]})).await, 409).await;
+        &json!({"code": "avdl", "name": "AVDL", "funder": "x", "funder_kinds": ["state_service"],
+                "outcome_codes": ["kept_housing"]})).await, 409).await;
 }
 
 /// Objectives and their history; the operator's alone.

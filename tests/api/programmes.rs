@@ -620,6 +620,19 @@ async fn indicators_are_the_figures_computed_by_hand() {
     let other_operator = base.organisation_in("association", "71").await;
     let hosting = base.organisation_in("association", "71").await;
     let landlord = base.organisation_in("social_landlord", "71").await;
+    // The renewal window is catalogue data: this data set asks renewals in the first weeks,
+    // so the platform opens it over the whole 6 months (measures opened from now on).
+    let platform = base.platform_token().await;
+    let asll = ok(base.get("/v1/measure-kinds/asll", &platform).await).await;
+    ok(patch(
+        &base,
+        &platform,
+        "/v1/measure-kinds/asll",
+        &asll["version"],
+        json!({"renewal_window_months": 6}),
+    )
+    .await)
+    .await;
     let programme = created(
         base.post(
             "/v1/programmes",
@@ -1536,7 +1549,7 @@ async fn each_programme_field_rule_is_a_422_naming_it() {
         &association.admin_token,
         &format!("/v1/measures/{}/cancel", id(&m)),
         &m["version"],
-        json!({}),
+        json!({"reason": "funder_refused"}),
     )
     .await)
     .await;

@@ -18,9 +18,15 @@ struct World {
     household: String,
 }
 
+/// The CCAPEX's decision its referrals rely on (the household has not consented).
+fn mandate() -> Value {
+    json!({"commission": "ccapex", "decision_reference": "CCAPEX-53-2026-0412", "decided_on": "2026-11-18"})
+}
+
 async fn world() -> World {
     let app = spawn_app().await;
     let ccapex = app.organisation("state_service").await;
+    app.designate_commissions(ccapex.id, &["ccapex"]).await;
     let operator = app.organisation("association").await;
     let other_operator = app.organisation("association").await;
     let landlord = app.organisation("social_landlord").await;
@@ -50,12 +56,21 @@ async fn world() -> World {
 
 impl World {
     async fn refer(&self, from: &Org, to: Uuid, kind: &str) -> Value {
+        let mut body = json!({"household_id": self.household, "addressee_organisation_id": to,
+                              "measure_kind": kind, "reason": "Impayés de loyer depuis trois mois"});
+        if from.id == self.ccapex.id {
+            body["mandate"] = mandate();
+        }
         let r = self
             .app
-            .post("/v1/referrals", &from.admin_token,
-                  &json!({"household_id": self.household, "addressee_organisation_id": to, "measure_kind": kind, "reason": "Impayés de loyer depuis trois mois"}))
+            .post("/v1/referrals", &from.admin_token, &body)
             .await;
-        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
         r.json().await.unwrap()
     }
 
@@ -677,7 +692,8 @@ async fn races_and_retries() {
 
     // An idempotent retry of a referral creates one.
     let before = app.count("referrals").await;
-    let body = json!({"household_id": w.household, "addressee_organisation_id": w.other_operator.id, "measure_kind": "avdl", "reason": "Relogement"});
+    let body = json!({"household_id": w.household, "addressee_organisation_id": w.other_operator.id, "measure_kind": "avdl", "reason": "Relogement",
+                      "mandate": mandate()});
     let send = || {
         app.request(Method::POST, "/v1/referrals", Some(&w.ccapex.admin_token))
             .header("idempotency-key", "ref-1")
@@ -697,7 +713,8 @@ async fn races_and_retries() {
 async fn each_field_rule_is_reported_and_nothing_is_written() {
     let w = world().await;
     let app = &w.app;
-    let base = json!({"household_id": w.household, "addressee_organisation_id": w.operator.id, "measure_kind": "avdl", "reason": "Motif"});
+    let base = json!({"household_id": w.household, "addressee_organisation_id": w.operator.id, "measure_kind": "avdl", "reason": "Motif",
+                      "mandate": mandate()});
     let before = app.count("referrals").await;
     let cases: Vec<(Value, &str, &str)> = vec![
         (
@@ -748,7 +765,8 @@ async fn each_field_rule_is_reported_and_nothing_is_written() {
     }
     // Several at once, field rules and database rules together.
     let p = problem(app.post("/v1/referrals", &w.ccapex.admin_token,
-        &json!({"household_id": w.household, "addressee_organisation_id": w.ccapex.id, "measure_kind": "x", "reason": " ", "response_due_on": "2000-01-01"})).await, 422).await;
+        &json!({"household_id": w.household, "addressee_organisation_id": w.ccapex.id, "measure_kind": "x", "reason": " ", "response_due_on": "2000-01-01",
+                "mandate": mandate()})).await, 422).await;
     assert_eq!(
         fields(&p),
         vec![
