@@ -264,6 +264,16 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "A contact with the household was logged (its note never leaves the operator)",
     ),
     kind(
+        "measure.contact_corrected",
+        "MeasureContactEventData",
+        "The operator corrected a contact logged with a mistake: the rhythm was computed again",
+    ),
+    kind(
+        "measure.contact_removed",
+        "MeasureContactEventData",
+        "The operator removed a contact logged by mistake: the rhythm and the count were computed again",
+    ),
+    kind(
         "renewal.requested",
         "RenewalEventData",
         "The operator asked the funder to renew a measure",
@@ -277,6 +287,11 @@ pub const EVENT_KINDS: &[EventKind] = &[
         "renewal.refused",
         "RenewalEventData",
         "The funder refused a renewal, with a coded reason",
+    ),
+    kind(
+        "renewal.withdrawn",
+        "RenewalEventData",
+        "The operator withdrew a renewal request before its decision",
     ),
     kind(
         "objective.created",
@@ -519,7 +534,8 @@ impl MeasureEventData {
     }
 }
 
-/// `data` of `measure.contact_recorded`: never the note.
+/// `data` of `measure.contact_recorded`, `measure.contact_corrected` and
+/// `measure.contact_removed`: the contact as it now is (kind, day), never the note.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeasureContactEventData {
     /// The measure.
@@ -527,7 +543,7 @@ pub struct MeasureContactEventData {
     pub contact_id: Uuid,
     pub kind: ContactKind,
     pub occurred_on: chrono::NaiveDate,
-    /// Contacts logged on the measure so far.
+    /// Contacts that count on the measure now (the removed ones aside).
     pub contacts_count: i32,
 }
 
@@ -537,7 +553,10 @@ pub struct RenewalEventData {
     pub id: Uuid,
     pub measure_id: Uuid,
     pub status: RenewalStatus,
+    /// The months asked.
     pub months: i32,
+    /// Set on `renewal.granted`: the months granted (at most those asked).
+    pub granted_months: Option<i32>,
     /// Set on `renewal.granted`: the measure's new planned end.
     pub ends_on: Option<chrono::NaiveDate>,
     /// Set on `renewal.refused`.
@@ -552,6 +571,7 @@ impl From<&RenewalRow> for RenewalEventData {
             measure_id: row.measure_id,
             status: row.status,
             months: row.months,
+            granted_months: row.granted_months,
             ends_on: row.ends_on,
             refusal_reason: row.refusal_reason,
             version: row.version,

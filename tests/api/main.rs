@@ -12,5 +12,7 @@ mod organisations;
 mod outage;
 mod programmes;
 mod referrals;
+mod renewals_and_contacts;
+mod sharing;
 mod tools;
 mod webhooks;
