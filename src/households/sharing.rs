@@ -125,6 +125,33 @@ pub async fn commissions_of(
     Ok(row.commission_list())
 }
 
+/// Of these households, those whose consent to sharing is in force.
+pub async fn consenting(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, ApiError> {
+    Ok(households::table
+        .filter(households::id.eq_any(ids))
+        .filter(households::consent_given_on.is_not_null())
+        .filter(households::consent_withdrawn_at.is_null())
+        .select(households::id)
+        .load(conn)
+        .await?)
+}
+
+/// The commissions each of these organisations is the secretariat of.
+pub async fn commissions_of_all(
+    conn: &mut AsyncPgConnection,
+    orgs: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<CommissionKind>>, ApiError> {
+    let rows: Vec<OrganisationRow> = organisations::table
+        .filter(organisations::id.eq_any(orgs))
+        .select(OrganisationRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|o| (o.id, o.commission_list()))
+        .collect())
+}
+
 /// The basis on which `by` may share the household, or the refusal as a field error on
 /// `field` (`consent_required`, `not_your_commission`).
 pub async fn basis(

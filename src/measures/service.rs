@@ -665,6 +665,31 @@ pub async fn open_from_referral(
     .await
 }
 
+/// Of these households, the measure kinds each has running (proposed, active, suspended)
+/// with this operator: a referral for one of those is not accepted (it would be the
+/// second, see [`open`]).
+pub async fn running_kinds(
+    conn: &mut AsyncPgConnection,
+    operator: Uuid,
+    households: &[Uuid],
+) -> Result<std::collections::HashSet<(Uuid, String)>, ApiError> {
+    let rows: Vec<(Uuid, String)> = measures::table
+        .filter(measures::operator_organisation_id.eq(operator))
+        .filter(measures::household_id.eq_any(households))
+        .filter(measures::status.eq_any(RUNNING))
+        .select((measures::household_id, measures::kind))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The states of a running measure.
+const RUNNING: [MeasureStatus; 3] = [
+    MeasureStatus::Proposed,
+    MeasureStatus::Active,
+    MeasureStatus::Suspended,
+];
+
 /// What opens a measure.
 pub struct Opening {
     pub kind: crate::measures::catalogue::MeasureKindRow,
@@ -698,11 +723,7 @@ pub async fn open(
         .filter(measures::household_id.eq(o.household_id))
         .filter(measures::kind.eq(&o.kind.code))
         .filter(measures::operator_organisation_id.eq(o.operator))
-        .filter(measures::status.eq_any([
-            MeasureStatus::Proposed,
-            MeasureStatus::Active,
-            MeasureStatus::Suspended,
-        ]))
+        .filter(measures::status.eq_any(RUNNING))
         .select(measures::id)
         .first(conn)
         .await

@@ -378,7 +378,8 @@ pub async fn get_referral(
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
     let rows = journal::load(&mut conn, &caller, party_query(org, id), "household_id", 1).await?;
-    let view = service::shape(&caller, rows)
+    let mut actions = service::allowed_actions(&mut conn, &caller, &rows).await?;
+    let view = service::shape(&caller, rows, &mut actions)
         .pop()
         .ok_or(ApiError::NotFound)?;
     Ok(referral_response(StatusCode::OK, &view).into_response(false))
@@ -460,7 +461,8 @@ pub async fn list_referrals(
     let q = q.order(referrals::id.asc()).limit(page.limit + 1);
     let rows = journal::load(&mut conn, &caller, q, "household_id", page.limit).await?;
     let (rows, more) = page.split(rows);
-    let views = service::shape(&caller, rows);
+    let mut actions = service::allowed_actions(&mut conn, &caller, &rows).await?;
+    let views = service::shape(&caller, rows, &mut actions);
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))
 }
 
@@ -488,8 +490,31 @@ async fn act(
             async move |conn: &mut AsyncPgConnection, id: Uuid, if_match: IfMatch| {
                 let (row, party) = cases::find_as_party::<ReferralRow>(conn, org, id, true).await?;
                 if_match.check(row.version)?;
-                let to = rules::transition(row.status, action, party)
-                    .map_err(|r| cases::refusal_error(r, "a referral", action, party.as_str()))?;
+                let to = match rules::transition(row.status, action, party) {
+                    Ok(to) => to,
+                    // 409 with what the caller may do instead: exactly what would succeed.
+                    Err(cases::Refusal::NotNow { current, .. }) => {
+                        let allowed =
+                            service::allowed_actions(conn, &caller, std::slice::from_ref(&row))
+                                .await?
+                                .remove(&row.id)
+                                .unwrap_or_default();
+                        return Err(cases::refusal_error(
+                            cases::Refusal::NotNow { current, allowed },
+                            "a referral",
+                            action,
+                            party.as_str(),
+                        ));
+                    }
+                    Err(r) => {
+                        return Err(cases::refusal_error(
+                            r,
+                            "a referral",
+                            action,
+                            party.as_str(),
+                        ))
+                    }
+                };
                 let (comment, details) = match &payload {
                     Payload::None => (None, ClosingDetails::default()),
                     Payload::Decline(d) => {

@@ -1,6 +1,8 @@
 //! What happens to referrals inside a transaction: presenting them to a party (with the
 //! read journal), recording transitions and telling both parties.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -45,16 +47,91 @@ fn party_of_organisation(org: Uuid, row: &ReferralRow) -> Option<Party> {
     }
 }
 
+/// The actions the caller may take on each referral now: exactly those that would succeed
+/// (a well-formed payload aside). The state table for its side ([`rules::allowed_actions`]),
+/// if its role and token may write referrals, less an `accept` that the household's running
+/// measure of the kind with this operator would refuse (409 `duplicate`), less a `transfer`
+/// that the sharing rule would refuse (no consent in force, and no mandate of a commission
+/// the referrer holds). Three statements for a whole page.
+pub async fn allowed_actions(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    rows: &[ReferralRow],
+) -> Result<HashMap<Uuid, Vec<ReferralAction>>, ApiError> {
+    let may_write = crate::auth::policy::may(caller, crate::auth::policy::Action::WriteReferrals);
+    let mut out: HashMap<Uuid, Vec<ReferralAction>> = rows
+        .iter()
+        .map(|r| {
+            let actions = party_of(caller, r)
+                .filter(|_| may_write)
+                .map(|p| rules::allowed_actions(r.status, p))
+                .unwrap_or_default();
+            (r.id, actions)
+        })
+        .collect();
+    let offered =
+        |out: &HashMap<Uuid, Vec<ReferralAction>>, a: ReferralAction| -> Vec<&ReferralRow> {
+            rows.iter()
+                .filter(|r| out.get(&r.id).is_some_and(|v| v.contains(&a)))
+                .collect()
+        };
+    let accepting = offered(&out, ReferralAction::Accept);
+    if let Some(org) = caller.organisation_id.filter(|_| !accepting.is_empty()) {
+        let households: Vec<Uuid> = accepting.iter().map(|r| r.household_id).collect();
+        let running = crate::measures::service::running_kinds(conn, org, &households).await?;
+        for r in accepting {
+            if running.contains(&(r.household_id, r.measure_kind.clone())) {
+                out.entry(r.id)
+                    .or_default()
+                    .retain(|a| *a != ReferralAction::Accept);
+            }
+        }
+    }
+    let transferring = offered(&out, ReferralAction::Transfer);
+    if !transferring.is_empty() {
+        let households: Vec<Uuid> = transferring.iter().map(|r| r.household_id).collect();
+        let consenting = crate::households::sharing::consenting(conn, &households).await?;
+        let referrers: Vec<Uuid> = transferring
+            .iter()
+            .map(|r| r.referrer_organisation_id)
+            .collect();
+        let held = crate::households::sharing::commissions_of_all(conn, &referrers).await?;
+        for r in transferring {
+            let commissions = held
+                .get(&r.referrer_organisation_id)
+                .cloned()
+                .unwrap_or_default();
+            let shareable = crate::auth::policy::sharing_basis(
+                consenting.contains(&r.household_id),
+                r.mandate().as_ref(),
+                &commissions,
+            )
+            .is_ok();
+            if !shareable {
+                out.entry(r.id)
+                    .or_default()
+                    .retain(|a| *a != ReferralAction::Transfer);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Shapes referrals for a party: special-category grounds only for those who handle them
-/// ([`handles_special_categories`]). Whoever returns the result journals those reads: by
-/// [`present`] in a write's transaction, or by a [`journal::JournalledRead`] statement.
-pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
+/// ([`handles_special_categories`]), and the caller's `allowed_actions` (see
+/// [`allowed_actions`]). Whoever returns the result journals those reads: by [`present`] in a
+/// write's transaction, or by a [`journal::JournalledRead`] statement.
+pub fn shape(
+    caller: &Caller,
+    rows: Vec<ReferralRow>,
+    actions: &mut HashMap<Uuid, Vec<ReferralAction>>,
+) -> Vec<Referral> {
     let sees_special = handles_special_categories(caller);
     let today = crate::calendar::today();
     rows.into_iter()
         .map(|row| {
-            let party = party_of(caller, &row);
             let mandate = row.mandate();
+            let allowed_actions = actions.remove(&row.id).unwrap_or_default();
             Referral {
                 id: row.id,
                 household_id: row.household_id,
@@ -74,9 +151,7 @@ pub fn shape(caller: &Caller, rows: Vec<ReferralRow>) -> Vec<Referral> {
                 transferred_from_id: row.transferred_from_id,
                 transferred_to_id: row.transferred_to_id,
                 mandate,
-                allowed_actions: party
-                    .map(|p| rules::allowed_actions(row.status, p))
-                    .unwrap_or_default(),
+                allowed_actions,
                 version: row.version,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -92,7 +167,8 @@ pub async fn present(
     caller: &Caller,
     rows: Vec<ReferralRow>,
 ) -> Result<Vec<Referral>, ApiError> {
-    let views = shape(caller, rows);
+    let mut actions = allowed_actions(conn, caller, &rows).await?;
+    let views = shape(caller, rows, &mut actions);
     let reads: Vec<_> = views
         .iter()
         .filter_map(|v| Some((v.household_id, v.special_category_grounds.clone()?)))

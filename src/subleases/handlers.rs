@@ -132,11 +132,50 @@ fn party_of(org: Uuid, row: &SubleaseRow) -> Option<SubleaseParty> {
     }
 }
 
+/// Whether gliding the sub-lease today would overlap another sub-lease of its unit: a
+/// glide ends it on `max(today, start)`, which, past its planned end, may reach into the
+/// next sub-let period (`subleases_no_overlap`, 409 `overlapping_sublease`).
+async fn glide_overlaps(conn: &mut AsyncPgConnection, row: &SubleaseRow) -> Result<bool, ApiError> {
+    let until = crate::calendar::today().max(row.starts_on);
+    if until <= row.planned_end_on {
+        return Ok(false);
+    }
+    Ok(diesel::select(diesel::dsl::exists(
+        subleases::table
+            .filter(subleases::unit_id.eq(row.unit_id))
+            .filter(subleases::id.ne(row.id))
+            .filter(subleases::starts_on.lt(until))
+            .filter(
+                subleases::ended_on
+                    .is_null()
+                    .and(subleases::planned_end_on.gt(row.starts_on))
+                    .or(subleases::ended_on.gt(row.starts_on)),
+            ),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 async fn present(
     conn: &mut AsyncPgConnection,
-    org: Uuid,
+    caller: &Caller,
     rows: Vec<SubleaseRow>,
 ) -> Result<Vec<Sublease>, ApiError> {
+    let org = caller.partner_organisation()?;
+    let may_write = crate::auth::policy::may(caller, Action::WriteHousing);
+    // What the caller may do to each: the state table for its side, if it may write, less
+    // a glide that would overlap the unit's next sub-lease.
+    let mut actions = std::collections::HashMap::new();
+    for row in &rows {
+        let mut allowed = party_of(org, row)
+            .filter(|_| may_write)
+            .map(|p| rules::allowed_actions(row.status, row.kind, p))
+            .unwrap_or_default();
+        if allowed.contains(&SubleaseAction::Glide) && glide_overlaps(conn, row).await? {
+            allowed.retain(|a| *a != SubleaseAction::Glide);
+        }
+        actions.insert(row.id, allowed);
+    }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
     let summaries = households_model::Summaries::load(conn, &ids).await?;
     let measure_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.measure_id).collect();
@@ -165,9 +204,7 @@ async fn present(
         .map(|row| {
             let household = summaries.get(row.household_id)?;
             let support_measure = row.measure_id.and_then(|m| support.get(&m).cloned());
-            let allowed_actions = party_of(org, &row)
-                .map(|p| rules::allowed_actions(row.status, row.kind, p))
-                .unwrap_or_default();
+            let allowed_actions = actions.remove(&row.id).unwrap_or_default();
             Ok(Sublease {
                 residual_charge_cents: row.residual_charge_cents(),
                 id: row.id,
@@ -446,7 +483,7 @@ pub async fn create_sublease(
             .await?;
         }
         let id = row.id;
-        let view = present(conn, org, vec![row]).await?.remove(0);
+        let view = present(conn, &caller, vec![row]).await?.remove(0);
         Ok(sublease_response(StatusCode::CREATED, &view).header("location", format!("/v1/subleases/{id}")))
     })
     .await
@@ -486,7 +523,7 @@ pub async fn get_sublease(
     let mut conn = db::conn(&state.pool).await?;
     let (row, _) =
         cases::find_as_party::<SubleaseRow>(&mut conn, org, id.into_inner(), false).await?;
-    let view = present(&mut conn, org, vec![row]).await?.remove(0);
+    let view = present(&mut conn, &caller, vec![row]).await?.remove(0);
     Ok(sublease_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -537,7 +574,7 @@ pub async fn list_subleases(
         .load(&mut conn)
         .await?;
     let (rows, more) = page.split(rows);
-    let views = present(&mut conn, org, rows).await?;
+    let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Sublease| v.id)))
 }
 
@@ -633,7 +670,7 @@ async fn act(
                         .reason(reason.map(|r| r.as_str())),
                 )
                 .await?;
-                let view = present(conn, org, vec![updated]).await?.remove(0);
+                let view = present(conn, &caller, vec![updated]).await?.remove(0);
                 Ok(sublease_response(StatusCode::OK, &view))
             },
         )

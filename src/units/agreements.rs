@@ -139,9 +139,11 @@ impl crate::cases::Case for AgreementRow {
 /// Views of agreements for the organisation, with the number of units each has attached.
 async fn present(
     conn: &mut AsyncPgConnection,
-    org: Uuid,
+    caller: &Caller,
     rows: Vec<AgreementRow>,
 ) -> Result<Vec<Agreement>, ApiError> {
+    let org = caller.partner_organisation()?;
+    let may_write = crate::auth::policy::may(caller, Action::WriteHousing);
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let counts: std::collections::HashMap<Option<Uuid>, i64> = units::table
         .filter(units::agreement_id.eq_any(&ids))
@@ -155,17 +157,17 @@ async fn present(
         .into_iter()
         .map(|r| {
             let n = counts.get(&Some(r.id)).copied().unwrap_or(0);
-            Agreement::view(r, n, org)
+            Agreement::view(r, n, org, may_write)
         })
         .collect())
 }
 
 async fn present_one(
     conn: &mut AsyncPgConnection,
-    org: Uuid,
+    caller: &Caller,
     row: AgreementRow,
 ) -> Result<Agreement, ApiError> {
-    Ok(present(conn, org, vec![row]).await?.remove(0))
+    Ok(present(conn, caller, vec![row]).await?.remove(0))
 }
 
 fn agreement_response(status: StatusCode, a: &Agreement) -> StoredResponse {
@@ -276,7 +278,7 @@ pub async fn create_agreement(
                 .await?;
             cases::record(conn, Some(&caller), &row, Step::new("propose", None)).await?;
             let id = row.id;
-            let view = present_one(conn, org, row).await?;
+            let view = present_one(conn, &caller, row).await?;
             Ok(agreement_response(StatusCode::CREATED, &view)
                 .header("location", format!("/v1/agreements/{id}")))
         },
@@ -303,7 +305,7 @@ pub async fn get_agreement(
     let mut conn = db::conn(&state.pool).await?;
     let (row, _) =
         cases::find_as_party::<AgreementRow>(&mut conn, org, id.into_inner(), false).await?;
-    let view = present_one(&mut conn, org, row).await?;
+    let view = present_one(&mut conn, &caller, row).await?;
     Ok(agreement_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -351,7 +353,7 @@ pub async fn list_agreements(
         .load(&mut conn)
         .await?;
     let (rows, more) = page.split(rows);
-    let views = present(&mut conn, org, rows).await?;
+    let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Agreement| v.id)))
 }
 
@@ -399,7 +401,7 @@ async fn act(
                         }
                     })?;
                 let updated = move_to(conn, Some(&caller), &row, to, comment.as_deref()).await?;
-                let view = present_one(conn, org, updated).await?;
+                let view = present_one(conn, &caller, updated).await?;
                 Ok(agreement_response(StatusCode::OK, &view))
             },
         )
@@ -698,7 +700,7 @@ pub async fn attach_units(
                 )
                 .await?;
             }
-            let view = present_one(conn, org, agreement).await?;
+            let view = present_one(conn, &caller, agreement).await?;
             Ok(StoredResponse::json(StatusCode::OK, &view))
         },
     )

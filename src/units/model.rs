@@ -299,7 +299,8 @@ pub struct Agreement {
     pub status: AgreementStatus,
     /// The comment of a decline or termination.
     pub closing_comment: Option<String>,
-    /// What your organisation may do to it now.
+    /// What the caller may do to it now: exactly the actions that would succeed (its
+    /// state, your side, your role and scope).
     pub allowed_actions: Vec<AgreementAction>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -307,7 +308,14 @@ pub struct Agreement {
 }
 
 impl Agreement {
-    pub fn view(row: AgreementRow, units_attached: i64, viewer: Uuid) -> Agreement {
+    /// The agreement as `viewer` sees it; `may_write`: the caller's role and token may act on
+    /// housing (else it is offered no action).
+    pub fn view(
+        row: AgreementRow,
+        units_attached: i64,
+        viewer: Uuid,
+        may_write: bool,
+    ) -> Agreement {
         let party = super::rules::Party::of(
             viewer,
             row.landlord_organisation_id,
@@ -326,6 +334,7 @@ impl Agreement {
             status: row.status,
             closing_comment: row.closing_comment,
             allowed_actions: party
+                .filter(|_| may_write)
                 .map(|p| super::rules::agreement_actions(row.status, p))
                 .unwrap_or_default(),
             version: row.version,
@@ -393,20 +402,31 @@ pub struct Proposal {
     pub decline_comment: Option<String>,
     /// Why the association withdrew it.
     pub withdrawal_reason: Option<String>,
-    /// What your organisation may do to it now.
+    /// What the caller may do to it now: exactly the actions that would succeed (its
+    /// state, your side, your role and scope, and for `accept` a unit still available).
     pub allowed_actions: Vec<ProposalAction>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a proposal's actions depend on besides its state and the viewer's side.
+#[derive(Debug, Clone, Copy)]
+pub struct ProposalContext {
+    /// The unit has been sub-let to the household (see `rules::proposal_transition`).
+    pub sublet: bool,
+    /// The unit is available: a landlord accepts a household for an available unit only.
+    pub unit_available: bool,
+    /// The caller's role and token may act on housing.
+    pub may_write: bool,
+}
+
 impl Proposal {
-    /// `sublet`: the unit has been sub-let to the household (see `rules::proposal_transition`).
     pub fn view(
         row: ProposalRow,
         household: HouseholdSummary,
         viewer: Uuid,
-        sublet: bool,
+        context: ProposalContext,
     ) -> Proposal {
         let party = super::rules::Party::of(
             viewer,
@@ -426,7 +446,12 @@ impl Proposal {
             decline_comment: row.decline_comment,
             withdrawal_reason: row.withdrawal_reason,
             allowed_actions: party
-                .map(|p| super::rules::proposal_actions(row.status, p, sublet))
+                .filter(|_| context.may_write)
+                .map(|p| {
+                    let mut actions = super::rules::proposal_actions(row.status, p, context.sublet);
+                    actions.retain(|a| *a != ProposalAction::Accept || context.unit_available);
+                    actions
+                })
                 .unwrap_or_default(),
             version: row.version,
             created_at: row.created_at,

@@ -14,7 +14,7 @@ use validator::Validate;
 use super::handlers::{release_unit, set_unit_status};
 use super::model::{
     find_visible_unit, lock_unit, sublet_pairs, AgreementStatus, Proposal, ProposalAction,
-    ProposalDeclineReason, ProposalRow, ProposalStatus, UnitStatus,
+    ProposalContext, ProposalDeclineReason, ProposalRow, ProposalStatus, UnitStatus,
 };
 use super::rules::{self, Party};
 use crate::action_endpoint;
@@ -72,17 +72,30 @@ pub struct ProposalFilters {
 /// Views for the organisation, each with its household's summary.
 async fn present(
     conn: &mut AsyncPgConnection,
-    org: Uuid,
+    caller: &Caller,
     rows: Vec<ProposalRow>,
 ) -> Result<Vec<Proposal>, ApiError> {
+    let org = caller.partner_organisation()?;
+    let may_write = crate::auth::policy::may(caller, Action::WriteHousing);
     let ids: Vec<Uuid> = rows.iter().map(|r| r.household_id).collect();
     let summaries = households_model::Summaries::load(conn, &ids).await?;
     let sublet = sublet_pairs(conn, &rows).await?;
+    let unit_ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
+    let available: Vec<Uuid> = crate::schema::units::table
+        .filter(crate::schema::units::id.eq_any(&unit_ids))
+        .filter(crate::schema::units::status.eq(UnitStatus::Available))
+        .select(crate::schema::units::id)
+        .load(conn)
+        .await?;
     rows.into_iter()
         .map(|r| {
             let household = summaries.get(r.household_id)?;
-            let sublet = sublet.contains(&(r.unit_id, r.household_id));
-            Ok(Proposal::view(r, household, org, sublet))
+            let context = ProposalContext {
+                sublet: sublet.contains(&(r.unit_id, r.household_id)),
+                unit_available: available.contains(&r.unit_id),
+                may_write,
+            };
+            Ok(Proposal::view(r, household, org, context))
         })
         .collect()
 }
@@ -359,7 +372,7 @@ pub async fn create_proposal(
                 .await?;
             }
             let id = row.id;
-            let view = present(conn, org, vec![row]).await?.remove(0);
+            let view = present(conn, &caller, vec![row]).await?.remove(0);
             Ok(proposal_response(StatusCode::CREATED, &view)
                 .header("location", format!("/v1/proposals/{id}")))
         },
@@ -386,7 +399,7 @@ pub async fn get_proposal(
     let mut conn = db::conn(&state.pool).await?;
     let (row, _) =
         cases::find_as_party::<ProposalRow>(&mut conn, org, id.into_inner(), false).await?;
-    let view = present(&mut conn, org, vec![row]).await?.remove(0);
+    let view = present(&mut conn, &caller, vec![row]).await?.remove(0);
     Ok(proposal_response(StatusCode::OK, &view).into_response(false))
 }
 
@@ -437,7 +450,7 @@ pub async fn list_proposals(
         .load(&mut conn)
         .await?;
     let (rows, more) = page.split(rows);
-    let views = present(&mut conn, org, rows).await?;
+    let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Proposal| v.id)))
 }
 
@@ -530,13 +543,20 @@ async fn act(
                     Answer::Accept => {
                         let unit = lock_unit(conn, row.unit_id).await?;
                         if unit.status != UnitStatus::Available {
+                            // The proposal stays open: the landlord may still decline it.
+                            let allowed: Vec<&str> =
+                                rules::proposal_actions(row.status, party, false)
+                                    .into_iter()
+                                    .filter(|a| *a != ProposalAction::Accept)
+                                    .map(|a| a.as_str())
+                                    .collect();
                             return Err(ApiError::not_now(
                                 format!(
                                     "the unit is {}: it can no longer be kept for this household",
                                     unit.status
                                 ),
-                                unit.status.as_str(),
-                                &[],
+                                row.status.as_str(),
+                                &allowed,
                             ));
                         }
                         let accepted = close(conn, Some(&caller), &row, to, None, None).await?;
@@ -570,7 +590,7 @@ async fn act(
                         withdrawn
                     }
                 };
-                let view = present(conn, org, vec![updated]).await?.remove(0);
+                let view = present(conn, &caller, vec![updated]).await?.remove(0);
                 Ok(proposal_response(StatusCode::OK, &view))
             },
         )

@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP against a real PostgreSQL.
 
 mod accounts;
+mod allowed_actions;
 mod auth;
 mod contract;
 mod edges;
