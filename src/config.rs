@@ -21,8 +21,10 @@ pub struct Config {
     pub demo_data: bool,
     /// `PASSERELLE_JWT_PRIVATE_KEY_FILE`: PKCS#8 PEM Ed25519 key; default generated in the data dir.
     pub jwt_private_key_file: Option<PathBuf>,
-    /// `PASSERELLE_JWT_ISSUER` (default `http://` and the bound address: the issuer of the
-    /// OAuth metadata is this too) and `PASSERELLE_JWT_AUDIENCE`.
+    /// `PASSERELLE_JWT_ISSUER`: an absolute `http(s)` URL, the service's public address
+    /// (default `http://` and the bound address). Tokens' `iss`, the OAuth metadata's
+    /// `issuer` (RFC 8414 §3.3 wants them identical) and the base of the endpoints it lists.
+    /// And `PASSERELLE_JWT_AUDIENCE`.
     pub jwt_issuer: String,
     pub jwt_audience: String,
     /// `PASSERELLE_ACCESS_TOKEN_TTL` (seconds).
@@ -126,6 +128,22 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     }
 }
 
+/// The issuer, as RFC 8414 §2 wants it: an absolute URL (`http` for development), no query
+/// or fragment; kept without a trailing slash.
+fn issuer(value: String) -> Result<String, String> {
+    let url = url::Url::parse(&value)
+        .map_err(|e| format!("PASSERELLE_JWT_ISSUER must be an absolute URL ({e}): {value}"))?;
+    if !matches!(url.scheme(), "https" | "http")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "PASSERELLE_JWT_ISSUER must be an http(s) URL without query or fragment: {value}"
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
 fn flag(name: &str, default: bool) -> Result<bool, String> {
     match var(name).map(|v| v.to_ascii_lowercase()) {
         None => Ok(default),
@@ -159,7 +177,9 @@ impl Config {
             jwt_private_key_file: var("PASSERELLE_JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
             // By default the address the service listens on, as a URL: RFC 8414 and RFC 9068
             // want the issuer to be where the metadata is read.
-            jwt_issuer: var("PASSERELLE_JWT_ISSUER").unwrap_or_else(|| format!("http://{bind}")),
+            jwt_issuer: issuer(
+                var("PASSERELLE_JWT_ISSUER").unwrap_or_else(|| format!("http://{bind}")),
+            )?,
             jwt_audience: var("PASSERELLE_JWT_AUDIENCE").unwrap_or_else(|| "passerelle-api".into()),
             access_token_ttl: parsed("PASSERELLE_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: parsed("PASSERELLE_REFRESH_TOKEN_TTL", 12 * 3600)?,
@@ -200,7 +220,8 @@ impl Config {
             bootstrap_admin_password: None,
             demo_data: false,
             jwt_private_key_file: None,
-            jwt_issuer: "passerelle".into(),
+            // The tests' servers set it to the address they listen on, as production does.
+            jwt_issuer: "http://127.0.0.1".into(),
             jwt_audience: "passerelle-api".into(),
             access_token_ttl: 900,
             refresh_token_ttl: 12 * 3600,

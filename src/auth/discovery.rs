@@ -30,15 +30,15 @@ use crate::state::AppState;
     "service_documentation": "https://passerelle.example.fr/docs/"
 }))]
 pub struct ServerMetadata {
-    /// The issuer: `PASSERELLE_JWT_ISSUER`, also the `iss` of access tokens (by default
-    /// `http://` and the address the service listens on; in production its public URL).
+    /// The issuer: `PASSERELLE_JWT_ISSUER`, identical to the `iss` of access tokens (RFC
+    /// 8414 §3.3): the service's public URL in production; by default `http://` and the
+    /// address the service listens on.
     pub issuer: String,
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub jwks_uri: String,
     pub scopes_supported: Vec<&'static str>,
-    /// None: there is no authorization endpoint (people sign in with the password grant;
-    /// the authorization code flow comes with people's sign-in).
+    /// None: there is no authorization endpoint; people sign in with the password grant.
     pub response_types_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -48,30 +48,12 @@ pub struct ServerMetadata {
     pub service_documentation: String,
 }
 
-/// Where the endpoints are: the issuer when it is a URL (the default, and what production
-/// sets), else this service's address as the request reached it: its `Host`, and the
-/// forwarded scheme and host only behind trusted proxies (`PASSERELLE_TRUSTED_PROXY_HOPS`),
-/// so that a forged `X-Forwarded-Host` cannot point partners' libraries elsewhere.
-fn base_url(state: &AppState, req: &HttpRequest) -> String {
-    let issuer = state.config.jwt_issuer.trim_end_matches('/');
-    if issuer.starts_with("https://") || issuer.starts_with("http://") {
-        return issuer.to_owned();
-    }
-    if state.config.trusted_proxy_hops > 0 {
-        let info = req.connection_info();
-        return format!("{}://{}", info.scheme(), info.host());
-    }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.config.bind.to_string());
-    format!("http://{host}")
+/// Where the endpoints are: under the issuer, the service's public URL
+/// (`PASSERELLE_JWT_ISSUER`, an absolute URL checked at start-up), whatever `Host` or
+/// forwarded header a request carries, so that none can point partners' libraries
+/// elsewhere.
+fn base_url(state: &AppState) -> &str {
+    state.config.jwt_issuer.trim_end_matches('/')
 }
 
 /// Authorization server metadata
@@ -85,12 +67,12 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
     responses((status = 200, description = "The metadata", body = ServerMetadata))
 )]
 #[get("/.well-known/oauth-authorization-server")]
-pub async fn metadata(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let base = base_url(&state, &req);
-    let issuer = base.clone();
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let base = base_url(&state);
+    // RFC 8414 §3.3: identical to the `iss` of the tokens.
+    let issuer = state.config.jwt_issuer.clone();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::VARY, "Host"))
         .json(ServerMetadata {
             issuer,
             token_endpoint: format!("{base}{}", crate::openapi::TOKEN_URL),

@@ -166,11 +166,13 @@ pub async fn spawn_app_configured(
         database_url.clone(),
         std::env::temp_dir().join("passerelle-test-data"),
     );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    // The issuer is where the service is served, as in production (a test may set another).
+    config.jwt_issuer = address.clone();
     configure(&mut config);
     let config = Arc::new(config);
     let keys = Arc::new(Keys::generate());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
     let server =
         passerelle::startup::serve(listener, config.clone(), &database_url, keys.clone()).unwrap();
     actix_web::rt::spawn(server);
