@@ -145,29 +145,51 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         );
 }
 
+/// The request headers a browser may send across origins: those the contract defines
+/// (every header parameter of the spec, checked by a test), and `Accept-Language`, which a
+/// front-end sends with every request.
+pub const CORS_REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "accept-language",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+    "x-request-id",
+];
+
+/// The response headers a browser's script may read: every response header the spec
+/// documents (checked by a test), and `Allow` of a 405.
+pub const CORS_EXPOSED_HEADERS: &[&str] = &[
+    "etag",
+    "location",
+    "retry-after",
+    "www-authenticate",
+    "x-request-id",
+    "idempotent-replayed",
+    "allow",
+];
+
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods([
             Method::GET,
+            Method::HEAD,
             Method::POST,
             Method::PATCH,
             Method::PUT,
             Method::DELETE,
         ])
-        .allowed_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::IF_MATCH,
-            header::HeaderName::from_static("idempotency-key"),
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .expose_headers([
-            header::ETAG,
-            header::LOCATION,
-            header::RETRY_AFTER,
-            header::HeaderName::from_static("x-request-id"),
-            header::HeaderName::from_static("idempotent-replayed"),
-        ])
+        .allowed_headers(
+            CORS_REQUEST_HEADERS
+                .iter()
+                .map(|h| header::HeaderName::from_static(h)),
+        )
+        .expose_headers(
+            CORS_EXPOSED_HEADERS
+                .iter()
+                .map(|h| header::HeaderName::from_static(h)),
+        )
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);

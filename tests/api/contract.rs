@@ -215,6 +215,99 @@ async fn cors_allows_only_the_front_end_origins() {
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
 
+/// Every header the contract defines crosses origins: a browser's preflight asking for each
+/// request header the spec documents (and `Accept-Language`) is allowed, and each response
+/// header the spec documents is exposed to the front-end's script, so that the documented
+/// 304s (`If-None-Match`) and retries (`Idempotency-Key`, `Retry-After`) work from a browser.
+#[actix_web::test]
+async fn cors_lets_the_front_end_use_every_header_of_the_contract() {
+    let app = spawn_app().await;
+    let origin = &app.config.cors_origins[0];
+    let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
+    let (mut request_headers, mut response_headers) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for ops in spec["paths"].as_object().unwrap().values() {
+        for op in ops.as_object().unwrap().values().filter(|o| o.is_object()) {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header" {
+                    request_headers.insert(p["name"].as_str().unwrap().to_ascii_lowercase());
+                }
+            }
+            for r in op["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.values())
+            {
+                for h in r["headers"].as_object().into_iter().flat_map(|h| h.keys()) {
+                    response_headers.insert(h.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    assert!(
+        request_headers.contains("if-none-match"),
+        "{request_headers:?}"
+    );
+    request_headers.extend(["authorization", "content-type", "accept-language"].map(String::from));
+    for header in &request_headers {
+        let r = app
+            .client
+            .request(Method::OPTIONS, app.url("/v1/households"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", header.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "preflight with {header}");
+        let allowed = r.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(
+            allowed.contains(header.as_str()),
+            "{header} not in {allowed}"
+        );
+    }
+    // All of them at once, as a front-end's conditional GET sends them.
+    let r = app
+        .client
+        .request(Method::OPTIONS, app.url("/v1/households"))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "authorization,if-none-match,accept-language",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A response carries the documented headers the script may read.
+    let token = app.platform_token().await;
+    let r = app
+        .client
+        .get(app.url("/v1/organisations"))
+        .bearer_auth(&token)
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], origin.as_str());
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for header in &response_headers {
+        assert!(
+            exposed.contains(header.as_str()),
+            "{header} not exposed: {exposed}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn idempotent_retries_replay_conflict_and_refuse_another_body() {
     let app = spawn_app().await;
