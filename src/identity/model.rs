@@ -432,3 +432,19 @@ pub async fn list_accounts(
         .load(conn)
         .await?)
 }
+
+/// Whether the account belongs to the organisation (active or not).
+pub async fn is_account_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    account: Uuid,
+    org: Uuid,
+) -> Result<bool, crate::error::ApiError> {
+    use diesel_async::RunQueryDsl;
+    Ok(diesel::select(diesel::dsl::exists(
+        crate::schema::accounts::table
+            .filter(crate::schema::accounts::id.eq(account))
+            .filter(crate::schema::accounts::organisation_id.eq(org)),
+    ))
+    .get_result(conn)
+    .await?)
+}

@@ -418,6 +418,24 @@ pub async fn check_offered(
     Ok(kind)
 }
 
+/// Whether an organisation of this kind operates some active kind of the catalogue.
+pub async fn operates_some_kind(
+    conn: &mut AsyncPgConnection,
+    kind: Option<OrganisationKind>,
+) -> Result<bool, ApiError> {
+    let Some(kind) = kind else {
+        return Ok(false);
+    };
+    let kinds: Vec<serde_json::Value> = measure_kinds::table
+        .filter(measure_kinds::active.eq(true))
+        .select(measure_kinds::operator_kinds)
+        .load(conn)
+        .await?;
+    Ok(kinds
+        .iter()
+        .any(|k| list::<OrganisationKind>(k).contains(&kind)))
+}
+
 /// The département of an organisation.
 pub async fn department_of(
     conn: &mut AsyncPgConnection,

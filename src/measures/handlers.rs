@@ -130,27 +130,49 @@ pub enum ListedAs {
     Operator,
     Funder,
     Referrer,
+    /// The landlord of a sub-lease that names the measure.
+    Landlord,
+}
+
+impl ListedAs {
+    fn side(self) -> MeasureParty {
+        match self {
+            ListedAs::Operator => MeasureParty::Operator,
+            ListedAs::Funder => MeasureParty::Funder,
+            ListedAs::Referrer => MeasureParty::Referrer,
+            ListedAs::Landlord => MeasureParty::Landlord,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        self.side().as_str()
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MeasureFilters {
-    /// Your organisation's side: `operator`, `funder` or `referrer`; all three when absent.
-    #[param(value_type = Option<String>, pattern = "^(operator|funder|referrer)$")]
+    /// Your organisation's side: `operator`, `funder`, `referrer` or `landlord` (of a
+    /// sub-lease that names the measure); all four when absent.
+    #[param(value_type = Option<String>, pattern = "^(operator|funder|referrer|landlord)$")]
     pub r#as: Option<ListedAs>,
+    /// Only measures in this status.
     pub status: Option<MeasureStatus>,
     /// A measure kind's code.
     #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
     pub kind: Option<String>,
+    /// Only this household's measures.
     pub household_id: Option<Uuid>,
     /// The referral a measure came from.
     pub referral_id: Option<Uuid>,
     /// The programme that funds it (`GET /v1/programmes`).
     pub programme_id: Option<Uuid>,
-    /// A worker's caseload: only measures your organisation operates.
+    /// A worker's caseload: an account of your organisation (`not_in_organisation`
+    /// otherwise); only measures your organisation operates (see the operation).
     pub worker_account_id: Option<Uuid>,
     /// `true`: active measures your organisation operates whose next contact was due before
-    /// today; `false`: the others it operates. Only measures your organisation operates.
+    /// today; `false`: the others it operates. Only measures your organisation operates
+    /// (see the operation).
     pub contact_overdue: Option<bool>,
     /// Only measures planned to end before this date.
     pub ending_before: Option<NaiveDate>,
@@ -411,14 +433,25 @@ pub async fn get_measure(
 
 /// List measures
 ///
-/// The measures your organisation operates, funds or referred (`as`), by id. A worker's
-/// caseload: `worker_account_id` (with `contact_overdue=true`: the measures whose visit is late).
+/// The measures your organisation operates, funds, referred or lets the home of (`as`;
+/// all four when absent), by id. A worker's caseload: `worker_account_id` (with
+/// `contact_overdue=true`: the measures whose next contact is overdue). The follow-up
+/// filters (`worker_account_id`, `contact_overdue`) are the operator's: they keep to the
+/// measures your organisation operates, with `as=operator` or without `as`; with another
+/// `as` they are a 422 naming the filter, and for an organisation whose kind operates no
+/// measure kind a 403 naming it (a funder does not learn who is late).
 #[utoipa::path(
     tag = "measures",
     operation_id = "list_measures",
     params(MeasureFilters, PageParams),
     security(("oauth2" = ["measures:read"])),
-    responses((status = 200, description = "A page of measures", body = PageOf<Measure>))
+    responses(
+        (status = 200, description = "A page of measures", body = PageOf<Measure>),
+        (status = 403, description = "A follow-up filter for an organisation that operates no measure kind",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A follow-up filter with `as` other than `operator`, or a worker who is not one of your organisation's accounts",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/measures")]
 pub async fn list_measures(
@@ -430,29 +463,6 @@ pub async fn list_measures(
     authorize(&caller, Action::ReadMeasures)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
-    let mut q = service::with_household().into_boxed();
-    q = match filters.r#as {
-        Some(ListedAs::Operator) => q.filter(measures::operator_organisation_id.eq(org)),
-        Some(ListedAs::Funder) => q.filter(measures::funder_organisation_id.eq(org)),
-        Some(ListedAs::Referrer) => q.filter(measures::referrer_organisation_id.eq(org)),
-        None => q.filter(
-            measures::operator_organisation_id
-                .eq(org)
-                .or(measures::funder_organisation_id.eq(org))
-                .or(measures::referrer_organisation_id.eq(org)),
-        ),
-    };
-    // The follow-up is the operator's: its filters keep to the measures the organisation
-    // operates (a funder does not learn a worker's caseload or who is late).
-    if filters.worker_account_id.is_some() || filters.contact_overdue.is_some() {
-        q = q.filter(measures::operator_organisation_id.eq(org));
-    }
-    if let Some(after) = page.after {
-        q = q.filter(measures::id.gt(after));
-    }
-    if let Some(s) = filters.status {
-        q = q.filter(measures::status.eq(s));
-    }
     if let Some(kind) = &filters.kind {
         if !crate::referrals::rules::measure_kind_code_is_valid(kind) {
             return Err(ApiError::bad_request(
@@ -461,49 +471,73 @@ pub async fn list_measures(
                 "a measure kind's code (see /v1/measure-kinds)",
             ));
         }
-        q = q.filter(measures::kind.eq(kind.clone()));
-    }
-    if let Some(h) = filters.household_id {
-        q = q.filter(measures::household_id.eq(h));
-    }
-    if let Some(r) = filters.referral_id {
-        q = q.filter(measures::origin_referral_id.eq(r));
-    }
-    if let Some(p) = filters.programme_id {
-        q = q.filter(measures::programme_id.eq(p));
-    }
-    if let Some(w) = filters.worker_account_id {
-        q = q.filter(measures::worker_account_id.eq(w));
-    }
-    let today = crate::calendar::today();
-    match filters.contact_overdue {
-        Some(true) => {
-            q = q
-                .filter(measures::status.eq(MeasureStatus::Active))
-                .filter(measures::next_contact_due_on.lt(today))
-        }
-        Some(false) => {
-            q = q.filter(
-                measures::status
-                    .ne(MeasureStatus::Active)
-                    .or(measures::next_contact_due_on.is_null())
-                    .or(measures::next_contact_due_on.ge(today)),
-            )
-        }
-        None => {}
-    }
-    if let Some(d) = filters.ending_before {
-        q = q.filter(measures::planned_end_on.lt(d));
-    }
-    if let Some(since) = filters.updated_since {
-        q = q.filter(measures::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<service::MeasureWithHousehold> = q
-        .order(measures::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    // The follow-up filters are the operator's: refused, naming them, where they cannot
+    // apply (never a silently empty page).
+    let follow_up: Vec<&str> = [
+        ("worker_account_id", filters.worker_account_id.is_some()),
+        ("contact_overdue", filters.contact_overdue.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, used)| used.then_some(f))
+    .collect();
+    if !follow_up.is_empty() {
+        if let Some(side) = filters.r#as.filter(|a| *a != ListedAs::Operator) {
+            return Err(ApiError::Validation(
+                follow_up
+                    .iter()
+                    .map(|f| {
+                        FieldError::new(
+                            *f,
+                            "operator_only",
+                            format!(
+                                "a measure's follow-up is its operator's: `{f}` goes with \
+                                 `as=operator` (or no `as`), not `as={}`",
+                                side.as_str()
+                            ),
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+        if !catalogue::operates_some_kind(&mut conn, caller.organisation_kind).await? {
+            return Err(ApiError::Forbidden(format!(
+                "`{}`: a measure's follow-up is its operator's, and your organisation's kind \
+                 operates no measure kind",
+                follow_up.join("`, `")
+            )));
+        }
+        if let Some(w) = filters.worker_account_id {
+            if !crate::identity::model::is_account_of(&mut conn, w, org).await? {
+                return Err(ApiError::invalid(
+                    "worker_account_id",
+                    "not_in_organisation",
+                    "not an account of your organisation: a caseload is one of your workers'",
+                ));
+            }
+        }
+    }
+    let rows = service::list(
+        &mut conn,
+        service::MeasureList {
+            org,
+            side: filters.r#as.map(ListedAs::side),
+            operated_only: !follow_up.is_empty(),
+            status: filters.status,
+            kind: filters.kind.clone(),
+            household_id: filters.household_id,
+            referral_id: filters.referral_id,
+            programme_id: filters.programme_id,
+            worker_account_id: filters.worker_account_id,
+            contact_overdue: filters.contact_overdue,
+            ending_before: filters.ending_before,
+            updated_since: filters.updated_since,
+            today: crate::calendar::today(),
+        },
+        page,
+    )
+    .await?;
     let (rows, more) = page.split(rows);
     let views = service::views(&mut conn, &caller, org, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v| v.id)))

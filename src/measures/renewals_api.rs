@@ -106,9 +106,11 @@ pub struct RenewalFilters {
     /// `decider` (your decisions) or `operator` (your requests); both when absent.
     #[param(value_type = Option<String>, pattern = "^(decider|operator)$")]
     pub r#as: Option<RenewalSide>,
+    /// Only renewals in this status.
     pub status: Option<RenewalStatus>,
     /// `true`: requests waiting more than 10 days; `false`: the others.
     pub overdue: Option<bool>,
+    /// One measure's renewals: a measure your organisation operates or funds.
     pub measure_id: Option<Uuid>,
 }
 
@@ -377,12 +379,21 @@ pub async fn list_measure_renewals(
 ///
 /// The requests waiting for your organisation's decision (`as=decider&status=requested`;
 /// `overdue=true`: waiting more than 10 days) and those it asked for (`as=operator`), by id.
+/// A `measure_id` must be a measure your organisation operates or funds (422
+/// `unknown_measure` for one it is no party to, 403 for one it refers or lets the home
+/// of), and agree with `as` (422 `not_your_side`).
 #[utoipa::path(
     tag = "measures",
     operation_id = "list_renewals",
     params(RenewalFilters, PageParams),
     security(("oauth2" = ["measures:read"])),
-    responses((status = 200, description = "A page of renewals", body = PageOf<Renewal>))
+    responses(
+        (status = 200, description = "A page of renewals", body = PageOf<Renewal>),
+        (status = 403, description = "`measure_id` names a measure your organisation refers or lets the home of",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`measure_id` names no measure of yours, or disagrees with `as`",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/renewals")]
 pub async fn list_renewals(
@@ -395,6 +406,45 @@ pub async fn list_renewals(
     let org = caller.partner_organisation()?;
     let page = page.page()?;
     let mut conn = db::conn(&state.pool).await?;
+    // A measure's renewals are its operator's and its funder's: a `measure_id` the caller
+    // may not list renewals of is refused, naming it (never a silently empty page).
+    if let Some(m) = filters.measure_id {
+        let (_, party) = cases::find_as_party::<MeasureRow>(&mut conn, org, m, false)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound => ApiError::invalid(
+                    "measure_id",
+                    "unknown_measure",
+                    "no measure your organisation is a party to has this id",
+                ),
+                other => other,
+            })?;
+        let side = match party {
+            MeasureParty::Operator => RenewalSide::Operator,
+            MeasureParty::Funder => RenewalSide::Decider,
+            other => {
+                return Err(ApiError::Forbidden(format!(
+                    "`measure_id`: a measure's renewals are its operator's and its funder's; \
+                     your organisation is its {}",
+                    other.as_str()
+                )))
+            }
+        };
+        if filters.r#as.is_some_and(|a| a != side) {
+            return Err(ApiError::invalid(
+                "as",
+                "not_your_side",
+                format!(
+                    "your organisation is this measure's {}: its renewals are listed with `as={}`",
+                    party.as_str(),
+                    match side {
+                        RenewalSide::Operator => "operator",
+                        RenewalSide::Decider => "decider",
+                    }
+                ),
+            ));
+        }
+    }
     let rows = renewal_service::list(
         &mut conn,
         RenewalList {

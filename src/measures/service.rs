@@ -492,8 +492,118 @@ pub fn view(
     })
 }
 
+/// Which measures an organisation lists.
+pub struct MeasureList {
+    pub org: Uuid,
+    /// Its side; `None`: every side.
+    pub side: Option<MeasureParty>,
+    /// Only the measures it operates (the follow-up filters are the operator's).
+    pub operated_only: bool,
+    pub status: Option<MeasureStatus>,
+    pub kind: Option<String>,
+    pub household_id: Option<Uuid>,
+    pub referral_id: Option<Uuid>,
+    pub programme_id: Option<Uuid>,
+    pub worker_account_id: Option<Uuid>,
+    pub contact_overdue: Option<bool>,
+    pub ending_before: Option<NaiveDate>,
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub today: NaiveDate,
+}
+
+/// A page of an organisation's measures with their households, by id (one more row than
+/// the page, to tell whether another follows). A landlord's are those its sub-leases name.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    l: MeasureList,
+    page: crate::http::pagination::Page,
+) -> Result<Vec<MeasureWithHousehold>, ApiError> {
+    let org = l.org;
+    // The follow-up filters keep to the measures it operates.
+    let side = if l.operated_only {
+        Some(MeasureParty::Operator)
+    } else {
+        l.side
+    };
+    // A landlord's measures, read first: a list of ids keeps every branch of the scope
+    // indexable (the operator's, funder's and referrer's indexes, the primary key).
+    let let_by_org: Vec<Uuid> = if matches!(side, None | Some(MeasureParty::Landlord)) {
+        subleases::table
+            .filter(subleases::landlord_organisation_id.eq(org))
+            .filter(subleases::measure_id.is_not_null())
+            .select(subleases::measure_id.assume_not_null())
+            .distinct()
+            .load(conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let mut q = with_household().into_boxed();
+    q = match side {
+        Some(MeasureParty::Operator) => q.filter(measures::operator_organisation_id.eq(org)),
+        Some(MeasureParty::Funder) => q.filter(measures::funder_organisation_id.eq(org)),
+        Some(MeasureParty::Referrer) => q.filter(measures::referrer_organisation_id.eq(org)),
+        Some(MeasureParty::Landlord) => q.filter(measures::id.eq_any(let_by_org)),
+        None => q.filter(
+            measures::operator_organisation_id
+                .eq(org)
+                .or(measures::funder_organisation_id.eq(org))
+                .or(measures::referrer_organisation_id.eq(org))
+                .or(measures::id.eq_any(let_by_org)),
+        ),
+    };
+    if let Some(after) = page.after {
+        q = q.filter(measures::id.gt(after));
+    }
+    if let Some(s) = l.status {
+        q = q.filter(measures::status.eq(s));
+    }
+    if let Some(kind) = l.kind {
+        q = q.filter(measures::kind.eq(kind));
+    }
+    if let Some(h) = l.household_id {
+        q = q.filter(measures::household_id.eq(h));
+    }
+    if let Some(r) = l.referral_id {
+        q = q.filter(measures::origin_referral_id.eq(r));
+    }
+    if let Some(p) = l.programme_id {
+        q = q.filter(measures::programme_id.eq(p));
+    }
+    if let Some(w) = l.worker_account_id {
+        q = q.filter(measures::worker_account_id.eq(w));
+    }
+    match l.contact_overdue {
+        Some(true) => {
+            q = q
+                .filter(measures::status.eq(MeasureStatus::Active))
+                .filter(measures::next_contact_due_on.lt(l.today))
+        }
+        Some(false) => {
+            q = q.filter(
+                measures::status
+                    .ne(MeasureStatus::Active)
+                    .or(measures::next_contact_due_on.is_null())
+                    .or(measures::next_contact_due_on.ge(l.today)),
+            )
+        }
+        None => {}
+    }
+    if let Some(d) = l.ending_before {
+        q = q.filter(measures::planned_end_on.lt(d));
+    }
+    if let Some(since) = l.updated_since {
+        q = q.filter(measures::updated_at.ge(since));
+    }
+    Ok(q.order(measures::id.asc())
+        .limit(page.limit + 1)
+        .load(conn)
+        .await?)
+}
+
 /// Each row as the caller's organisation sees it (rows of a list the organisation
-/// operates, funds or referred).
+/// operates, funds, referred or lets the home of: a row where it is no party of the row
+/// came through its sub-lease, as the landlord).
 pub async fn views(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
@@ -503,10 +613,9 @@ pub async fn views(
     let today = crate::calendar::today();
     let mut out = Vec::with_capacity(rows.len());
     for (r, h) in rows {
-        if let Some(p) = party_in_row(org, &r) {
-            let actions = allowed_actions(conn, caller, &r, p).await?;
-            out.push(view(r, h, p, today, actions)?);
-        }
+        let p = party_in_row(org, &r).unwrap_or(MeasureParty::Landlord);
+        let actions = allowed_actions(conn, caller, &r, p).await?;
+        out.push(view(r, h, p, today, actions)?);
     }
     Ok(out)
 }

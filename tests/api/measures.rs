@@ -671,6 +671,17 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
         "{seen}"
     );
     assert_eq!(seen["allowed_actions"], json!([]));
+    // It is in the landlord's list too, as it sees it (never an empty page for a party).
+    for path in ["/v1/measures", "/v1/measures?as=landlord"] {
+        let listed = app.list_all(&landlord.admin_token, path, 10).await;
+        assert_eq!(listed.len(), 1, "{path}");
+        assert_eq!(listed[0]["id"], m["id"]);
+        assert!(listed[0].get("details").is_none(), "{}", listed[0]);
+    }
+    assert!(app
+        .list_all(&landlord.admin_token, "/v1/measures?as=funder", 10)
+        .await
+        .is_empty());
     for sub in ["history", "contacts", "objectives", "renewals"] {
         problem(
             app.get(
@@ -1730,4 +1741,128 @@ async fn objectives_keep_their_history() {
     .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     let _ = StatusCode::OK;
+}
+
+/// A filter the caller may not use is refused, naming it, never a silently empty page: the
+/// follow-up filters are the operator's, a caseload is one of the organisation's workers',
+/// and a measure's renewals are listed by its operator and its funder.
+#[actix_web::test]
+async fn a_filter_the_caller_may_not_use_is_refused_naming_it() {
+    let app = spawn_app_at("2027-03-01T09:00:00Z").await;
+    let department = app.organisation("department").await;
+    let association = app.organisation("association").await;
+    let stranger = app.organisation("association").await;
+    let (stranger_worker, _) = app
+        .person(&stranger.admin_token, stranger.id, "worker")
+        .await;
+    let h = new_household(&app, &association, "Filtre").await;
+    let m = open(
+        &app,
+        &association.admin_token,
+        json!({"household_id": id(&h), "kind": "asll", "funder_organisation_id": department.id}),
+    )
+    .await;
+    let m = ok(measure_act(
+        &app,
+        &department.admin_token,
+        &m,
+        "start",
+        json!({"starts_on": "2026-10-01"}),
+    )
+    .await)
+    .await;
+    created(
+        app.post(
+            &format!("/v1/measures/{}/renewals", id(&m)),
+            &association.admin_token,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    // The funder asking who is late: the follow-up is the operator's.
+    let p = problem(
+        app.get("/v1/measures?contact_overdue=true", &department.admin_token)
+            .await,
+        403,
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("contact_overdue"),
+        "{p}"
+    );
+    let p = problem(
+        app.get("/v1/measures?as=funder&contact_overdue=true&worker_account_id=01a24940-0000-7000-8000-000000000000", &department.admin_token)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![
+            ("worker_account_id".into(), "operator_only".into()),
+            ("contact_overdue".into(), "operator_only".into())
+        ]
+    );
+    let p = problem(
+        app.get(
+            "/v1/measures?as=referrer&contact_overdue=false",
+            &association.admin_token,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("contact_overdue".into(), "operator_only".into())]
+    );
+    let p = problem(
+        app.get(
+            &format!("/v1/measures?worker_account_id={stranger_worker}"),
+            &association.admin_token,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("worker_account_id".into(), "not_in_organisation".into())]
+    );
+    // The operator gets the real answer.
+    let late = app
+        .list_all(
+            &association.admin_token,
+            "/v1/measures?contact_overdue=true",
+            10,
+        )
+        .await;
+    assert_eq!(late.len(), 1);
+    // A measure's renewals: its operator's and its funder's, on their own side.
+    let path = |q: &str| format!("/v1/renewals?measure_id={}{q}", id(&m));
+    assert_eq!(
+        app.list_all(&department.admin_token, &path(""), 10)
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.list_all(&association.admin_token, &path("&as=operator"), 10)
+            .await
+            .len(),
+        1
+    );
+    let p = problem(
+        app.get(&path("&as=operator"), &department.admin_token)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("as".into(), "not_your_side".into())]);
+    let p = problem(app.get(&path(""), &stranger.admin_token).await, 422).await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("measure_id".into(), "unknown_measure".into())]
+    );
 }
