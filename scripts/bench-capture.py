@@ -4,9 +4,12 @@
 Usage: bench-capture.py SERVER_LOG OFFSET > script.sql
 
 Reads the server log from byte OFFSET (the request was made with
-log_min_duration_statement = 0), keeps every statement the request's backend executed, in order,
-with its bound parameters written as literals, so that pgbench runs exactly the SQL the
-endpoint ran.
+log_min_duration_statement = 0 and log_line_prefix naming each line's application, app=%a),
+keeps every statement the request's backend executed, in order, with its bound parameters
+written as literals, so that pgbench runs exactly the SQL the endpoint ran. The request's
+backend is the one of the service's HTTP pool (application passerelle-http) that ran
+statements: the background work (passerelle-jobs, passerelle-webhooks) and psql are others,
+whatever they ran meanwhile.
 """
 import re
 import sys
@@ -35,15 +38,25 @@ for i, line in enumerate(lines):
     detail = next((l for l in lines[j : j + 5] if "parameters:" in l), "")
     params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", detail))
     sql = re.sub(r"\$(\d+)(?!\d)", lambda p: params[p.group(1)], sql)
-    backend = re.search(r"\[(\d+)\]", line[: m.start()])
-    statements.append((backend.group(1) if backend else "", sql.rstrip().rstrip(";") + ";"))
+    prefix = line[: m.start()]
+    backend = re.search(r"\[(\d+)\]", prefix)
+    app = re.search(r"app=(\S*)", prefix)
+    statements.append(
+        (
+            backend.group(1) if backend else "",
+            app.group(1) if app else "",
+            sql.rstrip().rstrip(";") + ";",
+        )
+    )
 
 if not statements:
     sys.exit("no statement found in the log: was log_min_duration_statement set?")
-# The request ran on one backend; a background job of the service (an expiry) may have run
-# on another meanwhile: keep the backend that ran the most statements.
-counts = {}
-for backend, _ in statements:
-    counts[backend] = counts.get(backend, 0) + 1
-request_backend = max(counts, key=counts.get)
-print("\n".join(sql for backend, sql in statements if backend == request_backend))
+requests = {backend for backend, app, _ in statements if app == "passerelle-http"}
+if len(requests) != 1:
+    apps = sorted({app for _, app, _ in statements})
+    sys.exit(
+        f"the request's statements come from {len(requests)} backends of passerelle-http "
+        f"(applications in the log: {apps}): was log_line_prefix set with app=%a?"
+    )
+request_backend = requests.pop()
+print("\n".join(sql for backend, _, sql in statements if backend == request_backend))

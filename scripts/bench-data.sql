@@ -26,7 +26,7 @@ SELECT row_number() OVER (ORDER BY code) - 1 AS n, code FROM measure_kinds;
 INSERT INTO households (id, created_by_organisation_id, created_by_account_id, head_last_name, head_first_names,
                         head_birth_date, identity_key, household_type, adults, children,
                         monthly_resources_cents, housing_situation, priority_grounds, special_grounds,
-                        consent_given_on)
+                        consent_given_on, department_code)
 SELECT gen_random_uuid(), c.ccapex, c.ccapex_admin, 'Synthetique' || n, 'Menage', date '1950-01-01' + (n % 20000),
        'synthetique' || n || '|menage|' || (date '1950-01-01' + (n % 20000)),
        (ARRAY['single_person', 'couple', 'single_parent_family', 'family'])[1 + n % 4], 1 + n % 2, n % 4,
@@ -35,7 +35,7 @@ SELECT gen_random_uuid(), c.ccapex, c.ccapex_admin, 'Synthetique' || n, 'Menage'
               'ordinary_housing_under_threat', 'ordinary_housing'])[1 + n % 7],
        '["eviction_threat"]',
        CASE WHEN n % 10 = 0 THEN '["domestic_violence_victim"]' ELSE '[]' END::jsonb,
-       date '2026-01-01'
+       date '2026-01-01', '53'
 FROM bench_ctx c, generate_series(1, :households) AS n;
 
 CREATE TEMP TABLE bench_households AS

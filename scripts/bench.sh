@@ -126,11 +126,15 @@ capture() {
     shift
     log="$data_dir/postgres/server.log"
     offset=$(stat -c %s "$log")
+    # Each line names its backend's application: the requests' pool is passerelle-http, the
+    # background work's passerelle-jobs and passerelle-webhooks (src/db.rs).
     sql "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
+    sql "ALTER SYSTEM SET log_line_prefix = '%m [%p] app=%a '" >/dev/null
     sql "SELECT pg_reload_conf()" >/dev/null
     sleep 0.5
     curl -fsS -o /dev/null "$@"
     sql "ALTER SYSTEM RESET log_min_duration_statement" >/dev/null
+    sql "ALTER SYSTEM RESET log_line_prefix" >/dev/null
     sql "SELECT pg_reload_conf()" >/dev/null
     sleep 0.5
     python3 scripts/bench-capture.py "$log" "$offset" >"$work/$name.sql"

@@ -18,15 +18,21 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 
-/// Builds the pool. Connections are made lazily: the service starts (and `/healthz`
-/// answers) even while the database is down, and recovers when it comes back.
-pub fn pool(database_url: &str, max_size: usize) -> Result<DbPool, String> {
+/// Builds the pool of one part of the service (`role`: `http`, `jobs`, `webhooks`), whose
+/// connections PostgreSQL knows as `passerelle-<role>` (`application_name`: in
+/// `pg_stat_activity` and the server's log, so that an operator, or the benchmark's
+/// statement capture, tells the requests' backends from the background work's).
+/// Connections are made lazily: the service starts (and `/healthz` answers) even while the
+/// database is down, and recovers when it comes back.
+pub fn pool(database_url: &str, max_size: usize, role: &str) -> Result<DbPool, String> {
+    let sep = if database_url.contains('?') { '&' } else { '?' };
+    let database_url = format!("{database_url}{sep}application_name=passerelle-{role}");
     // No test query at each checkout (one round trip saved per request): a connection that
     // died with the server fails its next query (503, retry) and is then discarded.
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(&database_url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(Duration::from_secs(5)))

@@ -220,7 +220,7 @@ pub fn serve(
     let workers = config.workers.max(1);
     let per_worker = config.db_pool_size.div_ceil(workers).max(1);
     // Checked once here, so that building each worker's pool cannot fail.
-    db::pool(database_url, per_worker).map_err(std::io::Error::other)?;
+    db::pool(database_url, per_worker, "http").map_err(std::io::Error::other)?;
     if config.run_jobs {
         background(&config, database_url, &keys).map_err(std::io::Error::other)?;
     }
@@ -229,7 +229,8 @@ pub fn serve(
     let body_limit = config.max_body_bytes;
     let server = HttpServer::new(move || {
         let state = web::Data::new(AppState {
-            pool: db::pool(&database_url, per_worker).expect("the pool settings were checked"),
+            pool: db::pool(&database_url, per_worker, "http")
+                .expect("the pool settings were checked"),
             keys: keys.clone(),
             config: config.clone(),
             verified_tokens: verified_tokens.clone(),
@@ -265,12 +266,12 @@ pub fn serve(
 /// (the HTTP workers have their own pools). Safe with several instances: see each.
 pub fn background(config: &Config, database_url: &str, keys: &Keys) -> Result<(), String> {
     jobs::spawn(
-        db::pool(database_url, 2)?,
+        db::pool(database_url, 2, "jobs")?,
         config.referral_expiry_grace_days,
         config.clock.clone(),
     );
     webhooks::worker::spawn(
-        db::pool(database_url, 4)?,
+        db::pool(database_url, 4, "webhooks")?,
         webhooks::worker::Settings {
             concurrency: config.webhooks_concurrency.max(1),
             per_endpoint: config.webhooks_endpoint_concurrency.max(1),

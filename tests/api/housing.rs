@@ -1378,7 +1378,7 @@ async fn agreements_expire_and_bound_their_subleases() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let pool = passerelle::db::pool(&app.database_url, 4).unwrap();
+    let pool = passerelle::db::pool(&app.database_url, 4, "tests").unwrap();
     passerelle::jobs::expire_agreements(&pool, passerelle::calendar::today())
         .await
         .unwrap();

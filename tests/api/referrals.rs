@@ -422,7 +422,7 @@ async fn overdue_and_expiry_once() {
         .unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
     // Within the grace period nothing expires; past it, once, even with two runs racing.
-    let pool = passerelle::db::pool(&app.database_url, 4).unwrap();
+    let pool = passerelle::db::pool(&app.database_url, 4, "tests").unwrap();
     passerelle::jobs::expire_referrals(&pool, passerelle::calendar::today(), 15)
         .await
         .unwrap();

@@ -1317,7 +1317,7 @@ async fn deliveries_older_than_thirty_days_are_purged() {
     .await;
     let kept = app.count("webhook_deliveries").await;
     assert!(kept >= 1);
-    let pool = passerelle::db::pool(&app.database_url, 1).unwrap();
+    let pool = passerelle::db::pool(&app.database_url, 1, "tests").unwrap();
     let now = Utc::now();
     assert_eq!(
         passerelle::jobs::purge_webhook_deliveries(&pool, now + TimeDelta::days(29))
