@@ -111,12 +111,13 @@ fn serve() -> Result<(), String> {
             config.bootstrap_admin_password.as_deref(),
         )
         .await?;
-        if config.demo_data {
-            bootstrap::load_demo(&mut conn).await?;
-        }
         Ok::<_, String>(())
     })?;
     drop(rt);
+    if config.demo_data {
+        // Told through the API, by a server of its own (it needs an actix system).
+        bootstrap::load_demo_blocking(&url)?;
+    }
     let mut keys = match &config.jwt_private_key_file {
         Some(path) => Keys::from_pem_file(path)?,
         None => {

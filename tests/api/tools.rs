@@ -670,13 +670,9 @@ async fn the_metadata_issuer_is_the_tokens_issuer() {
 #[actix_web::test]
 async fn the_demo_feed_starts_where_the_demo_data_does() {
     let database_url = fresh_database().await;
-    {
-        use diesel_async::AsyncConnection;
-        let mut conn = diesel_async::AsyncPgConnection::establish(&database_url)
-            .await
-            .unwrap();
-        passerelle::bootstrap::load_demo(&mut conn).await.unwrap();
-    }
+    passerelle::bootstrap::load_demo(&database_url)
+        .await
+        .unwrap();
     let app = spawn_app_on(database_url).await;
     let spec = serde_json::to_value(passerelle::openapi::document()).unwrap();
     let expected = [
@@ -714,4 +710,226 @@ async fn the_demo_feed_starts_where_the_demo_data_does() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The demo is what the README says, told through the API with realistic dates: its units,
+/// agreement and planned sub-lease; the measures of SCENARIOS.md §1 and §5 (a visit late, a
+/// renewal late); the programmes' places, funders, delays and targets; histories spread over
+/// the months.
+#[actix_web::test]
+async fn the_demo_is_what_the_readme_says() {
+    let database_url = fresh_database().await;
+    passerelle::bootstrap::load_demo(&database_url)
+        .await
+        .unwrap();
+    let app = spawn_app_on(database_url).await;
+    let today = passerelle::calendar::today();
+    let sign_in = |slug: &'static str| {
+        let app = &app;
+        async move {
+            app.password_token(
+                &passerelle::bootstrap::demo_email(
+                    passerelle::identity::model::Role::Coordinator,
+                    slug,
+                ),
+                passerelle::bootstrap::DEMO_PASSWORD,
+            )
+            .await
+        }
+    };
+    let landlord = sign_in("bailleur").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let association_session = sign_in("association").await;
+    let association = association_session["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let department = sign_in("departement").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pas_de_calais = sign_in("departement-62").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ddets = sign_in("ddets").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = |token: String, path: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+
+    // Housing: three units, an agreement covering 5 with two attached, the couple's
+    // sub-lease planned in 25 days (190 € to pay) with its IML measure running.
+    let units = app.list_all(&landlord, "/v1/units", 50).await;
+    let mut statuses: Vec<(String, String)> = units
+        .iter()
+        .map(|u| {
+            (
+                u["holder_reference"].as_str().unwrap().to_owned(),
+                u["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![
+            ("T1-CHALON-3".into(), "unavailable".into()),
+            ("T2-CHALON-12".into(), "reserved".into()),
+            ("T3-MONTLUCON-4".into(), "available".into()),
+        ]
+    );
+    let agreements = app.list_all(&landlord, "/v1/agreements", 10).await;
+    assert_eq!(
+        (
+            agreements[0]["status"].clone(),
+            agreements[0]["units_covered"].clone(),
+            agreements[0]["units_attached"].clone()
+        ),
+        (json!("active"), json!(5), json!(2))
+    );
+    let subleases = app.list_all(&landlord, "/v1/subleases", 10).await;
+    assert_eq!(subleases.len(), 1);
+    let s = &subleases[0];
+    assert_eq!(s["status"], "planned");
+    assert_eq!(
+        s["starts_on"],
+        (today + chrono::Duration::days(25)).to_string()
+    );
+    assert_eq!(s["residual_charge_cents"], 19000);
+    assert_eq!(s["support_measure"]["status"], "active");
+
+    // §1 and §5: the EMPEX measure's two visits and objective; Lucas's late visit in the
+    // coordinator's caseload and his late renewal in the department's list; Inès waiting.
+    let me = get(association.clone(), "/v1/me".into()).await;
+    let worker = me["account"]["id"].as_str().unwrap().to_owned();
+    let empex = app
+        .list_all(&association, "/v1/measures?as=operator&kind=empex", 10)
+        .await;
+    assert_eq!(empex.len(), 1);
+    assert_eq!(empex[0]["funding"]["contacts_count"], 2);
+    let late = app
+        .list_all(
+            &association,
+            &format!("/v1/measures?worker_account_id={worker}&contact_overdue=true"),
+            10,
+        )
+        .await;
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0]["details"]["kind"], "asll");
+    let renewals = app
+        .list_all(&department, "/v1/renewals?as=decider&overdue=true", 10)
+        .await;
+    assert_eq!(renewals.len(), 1);
+    assert_eq!(
+        renewals[0]["requested_on"],
+        (today - chrono::Duration::days(12)).to_string()
+    );
+    let waiting = app
+        .list_all(&department, "/v1/referrals?box=sent&status=submitted", 10)
+        .await;
+    assert_eq!(waiting.len(), 1);
+
+    // §4: places in use, every measure funded (its funder lists them all and reads each),
+    // the delays of the department's referrals, and AGIR's two targets.
+    let programmes = app.list_all(&pas_de_calais, "/v1/programmes", 10).await;
+    let call = &programmes[0];
+    let capacity: Vec<(Value, Value, Value)> = call["capacity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].clone(), c["used"].clone(), c["funded"].clone()))
+        .collect();
+    assert_eq!(
+        capacity,
+        vec![
+            (json!("aml_logement_dabord"), json!(20), json!(58)),
+            (json!("asrl"), json!(31), json!(45)),
+        ]
+    );
+    let funded = app
+        .list_all(
+            &pas_de_calais,
+            &format!(
+                "/v1/measures?as=funder&programme_id={}",
+                call["id"].as_str().unwrap()
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(funded.len(), 51);
+    let one = get(
+        pas_de_calais.clone(),
+        format!("/v1/measures/{}", funded[0]["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        one["details"]["funder_organisation_id"],
+        call["funder_organisation_id"]
+    );
+    let indicators = get(
+        pas_de_calais.clone(),
+        format!("/v1/programmes/{}/indicators", call["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(
+        indicators["delays"]["submitted_to_started"]["count"], 10,
+        "{indicators}"
+    );
+    assert_eq!(
+        indicators["delays"]["submitted_to_started"]["p50_days"],
+        7.0
+    );
+    let agir = app.list_all(&ddets, "/v1/programmes?as=funder", 10).await;
+    let agir_indicators = get(
+        ddets.clone(),
+        format!(
+            "/v1/programmes/{}/indicators",
+            agir[0]["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let targets: Vec<(Value, Value, Value)> = agir_indicators["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["closed"].clone(), t["meeting"].clone(), t["met"].clone()))
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            (json!(5), json!(4), json!(true)),
+            (json!(5), json!(3), json!(false))
+        ]
+    );
+
+    // The couple's journey spans two months, step by step.
+    let couple = subleases[0]["household"]["id"].as_str().unwrap().to_owned();
+    let journey = get(
+        association.clone(),
+        format!("/v1/households/{couple}/journey"),
+    )
+    .await;
+    let days: Vec<i64> = journey["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let at: chrono::DateTime<chrono::Utc> =
+                s["occurred_at"].as_str().unwrap().parse().unwrap();
+            (chrono::Utc::now() - at).num_days()
+        })
+        .collect();
+    assert_eq!(days.first(), Some(&60), "{journey}");
+    assert_eq!(days.last(), Some(&10), "{journey}");
+    assert!(days.windows(2).all(|w| w[0] >= w[1]), "{days:?}");
 }
