@@ -19,16 +19,18 @@ pub const NO_TOKEN: &str = "a bearer token is required";
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 #[schema(example = json!({"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}))]
 pub struct FieldError {
-    /// Where the value is: a body field as a dotted path (`household.birth_date`), a query
-    /// parameter or a header by its name.
+    /// Where the value is: a body field as a dotted path (`household.birth_date`,
+    /// `outcomes[1]`), a query parameter or a header by its name, or the stored rule a request
+    /// breaks (`measure.rules.max_total_months`).
     pub field: String,
     /// A stable machine-readable code: `required`, `invalid_type` (an array where an object
     /// is expected included), `unknown_field`, `unknown_value`, `duplicate_key` (a key
     /// repeated in its object), `not_nullable` (`null` in a PATCH on a field that cannot be
     /// empty), `not_allowed` (a field this kind of object does not take), `nul_character`;
     /// for a query parameter `unknown_parameter`, `duplicate_parameter`,
-    /// `invalid_parameter`; or a rule's own (`length`, `range`, `email`, `check_digit`,
-    /// `not_attributed`, `in_future`, `in_past`, `consent_required`, …).
+    /// `invalid_parameter`; or a rule's own (`length`, `range`, `out_of_range`, `email`,
+    /// `check_digit`, `not_attributed`, `in_future`, `in_past`, `consent_required`,
+    /// `outside_territory`, `exclusive`, `outside_renewal_window`, …).
     pub code: String,
     /// A human-readable explanation, in English.
     pub message: String,
@@ -57,7 +59,11 @@ impl FieldError {
     "errors": [{"field": "siret", "code": "check_digit", "message": "SIRET check digit is wrong"}]
 }))]
 pub struct Problem {
-    /// A URI reference naming the kind of problem (`/problems/validation`, `/problems/not-found`, …).
+    /// A URI reference naming the kind of problem: `/problems/` and one of `bad-request`,
+    /// `unauthorized`, `forbidden`, `insufficient-scope`, `not-found`, `method-not-allowed`,
+    /// `conflict`, `precondition-failed`, `precondition-required`, `payload-too-large`,
+    /// `unsupported-media-type`, `validation`, `too-many-requests`, `unavailable`,
+    /// `internal`.
     #[serde(rename = "type")]
     pub problem_type: String,
     /// A short summary of the kind of problem.
@@ -73,8 +79,9 @@ pub struct Problem {
     /// Every failing field, for 400 and 422.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// Problem-specific members (e.g. `current_version`, `existing_id`, `allowed_actions`;
-    /// a full programme: `code` `programme_full`, `programme_id`, `kind`, `used`, `funded`).
+    /// Problem-specific members: a full programme's `code` `programme_full` with
+    /// `programme_id`, `kind`, `used` and `funded`; an overlapping sub-lease's `code`
+    /// `overlapping_sublease`; an agreement's `units_covered` and `units_attached`.
     #[serde(flatten)]
     #[schema(additional_properties = true)]
     pub extensions: Map<String, Value>,

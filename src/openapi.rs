@@ -22,10 +22,12 @@ use utoipa::Modify;
 social landlords exchange the cases of the households they house and support: referrals, housing units, \
 sub-leases and support measures. Each organisation sees what its part needs and nothing more.\n\n\
 Conventions: JSON bodies in `snake_case`; timestamps RFC 3339 UTC; money in integer cents (`*_cents`); \
-UUID v7 identifiers; lists page by opaque cursor (`limit`, `cursor`, `next_cursor`); errors are \
+UUID v7 identifiers; lists page by opaque cursor (`limit`, `cursor`, `next_cursor`; the event feed by `after`); errors are \
 RFC 9457 `application/problem+json` (the token endpoint answers OAuth errors); every mutable resource \
-has a `version` sent as a strong `ETag`, required as `If-Match` to change it; creating and transition \
-`POST`s accept `Idempotency-Key`; every response carries `X-Request-Id`.\n\n\
+has a `version` sent as a strong `ETag`, required as `If-Match` to change it (each operation lists the \
+headers it takes); creating and transition `POST`s accept `Idempotency-Key` where they list it; \
+`allowed_actions` on a resource are exactly the actions that would succeed for the caller now; every \
+response carries `X-Request-Id`.\n\n\
 Request bodies: a key repeated in an object is refused (422 `duplicate_key`); one 422 names every \
 missing (`required`), mistyped (`invalid_type`), unknown (`unknown_field`, `unknown_value`) field and \
 every rule the other fields break. `PATCH` is JSON Merge Patch (RFC 7396): an absent field is \
@@ -56,7 +58,7 @@ Order of checks: the token (401), its scopes (403 `insufficient-scope`, with \
         (name = "subleases", description = "Sub-leases of units to households, until the household rents in its own name; rent arrears"),
         (name = "measures", description = "Support measures: the catalogue of kinds and their rules, measures, renewals decided by funders, contacts and objectives"),
         (name = "programmes", description = "Programmes (calls for projects): the measures a funder funds per kind, their use, and the indicators funders and operators see"),
-        (name = "webhooks", description = "Outgoing webhooks, as the Standard Webhooks specification says (standardwebhooks.com): your software is called when an event of your organisation's feed happens, instead of polling `GET /v1/events`.\n\nEach delivery is a `POST` to your endpoint's URL with `Content-Type: application/json` and the body `WebhookMessage`: the event exactly as the feed shows it, plus its `feed_position` (catch up from `GET /v1/events?after=` if you missed some). Headers: `webhook-id` (the event's id, the same on every retry: deduplicate on it), `webhook-timestamp` (Unix seconds of this attempt), `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the secret's bytes; two signatures, space-separated, while a rotated secret still signs), `User-Agent: passerelle-webhooks/…`. Verify with any Standard Webhooks library and the `whsec_` secret (README).\n\nDelivery is at least once. A 2xx answer within 15 seconds is a success; anything else (another status, a redirect, which is not followed, a timeout, a refused connection, a TLS failure) is a failure, tried again 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after (each ±10 %), then `failed`. A `410 Gone` answer disables the endpoint at once; so do 5 days of failures without a success, and your feed then gets `webhook_endpoint.disabled`. Events are sent no sooner than the feed shows them, and only those your organisation's feed receives. URLs are `https` to public addresses only, checked at registration and at each delivery. Deliveries are kept 30 days."),
+        (name = "webhooks", description = "Outgoing webhooks, as the Standard Webhooks specification says (standardwebhooks.com): your software is called when an event of your organisation's feed happens, instead of polling `GET /v1/events`.\n\nEach delivery is a `POST` to your endpoint's URL with `Content-Type: application/json` and the body `WebhookMessage`: the event exactly as the feed shows it, plus its `feed_position` (catch up from `GET /v1/events?after=` if you missed some). Headers: `webhook-id` (the event's id, the same on every retry: deduplicate on it), `webhook-timestamp` (Unix seconds of this attempt), `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the secret's bytes; two signatures, space-separated, while a rotated secret still signs), `User-Agent: passerelle-webhooks/…`. Verify with any Standard Webhooks library and the `whsec_` secret (`WebhookEndpointWithSecret.secret`).\n\nDelivery is at least once. A 2xx answer within 15 seconds (by default) is a success; anything else (another status, a redirect, which is not followed, a timeout, a refused connection, a TLS failure) is a failure, tried again 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after (each ±10 %), then `failed`. A `410 Gone` answer disables the endpoint at once; so do 5 days of failures without a success, and your feed then gets `webhook_endpoint.disabled`. Events are sent no sooner than the feed shows them, and only those your organisation's feed receives. URLs are `https` to public addresses only, checked at registration and at each delivery. Deliveries are kept 30 days."),
         (name = "operations", description = "Health and readiness probes"),
     ),
     components(schemas(
@@ -298,19 +300,22 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                             .header("ETag", string_header("The current validator")),
                     );
                 }
-                add(
-                    op,
-                    404,
-                    problem_response(
-                        "No such resource, or the caller's organisation may not see it",
-                        example(
-                            404,
-                            "not-found",
-                            "Not found",
-                            "no such resource, or your organisation may not see it",
+                // A 404 names a resource of the path: an operation without one answers none.
+                if path.contains('{') {
+                    add(
+                        op,
+                        404,
+                        problem_response(
+                            "No such resource, or the caller's organisation may not see it",
+                            example(
+                                404,
+                                "not-found",
+                                "Not found",
+                                "no such resource, or your organisation may not see it",
+                            ),
                         ),
-                    ),
-                );
+                    );
+                }
                 if op.request_body.is_some() {
                     add(
                         op,
@@ -376,7 +381,7 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                 if has_header(op, "Idempotency-Key") {
                     let mut still_running = example(409, "conflict", "Conflict", "a request with this Idempotency-Key is still being processed; retry shortly");
                     still_running["retry_after_seconds"] = 1.into();
-                    add(op, 409, problem_response("A request with this Idempotency-Key is still running (`Retry-After` says when to retry), or the state forbids the action",
+                    add(op, 409, problem_response("A request with this Idempotency-Key is still running (`Retry-After` says when to retry), or the request conflicts with what is stored (the operation's description says how): a duplicate (`existing_id`), a state that forbids it (`current_status`, `allowed_actions`), a full programme (`code` `programme_full`)",
                         still_running)
                         .header("Retry-After", string_header("Seconds to wait, when a request with the same key is still running")));
                     if let Some(RefOr::T(r)) = op.responses.responses.values_mut().find(|_| true) {
@@ -537,11 +542,20 @@ fn events_are_a_union(components: &mut utoipa::openapi::Components) {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .enum_values(Some([kind.name]))
+                .description(Some("What happened: this event's kind."))
                 .into(),
         );
-        schema
-            .properties
-            .insert("data".into(), Ref::from_schema_name(kind.data).into());
+        schema.properties.insert(
+            "data".into(),
+            utoipa::openapi::schema::RefBuilder::new()
+                .ref_location_from_schema_name(kind.data)
+                .description(Some(format!(
+                    "What the event carries: a `{}` (see its schema).",
+                    kind.data
+                )))
+                .build()
+                .into(),
+        );
         components
             .schemas
             .insert(name.clone(), RefOr::T(Schema::Object(schema)));

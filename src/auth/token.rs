@@ -79,7 +79,8 @@ pub struct TokenResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"error": "invalid_grant", "error_description": "the username or password is wrong"}))]
 pub struct OAuthError {
-    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`.
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`,
+    /// `invalid_scope`; `server_error` (500) and `temporarily_unavailable` (503).
     pub error: &'static str,
     pub error_description: String,
     #[serde(skip)]
@@ -391,7 +392,10 @@ fn client_address(state: &AppState, req: &HttpRequest) -> String {
 /// a used one again revokes the whole session. Failed attempts slow down the address they come
 /// from, never the account (429 with `Retry-After`): five on one account from one address,
 /// then that address waits until the first of them is 15 minutes old; past ten on any accounts,
-/// each attempt from the address waits twice as long as the last (see `auth::throttle`). Errors follow RFC 6749 §5.2, not problem+json.
+/// each attempt from the address waits twice as long as the last. A refresh gives the scopes
+/// the sign-in session was first granted, or fewer (`scope`); more is `invalid_scope`, and a
+/// refused refresh leaves its refresh token usable. Errors follow RFC 6749 §5.2, not
+/// problem+json.
 #[utoipa::path(
     tag = "auth",
     operation_id = "create_token",

@@ -60,7 +60,7 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind(
         "account.deactivated",
         "Account",
-        "An account was deactivated: its tokens stopped",
+        "An account was deactivated: its tokens stopped working",
     ),
     kind(
         "account.reactivated",
@@ -80,7 +80,7 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind(
         "household.updated",
         "HouseholdEventData",
-        "A household's situation changed",
+        "A household's details changed",
     ),
     kind(
         "household.consent_recorded",
@@ -130,7 +130,7 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind(
         "referral.obsolete",
         "ReferralEventData",
-        "Another referral of the household for the measure was accepted",
+        "Another referral of the household for the same measure kind was accepted",
     ),
     kind(
         "referral.commented",
@@ -256,7 +256,7 @@ pub const EVENT_KINDS: &[EventKind] = &[
     kind(
         "measure.updated",
         "MeasureEventData",
-        "A measure's worker or funder changed",
+        "A measure's worker, funder or programme changed",
     ),
     kind(
         "measure.contact_recorded",
@@ -459,7 +459,7 @@ impl From<&ProposalRow> for ProposalEventData {
     }
 }
 
-/// `data` of `sublease.<status>`.
+/// `data` of `sublease.planned`, `sublease.activated`, `sublease.glided` and `sublease.ended`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubleaseEventData {
     pub id: Uuid,
@@ -497,7 +497,7 @@ pub struct ArrearsEventData {
     pub months: i32,
 }
 
-/// `data` of `measure.*`. The landlord of a sub-lease that names the measure gets the id,
+/// `data` of `measure.*` (but `measure.contact_*`). The landlord of a sub-lease that names the measure gets the id,
 /// status, planned end and version alone; the operator, the funder and the referrer also
 /// the kind, the household and the outcomes.
 #[derive(Debug, Serialize, ToSchema)]

@@ -103,8 +103,9 @@ const PLATFORM_FEED: &str = "\
 
 /// Read the event feed
 ///
-/// The events your organisation may see, in commit order, none missing: organisation and
-/// account changes now, cases as they come. Poll with `after` set to the `next_cursor` of
+/// The events your organisation may see (see `Event`: its organisation and accounts,
+/// households, referrals, housing, measures, programmes and webhook endpoints), in commit
+/// order, none missing. Poll with `after` set to the `next_cursor` of
 /// the last page you processed. A page holds only events whose transaction is older than
 /// every transaction still running, so a page may be empty, or shorter than `limit`,
 /// while writes are in flight: the events come on the next poll. Each event's `id` is

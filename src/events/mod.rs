@@ -86,9 +86,11 @@ pub async fn append(
 /// What an event is about.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventSubject {
-    /// `organisation`, `account`, …
+    /// `organisation`, `account`, `household`, `referral`, `unit`, `agreement`, `proposal`,
+    /// `sublease`, `measure`, `renewal`, `objective`, `programme` or `webhook_endpoint`.
     #[serde(rename = "type")]
     pub subject_type: String,
+    /// The subject's id: fetch it to see what your part allows.
     pub id: Uuid,
 }
 
@@ -115,8 +117,11 @@ pub struct Event {
     /// `Event` is a union discriminated by this field, one schema a kind with its `data`.
     #[serde(rename = "type")]
     pub event_type: String,
+    /// When the change was committed (UTC).
     pub occurred_at: DateTime<Utc>,
+    /// What the event is about.
     pub subject: EventSubject,
+    /// Who caused it.
     pub actor: EventActor,
     /// What the kind of event carries (its schema in the union): for organisations and
     /// accounts, the subject as it was after the change; for cases and housing, ids,

@@ -106,10 +106,11 @@ pub struct NewHousehold {
     #[serde(default)]
     pub members: Vec<Member>,
     pub household_type: HouseholdType,
-    /// At least one.
+    /// Adults, the head included: at least one.
     #[validate(range(min = 1, max = 20))]
     #[schema(minimum = 1, maximum = 20)]
     pub adults: i32,
+    /// Children (minors).
     #[validate(range(min = 0, max = 30))]
     #[schema(minimum = 0, maximum = 30)]
     pub children: i32,
@@ -143,7 +144,7 @@ pub struct NewHousehold {
 /// `head` is merged field by field; a list replaces the list. Grounds and resource kinds are
 /// sets: the same items in another order are no change. Sending what is already stored
 /// changes nothing: same version, no event. A head changed to one your organisation already
-/// sees in another household is a 409 `duplicate` naming it, as on creation.
+/// sees in another household is a 409 with its `existing_id`, as on creation.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000, "partner_reference": null}))]

@@ -105,9 +105,11 @@ text_enum! {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, validator::Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
+    /// Their relation to the head of household.
     pub relation: Relation,
     #[validate(range(min = 1900, max = 2100))]
     #[schema(minimum = 1900, maximum = 2100, example = 2015)]
+    /// Their year of birth (not the date: no more than the household's make-up needs).
     pub birth_year: i32,
 }
 
@@ -124,7 +126,9 @@ pub struct HouseholdRow {
     pub identity_key: String,
     pub members: serde_json::Value,
     pub household_type: HouseholdType,
+    /// Adults, the head included.
     pub adults: i32,
+    /// Children (minors).
     pub children: i32,
     pub monthly_resources_cents: i64,
     pub resource_kinds: serde_json::Value,
@@ -197,7 +201,9 @@ pub struct Household {
     pub head: HeadOfHousehold,
     pub members: Vec<Member>,
     pub household_type: HouseholdType,
+    /// Adults, the head included.
     pub adults: i32,
+    /// Children (minors).
     pub children: i32,
     /// Monthly resources in euro cents.
     pub monthly_resources_cents: i64,
@@ -219,7 +225,7 @@ pub struct Household {
 }
 
 /// Of a household, what a landlord needs to let a unit: the head's name, the composition
-/// and the resources (DOMAIN.md: never the grounds, the situation or the birth date). Embedded
+/// and the resources (never the grounds, the situation or the head's birth date). Embedded
 /// in proposals and sub-leases for both parties.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -233,7 +239,9 @@ pub struct HouseholdSummary {
     pub last_name: String,
     pub first_names: String,
     pub household_type: HouseholdType,
+    /// Adults, the head included.
     pub adults: i32,
+    /// Children (minors).
     pub children: i32,
     pub members: Vec<Member>,
     /// Monthly resources in euro cents.

@@ -69,7 +69,10 @@ impl FromRequest for IdempotencyKey {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyHeader {
-    /// Makes a retry safe: the same key and body replay the first response.
+    /// Makes a retry safe: the same key and body replay the first response (keys are your
+    /// account's, kept 24 hours); the same key with another request is a 422
+    /// `reused_with_different_request`, and a 409 with `Retry-After` while the first request
+    /// still runs.
     #[param(
         rename = "Idempotency-Key",
         min_length = 1,

@@ -122,16 +122,16 @@ impl Scope {
         match self {
             Scope::OrganisationsRead => "Read the directory of organisations",
             Scope::AccountsRead => "Read the accounts of one's organisation",
-            Scope::AccountsWrite => "Manage the accounts of one's organisation (admins only)",
+            Scope::AccountsWrite => "Manage the accounts of one's organisation (admins only); platform admins also create organisations and designate commissions",
             Scope::EventsRead => "Read the event feed",
             Scope::HouseholdsRead => "Read the households the organisation may see",
             Scope::HouseholdsWrite => "Create and change households, record consent",
-            Scope::ReferralsRead => "Read the referrals the organisation is party to",
+            Scope::ReferralsRead => "Read the referrals the organisation is party to, and the measure catalogue",
             Scope::ReferralsWrite => "Send referrals, answer them, comment",
             Scope::HousingRead => "Read units, agreements, proposals and sub-leases one's organisation holds or is party to",
             Scope::HousingWrite => "Register and change units; propose, answer and end agreements, proposals and sub-leases; record rent arrears",
-            Scope::MeasuresRead => "Read the support measures one's organisation operates, funds or referred, their renewals, and (the operator) their contacts and objectives",
-            Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for and decide renewals; record contacts and objectives",
+            Scope::MeasuresRead => "Read the support measures one's organisation operates, funds, referred or lets the home of, their renewals, and (the operator) their contacts and objectives; the programmes it funds or is funded by, and their indicators",
+            Scope::MeasuresWrite => "Open, start, suspend, resume, close and cancel measures; ask for, decide and withdraw renewals; record, correct and remove contacts; set objectives",
             Scope::ProgrammesWrite => "Create and change the programmes one's organisation funds (a department or a State service)",
             Scope::WebhooksRead => "Read one's organisation's webhook endpoints and their deliveries (admins, and partner systems granted it)",
             Scope::WebhooksWrite => "Register, change, test and delete one's organisation's webhook endpoints, rotate their secrets, send deliveries again (admins, and partner systems granted it with events:read: an endpoint receives the feed)",
@@ -199,7 +199,7 @@ pub struct Organisation {
     /// SIRET number: 14 digits, check digit verified.
     #[schema(pattern = "^[0-9]{14}$")]
     pub siret: String,
-    /// The département where it sits: 01–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
+    /// The département where it sits: 01–19, 21–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
     pub department_code: String,
     /// The organisation's contact address for the exchange.
     pub contact_email: String,

@@ -76,7 +76,7 @@ pub struct NewOrganisation {
     #[validate(custom(function = "validate_siret"))]
     #[schema(pattern = "^[0-9]{14}$")]
     pub siret: String,
-    /// 01–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
+    /// 01–19, 21–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
     #[validate(custom(function = "validate_department_code"))]
     #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
     pub department_code: String,

@@ -146,7 +146,8 @@ pub struct MeasureKind {
     /// Groups of outcomes that exclude each other: a measure closes with at most one code
     /// of each group.
     pub exclusive_outcomes: Vec<Vec<OutcomeCode>>,
-    /// The longest a measure may last, renewals included, suspensions aside (AGIR: 24).
+    /// The longest a measure may last, renewals included, suspensions aside (AGIR: 24);
+    /// `null`: no limit.
     pub max_total_months: Option<i32>,
     /// The longest a measure may be suspended in all, in days; `null`: 92 (three months).
     pub max_suspension_days: Option<i32>,
@@ -161,7 +162,8 @@ pub struct MeasureKind {
     pub department_code: Option<String>,
     /// Offered for new referrals and measures.
     pub active: bool,
-    /// Changes with every change of the kind; measures record the version they started with.
+    /// Changes with every change of the kind; measures record the version they were opened
+    /// with.
     pub version: i32,
     pub updated_at: DateTime<Utc>,
 }
@@ -291,7 +293,7 @@ pub struct NewMeasureKind {
 }
 
 /// Changes to a kind, as a JSON Merge Patch (RFC 7396): measures already opened keep the
-/// rules they started with. `null` clears a rule that may be empty.
+/// rules they were opened with. `null` clears a rule that may be empty.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"contact_every_days": 21}))]
@@ -637,7 +639,8 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
 /// Change a measure kind
 ///
 /// Its manager (see `create_measure_kind`) changes its rules; `If-Match` with its `ETag`.
-/// Running measures keep the rules they started with; new ones take the new rules.
+/// Measures already opened (proposed ones included) keep their rules; measures opened later
+/// take the new ones.
 #[utoipa::path(
     tag = "measures",
     operation_id = "update_measure_kind",

@@ -39,7 +39,7 @@ use crate::programmes;
 use crate::schema::{accounts, measure_kinds, measures, objectives};
 use crate::state::AppState;
 
-/// A measure the operator opens directly, for a household it holds.
+/// A measure the operator opens directly, for a household it sees.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -224,7 +224,7 @@ pub(crate) async fn check_worker(
 
 /// Open a measure
 ///
-/// An operator opens a measure directly for a household it holds. It is `proposed` when
+/// An operator opens a measure directly for a household it sees. It is `proposed` when
 /// its kind needs a decision (the funder starts it), else `active` from `starts_on`. The
 /// funder (and the operator) are told through the feed (`measure.proposed` or
 /// `measure.started`). A measure also opens when its operator accepts a referral.
@@ -545,8 +545,11 @@ pub async fn list_measures(
 
 /// Change a measure
 ///
-/// The operator names the worker in charge, or the funder (while the measure is proposed or
-/// has none). `If-Match` with its `ETag`.
+/// The operator changes the worker in charge, the funder (while the measure is proposed or
+/// has none) or the programme (until it is closed or cancelled). A funder named (directly
+/// or by the programme) sees the household: it covers the household's territory and the
+/// household's consent is in force (422 `outside_territory`, `consent_required`).
+/// `If-Match` with its `ETag`.
 #[utoipa::path(
     tag = "measures",
     operation_id = "update_measure",
@@ -820,8 +823,9 @@ action_endpoint! {
 action_endpoint! {
     /// Resume a measure
     ///
-    /// The operator resumes a suspended measure; the planned end keeps the days actually
-    /// suspended, and the next contact is due a rhythm's length from today.
+    /// The operator resumes a suspended measure; the planned end is moved by the days
+    /// actually suspended (not the length first asked), and the next contact is due a
+    /// rhythm's length from today.
     resume_measure: "/measures/{id}/resume", tag "measures", scope "measures:write",
     id "The measure's id", returns Measure,
     |state, caller, target| act(&state, caller, target, MeasureAction::Resume, Payload::Resume)

@@ -178,8 +178,8 @@ pub struct RenewalStep {
     pub exceptional: bool,
 }
 
-/// The rules of a kind that a measure keeps from its start: changing the catalogue never
-/// changes a running measure.
+/// The rules of a kind that a measure keeps from its opening (proposed measures included):
+/// changing the catalogue never changes a measure already opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MeasureRules {
     /// The kind's version when the measure was opened.
@@ -353,8 +353,10 @@ pub struct Renewal {
     pub months: i32,
     /// An exceptional renewal, asked with a written justification.
     pub exceptional: bool,
+    /// Why more time is needed (required for an exceptional renewal).
     pub justification: Option<String>,
     pub status: RenewalStatus,
+    /// The day it was asked.
     pub requested_on: NaiveDate,
     /// Requested more than 10 days ago and still waiting.
     pub overdue: bool,

@@ -250,7 +250,9 @@ pub struct HouseholdComposition {
     #[diesel(column_name = head_first_names)]
     pub first_names: String,
     pub household_type: HouseholdType,
+    /// Adults, the head included.
     pub adults: i32,
+    /// Children (minors).
     pub children: i32,
 }
 
@@ -288,8 +290,10 @@ pub struct MeasureFunding {
     pub rules: MeasureRules,
     /// Contacts logged so far (missed appointments included).
     pub contacts_count: i32,
+    /// While suspended: the day it was.
     pub suspended_on: Option<NaiveDate>,
-    /// The latest day a suspension may last to.
+    /// While suspended: the latest day the current suspension may last to; `null`
+    /// otherwise.
     pub suspended_until: Option<NaiveDate>,
     /// Days suspended in all (completed suspensions).
     pub suspended_days: i32,
@@ -302,18 +306,23 @@ pub struct MeasureFunding {
 pub struct MeasureFollowUp {
     /// The worker in charge (*référent*): an account of the operator.
     pub worker_account_id: Option<Uuid>,
+    /// The latest contact held (a missed appointment is none).
     pub last_contact_on: Option<NaiveDate>,
     /// When the next contact that counts for the kind's rhythm is due; `null` without a
     /// rhythm.
     pub next_contact_due_on: Option<NaiveDate>,
     /// Active and its next contact was due before today (French legal date).
     pub contact_overdue: bool,
+    /// While suspended: why.
     pub suspension_reason: Option<SuspensionReason>,
+    /// The comment of the close or the cancellation.
     pub closing_comment: Option<String>,
 }
 
-/// A support measure, as one of its parties sees it: the sections a party may not see are
-/// absent (see the table of `measures::service`).
+/// A support measure, as one of its parties sees it: `details` for its operator, funder and
+/// referrer; `funding` for its operator and funder; `follow_up` for its operator alone; the
+/// landlord of a sub-lease that names it sees its `status` and `planned_end_on` only. A
+/// section a party may not see is absent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a5ff-0000-7000-8000-000000000001", "status": "active", "planned_end_on": "2027-07-04",
@@ -347,15 +356,15 @@ pub struct Measure {
     /// 6 months ends on 28 February, and on 31 May after a 3-month renewal. `null`: no
     /// limit.
     pub planned_end_on: Option<NaiveDate>,
-    /// Operator, funder, referrer.
+    /// Shown to the operator, the funder and the referrer; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub details: Option<MeasureDetails>,
-    /// Operator and funder.
+    /// Shown to the operator and the funder; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub funding: Option<MeasureFunding>,
-    /// Operator only.
+    /// Shown to the operator alone; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub follow_up: Option<MeasureFollowUp>,
@@ -892,6 +901,7 @@ pub struct MeasureStart {
     /// today if it is past.
     #[validate(custom(function = "crate::calendar::validate_within_a_year"))]
     pub starts_on: Option<NaiveDate>,
+    /// The decision's comment (its commission, its date), kept in the history.
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
     pub comment: Option<String>,
@@ -926,6 +936,7 @@ pub struct MeasureClosing {
     pub outcomes: Vec<OutcomeCode>,
     /// Default: today; not before the start, not in the future (`in_future`).
     pub ended_on: Option<NaiveDate>,
+    /// How it ended, in words; the funder and the referrer do not see it.
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
     pub comment: Option<String>,

@@ -496,7 +496,7 @@ pub async fn get_programme(
 /// Change a programme
 ///
 /// By its funder, with `If-Match`: raise (or lower, never below the measures started) the
-/// number funded per kind, add a kind, take away one no measure used, extend the period,
+/// number funded per kind, add a kind, take away one no measure has used, extend the period,
 /// change the operators, the budget, the targets. The operators are told
 /// (`programme.updated`).
 #[utoipa::path(

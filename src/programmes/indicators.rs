@@ -231,11 +231,15 @@ pub struct KindCounts {
     pub closed: i64,
 }
 
-/// The programme's referrals submitted in the period.
+/// The programme's referrals submitted in the period: those addressed to its operators for
+/// a kind it funds, whose measure (if accepted) is under the programme.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReferralCounts {
+    /// Submitted in the period.
     pub received: i64,
+    /// Of those, accepted (now).
     pub accepted: i64,
+    /// Of those, declined (now).
     pub declined: i64,
 }
 
@@ -243,6 +247,7 @@ pub struct ReferralCounts {
 /// when `count` is 0.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Delay {
+    /// How many values the percentiles are computed over.
     pub count: i64,
     /// Median.
     pub p50_days: Option<f64>,
@@ -253,6 +258,7 @@ pub struct Delay {
 /// Delays from a referral's submission, from the history.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Delays {
+    /// To its acknowledgement.
     pub submitted_to_acknowledged: Delay,
     /// To acceptance or decline.
     pub submitted_to_decided: Delay,
@@ -260,12 +266,14 @@ pub struct Delays {
     pub submitted_to_started: Delay,
 }
 
+/// Declined referrals of a reason.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeclineCount {
     pub reason: DeclineReason,
     pub count: i64,
 }
 
+/// Measures closed in the period with an outcome (a measure may count under several).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OutcomeCount {
     pub outcome: OutcomeCode,
@@ -293,6 +301,7 @@ pub struct TargetResult {
     pub met: Option<bool>,
 }
 
+/// The renewals of the programme's measures.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RenewalCounts {
     /// Asked in the period.
@@ -303,30 +312,37 @@ pub struct RenewalCounts {
     pub refused: i64,
 }
 
-/// A share: `count` of `of`, in % rounded to 0.1 (`null` when `of` is 0).
+/// Measures with a contact rhythm that ran in the period, and how many kept it (no counting
+/// contact ever came after its due date, and none is late today).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContactRhythm {
     /// Measures with a rhythm that ran during the period.
     pub measures: i64,
     /// Those whose rhythm was kept.
     pub kept: i64,
+    /// `kept` of `measures`, in %, rounded to 0.1 for display; `null` when `measures` is 0.
     #[serde(default)]
     pub percent: Option<f64>,
 }
 
+/// Households housed (a measure of theirs closed in the period with a housing outcome:
+/// accessed, kept or rehoused) and how many had rent arrears recorded on a sub-lease within
+/// the 12 months after.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ArrearsAfterHousing {
     /// Households whose measure closed in the period with a housing outcome.
     pub households: i64,
     /// Those with rent arrears recorded within the 12 months after.
     pub with_arrears: i64,
+    /// `with_arrears` of `households`, in %, rounded to 0.1 for display; `null` when
+    /// `households` is 0.
     #[serde(default)]
     pub percent: Option<f64>,
     /// Those whose 12 months are not over yet (the share may still rise).
     pub window_incomplete: i64,
 }
 
-/// The figures the statement computes.
+/// The indicators' figures over the period.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Figures {
     pub measures: Vec<KindCounts>,
@@ -414,7 +430,9 @@ pub async fn compute(
 /// percentile, from the history, never from editable dates); outcomes against the
 /// programme's targets; renewals; the share of measures whose contact rhythm was kept; the
 /// share of households housed with rent arrears within 12 months; the days from a
-/// household's first referral to a home of its own. Definitions: `programmes::indicators`.
+/// household's first referral to a home of its own. Each figure's schema says how it is
+/// counted; milestones are the times of the history's steps, and the period's days are
+/// French legal dates, both included.
 ///
 /// For the funder (all measures, or one operator's with `operator_organisation_id`) and for
 /// each operator it funds (its own measures only; another operator's id is 403). No

@@ -88,7 +88,8 @@ pub struct NewProgramme {
     #[validate(length(min = 1, max = 20))]
     #[schema(min_items = 1, max_items = 20)]
     pub department_codes: Vec<String>,
-    /// The associations it funds (at most 200, each once); more can be added by `PATCH`.
+    /// The associations it funds (at most 200, each once); `PATCH` changes the list (the
+    /// whole list).
     #[serde(default)]
     #[validate(length(max = 200))]
     #[schema(max_items = 200)]
@@ -111,7 +112,7 @@ pub struct NewProgramme {
 
 /// Changes to a programme by its funder, as a JSON Merge Patch (RFC 7396): `funded` merges
 /// key by key (`{"funded": {"asrl": 46}}` raises ASRL alone; `null` takes away a kind no
-/// measure uses); lists are replaced whole.
+/// measure has used); lists are replaced whole.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"funded": {"asrl": 46}}))]
@@ -180,7 +181,7 @@ pub struct Programme {
     pub ends_on: NaiveDate,
     pub department_codes: Vec<String>,
     pub operator_organisation_ids: Vec<Uuid>,
-    /// Per kind funded (by kind code): "31 of 45 ASRL measures in use" is
+    /// One item per kind funded, ordered by kind code: "31 of 45 ASRL measures in use" is
     /// `{"kind": "asrl", "used": 31, "funded": 45}`.
     pub capacity: Vec<ProgrammeCapacity>,
     pub budget_cents: i64,

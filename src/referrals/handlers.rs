@@ -67,6 +67,7 @@ pub struct NewReferral {
     #[validate(length(max = 3))]
     #[schema(max_items = 3)]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
+    /// The start the referrer wishes: the measure starts then (today if it is past).
     pub desired_start: Option<NaiveDate>,
     /// When the answer is due: not in the past (`in_past`); default: today plus the kind's
     /// `default_response_days` (30 when it has none).
@@ -138,10 +139,12 @@ pub struct ReferralFilters {
     /// `sent` or `received`; both when absent.
     #[param(value_type = Option<String>, pattern = "^(sent|received)$")]
     pub r#box: Option<Box_>,
+    /// Only referrals in this status.
     pub status: Option<ReferralStatus>,
     /// A measure kind's code (`/v1/measure-kinds`).
     #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
     pub measure_kind: Option<String>,
+    /// Only this household's referrals.
     pub household_id: Option<Uuid>,
     /// `true`: only open referrals past their deadline; `false`: all others.
     pub overdue: Option<bool>,
@@ -681,12 +684,15 @@ action_endpoint! {
     /// Accept a referral
     ///
     /// The addressee takes the household on. The household's other open referrals for the same
-    /// measure kind become `obsolete`. The measure starts in the same transaction (`GET
+    /// measure kind become `obsolete`. A measure opens in the same transaction (`GET
     /// /v1/measures?referral_id=`): `proposed` when its kind needs the funder's decision, else
-    /// `active` from the desired start (today if that is past); the referrer is its funder
-    /// when its kind is one of the kind's funder kinds (else the operator names the funder:
-    /// `PATCH /v1/measures/{id}`), and is told through the feed (`measure.proposed` or
-    /// `measure.started`), up to its outcome (`measure.closed`).
+    /// `active` from the desired start (today if that is past). The referrer becomes its
+    /// funder when the referrer's organisation kind is one of the measure kind's
+    /// `funder_kinds` and it covers the household's territory (else the operator names the
+    /// funder: `PATCH /v1/measures/{id}`), and is told through the feed (`measure.proposed` or
+    /// `measure.started`), up to its outcome (`measure.closed`). 409 (`existing_id`) when the
+    /// household already has a measure of the kind running with this operator (decline it as
+    /// `duplicate`).
     accept_referral: "/referrals/{id}/accept", tag "referrals", scope "referrals:write",
     id "The referral's id", returns Referral,
     |state, caller, target| act(&state, caller, target, ReferralAction::Accept, Payload::None)

@@ -18,7 +18,7 @@ text_enum! {
         Submitted = "submitted",
         /// The addressee has seen it and is looking into it.
         Acknowledged = "acknowledged",
-        /// The addressee takes the household on: a measure starts.
+        /// The addressee takes the household on: a measure opens (`proposed` or `active`).
         Accepted = "accepted",
         /// The addressee does not take it on (with a coded reason).
         Declined = "declined",
@@ -147,6 +147,7 @@ pub struct Referral {
     /// When present, the response was recorded in the household's read journal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
+    /// The start the referrer wishes: the measure starts then (today if it is past).
     pub desired_start: Option<NaiveDate>,
     /// When the addressee's answer is due.
     pub response_due_on: NaiveDate,

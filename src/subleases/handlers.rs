@@ -54,8 +54,8 @@ pub struct NewSublease {
     /// A household your organisation sees, whose consent to sharing is in force.
     pub household_id: Uuid,
     pub kind: SubleaseKind,
-    /// The first day. The unit's energy class must allow a lease starting that day; within
-    /// the period of the agreement that makes the unit available.
+    /// The first day: within the period of the agreement that makes the unit available, and
+    /// a day on which the unit's energy class may still be let.
     pub starts_on: NaiveDate,
     /// The day it ends (the household no longer lives there): after `starts_on`, and at
     /// the latest on the agreement's `ends_on`. Two sub-leases of a unit never overlap (one

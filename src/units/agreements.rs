@@ -53,7 +53,7 @@ pub struct NewAgreement {
     pub units_covered: i32,
     pub starts_on: NaiveDate,
     /// The last day it is in force, after `starts_on`; open-ended when absent. The next
-    /// day the service ends it (`expired`). Sub-leases under it end at the latest that day.
+    /// day the service ends it (`expired`). Sub-leases under it are planned to end by that day at the latest.
     pub ends_on: Option<NaiveDate>,
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]

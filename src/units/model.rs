@@ -70,7 +70,7 @@ text_enum! {
     pub enum UnitStatus {
         /// Free: an association that sees it may propose a household.
         Available = "available",
-        /// A proposal was accepted: kept for that household.
+        /// Kept for a household: a proposal was accepted, or a sub-lease is planned.
         Reserved = "reserved",
         /// Let (or sub-let).
         Occupied = "occupied",
@@ -139,7 +139,8 @@ text_enum! {
     pub enum ProposalDeclineReason {
         HouseholdTooLarge = "household_too_large",
         ResourcesTooLow = "resources_too_low",
-        /// Also set by the service on the unit's other proposals when one is accepted.
+        /// Also set by the service on the unit's other proposals when one is accepted, and on its
+        /// open proposals when its agreement is terminated or expires.
         UnitNoLongerAvailable = "unit_no_longer_available",
         /// Needs a comment.
         Other = "other",

@@ -621,8 +621,8 @@ action_endpoint! {
     /// Withdraw a proposal
     ///
     /// The association takes the household back, with its reason: before the landlord answers,
-    /// or after an acceptance as long as the unit has not been sub-let to the household (then
-    /// the sub-lease is what ends: 409). A unit kept for the household is free again
+    /// or after an acceptance as long as the unit has not been sub-let to the household (once
+    /// it is, the proposal cannot be withdrawn, 409: end the sub-lease instead). A unit kept for the household is free again
     /// (`available`, or `unavailable` when its energy class may no longer be let). The landlord
     /// is told through the feed (`proposal.withdrawn`).
     withdraw_proposal: "/proposals/{id}/withdraw", tag "units", scope "housing:write",

@@ -52,7 +52,7 @@ text_enum! {
 text_enum! {
     /// Why an attempt failed.
     pub enum WebhookAttemptError {
-        /// No complete answer within 15 seconds.
+        /// No complete answer in time (15 seconds by default).
         Timeout = "timeout",
         /// The endpoint's host refused the connection.
         ConnectionRefused = "connection_refused",

@@ -187,14 +187,20 @@ async fn an_asll_measure_keeps_its_rhythm_and_its_renewal_policy() {
     )
     .await;
     assert_eq!(seen["funding"]["contacts_count"], 4);
-    let theirs = feb
-        .list_all(
-            &department.admin_token,
+    // The follow-up is the operator's: the funder's filter is refused, naming it.
+    let p = problem(
+        feb.get(
             "/v1/measures?as=funder&contact_overdue=true",
-            10,
+            &department.admin_token,
         )
-        .await;
-    assert!(theirs.is_empty(), "the operator's follow-up: {theirs:?}");
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("contact_overdue".into(), "operator_only".into())]
+    );
     created(
         feb.post(
             &format!("/v1/measures/{}/contacts", id(&m)),
