@@ -34,12 +34,13 @@ FUZZ_CASE_TOKEN=$(token "$port" -d grant_type=password -d username=admin@associa
 household=$(curl -fsS "http://127.0.0.1:$port/v1/households" -H "Authorization: Bearer $FUZZ_CASE_TOKEN" -H 'Content-Type: application/json' \
     -d '{"head": {"last_name": "Fuzz", "first_names": "Test", "birth_date": "1990-01-01"}, "household_type": "single_person", "adults": 1, "children": 0, "monthly_resources_cents": 90000, "housing_situation": "street", "special_category_grounds": ["psychiatric_disorder"]}')
 FUZZ_HOUSEHOLD_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$household")
-# A referral from the CCAPEX (a commission: no consent needed) to the association.
+# A referral from the CCAPEX (a commission's secretariat: under its decision, no consent
+# needed) to the association.
 ccapex=$(token "$port" -d grant_type=password -d username=admin@ddets.demo.passerelle.test -d password=demo-passerelle-2026)
 referred=$(curl -fsS "http://127.0.0.1:$port/v1/households" -H "Authorization: Bearer $ccapex" -H 'Content-Type: application/json' \
     -d '{"head": {"last_name": "Fuzz", "first_names": "Referred", "birth_date": "1985-01-01"}, "household_type": "couple", "adults": 2, "children": 0, "monthly_resources_cents": 150000, "housing_situation": "hotel"}')
 referral=$(curl -fsS "http://127.0.0.1:$port/v1/referrals" -H "Authorization: Bearer $ccapex" -H 'Content-Type: application/json' \
-    -d "{\"household_id\": \"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$referred")\", \"addressee_organisation_id\": \"$FUZZ_ORGANISATION_ID\", \"measure_kind\": \"avdl\", \"reason\": \"fuzzing\"}")
+    -d "{\"household_id\": \"$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$referred")\", \"addressee_organisation_id\": \"$FUZZ_ORGANISATION_ID\", \"measure_kind\": \"avdl\", \"reason\": \"fuzzing\", \"mandate\": {\"commission\": \"ccapex\", \"decision_reference\": \"CCAPEX-FUZZ-1\", \"decided_on\": \"2026-01-05\"}}")
 FUZZ_REFERRAL_ID=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$referral")
 # Housing runs as the demo landlord (units, agreements, answering proposals) or the demo
 # association (proposing, sub-letting), on the demo's unit, agreement, proposal, sub-lease.

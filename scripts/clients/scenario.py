@@ -19,11 +19,13 @@ from passerelle_client.api.households import create_household
 from passerelle_client.api.referrals import accept_referral, acknowledge_referral, create_referral
 from passerelle_client.api.accounts import get_me
 from passerelle_client.models import (
+    CommissionKind,
     EventPage,
     GrantType,
     Household,
     HouseholdType,
     HousingSituation,
+    Mandate,
     Me,
     NewHead,
     NewHousehold,
@@ -52,7 +54,8 @@ def signed_in(base: str, client_id: str, secret: str) -> AuthenticatedClient:
 
 
 def main(base: str) -> None:
-    # The CCAPEX's software (a commission: it refers without the household's consent).
+    # The CCAPEX's software (the secretariat of a commission: it refers without the
+    # household's consent, under the commission's decision).
     ccapex = signed_in(base, "demo-ddets", "demo-secret-ddets")
     operator = signed_in(base, "demo-association", "demo-secret-association")
     me = get_me.sync(client=operator)
@@ -95,6 +98,11 @@ def main(base: str) -> None:
             addressee_organisation_id=operator_id,
             measure_kind="avdl",
             reason="Assignation reçue : accompagnement vers le relogement",
+            mandate=Mandate(
+                commission=CommissionKind.CCAPEX,
+                decision_reference=f"CCAPEX-53-{suffix}",
+                decided_on=datetime.date.today() - datetime.timedelta(days=3),
+            ),
         ),
     )
     assert sent.status_code == 201, (sent.status_code, sent.content)
@@ -122,6 +130,7 @@ def main(base: str) -> None:
         cursor = page.next_cursor or cursor
         assert time.monotonic() < deadline, "referral.accepted never reached the referrer's feed"
         time.sleep(min(page.poll_after_seconds, 1))
+    assert isinstance(referral.mandate, Mandate) and referral.mandate.commission == CommissionKind.CCAPEX
     print(f"scenario: referral {referral.id} accepted, seen in the referrer's feed")
 
 
