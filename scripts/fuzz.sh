@@ -58,9 +58,10 @@ FUZZ_SUBLEASE_ID=$(first_id /v1/subleases "$FUZZ_CASE_TOKEN")
 # demo department (the funder of the demo's ASLL measure, whose first renewal waits).
 FUZZ_MEASURE_ID=$(first_id "/v1/measures?as=operator&kind=empex" "$FUZZ_CASE_TOKEN")
 FUZZ_OBJECTIVE_ID=$(first_id "/v1/measures/$FUZZ_MEASURE_ID/objectives" "$FUZZ_CASE_TOKEN")
+FUZZ_CONTACT_ID=$(first_id "/v1/measures/$FUZZ_MEASURE_ID/contacts" "$FUZZ_CASE_TOKEN")
 FUZZ_DEPARTMENT_TOKEN=$(token "$port" -d grant_type=password -d username=admin@departement.demo.passerelle.test -d password=demo-passerelle-2026)
 FUZZ_RENEWAL_ID=$(first_id "/v1/renewals?as=decider&status=requested" "$FUZZ_DEPARTMENT_TOKEN")
-export FUZZ_MEASURE_ID FUZZ_OBJECTIVE_ID FUZZ_DEPARTMENT_TOKEN FUZZ_RENEWAL_ID
+export FUZZ_MEASURE_ID FUZZ_OBJECTIVE_ID FUZZ_CONTACT_ID FUZZ_DEPARTMENT_TOKEN FUZZ_RENEWAL_ID
 # Programmes: the demo DDETS funds the AGIR programme.
 FUZZ_FUNDER_TOKEN=$ccapex
 FUZZ_PROGRAMME_ID=$(first_id "/v1/programmes?as=funder" "$FUZZ_FUNDER_TOKEN")
