@@ -180,7 +180,24 @@ async fn naming_a_funder_shares_the_household_and_passes_the_sharing_rule() {
         vec![("funder_organisation_id".into(), "consent_required".into())]
     );
     problem(app.get(&path, &ddets.admin_token).await, 404).await;
+    // Nothing of it reached the refused funders: no measure, no journey, no event (nor
+    // webhook, which delivers the feed).
     for funder in [&mayenne, &elsewhere, &ddets] {
+        problem(
+            app.get(
+                &format!("/v1/households/{hid}/journey"),
+                &funder.admin_token,
+            )
+            .await,
+            404,
+        )
+        .await;
+        problem(
+            app.get(&format!("/v1/households/{hid}"), &funder.admin_token)
+                .await,
+            404,
+        )
+        .await;
         assert_eq!(mentions(&app, funder, &hid).await, 0);
     }
 
