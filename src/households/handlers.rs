@@ -687,9 +687,10 @@ pub async fn update_household(
 
 /// Record the household's consent to sharing
 ///
-/// Without a consent in force, only a commission (an organisation of kind `state_service`
-/// or `department`, acting under its legal mandate) may refer the household to another
-/// organisation. Requires `If-Match`.
+/// Without a consent in force, the household is shown to no other organisation (a
+/// referral, a transfer, a proposal, a sub-lease, a measure's funder), except by a
+/// commission's secretariat under the commission's decision (`mandate`; see
+/// `Organisation.commissions`). Requires `If-Match`.
 #[utoipa::path(
     tag = "households",
     operation_id = "record_household_consent",
