@@ -66,7 +66,8 @@ pub struct NewSystem {
     /// `admin`, `coordinator`, `worker` or `viewer`: the most its scopes can reach.
     #[validate(custom(function = "validate_assignable_role"))]
     pub role: Role,
-    /// The scopes its tokens carry (within its role's).
+    /// The scopes its tokens carry: within its role's (422 `beyond_role` on `scopes[i]`
+    /// otherwise; a `viewer` reads only).
     #[validate(length(max = 32))]
     #[schema(max_items = 32)]
     pub scopes: Vec<Scope>,
@@ -248,7 +249,9 @@ pub struct AccountPatch {
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
     pub role: Option<Role>,
-    /// Only for a partner system: all of them.
+    /// Only for a partner system: the complete new list, within its role's (422
+    /// `beyond_role` on `scopes[i]`). A role changed without `scopes` keeps those of its
+    /// scopes the new role allows.
     #[validate(length(max = 32))]
     #[schema(nullable = false, max_items = 32)]
     #[serde(default, deserialize_with = "patch::not_null")]
@@ -407,6 +410,12 @@ pub async fn create_account(
     let ValidJson(new, raw) = body;
     let fingerprint = idempotency::fingerprint(&req, &raw);
     let new = new.into_kind();
+    if let NewAccountOf::System(s) = &new {
+        let errors = rules::scopes_beyond_role(s.role, &s.scopes);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+    }
     let secret = match &new {
         NewAccountOf::Person(_) => secrets::temporary_password(),
         NewAccountOf::System(_) => secrets::random_token(32),
@@ -679,11 +688,24 @@ pub async fn update_account(
                 .unwrap_or(&current.name)
                 .to_owned();
             let role = patch.role.unwrap_or(current.role);
-            let scopes = patch
-                .scopes
-                .as_deref()
-                .map(model::join_scopes)
-                .unwrap_or(current.scopes.clone());
+            // A partner system holds no scope beyond its role: those sent are checked
+            // against it (422), those kept are cut to it, so that raising the role later
+            // grants nothing its admin did not see.
+            let scopes = match patch.scopes.as_deref() {
+                Some(sent) => {
+                    let errors = rules::scopes_beyond_role(role, sent);
+                    if !errors.is_empty() {
+                        return Err(ApiError::Validation(errors));
+                    }
+                    model::join_scopes(sent)
+                }
+                None if current.kind == AccountKind::System => {
+                    let within =
+                        policy::effective_scopes(AccountKind::System, role, &current.scope_list());
+                    model::join_scopes(&within)
+                }
+                None => current.scopes.clone(),
+            };
             if (&name, role, &scopes) == (&current.name, current.role, &current.scopes) {
                 return Ok((Account::from(current), None, None));
             }

@@ -1,6 +1,7 @@
 //! Field rules of partner identity: plain functions, unit-tested.
 
 use crate::error::FieldError;
+use crate::identity::model::{Role, Scope};
 
 /// A SIRET is 14 digits whose Luhn sum is a multiple of 10; La Poste's establishments
 /// (SIREN 356 000 000), too many for the Luhn key, may instead have a digit sum that is a
@@ -91,6 +92,24 @@ pub fn check_department_code(field: &str, code: &str, errors: &mut Vec<FieldErro
 /// Emails are compared without regard to case.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// The scopes a partner system may not hold under its role (`scopes[i]`, `beyond_role`):
+/// stored, they would stay hidden until the role is raised.
+pub fn scopes_beyond_role(role: Role, scopes: &[Scope]) -> Vec<FieldError> {
+    let allowed = crate::auth::policy::role_scopes(role);
+    scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !allowed.contains(s))
+        .map(|(i, s)| {
+            FieldError::new(
+                format!("scopes[{i}]"),
+                "beyond_role",
+                format!("a partner system of role {role} does not hold {s}"),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -319,21 +319,23 @@ async fn account_life_cycle_and_credentials() {
     let org = app.organisation("state_service").await;
     let base = format!("/v1/organisations/{}/accounts", org.id);
 
-    // A system: secret shown once, its scopes within its role.
-    let system = app
-        .system(
+    // A system: its scopes within its role (a viewer writes nothing), secret shown once.
+    let r = app
+        .post(
+            &base,
             &org.admin_token,
-            org.id,
-            "viewer",
-            &["events:read", "accounts:write"],
+            &json!({"kind": "system", "name": "Trop large", "role": "viewer",
+                    "scopes": ["events:read", "accounts:write", "measures:write"]}),
         )
         .await;
+    let p = problem(r, 422).await;
+    assert_eq!(fields(&p), vec!["scopes[1]", "scopes[2]"]);
+    assert_eq!(p["errors"][0]["code"], "beyond_role", "{p}");
+    let system = app
+        .system(&org.admin_token, org.id, "viewer", &["events:read"])
+        .await;
     assert_eq!(system["kind"], "system");
-    assert_eq!(
-        system["scopes"],
-        json!(["events:read"]),
-        "a viewer system cannot write accounts"
-    );
+    assert_eq!(system["scopes"], json!(["events:read"]));
     assert!(system["client_id"].as_str().unwrap().starts_with("pcl_"));
     let secret = system["client_secret"].as_str().unwrap().to_owned();
     let client_id = system["client_id"].as_str().unwrap().to_owned();
@@ -503,4 +505,77 @@ async fn account_life_cycle_and_credentials() {
     assert_eq!(r.status(), StatusCode::OK);
     let a: Value = r.json().await.unwrap();
     assert_eq!(a["role"], "coordinator");
+}
+
+#[actix_web::test]
+async fn a_partner_system_holds_no_scope_beyond_its_role() {
+    let app = spawn_app().await;
+    let org = app.organisation("association").await;
+    let base = format!("/v1/organisations/{}/accounts", org.id);
+    let system = app
+        .system(
+            &org.admin_token,
+            org.id,
+            "worker",
+            &["measures:read", "measures:write", "events:read"],
+        )
+        .await;
+    let id: Uuid = system["id"].as_str().unwrap().parse().unwrap();
+    let patch = |body: Value, v: String| {
+        app.request(
+            Method::PATCH,
+            &format!("{base}/{id}"),
+            Some(&org.admin_token),
+        )
+        .header("if-match", v)
+        .json(&body)
+        .send()
+    };
+
+    // Lowered to viewer without a list: the write scope goes, the reads stay.
+    let v = version(&app, org.id, id, &org.admin_token).await;
+    let r = patch(json!({"role": "viewer"}), v).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["role"], "viewer");
+    assert_eq!(a["scopes"], json!(["events:read", "measures:read"]));
+
+    // Raised back: nothing the admin did not send comes back.
+    let v = version(&app, org.id, id, &org.admin_token).await;
+    let r = patch(json!({"role": "worker"}), v).await.unwrap();
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["scopes"], json!(["events:read", "measures:read"]));
+    let r = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", system["client_id"].as_str().unwrap()),
+            ("client_secret", system["client_secret"].as_str().unwrap()),
+        ])
+        .await;
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["scope"], "events:read measures:read", "{t}");
+
+    // A list beyond the role (given or kept) is refused, naming each scope; nothing changes.
+    let v = version(&app, org.id, id, &org.admin_token).await;
+    let r = patch(
+        json!({"role": "viewer", "scopes": ["measures:read", "measures:write"]}),
+        v.clone(),
+    )
+    .await
+    .unwrap();
+    let p = problem(r, 422).await;
+    assert_eq!(fields(&p), vec!["scopes[1]"]);
+    assert_eq!(p["errors"][0]["code"], "beyond_role");
+    let r = patch(json!({"scopes": ["accounts:write"]}), v)
+        .await
+        .unwrap();
+    assert_eq!(fields(&problem(r, 422).await), vec!["scopes[0]"]);
+    let a: Value = app
+        .get(&format!("{base}/{id}"), &org.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["role"], "worker");
+    assert_eq!(a["scopes"], json!(["events:read", "measures:read"]));
 }
