@@ -260,11 +260,12 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
         Action::ManageProgrammes => {
             require_scope(caller, Scope::ProgrammesWrite)?;
             no_cases_for_platform(is_platform)?;
-            match caller.organisation_kind {
-                Some(OrganisationKind::Department | OrganisationKind::StateService) => Ok(()),
-                _ => Err(ApiError::Forbidden(
+            if funds_programmes(caller.organisation_kind) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
                     "programmes are funded by a department or a State service".into(),
-                )),
+                ))
             }
         }
         Action::ReadWebhooks => webhooks(caller, is_platform, Scope::WebhooksRead),
@@ -275,6 +276,15 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
             require_scope(caller, Scope::EventsRead)
         }
     }
+}
+
+/// Whether an organisation of this kind funds programmes: a department (FSL, PDALHPD) or a
+/// State service (DDETS, AVDL).
+pub fn funds_programmes(kind: Option<OrganisationKind>) -> bool {
+    matches!(
+        kind,
+        Some(OrganisationKind::Department | OrganisationKind::StateService)
+    )
 }
 
 /// Whether [`authorize`] allows the action: what a resource's `allowed_actions` asks of

@@ -316,3 +316,11 @@ pub fn refusal_error<S: Display, A: Display>(
         }
     }
 }
+
+/// The API's answer to a list filter naming a side the caller's organisation does not take
+/// (`as=funder` for an association, `box=received` for a landlord, `as=decider` on a measure
+/// it operates): 422 `not_your_side` on `field`, never an empty page that reads as "none
+/// yet". `message` says who takes the side.
+pub fn not_your_side(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid(field, "not_your_side", message)
+}

@@ -420,22 +420,68 @@ pub async fn check_offered(
     Ok(kind)
 }
 
-/// Whether an organisation of this kind operates some active kind of the catalogue.
-pub async fn operates_some_kind(
+/// Checks a list's measure-kind filter: a malformed code is a 400 (`pattern`), a code the
+/// catalogue never held a 422 (`unknown_measure_kind`), both naming `field`; a withdrawn
+/// kind or another département's is a real filter (measures of it may still run).
+pub async fn check_kind_filter(
+    conn: &mut AsyncPgConnection,
+    field: &str,
+    code: &str,
+) -> Result<(), ApiError> {
+    if !crate::referrals::rules::measure_kind_code_is_valid(code) {
+        return Err(ApiError::bad_request(
+            field,
+            "pattern",
+            "a measure kind's code (see /v1/measure-kinds): a lower-case letter, then 1 to 39 \
+             lower-case letters, digits or underscores",
+        ));
+    }
+    let known: bool = diesel::select(diesel::dsl::exists(measure_kinds::table.find(code)))
+        .get_result(conn)
+        .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "unknown_measure_kind",
+            format!("the catalogue holds no measure kind `{code}` (see GET /v1/measure-kinds)"),
+        ))
+    }
+}
+
+/// The sides of a measure an organisation of some kind can take, by the active catalogue:
+/// the operator of some kind, the funder of some kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSides {
+    pub operates: bool,
+    pub funds: bool,
+}
+
+/// The sides of a measure an organisation of this kind can take (none for a platform admin).
+pub async fn sides_of(
     conn: &mut AsyncPgConnection,
     kind: Option<OrganisationKind>,
-) -> Result<bool, ApiError> {
+) -> Result<KindSides, ApiError> {
     let Some(kind) = kind else {
-        return Ok(false);
+        return Ok(KindSides {
+            operates: false,
+            funds: false,
+        });
     };
-    let kinds: Vec<serde_json::Value> = measure_kinds::table
+    let kinds: Vec<(serde_json::Value, serde_json::Value)> = measure_kinds::table
         .filter(measure_kinds::active.eq(true))
-        .select(measure_kinds::operator_kinds)
+        .select((measure_kinds::operator_kinds, measure_kinds::funder_kinds))
         .load(conn)
         .await?;
-    Ok(kinds
-        .iter()
-        .any(|k| list::<OrganisationKind>(k).contains(&kind)))
+    Ok(KindSides {
+        operates: kinds
+            .iter()
+            .any(|(o, _)| list::<OrganisationKind>(o).contains(&kind)),
+        funds: kinds
+            .iter()
+            .any(|(_, f)| list::<OrganisationKind>(f).contains(&kind)),
+    })
 }
 
 /// The département of an organisation.

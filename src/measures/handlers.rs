@@ -153,12 +153,14 @@ impl ListedAs {
 #[into_params(parameter_in = Query)]
 pub struct MeasureFilters {
     /// Your organisation's side: `operator`, `funder`, `referrer` or `landlord` (of a
-    /// sub-lease that names the measure); all four when absent.
+    /// sub-lease that names the measure); all four when absent. A side your organisation's
+    /// kind never takes (`funder` for an association) is a 422 `not_your_side`.
     #[param(value_type = Option<String>, pattern = "^(operator|funder|referrer|landlord)$")]
     pub r#as: Option<ListedAs>,
     /// Only measures in this status.
     pub status: Option<MeasureStatus>,
-    /// A measure kind's code.
+    /// A measure kind's code: one the catalogue holds or held (422 `unknown_measure_kind`
+    /// otherwise).
     #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
     pub kind: Option<String>,
     /// Only this household's measures.
@@ -449,7 +451,7 @@ pub async fn get_measure(
         (status = 200, description = "A page of measures", body = PageOf<Measure>),
         (status = 403, description = "A follow-up filter for an organisation that operates no measure kind",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A follow-up filter with `as` other than `operator`, or a worker who is not one of your organisation's accounts",
+        (status = 422, description = "A side your organisation's kind never takes (`not_your_side`), a kind the catalogue never held, a follow-up filter with `as` other than `operator`, or a worker who is not one of your organisation's accounts",
          body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -463,16 +465,41 @@ pub async fn list_measures(
     authorize(&caller, Action::ReadMeasures)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
     if let Some(kind) = &filters.kind {
-        if !crate::referrals::rules::measure_kind_code_is_valid(kind) {
-            return Err(ApiError::bad_request(
-                "kind",
-                "pattern",
-                "a measure kind's code (see /v1/measure-kinds)",
+        catalogue::check_kind_filter(&mut conn, "kind", kind).await?;
+    }
+    let sides = catalogue::sides_of(&mut conn, caller.organisation_kind).await?;
+    if let Some(side) = filters.r#as {
+        let refusal = match side {
+            ListedAs::Operator if !sides.operates => Some(
+                "the operator of a measure is of a kind the catalogue names to operate it \
+                 (see GET /v1/measure-kinds)",
+            ),
+            ListedAs::Funder if !sides.funds => Some(
+                "the funder of a measure is of a kind the catalogue names to fund it \
+                 (see GET /v1/measure-kinds)",
+            ),
+            ListedAs::Landlord
+                if crate::units::rules::registers_units_of(caller.organisation_kind).is_none() =>
+            {
+                Some(
+                    "the landlord of a sub-lease holds its unit: a social landlord, or an \
+                     association for a private owner's unit",
+                )
+            }
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            return Err(crate::cases::not_your_side(
+                "as",
+                format!(
+                    "your organisation's kind never takes the `{}` side: {why}",
+                    side.as_str()
+                ),
             ));
         }
     }
-    let mut conn = db::conn(&state.pool).await?;
     // The follow-up filters are the operator's: refused, naming them, where they cannot
     // apply (never a silently empty page).
     let follow_up: Vec<&str> = [
@@ -501,7 +528,7 @@ pub async fn list_measures(
                     .collect(),
             ));
         }
-        if !catalogue::operates_some_kind(&mut conn, caller.organisation_kind).await? {
+        if !sides.operates {
             return Err(ApiError::Forbidden(format!(
                 "`{}`: a measure's follow-up is its operator's, and your organisation's kind \
                  operates no measure kind",

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use super::catalogue;
 use super::handlers::{not_now, operator_only};
 use super::model::*;
 use super::renewals::{self as renewal_service, Decision, RenewalList};
@@ -103,7 +104,9 @@ pub enum RenewalSide {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RenewalFilters {
-    /// `decider` (your decisions) or `operator` (your requests); both when absent.
+    /// `decider` (your decisions) or `operator` (your requests); both when absent. A side
+    /// your organisation's kind never takes, or not its side of `measure_id`, is a 422
+    /// `not_your_side`.
     #[param(value_type = Option<String>, pattern = "^(decider|operator)$")]
     pub r#as: Option<RenewalSide>,
     /// Only renewals in this status.
@@ -391,7 +394,7 @@ pub async fn list_measure_renewals(
         (status = 200, description = "A page of renewals", body = PageOf<Renewal>),
         (status = 403, description = "`measure_id` names a measure your organisation refers or lets the home of",
          body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`measure_id` names no measure of yours, or disagrees with `as`",
+        (status = 422, description = "A side your organisation's kind never takes, `measure_id` naming no measure of yours, or disagreeing with `as` (`not_your_side`)",
          body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -431,9 +434,8 @@ pub async fn list_renewals(
             }
         };
         if filters.r#as.is_some_and(|a| a != side) {
-            return Err(ApiError::invalid(
+            return Err(cases::not_your_side(
                 "as",
-                "not_your_side",
                 format!(
                     "your organisation is this measure's {}: its renewals are listed with `as={}`",
                     party.as_str(),
@@ -442,6 +444,28 @@ pub async fn list_renewals(
                         RenewalSide::Decider => "decider",
                     }
                 ),
+            ));
+        }
+    }
+    if let Some(side) = filters.r#as {
+        let sides = catalogue::sides_of(&mut conn, caller.organisation_kind).await?;
+        let refusal = match side {
+            RenewalSide::Decider if !sides.funds => Some((
+                "decider",
+                "a renewal is decided by the measure's funder, of a kind the catalogue names to \
+                 fund it",
+            )),
+            RenewalSide::Operator if !sides.operates => Some((
+                "operator",
+                "a renewal is asked for by the measure's operator, of a kind the catalogue \
+                 names to operate it",
+            )),
+            _ => None,
+        };
+        if let Some((name, why)) = refusal {
+            return Err(cases::not_your_side(
+                "as",
+                format!("your organisation's kind never takes the `{name}` side: {why}"),
             ));
         }
     }

@@ -402,7 +402,9 @@ pub enum ProgrammeSide {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProgrammeFilters {
-    /// `funder` (yours) or `operator` (those funding you); both when absent.
+    /// `funder` (yours) or `operator` (those funding you); both when absent. A side your
+    /// organisation's kind never takes (`funder` for an association) is a 422
+    /// `not_your_side`.
     #[param(value_type = Option<String>, pattern = "^(funder|operator)$")]
     pub r#as: Option<ProgrammeSide>,
     /// Programmes running on that day (French legal date).
@@ -417,7 +419,11 @@ pub struct ProgrammeFilters {
     operation_id = "list_programmes",
     params(ProgrammeFilters, PageParams),
     security(("oauth2" = ["measures:read"])),
-    responses((status = 200, description = "A page of programmes", body = PageOf<Programme>))
+    responses(
+        (status = 200, description = "A page of programmes", body = PageOf<Programme>),
+        (status = 422, description = "A side your organisation's kind never takes (`not_your_side`)",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/programmes")]
 pub async fn list_programmes(
@@ -429,6 +435,35 @@ pub async fn list_programmes(
     authorize(&caller, Action::ReadProgrammes)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let refusal = match filters.r#as {
+        Some(ProgrammeSide::Funder)
+            if !crate::auth::policy::funds_programmes(caller.organisation_kind) =>
+        {
+            Some((
+                "funder",
+                "a programme is funded by a department or a State service",
+            ))
+        }
+        Some(ProgrammeSide::Operator)
+            if !crate::measures::catalogue::sides_of(&mut conn, caller.organisation_kind)
+                .await?
+                .operates =>
+        {
+            Some((
+                "operator",
+                "a programme funds operators, of a kind the catalogue names to operate some \
+                 measure kind",
+            ))
+        }
+        _ => None,
+    };
+    if let Some((name, why)) = refusal {
+        return Err(crate::cases::not_your_side(
+            "as",
+            format!("your organisation's kind never takes the `{name}` side: {why}"),
+        ));
+    }
     let funded_by = programme_operators::table
         .filter(programme_operators::operator_organisation_id.eq(org))
         .select(programme_operators::programme_id);
@@ -452,7 +487,6 @@ pub async fn list_programmes(
     if let Some(after) = page.after {
         q = q.filter(programmes::id.gt(after));
     }
-    let mut conn = db::conn(&state.pool).await?;
     let rows: Vec<ProgrammeRow> = q
         .order(programmes::id.asc())
         .limit(page.limit + 1)

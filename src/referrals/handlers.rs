@@ -136,12 +136,14 @@ pub enum Box_ {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReferralFilters {
-    /// `sent` or `received`; both when absent.
+    /// `sent` or `received`; both when absent. `received` for an organisation that is not an
+    /// association (only associations receive referrals) is a 422 `not_your_side`.
     #[param(value_type = Option<String>, pattern = "^(sent|received)$")]
     pub r#box: Option<Box_>,
     /// Only referrals in this status.
     pub status: Option<ReferralStatus>,
-    /// A measure kind's code (`/v1/measure-kinds`).
+    /// A measure kind's code (`/v1/measure-kinds`): one the catalogue holds or held (422
+    /// `unknown_measure_kind` otherwise).
     #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
     pub measure_kind: Option<String>,
     /// Only this household's referrals.
@@ -397,7 +399,11 @@ pub async fn get_referral(
     operation_id = "list_referrals",
     params(ReferralFilters, PageParams),
     security(("oauth2" = ["referrals:read"])),
-    responses((status = 200, description = "A page of referrals", body = PageOf<Referral>))
+    responses(
+        (status = 200, description = "A page of referrals", body = PageOf<Referral>),
+        (status = 422, description = "`box=received` for an organisation that is not an association (`not_your_side`), or a measure kind the catalogue never held",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/referrals")]
 pub async fn list_referrals(
@@ -409,6 +415,19 @@ pub async fn list_referrals(
     authorize(&caller, Action::ReadReferrals)?;
     let org = caller.partner_organisation()?;
     let page = page.page()?;
+    if filters.r#box == Some(Box_::Received)
+        && caller.organisation_kind != Some(OrganisationKind::Association)
+    {
+        return Err(crate::cases::not_your_side(
+            "box",
+            "your organisation's kind never receives a referral: referrals go to the \
+             associations that operate support measures",
+        ));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    if let Some(kind) = &filters.measure_kind {
+        catalogue::check_kind_filter(&mut conn, "measure_kind", kind).await?;
+    }
     let mut q = referrals::table
         .select(ReferralRow::as_select())
         .into_boxed();
@@ -428,14 +447,6 @@ pub async fn list_referrals(
         q = q.filter(referrals::status.eq(status));
     }
     if let Some(kind) = &filters.measure_kind {
-        if !rules::measure_kind_code_is_valid(kind) {
-            return Err(ApiError::bad_request(
-                "measure_kind",
-                "pattern",
-                "a measure kind's code (see /v1/measure-kinds): a lower-case letter, then 1 to \
-                 39 lower-case letters, digits or underscores",
-            ));
-        }
         q = q.filter(referrals::measure_kind.eq(kind.clone()));
     }
     if let Some(h) = filters.household_id {
@@ -460,7 +471,6 @@ pub async fn list_referrals(
     if let Some(since) = filters.updated_since {
         q = q.filter(referrals::updated_at.ge(since));
     }
-    let mut conn = db::conn(&state.pool).await?;
     let q = q.order(referrals::id.asc()).limit(page.limit + 1);
     let rows = journal::load(&mut conn, &caller, q, "household_id", page.limit).await?;
     let (rows, more) = page.split(rows);

@@ -367,14 +367,10 @@ pub async fn create_unit(
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     let org = caller.partner_organisation()?;
-    let expected_owner = match caller.organisation_kind {
-        Some(OrganisationKind::SocialLandlord) => OwnerKind::SocialLandlord,
-        Some(OrganisationKind::Association) => OwnerKind::PrivateOwner,
-        _ => {
-            return Err(ApiError::Forbidden(
-                "units are registered by landlords, and by associations for the private owners' units they manage".into(),
-            ))
-        }
+    let Some(expected_owner) = rules::registers_units_of(caller.organisation_kind) else {
+        return Err(ApiError::Forbidden(
+            "units are registered by landlords, and by associations for the private owners' units they manage".into(),
+        ));
     };
     let mut errors = body.field_errors();
     let ParsedJson(new, raw) = body;

@@ -3,7 +3,21 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::model::{AgreementAction, AgreementStatus, EnergyClass, ProposalAction, ProposalStatus};
+use super::model::{
+    AgreementAction, AgreementStatus, EnergyClass, OwnerKind, ProposalAction, ProposalStatus,
+};
+use crate::identity::model::OrganisationKind;
+
+/// Whose units an organisation of this kind registers, and so holds (the landlord of their
+/// sub-leases): a social landlord its own, an association a private owner's it manages
+/// (intermédiation locative); `None` for the others.
+pub fn registers_units_of(kind: Option<OrganisationKind>) -> Option<OwnerKind> {
+    match kind {
+        Some(OrganisationKind::SocialLandlord) => Some(OwnerKind::SocialLandlord),
+        Some(OrganisationKind::Association) => Some(OwnerKind::PrivateOwner),
+        _ => None,
+    }
+}
 
 /// The first day a lease may no longer start on a unit of this energy class (loi n° 2021-1104
 /// « Climat et résilience », art. 160: G from 2025, F from 2028, E from 2034), if any.

@@ -684,10 +684,13 @@ async fn the_landlord_of_a_sliding_lease_sees_its_measure_runs_and_until_when() 
         assert_eq!(listed[0]["id"], m["id"]);
         assert!(listed[0].get("details").is_none(), "{}", listed[0]);
     }
-    assert!(app
-        .list_all(&landlord.admin_token, "/v1/measures?as=funder", 10)
-        .await
-        .is_empty());
+    let p = problem(
+        app.get("/v1/measures?as=funder", &landlord.admin_token)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("as".into(), "not_your_side".into())]);
     for sub in ["history", "contacts", "objectives", "renewals"] {
         problem(
             app.get(
@@ -1871,4 +1874,106 @@ async fn a_filter_the_caller_may_not_use_is_refused_naming_it() {
         field_codes(&p),
         vec![("measure_id".into(), "unknown_measure".into())]
     );
+
+    // A side the caller's kind never takes, on every list that has sides; a kind the
+    // catalogue never held. Each is a 422 naming the filter.
+    let landlord = app.organisation("social_landlord").await;
+    for (token, path, field, code) in [
+        (
+            &landlord.admin_token,
+            "/v1/measures?as=funder",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &department.admin_token,
+            "/v1/measures?as=landlord",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &landlord.admin_token,
+            "/v1/measures?as=operator",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &landlord.admin_token,
+            "/v1/renewals?as=decider",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &department.admin_token,
+            "/v1/renewals?as=operator",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &association.admin_token,
+            "/v1/programmes?as=funder",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &landlord.admin_token,
+            "/v1/programmes?as=operator",
+            "as",
+            "not_your_side",
+        ),
+        (
+            &department.admin_token,
+            "/v1/referrals?box=received",
+            "box",
+            "not_your_side",
+        ),
+        (
+            &landlord.admin_token,
+            "/v1/referrals?box=received",
+            "box",
+            "not_your_side",
+        ),
+        (
+            &association.admin_token,
+            "/v1/measures?kind=asl",
+            "kind",
+            "unknown_measure_kind",
+        ),
+        (
+            &department.admin_token,
+            "/v1/referrals?measure_kind=asl",
+            "measure_kind",
+            "unknown_measure_kind",
+        ),
+    ] {
+        let p = problem(app.get(path, token).await, 422).await;
+        assert_eq!(
+            field_codes(&p),
+            vec![(field.into(), code.into())],
+            "{path}: {p}"
+        );
+    }
+    // The sides each takes answer for real: the association operates, the department
+    // funds and decides, the landlord lets.
+    for (token, path, count) in [
+        (
+            &association.admin_token,
+            "/v1/measures?as=operator&kind=asll",
+            1,
+        ),
+        (&department.admin_token, "/v1/measures?as=funder", 1),
+        (&department.admin_token, "/v1/renewals?as=decider", 1),
+        (&association.admin_token, "/v1/referrals?box=received", 0),
+        (&landlord.admin_token, "/v1/measures?as=landlord", 0),
+        (&department.admin_token, "/v1/programmes?as=funder", 0),
+    ] {
+        assert_eq!(app.list_all(token, path, 10).await.len(), count, "{path}");
+    }
+    let p = problem(
+        app.get("/v1/measures?kind=ASLL", &association.admin_token)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(field_codes(&p), vec![("kind".into(), "pattern".into())]);
 }

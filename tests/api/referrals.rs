@@ -376,13 +376,17 @@ async fn the_state_table_over_http() {
         .await
         .unwrap();
     assert_eq!(received["items"].as_array().unwrap().len(), 2);
-    let none: Value = app
-        .get("/v1/referrals?box=received", &w.ccapex.admin_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    // A commission never receives a referral: asking is refused, naming the filter.
+    let p = problem(
+        app.get("/v1/referrals?box=received", &w.ccapex.admin_token)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("box".into(), "not_your_side".into())]
+    );
     problem(
         app.get("/v1/referrals?box=lost", &w.ccapex.admin_token)
             .await,
