@@ -201,6 +201,7 @@ with `WWW-Authenticate: Bearer error=\"insufficient_scope\"` (RFC 6750 §3.1).",
                         security.clear();
                     }
                 }
+                optional_bodies_are_left_out(op);
                 // Every response carries the request id.
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(r) = response {
@@ -592,6 +593,30 @@ fn json_schema_name(content: Option<&RefOr<utoipa::openapi::Content>>) -> Option
     match &content.schema {
         Some(RefOr::Ref(r)) => r.ref_location.rsplit('/').next().map(str::to_owned),
         _ => None,
+    }
+}
+
+/// An optional body (`request_body = Option<T>`, an action whose every field is optional) is
+/// one the client may leave out, never `null`: utoipa writes it `oneOf: [T, null]`, which
+/// client generators read as "send null"; it becomes `T` in a body that is not `required`.
+fn optional_bodies_are_left_out(op: &mut Operation) {
+    use utoipa::openapi::schema::Schema;
+    let Some(RefOr::T(body)) = op.request_body.as_mut() else {
+        return;
+    };
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else { continue };
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+            continue;
+        };
+        let is_null = |s: &RefOr<Schema>| {
+            serde_json::to_value(s).is_ok_and(|v| v == serde_json::json!({"type": "null"}))
+        };
+        if let [RefOr::Ref(r), null] | [null, RefOr::Ref(r)] = one_of.items.as_slice() {
+            if is_null(null) {
+                content.schema = Some(RefOr::Ref(r.clone()));
+            }
+        }
     }
 }
 

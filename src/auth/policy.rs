@@ -362,7 +362,8 @@ impl SharingRefusal {
                 decision in `mandate`)"
                 .into(),
             SharingRefusal::NotYourCommission(c) => format!(
-                "your organisation is not the secretariat of a {c} commission \
+                "the organisation sharing the household (yours, or the referrer whose \
+                 mandate a transfer carries) is not the secretariat of a {c} commission \
                  (`Organisation.commissions`): it cannot share under its mandate"
             ),
         }

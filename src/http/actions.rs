@@ -25,16 +25,58 @@
 
 #[macro_export]
 macro_rules! action_endpoint {
+    // A body whose every field is optional: the spec says the body may be left out (an empty
+    // body reads as `{}`).
     (
         $(#[doc = $doc:literal])*
         $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
-        returns $resp:ty $(, body $body:ty)?,
+        returns $resp:ty, optional body $body:ty,
+        |$state:ident, $caller:ident, $target:ident, $payload:ident| $call:expr
+    ) => {
+        $crate::action_endpoint! {
+            @emit [request_body = Option<$body>,] [$body]
+            $(#[doc = $doc])*
+            $fn: $path, tag $tag, scope $scope, id $id_doc, returns $resp,
+            |$state, $caller, $target, $payload| $call
+        }
+    };
+    (
+        $(#[doc = $doc:literal])*
+        $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
+        returns $resp:ty, body $body:ty,
+        |$state:ident, $caller:ident, $target:ident, $payload:ident| $call:expr
+    ) => {
+        $crate::action_endpoint! {
+            @emit [request_body = $body,] [$body]
+            $(#[doc = $doc])*
+            $fn: $path, tag $tag, scope $scope, id $id_doc, returns $resp,
+            |$state, $caller, $target, $payload| $call
+        }
+    };
+    (
+        $(#[doc = $doc:literal])*
+        $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
+        returns $resp:ty,
+        |$state:ident, $caller:ident, $target:ident| $call:expr
+    ) => {
+        $crate::action_endpoint! {
+            @emit [] []
+            $(#[doc = $doc])*
+            $fn: $path, tag $tag, scope $scope, id $id_doc, returns $resp,
+            |$state, $caller, $target| $call
+        }
+    };
+    (
+        @emit [$($request_body:tt)*] [$($body:ty)?]
+        $(#[doc = $doc:literal])*
+        $fn:ident: $path:literal, tag $tag:literal, scope $scope:literal, id $id_doc:literal,
+        returns $resp:ty,
         |$state:ident, $caller:ident, $target:ident $(, $payload:ident)?| $call:expr
     ) => {
         $(#[doc = $doc])*
         #[utoipa::path(
             tag = $tag,
-            $(request_body = $body,)?
+            $($request_body)*
             params(
                 ("id" = uuid::Uuid, Path, description = $id_doc),
                 $crate::http::concurrency::IfMatchHeader,

@@ -154,7 +154,7 @@ pub async fn refuse_repeat(
     match same_contact(conn, measure, entry, except).await? {
         Some(existing) => Err(ApiError::duplicate(
             format!(
-                "a {} of this worker on {} is already logged for this measure: send \
+                "a contact of kind {} of this worker on {} is already logged for this measure: send \
                  `\"distinct\": true` if this is another one",
                 entry.kind, entry.occurred_on
             ),

@@ -37,7 +37,8 @@ use crate::state::AppState;
 #[schema(example = json!({"occurred_on": "2027-01-14", "kind": "home_visit", "duration_minutes": 60,
     "note": "Budget reviewed together; the FSL file is ready"}))]
 pub struct NewContact {
-    /// Not in the future (`in_future`), not before the measure's start.
+    /// Not in the future (`in_future`), not before the measure's start (`before_start`),
+    /// not after a closed measure's end (`after_end`).
     #[validate(custom(function = "crate::calendar::validate_not_future"))]
     pub occurred_on: NaiveDate,
     pub kind: ContactKind,
@@ -64,7 +65,8 @@ pub struct NewContact {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"occurred_on": "2027-01-15", "reason": "Logged on the wrong day"}))]
 pub struct ContactCorrection {
-    /// Not in the future (`in_future`), not before the measure's start (`before_start`).
+    /// Not in the future (`in_future`), not before the measure's start (`before_start`),
+    /// not after a closed measure's end (`after_end`).
     #[validate(custom(function = "crate::calendar::validate_not_future"))]
     #[schema(nullable = false)]
     #[serde(default, deserialize_with = "patch::not_null")]
@@ -117,7 +119,8 @@ fn contact_response(status: StatusCode, c: &Contact) -> StoredResponse {
     StoredResponse::versioned(status, c, c.version)
 }
 
-/// Checks a contact's day and worker against its measure; the worker as given or defaulted.
+/// Checks a contact's day (within the measure's start and, once closed, its end) and worker
+/// against its measure; the worker as given or defaulted.
 async fn check_entry(
     conn: &mut AsyncPgConnection,
     measure: &MeasureRow,
@@ -131,6 +134,13 @@ async fn check_entry(
             "occurred_on",
             "before_start",
             format!("the measure started on {}", measure.starts_on),
+        ));
+    }
+    if let Some(end) = measure.ended_on.filter(|end| occurred_on > *end) {
+        errors.push(FieldError::new(
+            "occurred_on",
+            "after_end",
+            format!("the measure ended on {end}"),
         ));
     }
     if worker_given {
@@ -149,7 +159,8 @@ async fn check_entry(
 /// Log a contact
 ///
 /// The operator logs a contact with the household, on a running measure (or on a closed
-/// one, up to its end). A contact of a kind the rules count moves the next contact's due
+/// one, up to its end: a later day is a 422 `after_end`; a measure not started or cancelled
+/// is a 409). A contact of a kind the rules count moves the next contact's due
 /// date by the rhythm. The same contact twice (this measure, kind, day and worker) is a
 /// 409 `duplicate` naming the first (`existing_id`), unless the body says `distinct`. The
 /// funder sees the count; the note is the operator's alone (never in an event).
@@ -189,14 +200,12 @@ pub async fn create_contact(
         async move |conn: &mut AsyncPgConnection| {
             let (measure, party) = cases::find_as_party::<MeasureRow>(conn, org, id, true).await?;
             operator_only(party, "logs its contacts")?;
-            // A closed measure takes the contacts of its last days, logged late.
-            let late_for_closed = measure.status == MeasureStatus::Closed
-                && measure.ended_on.is_some_and(|e| new.occurred_on <= e);
+            // A closed measure takes the contacts of its last days, logged late (a day
+            // after its end is a 422 `after_end` on `occurred_on`).
             if !matches!(
                 measure.status,
-                MeasureStatus::Active | MeasureStatus::Suspended
-            ) && !late_for_closed
-            {
+                MeasureStatus::Active | MeasureStatus::Suspended | MeasureStatus::Closed
+            ) {
                 return Err(not_now(
                     conn,
                     &measure,
@@ -380,16 +389,6 @@ async fn change(
                             note: patch::merge(&c.note, &current.note),
                         };
                         let mut errors = Vec::new();
-                        if measure.ended_on.is_some_and(|end| entry.occurred_on > end) {
-                            errors.push(FieldError::new(
-                                "occurred_on",
-                                "after_end",
-                                format!(
-                                    "the measure ended on {}",
-                                    measure.ended_on.unwrap_or_default()
-                                ),
-                            ));
-                        }
                         check_entry(
                             conn,
                             &measure,

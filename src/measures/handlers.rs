@@ -625,8 +625,8 @@ pub async fn update_measure(
                 row.status != MeasureStatus::Proposed && row.funder_organisation_id.is_some();
             if settled || matches!(row.status, MeasureStatus::Closed | MeasureStatus::Cancelled) {
                 return Err(ApiError::conflict(format!(
-                    "the funder of a {} measure does not change (it does while the measure is \
-                     proposed, or has none and still runs)",
+                    "the funder of a measure that is {} does not change (it does while the \
+                     measure is proposed, or has none and still runs)",
                     row.status
                 )));
             }
@@ -651,7 +651,7 @@ pub async fn update_measure(
         if programme != row.programme_id {
             if matches!(row.status, MeasureStatus::Closed | MeasureStatus::Cancelled) {
                 return Err(ApiError::conflict(format!(
-                    "the programme of a {} measure does not change",
+                    "the programme of a measure that is {} does not change",
                     row.status
                 )));
             }
@@ -833,7 +833,7 @@ action_endpoint! {
     /// by its rules. By the funder when the kind needs a decision (ASLL: the CUD validates),
     /// else by the operator.
     start_measure: "/measures/{id}/start", tag "measures", scope "measures:write",
-    id "The measure's id", returns Measure, body MeasureStart,
+    id "The measure's id", returns Measure, optional body MeasureStart,
     |state, caller, target, payload| act(&state, caller, target, MeasureAction::Start, Payload::Start(payload))
 }
 

@@ -200,7 +200,7 @@ fn renewal_response(status: StatusCode, r: &Renewal) -> StoredResponse {
 #[utoipa::path(
     tag = "measures",
     operation_id = "create_renewal",
-    request_body = NewRenewal,
+    request_body = Option<NewRenewal>,
     params(("id" = Uuid, Path, description = "The measure's id"), IdempotencyHeader),
     security(("oauth2" = ["measures:write"])),
     responses((status = 201, description = "Asked", body = Renewal,
@@ -548,7 +548,7 @@ action_endpoint! {
     /// previous planned end (`starts_on`) to the new one (`ends_on`). 409 while the measure
     /// is not active (a suspended measure's end is not settled until it resumes).
     grant_renewal: "/renewals/{id}/grant", tag "measures", scope "measures:write",
-    id "The renewal's id", returns Renewal, body RenewalGrant,
+    id "The renewal's id", returns Renewal, optional body RenewalGrant,
     |state, caller, target, grant| decide(&state, caller, target, RenewalAction::Grant, Decision {
         decided_on: grant.decided_on,
         reference: grant.decision_reference,
@@ -580,7 +580,7 @@ action_endpoint! {
     /// The operator takes back a request that waits for its decision (`renewal.withdrawn`);
     /// the measure may then ask again, in its renewal window.
     withdraw_renewal: "/renewals/{id}/withdraw", tag "measures", scope "measures:write",
-    id "The renewal's id", returns Renewal, body RenewalWithdrawal,
+    id "The renewal's id", returns Renewal, optional body RenewalWithdrawal,
     |state, caller, target, withdrawal| decide(&state, caller, target, RenewalAction::Withdraw, Decision {
         comment: withdrawal.comment,
         ..Decision::default()

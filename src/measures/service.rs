@@ -702,12 +702,14 @@ pub async fn check_funder(
                 ),
             },
         ));
-        return Ok(None);
     }
+    // Both rules are reported together: a funder of another territory and a household
+    // whose consent is not in force are two things to fix.
     if sharing::already_sees(conn, org.id, household.id).await? {
         return Ok(None);
     }
-    sharing::basis(conn, by, household, None, field, errors).await
+    let basis = sharing::basis(conn, by, household, None, field, errors).await?;
+    Ok(basis.filter(|_| covers))
 }
 
 /// Records what naming the measure's funder shared ([`check_funder`]), if anything.

@@ -597,7 +597,7 @@ async fn act(
                 let to = rules::transition(row.status, action, row.kind, party).map_err(|r| {
                     cases::refusal_error(
                         r,
-                        &format!("a {} sub-lease", row.kind),
+                        &format!("a sub-lease of kind {}", row.kind),
                         action,
                         party.as_str(),
                     )

@@ -541,7 +541,7 @@ action_endpoint! {
     ///
     /// The association declines a proposed agreement.
     decline_agreement: "/agreements/{id}/decline", tag "agreements", scope "housing:write",
-    id "The agreement's id", returns Agreement, body Closing,
+    id "The agreement's id", returns Agreement, optional body Closing,
     |state, caller, target, closing| {
         act(&state, caller, target, AgreementAction::Decline, closing.comment)
     }
@@ -555,7 +555,7 @@ action_endpoint! {
     /// sub-lets, and its open proposals for them are declined (`unit_no_longer_available`).
     /// Sub-leases in progress go on.
     terminate_agreement: "/agreements/{id}/terminate", tag "agreements", scope "housing:write",
-    id "The agreement's id", returns Agreement, body Closing,
+    id "The agreement's id", returns Agreement, optional body Closing,
     |state, caller, target, closing| {
         act(&state, caller, target, AgreementAction::Terminate, closing.comment)
     }

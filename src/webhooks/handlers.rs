@@ -498,7 +498,7 @@ crate::action_endpoint! {
     /// space-separated, so receivers still holding the old secret go on verifying while you
     /// deploy the new one.
     rotate_webhook_endpoint_secret: "/webhook-endpoints/{id}/rotate-secret", tag "webhooks",
-    scope "webhooks:write", id "The endpoint's id", returns WebhookEndpointWithSecret, body WebhookSecretRotation,
+    scope "webhooks:write", id "The endpoint's id", returns WebhookEndpointWithSecret, optional body WebhookSecretRotation,
     |state, caller, target, rotation| act(&state, caller, target, EndpointAction::Rotate(rotation))
 }
 

@@ -144,7 +144,9 @@ impl Refusal {
 fn forbidden_address(ip: IpAddr, what: &str) -> Refusal {
     Refusal::new(
         "forbidden_address",
-        format!("{ip} is a {what} address: webhooks go to public addresses only"),
+        format!(
+            "{ip} is in a special-purpose range ({what}): webhooks go to public addresses only"
+        ),
     )
 }
 
@@ -221,7 +223,8 @@ pub async fn check(url: &str, allow_private: bool) -> Result<String, Refusal> {
             return Err(Refusal::new(
                 "forbidden_address",
                 format!(
-                    "{host} resolves to {}, a {what} address: webhooks go to public addresses only",
+                    "{host} resolves to {}, in a special-purpose range ({what}): webhooks go to public \
+                     addresses only",
                     addr.ip()
                 ),
             ));
@@ -279,7 +282,8 @@ impl Resolve for GuardedResolver {
             if public.is_empty() {
                 let detail = match refused.first() {
                     Some(a) => format!(
-                        "{host} resolves to {}, a {} address: webhooks go to public addresses only",
+                        "{host} resolves to {}, in a special-purpose range ({}): webhooks go to public \
+                         addresses only",
                         a.ip(),
                         forbidden_range(a.ip()).unwrap_or("non-public")
                     ),

@@ -663,6 +663,25 @@ async fn health_docs_and_the_committed_spec() {
             assert!(op["operationId"].is_string(), "{what}: operationId");
             assert!(op["summary"].is_string(), "{what}: summary");
             assert!(op.get("security").is_some(), "{what}: security");
+            // A JSON body is `required` exactly when its schema requires a field (an
+            // action whose every field is optional may be sent without one), never `null`.
+            if let Some(body) = op.get("requestBody") {
+                let schema = &body["content"]["application/json"]["schema"];
+                if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                    let component = &served["components"]["schemas"][name];
+                    let requires = component["required"]
+                        .as_array()
+                        .is_some_and(|r| !r.is_empty())
+                        || component.get("oneOf").is_some();
+                    let is_patch = method == "patch";
+                    assert_eq!(
+                        body["required"] == json!(true),
+                        requires || is_patch,
+                        "{what}: body `required` against schema {name}"
+                    );
+                }
+                assert!(schema.get("oneOf").is_none(), "{what}: body `oneOf`");
+            }
             for (status, response) in op["responses"].as_object().unwrap() {
                 // No content: 204, 304 (conditional GET), and RFC 7009's 200 to a revocation.
                 if status == "204"

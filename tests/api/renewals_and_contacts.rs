@@ -246,7 +246,18 @@ async fn fewer_months_a_withdrawn_request_and_a_cancellation_reason() {
     let association = app.organisation_in("association", "71").await;
     let m = asll(&app, &association, &department, "Moins", "2026-10-01").await;
     assert_eq!(m["planned_end_on"], "2027-04-01");
-    let r = created(ask_renewal(&app, &association, &m, json!({})).await).await;
+    // Asked with no body at all: the spec says it may be left out.
+    let r = created(
+        app.request(
+            Method::POST,
+            &format!("/v1/measures/{}/renewals", id(&m)),
+            Some(&association.admin_token),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
     let withdrawn = ok(act(
         &app,
         &association.admin_token,
@@ -661,4 +672,56 @@ async fn contacts_entered_twice_corrected_or_removed() {
         404,
     )
     .await;
+
+    // Closed on 31 January: a visit of its last days is still logged, none after its end.
+    let measure = get(
+        &feb,
+        &association.admin_token,
+        &format!("/v1/measures/{}", id(&m)),
+    )
+    .await;
+    ok(act(
+        &feb,
+        &association.admin_token,
+        &format!("/v1/measures/{}/close", id(&m)),
+        &measure["version"],
+        json!({"outcomes": ["kept_housing"], "ended_on": "2027-01-31"}),
+    )
+    .await)
+    .await;
+    let after = json!({"occurred_on": "2027-02-01", "kind": "phone"});
+    let p = problem(
+        feb.post(&contacts, &association.admin_token, &after).await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("occurred_on".into(), "after_end".into())]
+    );
+    let late = created(
+        feb.post(
+            &contacts,
+            &association.admin_token,
+            &json!({"occurred_on": "2027-01-30", "kind": "phone"}),
+        )
+        .await,
+    )
+    .await;
+    let p = problem(
+        act(
+            &feb,
+            &association.admin_token,
+            &format!("/v1/contacts/{}/correct", id(&late)),
+            &late["version"],
+            json!({"occurred_on": "2027-02-01", "reason": "Mauvaise date"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        field_codes(&p),
+        vec![("occurred_on".into(), "after_end".into())]
+    );
 }

@@ -64,7 +64,8 @@ async fn naming_a_funder_shares_the_household_and_passes_the_sharing_rule() {
     let hid = id(&h);
     assert_eq!(h["department_code"], "53");
 
-    // An ASLL naming a department of another part of France: outside its territory.
+    // An ASLL naming a department of another part of France: outside its territory, and
+    // without consent either (both are said at once).
     let open = |funder: &Org, kind: &str| json!({"household_id": hid, "kind": kind, "funder_organisation_id": funder.id});
     let p = problem(
         app.post(
@@ -78,7 +79,10 @@ async fn naming_a_funder_shares_the_household_and_passes_the_sharing_rule() {
     .await;
     assert_eq!(
         field_codes(&p),
-        vec![("funder_organisation_id".into(), "outside_territory".into())]
+        vec![
+            ("funder_organisation_id".into(), "outside_territory".into()),
+            ("funder_organisation_id".into(), "consent_required".into())
+        ]
     );
     // The département's own department: no consent, no sharing.
     for (funder, kind) in [(&mayenne, "asll"), (&ddets, "avdl")] {
@@ -148,7 +152,10 @@ async fn naming_a_funder_shares_the_household_and_passes_the_sharing_rule() {
     .await;
     assert_eq!(
         field_codes(&p),
-        vec![("programme_id".into(), "outside_territory".into())]
+        vec![
+            ("programme_id".into(), "outside_territory".into()),
+            ("programme_id".into(), "consent_required".into())
+        ]
     );
     assert_eq!(app.count("measures").await, 0);
     assert_eq!(app.count("household_sharings").await, 0);
