@@ -5,21 +5,11 @@
 //! consent for a transfer, a unit no longer available for a proposal, a programme without
 //! places, no suspension day left, a measure that has not started) is not offered, and fails.
 
-use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::households::household;
 use crate::housing::{created, id, ok, World};
-
-async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::POST, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     ok(app.get(path, token).await).await
@@ -228,24 +218,8 @@ async fn an_action_is_offered_only_while_what_it_depends_on_allows_it() {
     let association = app.organisation_in("association", "53").await;
     let other = app.organisation_in("association", "53").await;
     let consenting = async |last: &str| -> Value {
-        let h = created(
-            app.post(
-                "/v1/households",
-                &association.admin_token,
-                &household(last, "Noa", "1992-03-04"),
-            )
-            .await,
-        )
-        .await;
-        ok(act(
-            &app,
-            &association.admin_token,
-            &format!("/v1/households/{}/consent", id(&h)),
-            &h["version"],
-            json!({"given_on": "2027-01-01"}),
-        )
-        .await)
-        .await
+        let body = household(last, "Noa", "1992-03-04");
+        household_with_consent(&app, &association.admin_token, &body, "2027-01-01").await
     };
 
     // A renewal's grant while its measure is suspended: refused, and not offered.

@@ -241,29 +241,14 @@ async fn every_patch_is_a_merge_patch() {
     let (account, _) = app
         .person(&association.admin_token, association.id, "worker")
         .await;
-    let r = app
-        .post(
-            "/v1/households",
-            &association.admin_token,
-            &household("Merge", "Patch", "1980-01-01"),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let h: Value = r.json().await.unwrap();
     // With its consent to sharing: the measure below names a funder.
-    let r = app
-        .request(
-            Method::POST,
-            &format!("/v1/households/{}/consent", h["id"].as_str().unwrap()),
-            Some(&association.admin_token),
-        )
-        .header("if-match", "\"1\"")
-        .json(&json!({"given_on": "2026-11-02"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let h: Value = r.json().await.unwrap();
+    let h = household_with_consent(
+        &app,
+        &association.admin_token,
+        &household("Merge", "Patch", "1980-01-01"),
+        "2026-11-02",
+    )
+    .await;
     let r = app
         .post(
             "/v1/units",

@@ -568,3 +568,51 @@ pub fn fields(problem: &Value) -> Vec<String> {
     f.dedup();
     f
 }
+
+/// A `POST` action on a versioned resource: `If-Match` on its `version`, a JSON body.
+pub async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
+    app.request(Method::POST, path, Some(token))
+        .header("if-match", format!("\"{version}\""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A `PATCH` of a versioned resource: `If-Match` on its `version`.
+pub async fn patch(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    version: &Value,
+    body: Value,
+) -> Response {
+    app.request(Method::PATCH, path, Some(token))
+        .header("if-match", format!("\"{version}\""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A household the token's organisation registers (`body`, as `households::household`
+/// makes it), then its consent to sharing given on `given_on`: the household as it is then.
+pub async fn household_with_consent(
+    app: &TestApp,
+    token: &str,
+    body: &Value,
+    given_on: &str,
+) -> Value {
+    let h = crate::housing::created(app.post("/v1/households", token, body).await).await;
+    crate::housing::ok(
+        act(
+            app,
+            token,
+            &format!("/v1/households/{}/consent", crate::housing::id(&h)),
+            &h["version"],
+            json!({ "given_on": given_on }),
+        )
+        .await,
+    )
+    .await
+}

@@ -183,28 +183,13 @@ impl World {
 
     /// A household the association created, with consent in force (or not).
     pub async fn household(&self, last: &str, consent: bool) -> Value {
-        let h = created(
-            self.app
-                .post(
-                    "/v1/households",
-                    &self.association.admin_token,
-                    &household(last, "Alice", "1990-04-12"),
-                )
-                .await,
-        )
-        .await;
-        if !consent {
-            return h;
+        let body = household(last, "Alice", "1990-04-12");
+        let token = &self.association.admin_token;
+        if consent {
+            household_with_consent(&self.app, token, &body, "2026-11-02").await
+        } else {
+            created(self.app.post("/v1/households", token, &body).await).await
         }
-        ok(self
-            .act(
-                &self.association.admin_token,
-                &format!("/v1/households/{}/consent", id(&h)),
-                &h["version"],
-                Some(json!({"given_on": "2026-11-02"})),
-            )
-            .await)
-        .await
     }
 
     /// A unit attached to an active agreement with the association.

@@ -11,36 +11,11 @@ use crate::households::household;
 use crate::housing::{created, id, ok};
 
 /// A POST with `If-Match` on a versioned resource.
-async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::POST, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// A household the organisation registers, with its consent to sharing (a funder named
 /// for its measures sees it).
 async fn new_household(app: &TestApp, org: &Org, last: &str) -> Value {
-    let h = created(
-        app.post(
-            "/v1/households",
-            &org.admin_token,
-            &household(last, "Julie", "1991-02-03"),
-        )
-        .await,
-    )
-    .await;
-    ok(act(
-        app,
-        &org.admin_token,
-        &format!("/v1/households/{}/consent", id(&h)),
-        &h["version"],
-        json!({"given_on": "2026-11-02"}),
-    )
-    .await)
-    .await
+    let body = household(last, "Julie", "1991-02-03");
+    household_with_consent(app, &org.admin_token, &body, "2026-11-02").await
 }
 
 /// A household a landlord registers for its tenant (a landlord handles no special category),
@@ -50,20 +25,7 @@ async fn tenant(app: &TestApp, landlord: &Org, last: &str) -> Value {
     body.as_object_mut()
         .unwrap()
         .remove("special_category_grounds");
-    let h = created(
-        app.post("/v1/households", &landlord.admin_token, &body)
-            .await,
-    )
-    .await;
-    ok(act(
-        app,
-        &landlord.admin_token,
-        &format!("/v1/households/{}/consent", id(&h)),
-        &h["version"],
-        json!({"given_on": "2026-11-02"}),
-    )
-    .await)
-    .await
+    household_with_consent(app, &landlord.admin_token, &body, "2026-11-02").await
 }
 
 async fn open(app: &TestApp, token: &str, body: Value) -> Value {

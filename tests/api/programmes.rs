@@ -13,45 +13,11 @@ use crate::helpers::*;
 use crate::households::household;
 use crate::housing::{created, id, ok};
 
-async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::POST, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::PATCH, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// A household the organisation registers, with consent to sharing. `special`: with a
 /// special-category ground (on the household; referrals carry none unless asked).
 async fn household_of(app: &TestApp, org: &Org, last: &str) -> Value {
-    let h = created(
-        app.post(
-            "/v1/households",
-            &org.admin_token,
-            &household(last, "Camille", "2004-05-06"),
-        )
-        .await,
-    )
-    .await;
-    ok(act(
-        app,
-        &org.admin_token,
-        &format!("/v1/households/{}/consent", id(&h)),
-        &h["version"],
-        json!({"given_on": "2026-01-05"}),
-    )
-    .await)
-    .await
+    let body = household(last, "Camille", "2004-05-06");
+    household_with_consent(app, &org.admin_token, &body, "2026-01-05").await
 }
 
 fn capacity(p: &Value, kind: &str) -> (i64, i64, i64) {
@@ -1119,20 +1085,7 @@ async fn the_couples_journey_as_each_party_sees_it() {
     body["special_category_grounds"] = json!([]);
     body["housing_situation"] = json!("emergency_shelter");
     body["priority_grounds"] = json!(["leaving_shelter"]);
-    let h = created(
-        app.post("/v1/households", &hosting.admin_token, &body)
-            .await,
-    )
-    .await;
-    let h = ok(act(
-        &app,
-        &hosting.admin_token,
-        &format!("/v1/households/{}/consent", id(&h)),
-        &h["version"],
-        json!({"given_on": "2026-09-30"}),
-    )
-    .await)
-    .await;
+    let h = household_with_consent(&app, &hosting.admin_token, &body, "2026-09-30").await;
     let refer = |kind: &str, special: Value| {
         json!({"household_id": id(&h), "addressee_organisation_id": association.id, "measure_kind": kind,
                "reason": "Sortie d'hébergement d'urgence", "special_category_grounds": special})

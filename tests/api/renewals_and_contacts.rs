@@ -10,39 +10,14 @@ use crate::helpers::*;
 use crate::households::household;
 use crate::housing::{created, id, ok};
 
-async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::POST, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     ok(app.get(path, token).await).await
 }
 
 /// A household of the organisation, with its consent to sharing.
 async fn consenting(app: &TestApp, org: &Org, last: &str) -> Value {
-    let h = created(
-        app.post(
-            "/v1/households",
-            &org.admin_token,
-            &household(last, "Julie", "1991-02-03"),
-        )
-        .await,
-    )
-    .await;
-    ok(act(
-        app,
-        &org.admin_token,
-        &format!("/v1/households/{}/consent", id(&h)),
-        &h["version"],
-        json!({"given_on": "2026-08-01"}),
-    )
-    .await)
-    .await
+    let body = household(last, "Julie", "1991-02-03");
+    household_with_consent(app, &org.admin_token, &body, "2026-08-01").await
 }
 
 /// An ASLL measure the department starts on `starts_on` (its decision).

@@ -4,30 +4,11 @@
 //! platform designates, and its mandate (which commission, its decision's reference and
 //! date) is recorded on the referral, carried by its transfers and kept for the DPO.
 
-use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::households::household;
 use crate::housing::{created, id, ok};
-
-async fn act(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::POST, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(app: &TestApp, token: &str, path: &str, version: &Value, body: Value) -> Response {
-    app.request(Method::PATCH, path, Some(token))
-        .header("if-match", format!("\"{version}\""))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// A household of the organisation, without consent to sharing.
 async fn without_consent(app: &TestApp, org: &Org, last: &str) -> Value {
