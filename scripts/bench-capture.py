@@ -5,10 +5,10 @@ Usage: bench-capture.py SERVER_LOG OFFSET > script.sql
 
 Reads the server log from byte OFFSET (the request was made with
 log_min_duration_statement = 0 and log_line_prefix naming each line's application, app=%a),
-keeps every statement the request's backend executed, in order, with its bound parameters
-written as literals, so that pgbench runs exactly the SQL the endpoint ran. The request's
-backend is the one of the service's HTTP pool (application passerelle-http) that ran
-statements: the background work (passerelle-jobs, passerelle-webhooks) and psql are others,
+keeps every statement the request ran, in order, with its bound parameters written as
+literals, so that pgbench runs exactly the SQL the endpoint ran. The request's statements are
+those of the service's HTTP pool (application passerelle-http), on whichever of its backends
+they ran: the background work (passerelle-jobs, passerelle-webhooks) and psql are others,
 whatever they ran meanwhile.
 """
 import re
@@ -51,12 +51,14 @@ for i, line in enumerate(lines):
 
 if not statements:
     sys.exit("no statement found in the log: was log_min_duration_statement set?")
-requests = {backend for backend, app, _ in statements if app == "passerelle-http"}
-if len(requests) != 1:
+# One request runs while the log is on, so every statement of the HTTP pool is the request's,
+# in log order: a request may check a connection out more than once (the caller's account,
+# then the handler's transaction), and the pool may hand it another backend each time.
+request = [sql for _, app, sql in statements if app == "passerelle-http"]
+if not request:
     apps = sorted({app for _, app, _ in statements})
     sys.exit(
-        f"the request's statements come from {len(requests)} backends of passerelle-http "
-        f"(applications in the log: {apps}): was log_line_prefix set with app=%a?"
+        f"no statement of passerelle-http in the log (applications in it: {apps}): "
+        "was log_line_prefix set with app=%a?"
     )
-request_backend = requests.pop()
-print("\n".join(sql for backend, _, sql in statements if backend == request_backend))
+print("\n".join(request))

@@ -76,7 +76,9 @@ ROLLBACK;
 SQL
 run_pgbench "[100%] insert a referral and its transition" "$work/insert.sql"
 
-sql "SELECT id FROM referrals WHERE addressee_organisation_id = '$org' AND status = 'acknowledged' AND version = 1 ORDER BY id" >"$work/accept_ids.txt"
+# One referral a household: accepting opens a measure of its kind, and a household's second
+# referral of that kind to the same operator is then refused (409, a measure already runs).
+sql "SELECT id FROM (SELECT DISTINCT ON (household_id) id FROM referrals WHERE addressee_organisation_id = '$org' AND status = 'acknowledged' AND version = 1 ORDER BY household_id, id) one_each ORDER BY id" >"$work/accept_ids.txt"
 cat >"$work/accept.lua" <<LUA
 local threads = {}
 function setup(thread)

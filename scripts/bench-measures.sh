@@ -31,7 +31,9 @@ SQL
 run_pgbench "[$measures_total measures] caseload, late visits: the bare SELECT" "$work/caseload-bare.sql"
 
 # Logging contacts: each request on one of the worker's active measures in turn (a
-# contact locks its measure: the same one for every request would measure the lock).
+# contact locks its measure: the same one for every request would measure the lock). Each
+# says it is `distinct`: the same measure, kind, day and worker again is otherwise a 409
+# `duplicate`, and the benchmark would measure refusals.
 sql "SELECT id FROM measures WHERE worker_account_id = '$worker_id' AND status = 'active' ORDER BY id" >"$work/contact_ids.txt"
 today=$(sql "SELECT current_date")
 cat >"$work/contact.lua" <<LUA
@@ -50,7 +52,7 @@ function request()
     local id = ids[(counter % #ids) + 1]
     return wrk.format("POST", "/v1/measures/" .. id .. "/contacts",
         {["Authorization"] = "Bearer $worker", ["Content-Type"] = "application/json"},
-        '{"occurred_on": "$today", "kind": "home_visit", "duration_minutes": 45, "note": "Visite de suivi"}')
+        '{"occurred_on": "$today", "kind": "home_visit", "duration_minutes": 45, "note": "Visite de suivi", "distinct": true}')
 end
 LUA
 run_wrk "[$measures_total measures] POST /v1/measures/{id}/contacts" -s "$work/contact.lua" "$base/v1/measures/x/contacts"

@@ -113,10 +113,11 @@ FROM bp_plan b, bp_ctx c WHERE b.n % 10 = 0;
 
 -- Renewals: one measure in ten asked once; two in three granted, the others refused.
 INSERT INTO renewals (id, measure_id, household_id, operator_organisation_id, decider_organisation_id, ordinal,
-                      months, exceptional, status, requested_by_account_id, requested_on, decided_on, starts_on,
-                      ends_on, refusal_reason, refusal_explanation)
+                      months, exceptional, status, granted_months, requested_by_account_id, requested_on,
+                      decided_on, starts_on, ends_on, refusal_reason, refusal_explanation)
 SELECT gen_random_uuid(), m.id, m.household_id, m.operator_organisation_id, c.department, 1, 3, false,
        CASE WHEN row_number() OVER (ORDER BY m.id) % 3 = 0 THEN 'refused' ELSE 'granted' END,
+       CASE WHEN row_number() OVER (ORDER BY m.id) % 3 = 0 THEN NULL ELSE 3 END,
        c.department_admin, m.started_at::date + 150, m.started_at::date + 155,
        m.planned_end_on, m.planned_end_on + 91,
        CASE WHEN row_number() OVER (ORDER BY m.id) % 3 = 0 THEN 'objectives_met' END,
@@ -124,5 +125,9 @@ SELECT gen_random_uuid(), m.id, m.household_id, m.operator_organisation_id, c.de
 FROM measures m, bp_ctx c
 WHERE m.programme_id IN (SELECT id FROM bp_programmes) AND m.started_at IS NOT NULL
   AND m.started_at < now() - interval '160 days' AND hashtext(m.id::text) % 10 = 0;
+
+-- A granted renewal lengthens its measure: its planned end is the renewal's.
+UPDATE measures m SET renewed_months = m.renewed_months + r.granted_months, planned_end_on = r.ends_on
+FROM renewals r WHERE r.measure_id = m.id AND r.status = 'granted';
 
 COMMIT;

@@ -17,7 +17,7 @@ pg_url="postgres://passerelle:$(cat "$data_dir/postgres.password")@127.0.0.1:$(s
 rport=$(free_port)
 python3 scripts/bench-receiver.py "$rport" &
 receiver_pid=$!
-trap 'kill $receiver_pid 2>/dev/null; stop_service; rm -rf "$work"' EXIT
+trap 'kill "$receiver_pid" 2>/dev/null || true; stop_service; rm -rf "$work"' EXIT
 sleep 1
 receiver() { curl -fsS "http://127.0.0.1:$rport/$1"; }
 stat() { receiver stats | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
