@@ -7,7 +7,7 @@ DIESEL_CLI_VERSION := 2.3.14
 export PASSERELLE_BOOTSTRAP_ADMIN_EMAIL ?= admin@passerelle.test
 export PASSERELLE_BOOTSTRAP_ADMIN_PASSWORD ?= admin-passerelle-2026
 
-.PHONY: help run test fmt-check clippy unit-and-integration schema-check openapi openapi-check fuzz clients bench diesel-cli deps
+.PHONY: help run test layers-check fmt-check clippy unit-and-integration schema-check openapi openapi-check fuzz clients bench diesel-cli deps
 
 help:
 	@echo "make run    build, start the embedded database with demo data, serve on http://127.0.0.1:8080"
@@ -21,8 +21,14 @@ run:
 	$(CARGO) build --release
 	PASSERELLE_DEMO_DATA=true ./target/release/passerelle serve
 
-test: fmt-check clippy unit-and-integration schema-check openapi-check fuzz clients
+test: layers-check fmt-check clippy unit-and-integration schema-check openapi-check fuzz clients
 	@echo "make test: every check passed"
+
+# Modules call downward only (no import cycle) and no api names diesel (src/lib.rs); the
+# self-test shows the check fails on a copy of src/ with a cycle or a query in an api.
+layers-check:
+	python3 scripts/check-layers.py --self-test
+	python3 scripts/check-layers.py
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -62,7 +62,7 @@ pub const LEGAL_TIME_ZONE: Tz = chrono_tz::Europe::Paris;
 
 /// The current instant, as this server's clock reads it (the request's when in one).
 pub fn now() -> DateTime<Utc> {
-    Utc::now() + crate::http::request_context::clock_offset()
+    Utc::now() + crate::context::clock_offset()
 }
 
 /// The French legal date at `instant`.

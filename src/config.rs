@@ -73,6 +73,10 @@ pub struct Config {
     pub clock: crate::calendar::Clock,
 }
 
+/// The largest request body accepted, unless `PASSERELLE_MAX_BODY_BYTES` says otherwise
+/// (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -191,10 +195,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            max_body_bytes: parsed(
-                "PASSERELLE_MAX_BODY_BYTES",
-                crate::http::body::DEFAULT_BODY_LIMIT,
-            )?,
+            max_body_bytes: parsed("PASSERELLE_MAX_BODY_BYTES", DEFAULT_BODY_LIMIT)?,
             db_pool_size: parsed("PASSERELLE_DB_POOL_SIZE", default_pool)?,
             workers: parsed("PASSERELLE_WORKERS", cpus)?,
             run_jobs: flag("PASSERELLE_JOBS", true)?,
@@ -226,7 +227,7 @@ impl Config {
             access_token_ttl: 900,
             refresh_token_ttl: 12 * 3600,
             cors_origins: vec!["http://localhost:5173".into()],
-            max_body_bytes: crate::http::body::DEFAULT_BODY_LIMIT,
+            max_body_bytes: DEFAULT_BODY_LIMIT,
             db_pool_size: 4,
             workers: 1,
             run_jobs: false,

@@ -1,19 +1,15 @@
-//! The PostgreSQL connection pool and the migrations embedded in the binary.
+//! The PostgreSQL connection pool, transactions, and the helpers every query layer shares.
 
 use std::time::Duration;
 
-use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::AsyncPgConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiError;
-
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
@@ -43,100 +39,12 @@ pub fn pool(database_url: &str, max_size: usize, role: &str) -> Result<DbPool, S
         .map_err(|e| e.to_string())
 }
 
-/// A connection from the pool; 503 when the database cannot be reached.
-pub async fn conn(pool: &DbPool) -> Result<DbConn, ApiError> {
-    Ok(pool.get().await?)
-}
-
-/// Applies pending migrations. Blocking: call it from a blocking thread or before the
-/// server starts.
-pub fn run_migrations_blocking(database_url: &str) -> Result<Vec<String>, String> {
-    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(database_url)
-        .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| format!("migrations failed: {e}"))?;
-    let mut applied: Vec<String> = applied.iter().map(|v| v.to_string()).collect();
-    applied.extend(
-        run_data_migrations(&mut conn).map_err(|e| format!("data migrations failed: {e}"))?,
-    );
-    Ok(applied)
-}
-
 /// A blocking connection, as migrations use.
 pub type BlockingConn = AsyncConnectionWrapper<AsyncPgConnection>;
 
-/// A change to stored data that only the service can compute; returns the rows changed.
-type DataMigration = fn(&mut BlockingConn) -> diesel::QueryResult<usize>;
-
-/// Changes to stored data that only the service can compute, in order, each applied once
-/// (recorded in `data_migrations`) after the schema migrations.
-const DATA_MIGRATIONS: &[(&str, DataMigration)] = &[(
-    "household_identity_key_transliterated",
-    crate::households::model::rekey_identities,
-)];
-
-/// Applies the pending data migrations, each in its own transaction under an advisory
-/// lock (instances starting together apply each once); returns their names.
-fn run_data_migrations(conn: &mut BlockingConn) -> diesel::QueryResult<Vec<String>> {
-    use diesel::prelude::*;
-    use diesel::sql_types::{Bool, Text};
-    #[derive(QueryableByName)]
-    struct Done {
-        #[diesel(sql_type = Bool)]
-        done: bool,
-    }
-    let mut applied = Vec::new();
-    for (name, migrate) in DATA_MIGRATIONS {
-        let ran = conn.transaction(|c| {
-            diesel::sql_query(
-                "SELECT pg_advisory_xact_lock(hashtextextended('data_migrations', 0))",
-            )
-            .execute(c)?;
-            let done: Done = diesel::sql_query(
-                "SELECT EXISTS (SELECT 1 FROM data_migrations WHERE name = $1) AS done",
-            )
-            .bind::<Text, _>(name)
-            .get_result(c)?;
-            if done.done {
-                return Ok(false);
-            }
-            let changed = migrate(c)?;
-            log::info!("data migration {name}: {changed} rows changed");
-            diesel::sql_query("INSERT INTO data_migrations (name) VALUES ($1)")
-                .bind::<Text, _>(name)
-                .execute(c)?;
-            Ok::<_, diesel::result::Error>(true)
-        })?;
-        if ran {
-            applied.push(format!("data: {name}"));
-        }
-    }
-    Ok(applied)
-}
-
-/// Whether every embedded migration has been applied (for `/readyz`).
-pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> Result<bool, ApiError> {
-    use diesel::migration::MigrationSource;
-    use diesel::sql_types::Text;
-    use diesel_async::RunQueryDsl;
-
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        version: String,
-    }
-    let expected: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
-        .map_err(ApiError::internal)?
-        .iter()
-        .map(|m| m.name().version().to_string())
-        .collect();
-    let applied: Vec<Row> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-        .load(conn)
-        .await?;
-    Ok(expected
-        .iter()
-        .all(|v| applied.iter().any(|r| &r.version == v)))
+/// A connection from the pool; 503 when the database cannot be reached.
+pub async fn conn(pool: &DbPool) -> Result<DbConn, ApiError> {
+    Ok(pool.get().await?)
 }
 
 /// Runs `work` in one transaction: committed when it succeeds, rolled back otherwise.
@@ -183,4 +91,78 @@ pub async fn lock_for_rule(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+// What every domain's queries share: one keyset page, one version bump.
+
+/// A validated page request: the number of items and the id to start after (see
+/// [`crate::http::pagination::PageParams`] for the wire form).
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<uuid::Uuid>,
+}
+
+impl Page {
+    /// How many rows a page reads: one more than it shows, to tell whether more exist.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Splits up to `limit + 1` rows into the page's rows and whether another page exists
+    /// (the extra row only tells that).
+    pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        (rows, more)
+    }
+}
+
+/// The one keyset page of every list: rows after the cursor's id, in id order (UUID v7,
+/// time-ordered), `limit + 1` of them so that [`Page::split`] tells whether more exist.
+/// Never OFFSET: a walk sees every row once even while rows are inserted.
+///
+/// `query.keyset(table::id, page)` on a boxed select; add the list's own filters before or
+/// after, they are ANDed.
+pub trait Keyset<Id>: Sized {
+    fn keyset(self, id: Id, page: Page) -> Self;
+}
+
+impl<Q, Id> Keyset<Id> for Q
+where
+    Id: diesel::Expression<SqlType = diesel::sql_types::Uuid> + diesel::ExpressionMethods + Copy,
+    Q: diesel::query_dsl::methods::FilterDsl<diesel::dsl::Gt<Id, uuid::Uuid>, Output = Q>
+        + diesel::query_dsl::methods::OrderDsl<diesel::dsl::Asc<Id>, Output = Q>
+        + diesel::query_dsl::methods::LimitDsl<Output = Q>,
+{
+    fn keyset(self, id: Id, page: Page) -> Self {
+        use diesel::query_dsl::methods::{FilterDsl, LimitDsl, OrderDsl};
+        let q = match page.after {
+            Some(after) => FilterDsl::filter(self, id.gt(after)),
+            None => self,
+        };
+        LimitDsl::limit(OrderDsl::order(q, id.asc()), page.fetch_limit())
+    }
+}
+
+/// The one version bump of an update: `version = version + 1, updated_at = now()`, as part
+/// of its `.set((…, db::bump(table::version, table::updated_at)))`. Counted by the database,
+/// so two writers never give one version twice; the version is the resource's ETag
+/// (CONVENTIONS.md, concurrency).
+pub fn bump<V, U>(
+    version: V,
+    updated_at: U,
+) -> (
+    diesel::dsl::Eq<V, diesel::dsl::Add<V, i32>>,
+    diesel::dsl::Eq<U, diesel::dsl::now>,
+)
+where
+    V: diesel::Expression<SqlType = diesel::sql_types::Integer>
+        + diesel::ExpressionMethods
+        + Copy
+        + std::ops::Add<i32>,
+    diesel::dsl::Add<V, i32>: diesel::expression::AsExpression<diesel::sql_types::Integer>,
+    U: diesel::Expression<SqlType = diesel::sql_types::Timestamptz> + diesel::ExpressionMethods,
+{
+    (version.eq(version + 1), updated_at.eq(diesel::dsl::now))
 }

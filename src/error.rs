@@ -10,8 +10,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::http::request_context;
-
 /// What a 401 says when the request carried no token at all.
 pub const NO_TOKEN: &str = "a bearer token is required";
 
@@ -237,7 +235,7 @@ impl ApiError {
     /// The problem document this error renders as.
     pub fn to_problem(&self) -> Problem {
         let (slug, title) = self.slug_and_title();
-        let ctx = request_context::current();
+        let ctx = crate::context::current();
         let mut extensions = Map::new();
         let mut errors = Vec::new();
         let detail = match self {

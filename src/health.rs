@@ -6,9 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::keys::JwkSet;
-use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::{db, migrate};
 
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,7 +49,7 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = db::conn(&state.pool).await?;
-    if !db::migrations_applied(&mut conn).await? {
+    if !migrate::all_applied(&mut conn).await? {
         return Err(ApiError::Unavailable(
             "migrations are not all applied".into(),
         ));

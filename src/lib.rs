@@ -1,11 +1,13 @@
 //! passerelle: the REST/JSON API through which departments, State services, associations and
 //! social landlords exchange the cases of the households they house and support.
 
+pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod calendar;
 pub mod cases;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
@@ -16,6 +18,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod measures;
+pub mod migrate;
 pub mod openapi;
 pub mod programmes;
 pub mod reference;

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use passerelle::auth::keys::Keys;
 use passerelle::config::Config;
 use passerelle::embedded_pg::{self, EmbeddedPostgres};
-use passerelle::{bootstrap, db, openapi, startup};
+use passerelle::{bootstrap, openapi, startup};
 
 const USAGE: &str = "usage: passerelle [serve|migrate|openapi]\n\
   serve    run the API (default)\n\
@@ -85,7 +85,7 @@ fn migrate() -> Result<(), String> {
     let config = Config::from_env()?;
     let rt = setup_runtime()?;
     let (url, _pg) = database(&config, &rt)?;
-    let applied = db::run_migrations_blocking(&url)?;
+    let applied = passerelle::migrate::run_blocking(&url)?;
     println!("{} migration(s) applied", applied.len());
     Ok(())
 }
@@ -97,7 +97,7 @@ fn serve() -> Result<(), String> {
     let (url, pg) = database(&config, &rt)?;
     // The embedded server is watched and started again if it dies (embedded_pg::supervise).
     let mut supervisor = pg.map(EmbeddedPostgres::supervise);
-    let applied = db::run_migrations_blocking(&url)?;
+    let applied = passerelle::migrate::run_blocking(&url)?;
     if !applied.is_empty() {
         log::info!("applied {} migration(s)", applied.len());
     }

@@ -578,7 +578,7 @@ pub fn document() -> OpenApi {
     let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::startup::routes)
+        .configure(crate::api::routes)
         .split_for_parts();
     Conventions.modify(&mut api);
     link_operations(&mut api);

@@ -8,142 +8,17 @@ use actix_web::dev::Server;
 use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use utoipa_actix_web::{scope, AppExt};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::caller::VerifiedTokens;
+use crate::auth::claims::VerifiedTokens;
 use crate::auth::keys::Keys;
 use crate::config::Config;
 use crate::db;
 use crate::http::body::BodyLimit;
 use crate::http::{caching, extractors, request_context, routes};
 use crate::state::AppState;
-use crate::{
-    auth, events, health, households, identity, jobs, measures, programmes, referrals, subleases,
-    units, webhooks,
-};
-
-/// Every documented route. New domains register their handlers here.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(health::jwks)
-        .service(auth::discovery::metadata)
-        .service(
-            scope("/v1")
-                .service(auth::token::create_token)
-                .service(auth::discovery::revoke)
-                .service(identity::me::get_me)
-                .service(identity::me::change_my_password)
-                .service(identity::organisations::create_organisation)
-                .service(identity::organisations::list_organisations)
-                .service(identity::organisations::get_organisation)
-                .service(identity::organisations::update_organisation)
-                .service(identity::accounts::create_account)
-                .service(identity::accounts::list_accounts)
-                .service(identity::accounts::get_account)
-                .service(identity::accounts::update_account)
-                .service(identity::accounts::deactivate_account)
-                .service(identity::accounts::reactivate_account)
-                .service(identity::accounts::reset_password)
-                .service(identity::accounts::rotate_secret)
-                .service(events::handlers::list_events)
-                .service(households::handlers::create_household)
-                .service(households::handlers::list_households)
-                .service(households::handlers::get_household)
-                .service(households::handlers::update_household)
-                .service(households::handlers::record_consent)
-                .service(households::handlers::withdraw_consent)
-                .service(households::handlers::household_access_log)
-                .service(households::handlers::household_sharings)
-                .service(measures::catalogue::list_measure_kinds)
-                .service(measures::catalogue::get_measure_kind)
-                .service(measures::catalogue::create_measure_kind)
-                .service(measures::catalogue::update_measure_kind)
-                .service(measures::handlers::create_measure)
-                .service(measures::handlers::list_measures)
-                .service(measures::handlers::get_measure)
-                .service(measures::handlers::update_measure)
-                .service(measures::handlers::start_measure)
-                .service(measures::handlers::suspend_measure)
-                .service(measures::handlers::resume_measure)
-                .service(measures::handlers::close_measure)
-                .service(measures::handlers::cancel_measure)
-                .service(measures::handlers::measure_history)
-                .service(measures::renewals_api::create_renewal)
-                .service(measures::renewals_api::list_measure_renewals)
-                .service(measures::renewals_api::list_renewals)
-                .service(measures::renewals_api::get_renewal)
-                .service(measures::renewals_api::grant_renewal)
-                .service(measures::renewals_api::refuse_renewal)
-                .service(measures::renewals_api::withdraw_renewal)
-                .service(measures::contacts_api::create_contact)
-                .service(measures::contacts_api::list_contacts)
-                .service(measures::contacts_api::get_contact)
-                .service(measures::contacts_api::contact_history)
-                .service(measures::contacts_api::correct_contact)
-                .service(measures::contacts_api::remove_contact)
-                .service(measures::handlers::create_objective)
-                .service(measures::handlers::list_objectives)
-                .service(measures::handlers::get_objective)
-                .service(measures::handlers::update_objective)
-                .service(programmes::handlers::create_programme)
-                .service(programmes::handlers::list_programmes)
-                .service(programmes::handlers::get_programme)
-                .service(programmes::handlers::update_programme)
-                .service(programmes::indicators::programme_indicators)
-                .service(households::journey::household_journey)
-                .service(referrals::handlers::create_referral)
-                .service(referrals::handlers::list_referrals)
-                .service(referrals::handlers::get_referral)
-                .service(referrals::handlers::acknowledge_referral)
-                .service(referrals::handlers::accept_referral)
-                .service(referrals::handlers::decline_referral)
-                .service(referrals::handlers::withdraw_referral)
-                .service(referrals::handlers::transfer_referral)
-                .service(referrals::handlers::referral_history)
-                .service(referrals::handlers::create_comment)
-                .service(units::handlers::create_unit)
-                .service(units::handlers::list_units)
-                .service(units::handlers::get_unit)
-                .service(units::handlers::update_unit)
-                .service(units::proposals::create_proposal)
-                .service(units::proposals::list_proposals)
-                .service(units::proposals::get_proposal)
-                .service(units::proposals::accept_proposal)
-                .service(units::proposals::decline_proposal)
-                .service(units::proposals::withdraw_proposal)
-                .service(units::agreements::create_agreement)
-                .service(units::agreements::list_agreements)
-                .service(units::agreements::get_agreement)
-                .service(units::agreements::accept_agreement)
-                .service(units::agreements::decline_agreement)
-                .service(units::agreements::terminate_agreement)
-                .service(units::agreements::attach_units)
-                .service(subleases::handlers::create_sublease)
-                .service(subleases::handlers::list_subleases)
-                .service(subleases::handlers::get_sublease)
-                .service(subleases::handlers::activate_sublease)
-                .service(subleases::handlers::glide_sublease)
-                .service(subleases::handlers::end_sublease)
-                .service(subleases::handlers::sublease_history)
-                .service(subleases::handlers::create_arrears)
-                .service(subleases::handlers::list_arrears)
-                .service(referrals::handlers::list_comments)
-                .service(webhooks::handlers::create_webhook_endpoint)
-                .service(webhooks::handlers::list_webhook_endpoints)
-                .service(webhooks::handlers::get_webhook_endpoint)
-                .service(webhooks::handlers::update_webhook_endpoint)
-                .service(webhooks::handlers::delete_webhook_endpoint)
-                .service(webhooks::handlers::disable_webhook_endpoint)
-                .service(webhooks::handlers::enable_webhook_endpoint)
-                .service(webhooks::handlers::rotate_webhook_endpoint_secret)
-                .service(webhooks::handlers::test_webhook_endpoint)
-                .service(webhooks::handlers::list_webhook_deliveries)
-                .service(webhooks::handlers::get_webhook_delivery)
-                .service(webhooks::handlers::redeliver_webhook_delivery),
-        );
-}
+use crate::{api, jobs, webhooks};
 
 /// The request headers a browser may send across origins: those the contract defines
 /// (every header parameter of the spec, checked by a test), and `Accept-Language`, which a
@@ -242,7 +117,7 @@ pub fn serve(
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(extractors::path_config())
             .app_data(extractors::form_config(body_limit))
-            .configure(routes)
+            .configure(api::routes)
             .into_app()
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
             // The address the README and the start-up banner print: Swagger UI lives under

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::caller::VerifiedTokens;
+use crate::auth::claims::VerifiedTokens;
 use crate::auth::keys::Keys;
 use crate::config::Config;
 use crate::db::DbPool;

@@ -1,10 +1,8 @@
 //! Access tokens: their claims, how they are signed, and the `Caller` extractor that turns a
 //! bearer token into an authenticated account (so "signed in" is a handler argument).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -12,47 +10,16 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use jsonwebtoken::{Algorithm, Header, Validation};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::policy::effective_scopes;
+use crate::auth::claims::{Claims, LEEWAY_SECONDS};
 use crate::db;
 use crate::error::ApiError;
 use crate::http::request_context::LoggedAccount;
 use crate::identity::model::{parse_scopes, AccountKind, OrganisationKind, Role, Scope};
+use crate::identity::rules::effective_scopes;
 use crate::schema::{accounts, organisations, sessions};
 use crate::state::AppState;
-
-/// The claims of an access token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub aud: String,
-    /// The account id.
-    pub sub: Uuid,
-    /// The account's organisation (absent for a platform admin).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org: Option<Uuid>,
-    pub role: Role,
-    /// Space-separated scopes.
-    pub scope: String,
-    pub exp: i64,
-    pub nbf: i64,
-    pub iat: i64,
-    pub jti: Uuid,
-    /// The sign-in session a person's token belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<Uuid>,
-    /// The account's credentials version when the token was issued: a rotated secret or a
-    /// reset password moves it, and the token stops working at its next request.
-    #[serde(default = "first_credentials")]
-    pub cv: i32,
-}
-
-/// The credentials version of a token issued before tokens carried one.
-fn first_credentials() -> i32 {
-    1
-}
 
 /// Who a token is issued to, and under which credentials and session.
 #[derive(Debug, Clone, Copy)]
@@ -92,47 +59,6 @@ pub fn issue_access_token(state: &AppState, to: Subject<'_>) -> Result<(String, 
 }
 
 /// The clock skew allowed on `exp` and `nbf`.
-const LEEWAY_SECONDS: u64 = 30;
-
-/// This instance's access tokens whose signature and claims it has already checked, until
-/// they expire. An Ed25519 verification costs more CPU than the rest of a read by id; the
-/// cache holds nothing another instance needs (each checks a token once), and nothing it
-/// cannot redo. What can change during a token's life (account, role, session) is still read
-/// from the database at each request.
-#[derive(Default)]
-pub struct VerifiedTokens {
-    by_token: Mutex<HashMap<Box<str>, Claims>>,
-}
-
-impl VerifiedTokens {
-    /// At most this many tokens are kept (a few MB); beyond, expired ones are dropped, then all.
-    const CAPACITY: usize = 10_000;
-
-    fn still_valid(claims: &Claims, now: i64) -> bool {
-        now <= claims.exp + LEEWAY_SECONDS as i64
-    }
-
-    fn get(&self, token: &str) -> Option<Claims> {
-        let now = chrono::Utc::now().timestamp();
-        let map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(token)
-            .filter(|c| Self::still_valid(c, now))
-            .cloned()
-    }
-
-    fn insert(&self, token: &str, claims: &Claims) {
-        let now = chrono::Utc::now().timestamp();
-        let mut map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::CAPACITY {
-            map.retain(|_, c| Self::still_valid(c, now));
-            if map.len() >= Self::CAPACITY {
-                map.clear();
-            }
-        }
-        map.insert(token.into(), claims.clone());
-    }
-}
-
 /// Checks signature, algorithm, key id, issuer, audience and validity period.
 pub fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
     use jsonwebtoken::errors::ErrorKind;

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::auth::secrets;
 use crate::db;
 use crate::error::ApiError;
 use crate::identity::model::Scope;
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::refresh_tokens;
 use crate::state::AppState;
 
 /// The authorization server's metadata (RFC 8414 §2).
@@ -102,29 +102,6 @@ pub struct RevocationRequest {
     pub token_type_hint: Option<String>,
 }
 
-/// Ends a person's sign-in session: its refresh tokens can no longer be used, and the
-/// access tokens issued in it stop working at their next request (they name the session,
-/// which every request reads).
-pub async fn end_session(conn: &mut AsyncPgConnection, session: Uuid) -> Result<(), ApiError> {
-    diesel::update(
-        sessions::table
-            .find(session)
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set(sessions::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)
-    .await?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(session))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Revoke a token
 ///
 /// RFC 7009. A refresh token ends the sign-in session it belongs to: the refresh token, the
@@ -140,9 +117,9 @@ pub async fn end_session(conn: &mut AsyncPgConnection, session: Uuid) -> Result<
     security(()),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
-        (status = 400, description = "invalid_request: no token", body = crate::auth::token::OAuthError,
+        (status = 400, description = "invalid_request: no token", body = crate::auth::oauth::OAuthError,
          example = json!({"error": "invalid_request", "error_description": "token is required"})),
-        (status = 503, description = "temporarily_unavailable", body = crate::auth::token::OAuthError,
+        (status = 503, description = "temporarily_unavailable", body = crate::auth::oauth::OAuthError,
          headers(("Retry-After" = String, description = "Seconds to wait")),
          example = json!({"error": "temporarily_unavailable", "error_description": "the service is unavailable; retry later"})),
     )
@@ -158,9 +135,9 @@ pub async fn revoke(
         crate::http::routes::check_query(&req)?;
         let body = crate::http::body::read_body(&req, &mut payload).await?;
         let request: RevocationRequest =
-            crate::auth::token::read_form(&req, &body, &["token", "token_type_hint"])?;
+            crate::auth::oauth::read_form(&req, &body, &["token", "token_type_hint"])?;
         if request.token.is_empty() {
-            return Err(crate::auth::token::OAuthError::invalid_request(
+            return Err(crate::auth::oauth::OAuthError::invalid_request(
                 "token is required",
             ));
         }
@@ -184,9 +161,9 @@ pub async fn revoke(
                 .and_then(|claims| claims.sid)
         });
         if let Some(session) = session {
-            end_session(&mut conn, session).await?;
+            crate::auth::sessions::end_session(&mut conn, session).await?;
         }
-        Ok::<_, crate::auth::token::OAuthError>(())
+        Ok::<_, crate::auth::oauth::OAuthError>(())
     }
     .await;
     match result {

@@ -6,72 +6,8 @@ use uuid::Uuid;
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::identity::model::{AccountKind, CommissionKind, Mandate, OrganisationKind, Role, Scope};
-
-/// The scopes a role allows at most.
-pub fn role_scopes(role: Role) -> Vec<Scope> {
-    use Scope::*;
-    match role {
-        // The platform's operators manage partners, never cases.
-        // They read the measure catalogue (`referrals:read`) to manage its national kinds.
-        Role::PlatformAdmin => vec![
-            OrganisationsRead,
-            AccountsRead,
-            AccountsWrite,
-            EventsRead,
-            ReferralsRead,
-            CatalogueWrite,
-        ],
-        Role::Admin => Scope::ALL.to_vec(),
-        Role::Coordinator | Role::Worker => vec![
-            OrganisationsRead,
-            AccountsRead,
-            EventsRead,
-            HouseholdsRead,
-            HouseholdsWrite,
-            ReferralsRead,
-            ReferralsWrite,
-            HousingRead,
-            HousingWrite,
-            MeasuresRead,
-            MeasuresWrite,
-            ProgrammesWrite,
-            // For the organisation's partner systems (a person needs the admin role).
-            WebhooksRead,
-            WebhooksWrite,
-        ],
-        Role::Viewer => vec![
-            OrganisationsRead,
-            AccountsRead,
-            EventsRead,
-            HouseholdsRead,
-            ReferralsRead,
-            HousingRead,
-            MeasuresRead,
-        ],
-    }
-}
-
-/// What a token of this account carries: a person gets every scope of its role; a partner
-/// system gets the scopes it was granted, within its role's.
-pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec<Scope> {
-    let allowed = role_scopes(role);
-    let mut scopes: Vec<Scope> = match kind {
-        // Webhooks are an organisation's set-up: among people, its admins'.
-        AccountKind::Person if role != Role::Admin => allowed
-            .into_iter()
-            .filter(|s| !matches!(s, Scope::WebhooksRead | Scope::WebhooksWrite))
-            .collect(),
-        AccountKind::Person => allowed,
-        AccountKind::System => granted
-            .iter()
-            .copied()
-            .filter(|s| allowed.contains(s))
-            .collect(),
-    };
-    scopes.sort_by_key(|s| s.as_str());
-    scopes.dedup();
-    scopes
-}
+#[cfg(test)]
+use crate::identity::rules::effective_scopes;
 
 /// The actions on partner identity.
 #[derive(Debug, Clone)]
@@ -390,11 +326,6 @@ pub fn sharing_basis(
         None if consent_in_force => Ok(SharingBasis::Consent),
         None => Err(SharingRefusal::NoConsent),
     }
-}
-
-/// Roles an organisation's account may be given (never `platform_admin`).
-pub fn assignable_role(role: Role) -> bool {
-    role != Role::PlatformAdmin
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use super::sharing::{self, HouseholdSharing};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, handles_special_categories, Action};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::http::body::ValidJson;
@@ -463,9 +464,6 @@ pub async fn list_households(
         .filter(model::visible_to(org))
         .select(HouseholdRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(households::id.gt(after));
-    }
     if let Some(name) = &filters.name {
         crate::http::extractors::check_length("name", name, 1, 100)?;
         // The key starts with the normalised last name; a name with no letter or digit
@@ -485,7 +483,7 @@ pub async fn list_households(
         q = q.filter(households::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let q = q.order(households::id.asc()).limit(page.limit + 1);
+    let q = q.keyset(households::id, page);
     let rows: Vec<HouseholdRow> = journal::load(&mut conn, &caller, q, "id", page.limit).await?;
     let (rows, more) = page.split(rows);
     Ok(HttpResponse::Ok().json(PageOf::new(shape(&caller, rows), more, |v| v.id)))
@@ -673,8 +671,7 @@ pub async fn update_household(
                         households::priority_grounds.eq(priority_grounds),
                         households::special_grounds.eq(special_grounds),
                         households::department_code.eq(&department_code),
-                        households::version.eq(current.version + 1),
-                        households::updated_at.eq(diesel::dsl::now),
+                        crate::db::bump(households::version, households::updated_at),
                     ))
                     .returning(HouseholdRow::as_returning())
                     .get_result(conn)
@@ -727,8 +724,7 @@ pub async fn record_consent(
                         households::consent_scope.eq(consent.scope.clone()),
                         households::consent_recorded_by.eq(Some(account)),
                         households::consent_withdrawn_at.eq(None::<DateTime<Utc>>),
-                        households::version.eq(current.version + 1),
-                        households::updated_at.eq(diesel::dsl::now),
+                        crate::db::bump(households::version, households::updated_at),
                     ))
                     .returning(HouseholdRow::as_returning())
                     .get_result(conn)
@@ -779,8 +775,7 @@ pub async fn withdraw_consent(
                 diesel::update(households::table.find(current.id))
                     .set((
                         households::consent_withdrawn_at.eq(Some(Utc::now())),
-                        households::version.eq(current.version + 1),
-                        households::updated_at.eq(diesel::dsl::now),
+                        crate::db::bump(households::version, households::updated_at),
                     ))
                     .returning(HouseholdRow::as_returning())
                     .get_result(conn)
@@ -820,7 +815,7 @@ pub async fn household_access_log(
             creator: household.created_by_organisation_id,
         },
     )?;
-    let mut q = special_category_reads::table
+    let q = special_category_reads::table
         .filter(special_category_reads::household_id.eq(household.id))
         .select((
             special_category_reads::id,
@@ -831,12 +826,8 @@ pub async fn household_access_log(
             special_category_reads::read_at,
         ))
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(special_category_reads::id.gt(after));
-    }
     let rows: Vec<JournalEntry> = q
-        .order(special_category_reads::id.asc())
-        .limit(page.limit + 1)
+        .keyset(special_category_reads::id, page)
         .load(&mut conn)
         .await?;
     Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |e| e.id)))

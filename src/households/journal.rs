@@ -14,7 +14,6 @@ use super::model::SpecialGround;
 use crate::auth::caller::Caller;
 use crate::auth::policy::handles_special_categories;
 use crate::error::ApiError;
-use crate::http::request_context;
 use crate::schema::special_category_reads;
 
 /// Records that the caller received these households' special-category grounds.
@@ -23,7 +22,7 @@ pub async fn record(
     caller: &Caller,
     reads: &[(Uuid, Vec<SpecialGround>)],
 ) -> Result<(), ApiError> {
-    let request_id = request_context::current()
+    let request_id = crate::context::current()
         .map(|c| c.request_id)
         .unwrap_or_default();
     let rows: Vec<_> = reads
@@ -121,8 +120,8 @@ impl<Q> JournalledRead<Q> {
         shown: i64,
     ) -> Self {
         // A HEAD request reads the rows but sends none of them: nothing to journal.
-        let sees_special = handles_special_categories(caller) && !request_context::is_head();
-        let request_id = request_context::current()
+        let sees_special = handles_special_categories(caller) && !crate::context::is_head();
+        let request_id = crate::context::current()
             .map(|c| c.request_id)
             .unwrap_or_default();
         JournalledRead {

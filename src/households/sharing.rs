@@ -260,3 +260,44 @@ pub async fn of_household(
     .load(conn)
     .await?)
 }
+
+/// The household `id` that the caller's organisation would show to another one (a
+/// referral's addressee, a unit's landlord), if it sees it and may share it: the one
+/// sharing rule on the caller's behalf ([`crate::auth::policy::sharing_basis`]: its
+/// consent in force, or the `mandate` of a commission the caller's organisation holds).
+/// Otherwise `None`, with the reason pushed to `errors` on `field` (`unknown_household`)
+/// or on `mandate_field` (`consent_required`, `not_your_commission`).
+pub async fn find_to_share(
+    conn: &mut AsyncPgConnection,
+    caller: &crate::auth::caller::Caller,
+    id: Uuid,
+    mandate: Option<&crate::identity::model::Mandate>,
+    (field, mandate_field): (&str, &str),
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Result<Option<(HouseholdRow, crate::auth::policy::SharingBasis)>, ApiError> {
+    use crate::error::FieldError;
+    let org = caller.partner_organisation()?;
+    let household: Option<HouseholdRow> = households::table
+        .filter(households::id.eq(id))
+        .filter(visible_to(org))
+        .select(HouseholdRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(household) = household else {
+        errors.push(FieldError::new(
+            field,
+            "unknown_household",
+            "no household your organisation sees has this id",
+        ));
+        return Ok(None);
+    };
+    let field = if mandate.is_some() {
+        mandate_field
+    } else {
+        field
+    };
+    Ok(basis(conn, org, &household, mandate, field, errors)
+        .await?
+        .map(|b| (household, b)))
+}

@@ -14,8 +14,7 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{ApiError, FieldError};
 
-/// The largest body accepted, unless configured otherwise.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub use crate::config::DEFAULT_BODY_LIMIT;
 
 /// Body size limit, shared through app data.
 #[derive(Debug, Clone, Copy)]

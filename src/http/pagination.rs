@@ -26,12 +26,7 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-/// A validated page request: the number of items and the id to start after.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub limit: i64,
-    pub after: Option<Uuid>,
-}
+pub use crate::db::Page;
 
 impl PageParams {
     pub fn page(&self) -> Result<Page, ApiError> {
@@ -95,16 +90,6 @@ pub struct PageOf<T> {
     pub items: Vec<T>,
     /// Pass it as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
-}
-
-impl Page {
-    /// Splits up to `limit + 1` rows into the page's rows and whether another page exists
-    /// (the extra row only tells that).
-    pub fn split<T>(&self, mut rows: Vec<T>) -> (Vec<T>, bool) {
-        let more = rows.len() as i64 > self.limit;
-        rows.truncate(self.limit as usize);
-        (rows, more)
-    }
 }
 
 impl<T> PageOf<T> {

@@ -1,5 +1,5 @@
-//! Per-request context (request id, path) reachable from anywhere in the request's task, so
-//! that an error rendered deep in an extractor still names its request.
+//! The request middleware: gives each request its id and its [`context`](crate::context),
+//! turns errors rendered outside the handlers into problem+json, writes the access log.
 
 use std::time::Instant;
 
@@ -9,40 +9,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 
+use crate::context::{self, RequestContext};
 use crate::error::ApiError;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub request_id: String,
-    pub path: String,
-    /// How far the serving app's calendar runs from the system clock (tests only).
-    pub clock_offset: chrono::TimeDelta,
-    /// A `HEAD` request, served as `GET` without its body: nothing it reads leaves.
-    pub head: bool,
-}
-
-tokio::task_local! {
-    static CONTEXT: RequestContext;
-}
-
-/// The context of the request being served by this task, if any.
-pub fn current() -> Option<RequestContext> {
-    CONTEXT.try_with(|c| c.clone()).ok()
-}
-
-/// Whether the request being served is a `HEAD` (its response carries no content).
-pub fn is_head() -> bool {
-    CONTEXT.try_with(|c| c.head).unwrap_or(false)
-}
-
-/// The clock offset of the request being served (zero outside a request).
-pub fn clock_offset() -> chrono::TimeDelta {
-    CONTEXT
-        .try_with(|c| c.clock_offset)
-        .unwrap_or_else(|_| chrono::TimeDelta::zero())
-}
 
 /// The account a request was authenticated as, recorded by the auth extractor for the
 /// access log (an opaque id: no personal data).
@@ -106,7 +76,7 @@ pub async fn middleware(
         clock_offset,
         head,
     };
-    let res = CONTEXT.scope(ctx.clone(), next.call(req)).await?;
+    let res = context::scope(ctx.clone(), next.call(req)).await?;
     // An error rendered by a middleware of actix's (a refused CORS preflight, say) is
     // turned into problem+json like every other.
     let foreign_error = res.response().error().is_some()
@@ -115,11 +85,10 @@ pub async fn middleware(
             .get(actix_web::http::header::CONTENT_TYPE)
             .is_none_or(|v| v.as_bytes() != crate::error::PROBLEM_JSON.as_bytes());
     let mut res = if foreign_error {
-        let response = CONTEXT
-            .scope(ctx, async {
-                escaped_error(res.response().error().expect("checked above"))
-            })
-            .await;
+        let response = context::scope(ctx, async {
+            escaped_error(res.response().error().expect("checked above"))
+        })
+        .await;
         res.into_response(response).map_into_right_body()
     } else {
         res.map_into_left_body()

@@ -13,7 +13,7 @@ use super::model::{self, Account, AccountKind, AccountRow, Role, Scope};
 use super::organisations::validate_not_blank;
 use super::rules;
 use crate::auth::caller::Caller;
-use crate::auth::policy::{self, authorize, Action};
+use crate::auth::policy::{authorize, Action};
 use crate::auth::secrets;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +30,7 @@ use crate::schema::{accounts, sessions};
 use crate::state::AppState;
 
 fn validate_assignable_role(role: &Role) -> Result<(), ValidationError> {
-    if policy::assignable_role(*role) {
+    if crate::identity::rules::assignable_role(*role) {
         Ok(())
     } else {
         Err(ValidationError::new("not_assignable")
@@ -621,16 +621,6 @@ where
     .await
 }
 
-fn bump() -> (
-    diesel::dsl::Eq<accounts::version, diesel::dsl::Add<accounts::version, i32>>,
-    diesel::dsl::Eq<accounts::updated_at, diesel::dsl::now>,
-) {
-    (
-        accounts::version.eq(accounts::version + 1),
-        accounts::updated_at.eq(diesel::dsl::now),
-    )
-}
-
 /// Update an account
 ///
 /// Changes a name, a role or (for a partner system) its scopes. Requires `If-Match`.
@@ -700,8 +690,11 @@ pub async fn update_account(
                     model::join_scopes(sent)
                 }
                 None if current.kind == AccountKind::System => {
-                    let within =
-                        policy::effective_scopes(AccountKind::System, role, &current.scope_list());
+                    let within = crate::identity::rules::effective_scopes(
+                        AccountKind::System,
+                        role,
+                        &current.scope_list(),
+                    );
                     model::join_scopes(&within)
                 }
                 None => current.scopes.clone(),
@@ -714,7 +707,7 @@ pub async fn update_account(
                     accounts::name.eq(name),
                     accounts::role.eq(role),
                     accounts::scopes.eq(scopes),
-                    bump(),
+                    crate::db::bump(accounts::version, accounts::updated_at),
                 ))
                 .returning(AccountRow::as_returning())
                 .get_result(conn)
@@ -822,7 +815,7 @@ mod actions {
             .set((
                 accounts::active.eq(false),
                 accounts::deactivated_at.eq(diesel::dsl::now),
-                bump(),
+                crate::db::bump(accounts::version, accounts::updated_at),
             ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
@@ -842,7 +835,7 @@ mod actions {
             .set((
                 accounts::active.eq(true),
                 accounts::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
-                bump(),
+                crate::db::bump(accounts::version, accounts::updated_at),
             ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
@@ -867,7 +860,7 @@ mod actions {
             .set((
                 accounts::password_hash.eq(Some(hash)),
                 accounts::credentials_version.eq(accounts::credentials_version + 1),
-                bump(),
+                crate::db::bump(accounts::version, accounts::updated_at),
             ))
             .returning(AccountRow::as_returning())
             .get_result(conn)
@@ -896,7 +889,7 @@ mod actions {
                 accounts::client_secret_hash.eq(Some(hash)),
                 // The tokens issued under the old secret stop at their next request.
                 accounts::credentials_version.eq(accounts::credentials_version + 1),
-                bump(),
+                crate::db::bump(accounts::version, accounts::updated_at),
             ))
             .returning(AccountRow::as_returning())
             .get_result(conn)

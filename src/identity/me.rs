@@ -104,8 +104,7 @@ pub async fn change_my_password(
         diesel::update(accounts::table.find(account_id))
             .set((
                 accounts::password_hash.eq(Some(new_hash)),
-                accounts::version.eq(accounts::version + 1),
-                accounts::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(accounts::version, accounts::updated_at),
             ))
             .execute(conn)
             .await?;

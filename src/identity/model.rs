@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::Keyset;
 use crate::error::ApiError;
 use crate::http::pagination::Page;
 use crate::schema::{accounts, organisations};
@@ -249,7 +250,7 @@ pub struct AccountRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Moves with every change of the credentials; access tokens carry it ([`crate::auth::caller::Claims::cv`]).
+    /// Moves with every change of the credentials; access tokens carry it ([`crate::auth::claims::Claims::cv`]).
     pub credentials_version: i32,
 }
 
@@ -304,27 +305,6 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<AccountRow> for Account {
-    fn from(r: AccountRow) -> Self {
-        let scopes = crate::auth::policy::effective_scopes(r.kind, r.role, &r.scope_list());
-        Account {
-            id: r.id,
-            organisation_id: r.organisation_id,
-            kind: r.kind,
-            role: r.role,
-            name: r.name,
-            email: r.email,
-            client_id: r.client_id,
-            scopes,
-            active: r.active,
-            deactivated_at: r.deactivated_at,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 pub async fn find_organisation(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -357,19 +337,13 @@ pub async fn list_organisations(
     let mut q = organisations::table
         .select(OrganisationRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(organisations::id.gt(after));
-    }
     if let Some(kind) = kind {
         q = q.filter(organisations::kind.eq(kind));
     }
     if let Some(code) = department_code {
         q = q.filter(organisations::department_code.eq(code.to_owned()));
     }
-    Ok(q.order(organisations::id.asc())
-        .limit(page.limit + 1)
-        .load(conn)
-        .await?)
+    Ok(q.keyset(organisations::id, page).load(conn).await?)
 }
 
 pub async fn find_account(conn: &mut AsyncPgConnection, id: Uuid) -> Result<AccountRow, ApiError> {
@@ -420,17 +394,11 @@ pub async fn list_accounts(
     organisation_id: Uuid,
     page: Page,
 ) -> Result<Vec<AccountRow>, ApiError> {
-    let mut q = accounts::table
+    let q = accounts::table
         .filter(accounts::organisation_id.eq(organisation_id))
         .select(AccountRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(accounts::id.gt(after));
-    }
-    Ok(q.order(accounts::id.asc())
-        .limit(page.limit + 1)
-        .load(conn)
-        .await?)
+    Ok(q.keyset(accounts::id, page).load(conn).await?)
 }
 
 /// Whether the account belongs to the organisation (active or not).

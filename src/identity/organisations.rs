@@ -406,8 +406,7 @@ pub async fn update_organisation(
                 organisations::contact_email.eq(contact_email),
                 organisations::commissions
                     .eq(serde_json::to_value(&commissions).map_err(ApiError::internal)?),
-                organisations::version.eq(current.version + 1),
-                organisations::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(organisations::version, organisations::updated_at),
             ))
             .returning(model::OrganisationRow::as_returning())
             .get_result(conn)

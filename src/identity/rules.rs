@@ -1,7 +1,7 @@
 //! Field rules of partner identity: plain functions, unit-tested.
 
 use crate::error::FieldError;
-use crate::identity::model::{Role, Scope};
+use crate::identity::model::{Account, AccountKind, AccountRow, Role, Scope};
 
 /// A SIRET is 14 digits whose Luhn sum is a multiple of 10; La Poste's establishments
 /// (SIREN 356 000 000), too many for the Luhn key, may instead have a digit sum that is a
@@ -97,7 +97,7 @@ pub fn normalise_email(email: &str) -> String {
 /// The scopes a partner system may not hold under its role (`scopes[i]`, `beyond_role`):
 /// stored, they would stay hidden until the role is raised.
 pub fn scopes_beyond_role(role: Role, scopes: &[Scope]) -> Vec<FieldError> {
-    let allowed = crate::auth::policy::role_scopes(role);
+    let allowed = role_scopes(role);
     scopes
         .iter()
         .enumerate()
@@ -110,6 +110,99 @@ pub fn scopes_beyond_role(role: Role, scopes: &[Scope]) -> Vec<FieldError> {
             )
         })
         .collect()
+}
+
+/// The scopes a role allows at most.
+pub fn role_scopes(role: Role) -> Vec<Scope> {
+    use Scope::*;
+    match role {
+        // The platform's operators manage partners, never cases.
+        // They read the measure catalogue (`referrals:read`) to manage its national kinds.
+        Role::PlatformAdmin => vec![
+            OrganisationsRead,
+            AccountsRead,
+            AccountsWrite,
+            EventsRead,
+            ReferralsRead,
+            CatalogueWrite,
+        ],
+        Role::Admin => Scope::ALL.to_vec(),
+        Role::Coordinator | Role::Worker => vec![
+            OrganisationsRead,
+            AccountsRead,
+            EventsRead,
+            HouseholdsRead,
+            HouseholdsWrite,
+            ReferralsRead,
+            ReferralsWrite,
+            HousingRead,
+            HousingWrite,
+            MeasuresRead,
+            MeasuresWrite,
+            ProgrammesWrite,
+            // For the organisation's partner systems (a person needs the admin role).
+            WebhooksRead,
+            WebhooksWrite,
+        ],
+        Role::Viewer => vec![
+            OrganisationsRead,
+            AccountsRead,
+            EventsRead,
+            HouseholdsRead,
+            ReferralsRead,
+            HousingRead,
+            MeasuresRead,
+        ],
+    }
+}
+
+/// What a token of this account carries: a person gets every scope of its role; a partner
+/// system gets the scopes it was granted, within its role's.
+pub fn effective_scopes(kind: AccountKind, role: Role, granted: &[Scope]) -> Vec<Scope> {
+    let allowed = role_scopes(role);
+    let mut scopes: Vec<Scope> = match kind {
+        // Webhooks are an organisation's set-up: among people, its admins'.
+        AccountKind::Person if role != Role::Admin => allowed
+            .into_iter()
+            .filter(|s| !matches!(s, Scope::WebhooksRead | Scope::WebhooksWrite))
+            .collect(),
+        AccountKind::Person => allowed,
+        AccountKind::System => granted
+            .iter()
+            .copied()
+            .filter(|s| allowed.contains(s))
+            .collect(),
+    };
+    scopes.sort_by_key(|s| s.as_str());
+    scopes.dedup();
+    scopes
+}
+
+/// Roles an organisation's account may be given (never `platform_admin`).
+pub fn assignable_role(role: Role) -> bool {
+    role != Role::PlatformAdmin
+}
+
+/// An account as the API shows it: the scopes are those its tokens carry.
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        let scopes = effective_scopes(r.kind, r.role, &r.scope_list());
+        Account {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            kind: r.kind,
+            role: r.role,
+            name: r.name,
+            email: r.email,
+            client_id: r.client_id,
+            scopes,
+            active: r.active,
+            deactivated_at: r.deactivated_at,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 #[cfg(test)]

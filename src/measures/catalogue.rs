@@ -813,8 +813,7 @@ pub async fn update_measure_kind(
                 measure_kinds::operator_kinds.eq(&next.operator_kinds),
                 measure_kinds::funder_kinds.eq(&next.funder_kinds),
                 measure_kinds::active.eq(next.active),
-                measure_kinds::version.eq(current.version + 1),
-                measure_kinds::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(measure_kinds::version, measure_kinds::updated_at),
             ))
             .returning(MeasureKindRow::as_returning())
             .get_result(conn)

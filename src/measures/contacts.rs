@@ -15,6 +15,7 @@ use super::model::{Contact, ContactKind, MeasureRow, MeasureStatus};
 use super::rules::{self, Turn};
 use crate::auth::caller::Caller;
 use crate::cases::{self, Case, CaseType, Step};
+use crate::db::Keyset;
 use crate::error::ApiError;
 use crate::events::catalogue::MeasureContactEventData;
 use crate::events::{self, NewEvent};
@@ -98,13 +99,7 @@ pub async fn of_measure(
     if !with_removed {
         q = q.filter(measure_contacts::removed_at.is_null());
     }
-    if let Some(after) = page.after {
-        q = q.filter(measure_contacts::id.gt(after));
-    }
-    Ok(q.order(measure_contacts::id.asc())
-        .limit(page.limit + 1)
-        .load(conn)
-        .await?)
+    Ok(q.keyset(measure_contacts::id, page).load(conn).await?)
 }
 
 /// A contact to log or the corrected values of one (already checked).
@@ -245,8 +240,7 @@ pub async fn correct(
             measure_contacts::duration_minutes.eq(e.duration_minutes),
             measure_contacts::worker_account_id.eq(e.worker),
             measure_contacts::note.eq(&note),
-            measure_contacts::version.eq(current.version + 1),
-            measure_contacts::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(measure_contacts::version, measure_contacts::updated_at),
         ))
         .returning(Contact::as_returning())
         .get_result(conn)
@@ -290,8 +284,7 @@ pub async fn remove(
         .set((
             measure_contacts::removed_at.eq(Some(crate::calendar::now())),
             measure_contacts::removal_reason.eq(Some(reason.trim())),
-            measure_contacts::version.eq(current.version + 1),
-            measure_contacts::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(measure_contacts::version, measure_contacts::updated_at),
         ))
         .returning(Contact::as_returning())
         .get_result(conn)
@@ -363,8 +356,7 @@ async fn refresh_follow_up(
             measures::contact_rhythm_missed.eq(rhythm.missed),
             measures::last_contact_on.eq(last_contact_on),
             measures::next_contact_due_on.eq(rhythm.due),
-            measures::version.eq(measure.version + 1),
-            measures::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(measures::version, measures::updated_at),
         ))
         .returning(MeasureRow::as_returning())
         .get_result(conn)

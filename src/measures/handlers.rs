@@ -719,8 +719,7 @@ pub async fn update_measure(
                 measures::worker_account_id.eq(worker),
                 measures::funder_organisation_id.eq(funder),
                 measures::programme_id.eq(programme),
-                measures::version.eq(row.version + 1),
-                measures::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(measures::version, measures::updated_at),
             ))
             .returning(MeasureRow::as_returning())
             .get_result(conn)
@@ -1135,8 +1134,7 @@ pub async fn update_objective(
             .set((
                 objectives::description.eq(&description),
                 objectives::status.eq(status),
-                objectives::version.eq(current.version + 1),
-                objectives::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(objectives::version, objectives::updated_at),
             ))
             .returning(ObjectiveRow::as_returning())
             .get_result(conn)

@@ -272,16 +272,6 @@ impl MeasureRow {
         serde_json::from_value(self.outcomes.clone()).unwrap_or_default()
     }
 
-    /// Its contact rhythm as stored.
-    pub fn rhythm(&self) -> crate::measures::rules::Rhythm {
-        crate::measures::rules::Rhythm::stored(
-            self.next_contact_due_on,
-            self.contact_rhythm_missed,
-            self.last_contact_on,
-            self.status == MeasureStatus::Active,
-        )
-    }
-
     /// Active and its next contact was due before `today`.
     pub fn contact_overdue(&self, today: NaiveDate) -> bool {
         self.status == MeasureStatus::Active && self.next_contact_due_on.is_some_and(|d| d < today)

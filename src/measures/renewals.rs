@@ -16,6 +16,7 @@ use super::rules::{self, RenewalParty};
 use super::service;
 use crate::auth::caller::Caller;
 use crate::cases::{self, Case, CaseType, Step};
+use crate::db::Keyset;
 use crate::error::{ApiError, FieldError};
 use crate::events::catalogue::RenewalEventData;
 use crate::events::{self, NewEvent};
@@ -222,8 +223,7 @@ pub async fn decide(
                 measures::planned_end_on.eq(Some(end)),
                 measures::renewed_months.eq(renewed),
                 measures::renewals_granted.eq(measure.renewals_granted + 1),
-                measures::version.eq(measure.version + 1),
-                measures::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(measures::version, measures::updated_at),
             ))
             .returning(MeasureRow::as_returning())
             .get_result(conn)
@@ -262,8 +262,7 @@ pub async fn decide(
             renewals::ends_on.eq(ends_on),
             renewals::refusal_reason.eq(decision.refusal_reason),
             renewals::refusal_explanation.eq(comment.filter(|_| to == RenewalStatus::Refused)),
-            renewals::version.eq(row.version + 1),
-            renewals::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(renewals::version, renewals::updated_at),
         ))
         .returning(RenewalRow::as_returning())
         .get_result(conn)
@@ -354,9 +353,6 @@ pub async fn list(
                 .or(renewals::operator_organisation_id.eq(l.org)),
         ),
     };
-    if let Some(after) = page.after {
-        q = q.filter(renewals::id.gt(after));
-    }
     if let Some(s) = l.status {
         q = q.filter(renewals::status.eq(s));
     }
@@ -379,10 +375,7 @@ pub async fn list(
         }
         None => {}
     }
-    Ok(q.order(renewals::id.asc())
-        .limit(page.limit + 1)
-        .load(conn)
-        .await?)
+    Ok(q.keyset(renewals::id, page).load(conn).await?)
 }
 
 /// Of these measures, those that are active.

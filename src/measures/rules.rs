@@ -484,6 +484,18 @@ pub fn suspension_days_left(rules: &MeasureRules, used: i32) -> i32 {
 /// months, the shortest period a measure is granted or renewed for in the sources (ASLL).
 pub const DEFAULT_MAX_SUSPENSION_DAYS: i32 = 92;
 
+impl super::model::MeasureRow {
+    /// Its contact rhythm as stored.
+    pub fn rhythm(&self) -> Rhythm {
+        Rhythm::stored(
+            self.next_contact_due_on,
+            self.contact_rhythm_missed,
+            self.last_contact_on,
+            self.status == MeasureStatus::Active,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

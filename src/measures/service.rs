@@ -29,6 +29,7 @@ use super::rules::{self, MeasureParty};
 use crate::auth::caller::Caller;
 use crate::auth::policy::SharingBasis;
 use crate::cases::{self, Case, CaseType, Step};
+use crate::db::Keyset;
 use crate::error::{ApiError, FieldError};
 use crate::events::catalogue::MeasureEventData;
 use crate::events::{self, NewEvent};
@@ -561,9 +562,6 @@ pub async fn list(
                 .or(measures::id.eq_any(let_by_org)),
         ),
     };
-    if let Some(after) = page.after {
-        q = q.filter(measures::id.gt(after));
-    }
     if let Some(s) = l.status {
         q = q.filter(measures::status.eq(s));
     }
@@ -604,10 +602,7 @@ pub async fn list(
     if let Some(since) = l.updated_since {
         q = q.filter(measures::updated_at.ge(since));
     }
-    Ok(q.order(measures::id.asc())
-        .limit(page.limit + 1)
-        .load(conn)
-        .await?)
+    Ok(q.keyset(measures::id, page).load(conn).await?)
 }
 
 /// Each row as the caller's organisation sees it (rows of a list the organisation
@@ -1185,8 +1180,7 @@ pub async fn perform(
             measures::suspension_reason.eq(c.suspension_reason),
             measures::suspended_days.eq(c.suspended_days),
             measures::next_contact_due_on.eq(rhythm.due),
-            measures::version.eq(row.version + 1),
-            measures::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(measures::version, measures::updated_at),
         ))
         .returning(MeasureRow::as_returning())
         .get_result(conn)

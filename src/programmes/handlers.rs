@@ -17,6 +17,7 @@ use super::{find_as_party, view, ProgrammeParty};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::ParsedJson;
@@ -484,14 +485,7 @@ pub async fn list_programmes(
             .filter(programmes::starts_on.le(day))
             .filter(programmes::ends_on.ge(day));
     }
-    if let Some(after) = page.after {
-        q = q.filter(programmes::id.gt(after));
-    }
-    let rows: Vec<ProgrammeRow> = q
-        .order(programmes::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<ProgrammeRow> = q.keyset(programmes::id, page).load(&mut conn).await?;
     let (rows, more) = page.split(rows);
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
@@ -633,8 +627,7 @@ pub async fn update_programme(
                 programmes::department_codes.eq(events::data(&department_codes)?),
                 programmes::budget_cents.eq(budget),
                 programmes::targets.eq(events::data(&targets)?),
-                programmes::version.eq(current.version + 1),
-                programmes::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(programmes::version, programmes::updated_at),
             ))
             .returning(ProgrammeRow::as_returning())
             .get_result(conn)

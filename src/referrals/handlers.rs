@@ -261,7 +261,7 @@ pub async fn create_referral(
         fingerprint,
         async move |conn: &mut AsyncPgConnection| {
             let mut errors = field_errors;
-            let household = households_model::find_to_share(
+            let household = crate::households::sharing::find_to_share(
                 conn,
                 &caller,
                 new.household_id,

@@ -21,6 +21,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseType, Step};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::households::model as households_model;
@@ -381,7 +382,7 @@ pub async fn create_sublease(
         if !covered {
             errors.push(FieldError::new("unit_id", "unknown_unit", "no unit your organisation holds or sees through an active agreement has this id"));
         }
-        let shared = households_model::find_to_share(
+        let shared = crate::households::sharing::find_to_share(
             conn,
             &caller,
             new.household_id,
@@ -555,9 +556,6 @@ pub async fn list_subleases(
         )
         .select(SubleaseRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(subleases::id.gt(after));
-    }
     if let Some(u) = filters.unit_id {
         q = q.filter(subleases::unit_id.eq(u));
     }
@@ -568,11 +566,7 @@ pub async fn list_subleases(
         q = q.filter(subleases::status.eq(s));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<SubleaseRow> = q
-        .order(subleases::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<SubleaseRow> = q.keyset(subleases::id, page).load(&mut conn).await?;
     let (rows, more) = page.split(rows);
     let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Sublease| v.id)))
@@ -644,8 +638,7 @@ async fn act(
                         subleases::ended_on.eq(ended_on.or(row.ended_on)),
                         subleases::end_reason.eq(reason.or(row.end_reason)),
                         subleases::closing_comment.eq(comment.or(row.closing_comment.as_deref())),
-                        subleases::version.eq(row.version + 1),
-                        subleases::updated_at.eq(diesel::dsl::now),
+                        crate::db::bump(subleases::version, subleases::updated_at),
                     ))
                     .returning(SubleaseRow::as_returning())
                     .get_result(conn)
@@ -848,17 +841,10 @@ pub async fn list_arrears(
     let mut conn = db::conn(&state.pool).await?;
     let (row, _) =
         cases::find_as_party::<SubleaseRow>(&mut conn, org, id.into_inner(), false).await?;
-    let mut q = rent_arrears::table
+    let q = rent_arrears::table
         .filter(rent_arrears::sublease_id.eq(row.id))
         .select(RentArrears::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(rent_arrears::id.gt(after));
-    }
-    let rows: Vec<RentArrears> = q
-        .order(rent_arrears::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<RentArrears> = q.keyset(rent_arrears::id, page).load(&mut conn).await?;
     Ok(HttpResponse::Ok().json(PageOf::from_rows(rows, page, |a| a.id)))
 }

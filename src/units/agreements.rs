@@ -23,6 +23,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseType, Step};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
@@ -337,9 +338,6 @@ pub async fn list_agreements(
         )
         .select(AgreementRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(agreements::id.gt(after));
-    }
     if let Some(s) = filters.status {
         q = q.filter(agreements::status.eq(s));
     }
@@ -347,11 +345,7 @@ pub async fn list_agreements(
         q = q.filter(agreements::updated_at.ge(since));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<AgreementRow> = q
-        .order(agreements::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<AgreementRow> = q.keyset(agreements::id, page).load(&mut conn).await?;
     let (rows, more) = page.split(rows);
     let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Agreement| v.id)))
@@ -423,8 +417,7 @@ async fn move_to(
             agreements::status.eq(to),
             agreements::closing_comment
                 .eq(comment.map(str::trim).or(row.closing_comment.as_deref())),
-            agreements::version.eq(row.version + 1),
-            agreements::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(agreements::version, agreements::updated_at),
         ))
         .returning(AgreementRow::as_returning())
         .get_result(conn)
@@ -495,8 +488,7 @@ async fn release_units(
             .set((
                 units::agreement_id.eq(None::<Uuid>),
                 units::agreement_association_id.eq(None::<Uuid>),
-                units::version.eq(units::version + 1),
-                units::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(units::version, units::updated_at),
             ))
             .returning(UnitRow::as_returning())
             .get_results(conn)
@@ -684,8 +676,7 @@ pub async fn attach_units(
                             units::agreement_id.eq(Some(agreement.id)),
                             units::agreement_association_id
                                 .eq(Some(agreement.association_organisation_id)),
-                            units::version.eq(units::version + 1),
-                            units::updated_at.eq(diesel::dsl::now),
+                            crate::db::bump(units::version, units::updated_at),
                         ))
                         .returning(UnitRow::as_returning())
                         .get_results(conn)
@@ -705,4 +696,41 @@ pub async fn attach_units(
         },
     )
     .await
+}
+
+impl Agreement {
+    /// The agreement as `viewer` sees it; `may_write`: the caller's role and token may act on
+    /// housing (else it is offered no action).
+    pub fn view(
+        row: AgreementRow,
+        units_attached: i64,
+        viewer: Uuid,
+        may_write: bool,
+    ) -> Agreement {
+        let party = super::rules::Party::of(
+            viewer,
+            row.landlord_organisation_id,
+            row.association_organisation_id,
+        );
+        Agreement {
+            id: row.id,
+            landlord_organisation_id: row.landlord_organisation_id,
+            association_organisation_id: row.association_organisation_id,
+            kind: row.kind,
+            units_covered: row.units_covered,
+            units_attached,
+            starts_on: row.starts_on,
+            ends_on: row.ends_on,
+            programme_label: row.programme_label,
+            status: row.status,
+            closing_comment: row.closing_comment,
+            allowed_actions: party
+                .filter(|_| may_write)
+                .map(|p| super::rules::agreement_actions(row.status, p))
+                .unwrap_or_default(),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }

@@ -19,6 +19,7 @@ use super::rules;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events::{self, NewEvent};
 use crate::http::body::{ParsedJson, ValidJson};
@@ -288,8 +289,7 @@ pub async fn set_unit_status(
     let row: UnitRow = diesel::update(units::table.find(unit))
         .set((
             units::status.eq(status),
-            units::version.eq(units::version + 1),
-            units::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(units::version, units::updated_at),
         ))
         .returning(UnitRow::as_returning())
         .get_result(conn)
@@ -587,8 +587,7 @@ pub async fn update_unit(
                 units::energy_class.eq(energy_class),
                 units::energy_assessed_on.eq(assessed),
                 units::status.eq(status),
-                units::version.eq(current.version + 1),
-                units::updated_at.eq(diesel::dsl::now),
+                crate::db::bump(units::version, units::updated_at),
             ))
             .returning(UnitRow::as_returning())
             .get_result(conn)
@@ -641,9 +640,6 @@ pub async fn list_units(
             .filter(sight.of(org))
             .select(UnitRow::as_select())
             .into_boxed();
-        if let Some(after) = page.after {
-            q = q.filter(units::id.gt(after));
-        }
         if let Some(code) = &filters.insee_code {
             q = q.filter(units::insee_code.eq(code.clone()));
         }
@@ -674,7 +670,7 @@ pub async fn list_units(
         if let Some(since) = filters.updated_since {
             q = q.filter(units::updated_at.ge(since));
         }
-        q.order(units::id.asc()).limit(page.limit + 1)
+        q.keyset(units::id, page)
     };
     let mut conn = db::conn(&state.pool).await?;
     let rows: Vec<UnitRow> = if caller.organisation_kind == Some(OrganisationKind::Association) {
@@ -683,7 +679,7 @@ pub async fn list_units(
         held.union(by_agreement)
             .union(sublet)
             .positional_order_by(1)
-            .limit(page.limit + 1)
+            .limit(page.fetch_limit())
             .load(&mut conn)
             .await?
     } else {

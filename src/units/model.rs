@@ -308,43 +308,6 @@ pub struct Agreement {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Agreement {
-    /// The agreement as `viewer` sees it; `may_write`: the caller's role and token may act on
-    /// housing (else it is offered no action).
-    pub fn view(
-        row: AgreementRow,
-        units_attached: i64,
-        viewer: Uuid,
-        may_write: bool,
-    ) -> Agreement {
-        let party = super::rules::Party::of(
-            viewer,
-            row.landlord_organisation_id,
-            row.association_organisation_id,
-        );
-        Agreement {
-            id: row.id,
-            landlord_organisation_id: row.landlord_organisation_id,
-            association_organisation_id: row.association_organisation_id,
-            kind: row.kind,
-            units_covered: row.units_covered,
-            units_attached,
-            starts_on: row.starts_on,
-            ends_on: row.ends_on,
-            programme_label: row.programme_label,
-            status: row.status,
-            closing_comment: row.closing_comment,
-            allowed_actions: party
-                .filter(|_| may_write)
-                .map(|p| super::rules::agreement_actions(row.status, p))
-                .unwrap_or_default(),
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
 text_enum! {
     /// What can be done to a proposal: the landlord accepts or declines, the association
     /// withdraws.
@@ -420,45 +383,6 @@ pub struct ProposalContext {
     pub unit_available: bool,
     /// The caller's role and token may act on housing.
     pub may_write: bool,
-}
-
-impl Proposal {
-    pub fn view(
-        row: ProposalRow,
-        household: HouseholdSummary,
-        viewer: Uuid,
-        context: ProposalContext,
-    ) -> Proposal {
-        let party = super::rules::Party::of(
-            viewer,
-            row.landlord_organisation_id,
-            row.association_organisation_id,
-        );
-        Proposal {
-            id: row.id,
-            unit_id: row.unit_id,
-            household,
-            association_organisation_id: row.association_organisation_id,
-            landlord_organisation_id: row.landlord_organisation_id,
-            proposed_by_account_id: row.proposed_by_account_id,
-            comment: row.comment,
-            status: row.status,
-            decline_reason: row.decline_reason,
-            decline_comment: row.decline_comment,
-            withdrawal_reason: row.withdrawal_reason,
-            allowed_actions: party
-                .filter(|_| context.may_write)
-                .map(|p| {
-                    let mut actions = super::rules::proposal_actions(row.status, p, context.sublet);
-                    actions.retain(|a| *a != ProposalAction::Accept || context.unit_available);
-                    actions
-                })
-                .unwrap_or_default(),
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
 }
 
 /// The three ways an organisation sees a unit: it holds it, an active agreement makes it

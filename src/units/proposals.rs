@@ -22,6 +22,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseType, Step};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
 use crate::households::model as households_model;
@@ -183,8 +184,7 @@ async fn close(
             proposals::decline_reason.eq(reason),
             proposals::decline_comment.eq(decline_comment),
             proposals::withdrawal_reason.eq(withdrawal_reason),
-            proposals::version.eq(row.version + 1),
-            proposals::updated_at.eq(diesel::dsl::now),
+            crate::db::bump(proposals::version, proposals::updated_at),
         ))
         .returning(ProposalRow::as_returning())
         .get_result(conn)
@@ -297,7 +297,7 @@ pub async fn create_proposal(
                 ));
             }
             let mut errors = field_errors;
-            let shared = households_model::find_to_share(
+            let shared = crate::households::sharing::find_to_share(
                 conn,
                 &caller,
                 new.household_id,
@@ -431,9 +431,6 @@ pub async fn list_proposals(
         )
         .select(ProposalRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(proposals::id.gt(after));
-    }
     if let Some(u) = filters.unit_id {
         q = q.filter(proposals::unit_id.eq(u));
     }
@@ -444,11 +441,7 @@ pub async fn list_proposals(
         q = q.filter(proposals::status.eq(s));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let rows: Vec<ProposalRow> = q
-        .order(proposals::id.asc())
-        .limit(page.limit + 1)
-        .load(&mut conn)
-        .await?;
+    let rows: Vec<ProposalRow> = q.keyset(proposals::id, page).load(&mut conn).await?;
     let (rows, more) = page.split(rows);
     let views = present(&mut conn, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(PageOf::new(views, more, |v: &Proposal| v.id)))
@@ -628,4 +621,43 @@ action_endpoint! {
     withdraw_proposal: "/proposals/{id}/withdraw", tag "units", scope "housing:write",
     id "The proposal's id", returns Proposal, body Withdrawal,
     |state, caller, target, withdrawal| act(&state, caller, target, Answer::Withdraw(withdrawal))
+}
+
+impl Proposal {
+    pub fn view(
+        row: ProposalRow,
+        household: crate::households::model::HouseholdSummary,
+        viewer: Uuid,
+        context: ProposalContext,
+    ) -> Proposal {
+        let party = super::rules::Party::of(
+            viewer,
+            row.landlord_organisation_id,
+            row.association_organisation_id,
+        );
+        Proposal {
+            id: row.id,
+            unit_id: row.unit_id,
+            household,
+            association_organisation_id: row.association_organisation_id,
+            landlord_organisation_id: row.landlord_organisation_id,
+            proposed_by_account_id: row.proposed_by_account_id,
+            comment: row.comment,
+            status: row.status,
+            decline_reason: row.decline_reason,
+            decline_comment: row.decline_comment,
+            withdrawal_reason: row.withdrawal_reason,
+            allowed_actions: party
+                .filter(|_| context.may_write)
+                .map(|p| {
+                    let mut actions = super::rules::proposal_actions(row.status, p, context.sublet);
+                    actions.retain(|a| *a != ProposalAction::Accept || context.unit_available);
+                    actions
+                })
+                .unwrap_or_default(),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }

@@ -17,6 +17,7 @@ use super::{check_event_types, find_own, new_secret, seal_secret, target};
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
+use crate::db::Keyset;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ActionBody, ParsedJson};
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
@@ -177,17 +178,13 @@ pub async fn list_webhook_endpoints(
     authorize(&caller, Action::ReadWebhooks)?;
     let org = caller.partner_organisation()?;
     let page = query.page.page()?;
-    let mut q = webhook_endpoints::table
+    let q = webhook_endpoints::table
         .filter(webhook_endpoints::organisation_id.eq(org))
         .select(EndpointRow::as_select())
         .into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(webhook_endpoints::id.gt(after));
-    }
     let mut conn = db::conn(&state.pool).await?;
     let rows: Vec<EndpointRow> = q
-        .order(webhook_endpoints::id.asc())
-        .limit(page.limit + 1)
+        .keyset(webhook_endpoints::id, page)
         .load(&mut conn)
         .await?;
     let now = crate::calendar::now();
@@ -708,12 +705,8 @@ pub async fn list_webhook_deliveries(
     if let Some(since) = filters.since {
         q = q.filter(webhook_deliveries::created_at.ge(since));
     }
-    if let Some(after) = page.after {
-        q = q.filter(webhook_deliveries::id.gt(after));
-    }
     let rows: Vec<DeliveryRow> = q
-        .order(webhook_deliveries::id.asc())
-        .limit(page.limit + 1)
+        .keyset(webhook_deliveries::id, page)
         .load(&mut conn)
         .await?;
     let (rows, more) = page.split(rows);

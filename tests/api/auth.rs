@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use passerelle::auth::caller::Claims;
+use passerelle::auth::claims::Claims;
 use passerelle::auth::keys::Keys;
 use passerelle::identity::model::Role;
 use reqwest::{Method, StatusCode};

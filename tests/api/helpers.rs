@@ -88,7 +88,7 @@ fn server() -> &'static TestServer {
             ))
             .unwrap();
             drop(rt);
-            passerelle::db::run_migrations_blocking(&template).expect("migrate the template");
+            passerelle::migrate::run_blocking(&template).expect("migrate the template");
             TestServer {
                 admin_url,
                 base_url,

@@ -25,7 +25,7 @@ async fn a_stopped_database_gives_503_and_the_service_recovers() {
             ))
             .unwrap();
             drop(rt);
-            passerelle::db::run_migrations_blocking(&pg.url("passerelle")).unwrap();
+            passerelle::migrate::run_blocking(&pg.url("passerelle")).unwrap();
             let url = pg.url("passerelle");
             (pg, url)
         }
@@ -125,7 +125,7 @@ async fn a_killed_embedded_database_is_started_again_and_loses_nothing() {
         ))
         .unwrap();
         drop(rt);
-        passerelle::db::run_migrations_blocking(&pg.url("passerelle")).unwrap();
+        passerelle::migrate::run_blocking(&pg.url("passerelle")).unwrap();
         let url = pg.url("passerelle");
         (pg.supervise(), url)
     })
