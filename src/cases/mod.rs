@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::auth::caller::Caller;
 use crate::error::ApiError;
 use crate::events::{self, NewEvent};
+use crate::http::concurrency::IfMatch;
 use crate::schema::case_transitions;
 
 /// A kind of case, as `case_transitions.case_type` stores it.
@@ -314,6 +315,70 @@ pub fn refusal_error<S: Display, A: Display>(
                 &allowed.iter().map(String::as_str).collect::<Vec<_>>(),
             )
         }
+    }
+}
+
+/// A case with actions: its state table, and what a caller may do on it now.
+pub trait Actionable: Case {
+    /// What a party can do to it (`accept`, `suspend`…).
+    type Action: Copy + Display + Send + Sync;
+    /// Where it stands.
+    type Status: Copy + Display + Send + Sync;
+    /// Its version: the ETag that `If-Match` names.
+    fn version(&self) -> i32;
+    /// The case in prose, for refusals: "a referral", "a sub-lease of kind iml".
+    fn name(&self) -> String;
+    /// The party in prose, for refusals: "referrer".
+    fn party_name(party: Self::Party) -> &'static str;
+    /// The state table: the status `action` by `party` leads to, or why it is refused.
+    fn transition(
+        &self,
+        action: Self::Action,
+        party: Self::Party,
+    ) -> Result<Self::Status, Refusal<Self::Status, Self::Action>>;
+    /// Exactly the actions that would succeed for the caller now (a 409's
+    /// `allowed_actions`, and the resource's).
+    fn allowed_actions(
+        &self,
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        party: Self::Party,
+    ) -> impl Future<Output = Result<Vec<Self::Action>, ApiError>> + Send;
+}
+
+/// The start of every action on a case, in the action's transaction: the party read (404
+/// when the caller's organisation is not a party), the row lock, `If-Match` (412 on another
+/// version), the state table (403 when this party never takes the action; 409 when not now,
+/// with `current_status` and exactly the `allowed_actions` that would succeed). Returns the
+/// locked case, the caller's side and the status the action leads to; the domain's service
+/// then checks what the action carries, writes, and records the step ([`record`]).
+pub async fn begin_action<C: Actionable>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+    if_match: &IfMatch,
+    action: C::Action,
+) -> Result<(C, C::Party, C::Status), ApiError> {
+    let org = caller.partner_organisation()?;
+    let (case, party) = find_as_party::<C>(conn, org, id, true).await?;
+    if_match.check(case.version())?;
+    match case.transition(action, party) {
+        Ok(to) => Ok((case, party, to)),
+        Err(Refusal::NotNow { current, .. }) => {
+            let allowed = case.allowed_actions(conn, caller, party).await?;
+            Err(refusal_error(
+                Refusal::NotNow { current, allowed },
+                &case.name(),
+                action,
+                C::party_name(party),
+            ))
+        }
+        Err(refusal) => Err(refusal_error(
+            refusal,
+            &case.name(),
+            action,
+            C::party_name(party),
+        )),
     }
 }
 

@@ -1,13 +1,17 @@
-//! Referrals: stored rows, what each party is shown, the catalogue of measure kinds.
+//! The types of referrals: the stored row, what each party is shown, and what partners
+//! send (a new referral, each action's body, a comment, the list's filters). No logic but
+//! the row's own readings.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::households::model::{PriorityGround, SpecialGround};
 use crate::identity::model::{CommissionKind, Mandate};
+use crate::identity::organisations::validate_not_blank;
 use crate::schema::{referral_comments, referrals};
 use crate::text_enum;
 
@@ -213,4 +217,121 @@ pub struct Comment {
     pub author_organisation_id: Uuid,
     pub body: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// A new referral.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "household_id": "0193a5d0-0000-7000-8000-000000000001",
+    "addressee_organisation_id": "0193a5c2-7d1e-7b3a-9c4f-2f0e8d6b1a22",
+    "measure_kind": "empex", "reason": "Three months of rent arrears; CCAPEX recommendation",
+    "desired_start": "2026-12-01"
+}))]
+pub struct NewReferral {
+    /// A household your organisation sees.
+    pub household_id: Uuid,
+    /// An organisation that operates measures (an association), not your own.
+    pub addressee_organisation_id: Uuid,
+    /// A code of `GET /v1/measure-kinds`.
+    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
+    pub measure_kind: String,
+    /// Why the household is referred.
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub reason: String,
+    /// Priority grounds at the time; default: the household's.
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub priority_grounds: Option<Vec<PriorityGround>>,
+    /// Special-category grounds at the time; default: the household's (if you may see them).
+    #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub special_category_grounds: Option<Vec<SpecialGround>>,
+    /// The start the referrer wishes: the measure starts then (today if it is past).
+    pub desired_start: Option<NaiveDate>,
+    /// When the answer is due: not in the past (`in_past`); default: today plus the kind's
+    /// `default_response_days` (30 when it has none).
+    #[validate(custom(function = "crate::calendar::validate_not_past"))]
+    pub response_due_on: Option<NaiveDate>,
+    /// Without the household's consent to sharing: the decision of a commission your
+    /// organisation is the secretariat of (`Organisation.commissions`), under whose mandate
+    /// the household is referred. Recorded with the referral and in the household's record
+    /// of sharings; its transfers carry it on.
+    #[validate(nested)]
+    pub mandate: Option<Mandate>,
+}
+
+/// A decline, with its coded reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "no_capacity", "comment": "No place before March"}))]
+pub struct Decline {
+    pub reason: DeclineReason,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A withdrawal, with its reason.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The household moved to another département"}))]
+pub struct Withdrawal {
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub reason: String,
+}
+
+/// A transfer to another operator.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"addressee_organisation_id": "0193a5c2-0000-7000-8000-0000000000cc", "comment": "Closer to the household's home"}))]
+pub struct Transfer {
+    /// The operator that receives the new, linked referral.
+    pub addressee_organisation_id: Uuid,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub comment: Option<String>,
+}
+
+/// A comment on a referral.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "Home visit planned on 2026-11-28"}))]
+pub struct NewComment {
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub body: String,
+}
+
+/// Which referrals: those the caller's organisation sent, or received.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Box_ {
+    Sent,
+    Received,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralFilters {
+    /// `sent` or `received`; both when absent. `received` for an organisation that is not an
+    /// association (only associations receive referrals) is a 422 `not_your_side`.
+    #[param(value_type = Option<String>, pattern = "^(sent|received)$")]
+    pub r#box: Option<Box_>,
+    /// Only referrals in this status.
+    pub status: Option<ReferralStatus>,
+    /// A measure kind's code (`/v1/measure-kinds`): one the catalogue holds or held (422
+    /// `unknown_measure_kind` otherwise).
+    #[param(pattern = "^[a-z][a-z0-9_]{1,39}$")]
+    pub measure_kind: Option<String>,
+    /// Only this household's referrals.
+    pub household_id: Option<Uuid>,
+    /// `true`: only open referrals past their deadline; `false`: all others.
+    pub overdue: Option<bool>,
+    /// Only referrals changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
 }

@@ -34,7 +34,7 @@ use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredRespons
 use crate::http::pagination::{PageOf, PageParams};
 use crate::identity::model::OrganisationKind;
 use crate::identity::organisations::validate_not_blank;
-use crate::referrals::handlers::Withdrawal;
+use crate::referrals::model::Withdrawal;
 use crate::schema::{agreements, proposals};
 use crate::state::AppState;
 

@@ -1,36 +1,21 @@
-//! What happens to referrals inside a transaction: presenting them to a party (with the
-//! read journal), recording transitions and telling both parties.
+//! A referral as each party sees it: its side, the actions that would succeed, the
+//! special-category grounds only for who handles them (journalled); and the referral as a
+//! case of the kernel ([`crate::cases::Case`], [`crate::cases::Actionable`]).
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDate};
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::model::{Referral, ReferralAction, ReferralRow, ReferralStatus};
-use super::rules::{self, Party};
+use super::super::model::{Referral, ReferralAction, ReferralRow, ReferralStatus};
+use super::super::queries;
+use super::super::rules::{self, Party};
 use crate::auth::caller::Caller;
 use crate::auth::policy::handles_special_categories;
-use crate::cases::{self, CaseType, Step};
+use crate::cases::{self, CaseType, Refusal};
 use crate::error::ApiError;
 use crate::events::{self, NewEvent};
 use crate::households::journal;
-use crate::schema::referrals;
-
-/// Answers are due this many days after submission when the measure kind says nothing.
-pub const DEFAULT_RESPONSE_DAYS: i64 = 30;
-
-/// The deadline of a referral sent today (French legal date) for a kind that answers in
-/// `response_days`.
-pub fn default_due(response_days: Option<i32>) -> NaiveDate {
-    crate::calendar::today()
-        + Duration::days(
-            response_days
-                .map(i64::from)
-                .unwrap_or(DEFAULT_RESPONSE_DAYS),
-        )
-}
 
 /// The caller's side of a referral, if any.
 pub fn party_of(caller: &Caller, row: &ReferralRow) -> Option<Party> {
@@ -206,7 +191,7 @@ impl crate::cases::Case for ReferralRow {
         id: Uuid,
         lock: bool,
     ) -> Result<Option<Self>, ApiError> {
-        crate::load_row!(conn, referrals::table, ReferralRow, id, lock)
+        queries::find(conn, id, lock).await
     }
 
     /// `referral.<status>` to both parties: ids and status only, each party fetches what
@@ -236,113 +221,38 @@ impl crate::cases::Case for ReferralRow {
     }
 }
 
-/// Moves a locked referral to `to` by `action` (already allowed by the rules).
-pub async fn apply(
-    conn: &mut AsyncPgConnection,
-    actor: Option<&Caller>,
-    row: &ReferralRow,
-    action: ReferralAction,
-    to: ReferralStatus,
-    comment: Option<&str>,
-    changes: ClosingDetails,
-) -> Result<ReferralRow, ApiError> {
-    let updated: ReferralRow = diesel::update(referrals::table.find(row.id))
-        .set((
-            referrals::status.eq(to),
-            referrals::decline_reason.eq(changes.decline_reason.or(row.decline_reason)),
-            referrals::closing_comment.eq(changes.closing_comment.or(row.closing_comment.clone())),
-            referrals::transferred_to_id.eq(changes.transferred_to_id.or(row.transferred_to_id)),
-            referrals::version.eq(row.version + 1),
-            referrals::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(ReferralRow::as_returning())
-        .get_result(conn)
-        .await?;
-    cases::record(
-        conn,
-        actor,
-        &updated,
-        Step::new(action.as_str(), Some(row.status.as_str()))
-            .comment(comment)
-            .reason(
-                updated
-                    .decline_reason
-                    .filter(|_| action == ReferralAction::Decline)
-                    .map(|r| r.as_str()),
-            ),
-    )
-    .await?;
-    Ok(updated)
-}
-
-/// What a closing action writes besides the status.
-#[derive(Debug, Default)]
-pub struct ClosingDetails {
-    pub decline_reason: Option<super::model::DeclineReason>,
-    pub closing_comment: Option<String>,
-    pub transferred_to_id: Option<Uuid>,
-}
-
-/// On acceptance, the household's other open referrals for the same measure kind are
-/// obsolete.
-pub async fn make_others_obsolete(
-    conn: &mut AsyncPgConnection,
-    accepted: &ReferralRow,
-) -> Result<(), ApiError> {
-    let others: Vec<ReferralRow> = referrals::table
-        .filter(referrals::household_id.eq(accepted.household_id))
-        .filter(referrals::measure_kind.eq(&accepted.measure_kind))
-        .filter(referrals::id.ne(accepted.id))
-        .filter(referrals::status.eq_any([ReferralStatus::Submitted, ReferralStatus::Acknowledged]))
-        .select(ReferralRow::as_select())
-        .for_update()
-        .load(conn)
-        .await?;
-    for other in others {
-        apply(
-            conn,
-            None,
-            &other,
-            ReferralAction::MakeObsolete,
-            ReferralStatus::Obsolete,
-            Some("another referral of the household for this measure was accepted"),
-            ClosingDetails::default(),
-        )
-        .await?;
+impl cases::Actionable for ReferralRow {
+    type Action = ReferralAction;
+    type Status = ReferralStatus;
+    fn version(&self) -> i32 {
+        self.version
     }
-    Ok(())
-}
 
-/// The scheduled expiry: open referrals past their deadline and the grace period. Runs
-/// under the job's advisory lock; the status guard of the UPDATE makes a second run a no-op.
-pub async fn expire_overdue(
-    conn: &mut AsyncPgConnection,
-    today: NaiveDate,
-    grace_days: i64,
-) -> Result<usize, ApiError> {
-    let limit = today - Duration::days(grace_days);
-    let due: Vec<ReferralRow> = referrals::table
-        .filter(referrals::status.eq_any([ReferralStatus::Submitted, ReferralStatus::Acknowledged]))
-        .filter(referrals::response_due_on.lt(limit))
-        .select(ReferralRow::as_select())
-        .order(referrals::id.asc())
-        .limit(1000)
-        .for_update()
-        .skip_locked()
-        .load(conn)
-        .await?;
-    let n = due.len();
-    for row in due {
-        apply(
-            conn,
-            None,
-            &row,
-            ReferralAction::Expire,
-            ReferralStatus::Expired,
-            Some("no answer before the deadline"),
-            ClosingDetails::default(),
-        )
-        .await?;
+    fn name(&self) -> String {
+        "a referral".into()
     }
-    Ok(n)
+
+    fn party_name(party: Party) -> &'static str {
+        party.as_str()
+    }
+
+    fn transition(
+        &self,
+        action: ReferralAction,
+        party: Party,
+    ) -> Result<ReferralStatus, Refusal<ReferralStatus, ReferralAction>> {
+        rules::transition(self.status, action, party)
+    }
+
+    async fn allowed_actions(
+        &self,
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        _: Party,
+    ) -> Result<Vec<ReferralAction>, ApiError> {
+        Ok(allowed_actions(conn, caller, std::slice::from_ref(self))
+            .await?
+            .remove(&self.id)
+            .unwrap_or_default())
+    }
 }
