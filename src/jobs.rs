@@ -97,7 +97,7 @@ pub async fn expire_agreements(pool: &DbPool, today: chrono::NaiveDate) -> Resul
         pool,
         "agreement_expiry",
         async |c: &mut AsyncPgConnection| {
-            let n = crate::units::agreements::expire_ended(c, today).await?;
+            let n = crate::units::service::agreements::expire_ended(c, today).await?;
             if n > 0 {
                 log::info!("expired {n} agreement(s)");
             }

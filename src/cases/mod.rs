@@ -336,6 +336,16 @@ pub trait Actionable: Case {
         action: Self::Action,
         party: Self::Party,
     ) -> Result<Self::Status, Refusal<Self::Status, Self::Action>>;
+    /// The API's answer to a refusal of the state table: by default [`refusal_error`] (403
+    /// naming who may act; 409 with `current_status` and `allowed_actions`).
+    fn refused(
+        &self,
+        refusal: Refusal<Self::Status, Self::Action>,
+        action: Self::Action,
+        party: Self::Party,
+    ) -> ApiError {
+        refusal_error(refusal, &self.name(), action, Self::party_name(party))
+    }
     /// Exactly the actions that would succeed for the caller now (a 409's
     /// `allowed_actions`, and the resource's).
     fn allowed_actions(
@@ -366,19 +376,9 @@ pub async fn begin_action<C: Actionable>(
         Ok(to) => Ok((case, party, to)),
         Err(Refusal::NotNow { current, .. }) => {
             let allowed = case.allowed_actions(conn, caller, party).await?;
-            Err(refusal_error(
-                Refusal::NotNow { current, allowed },
-                &case.name(),
-                action,
-                C::party_name(party),
-            ))
+            Err(case.refused(Refusal::NotNow { current, allowed }, action, party))
         }
-        Err(refusal) => Err(refusal_error(
-            refusal,
-            &case.name(),
-            action,
-            C::party_name(party),
-        )),
+        Err(refusal) => Err(case.refused(refusal, action, party)),
     }
 }
 

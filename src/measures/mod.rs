@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod contacts_api;
 pub mod handlers;
 pub mod model;
+pub mod queries;
 pub mod renewals;
 pub mod renewals_api;
 pub mod rules;

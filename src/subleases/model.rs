@@ -1,12 +1,15 @@
-//! Sub-leases, their transitions and rent arrears: rows, wire shapes, enumerations.
+//! The types of sub-leases, their transitions and rent arrears: rows, wire shapes (what
+//! partners send and are shown), enumerations.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::households::model::HouseholdSummary;
+use crate::identity::organisations::validate_not_blank;
 use crate::schema::{rent_arrears, subleases};
 use crate::text_enum;
 
@@ -210,4 +213,87 @@ pub struct SupportMeasure {
     pub status: crate::measures::model::MeasureStatus,
     /// `null`: no limit.
     pub planned_end_on: Option<NaiveDate>,
+}
+
+/// A new sub-lease.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "unit_id": "0193a5f0-0000-7000-8000-000000000001", "household_id": "0193a5d0-0000-7000-8000-000000000001",
+    "kind": "sliding_lease", "starts_on": "2026-12-01", "planned_end_on": "2028-11-30",
+    "rent_cents": 41000, "charges_cents": 6000, "housing_benefit_cents": 32000, "deposit_cents": 0
+}))]
+pub struct NewSublease {
+    /// A unit your organisation sees through an active agreement, or holds (a private
+    /// owner's unit under a mandate).
+    pub unit_id: Uuid,
+    /// A household your organisation sees, whose consent to sharing is in force.
+    pub household_id: Uuid,
+    pub kind: SubleaseKind,
+    /// The first day: within the period of the agreement that makes the unit available, and
+    /// a day on which the unit's energy class may still be let.
+    pub starts_on: NaiveDate,
+    /// The day it ends (the household no longer lives there): after `starts_on`, and at
+    /// the latest on the agreement's `ends_on`. Two sub-leases of a unit never overlap (one
+    /// may start the day another ends).
+    pub planned_end_on: NaiveDate,
+    /// Monthly rent the household owes, excluding charges, in cents.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub rent_cents: i64,
+    /// Monthly charges the household owes, in cents.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub charges_cents: i64,
+    /// Estimated monthly housing benefit, in cents: at most rent plus charges.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub housing_benefit_cents: i64,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub deposit_cents: i64,
+    /// The support measure that goes with it: one your organisation operates for this
+    /// household, not closed or cancelled. The landlord then sees that it runs and until when.
+    pub measure_id: Option<Uuid>,
+}
+
+/// The end of a sub-lease.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "rehoused", "ended_on": "2027-06-30", "comment": "Social housing in her own name"}))]
+pub struct Ending {
+    pub reason: EndReason,
+    /// The last day is the day before; default today. Not before the start (a planned
+    /// sub-lease that will not start ends on its start date).
+    pub ended_on: Option<NaiveDate>,
+    /// Required when `reason` is `other`.
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+/// Rent arrears to record.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount_cents": 45000, "months": 3, "comment": "No payment since September"}))]
+pub struct NewArrears {
+    /// The amount owed, in cents: more than 0.
+    #[validate(range(min = 1, max = 100_000_000))]
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub amount_cents: i64,
+    /// How many months of rent it covers: 1 to 120.
+    #[validate(range(min = 1, max = 120))]
+    #[schema(minimum = 1, maximum = 120)]
+    pub months: i32,
+    #[validate(length(min = 1, max = 4000), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 4000, pattern = "\\S")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubleaseFilters {
+    pub unit_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub status: Option<SubleaseStatus>,
 }

@@ -1,8 +1,8 @@
 //! Landlords' housing units, the agreements that make them available to associations, and
 //! the proposals of households for them.
 
-pub mod agreements;
-pub mod handlers;
+pub mod api;
 pub mod model;
-pub mod proposals;
+pub mod queries;
 pub mod rules;
+pub mod service;

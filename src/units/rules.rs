@@ -60,6 +60,13 @@ impl Party {
             None
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Landlord => "landlord",
+            Party::Association => "association",
+        }
+    }
 }
 
 /// The new state of an agreement, or the actions this party may take now.

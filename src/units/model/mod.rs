@@ -1,17 +1,19 @@
-//! Units, agreements and proposals: their rows, their wire shapes and their enumerations.
-
-use std::collections::HashSet;
+//! The types of units, agreements and proposals: their rows, their wire shapes (what
+//! partners send and are shown) and their enumerations.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::households::model::HouseholdSummary;
-use crate::schema::{agreements, proposals, subleases, units};
+use crate::schema::{agreements, proposals, units};
 use crate::text_enum;
+
+mod requests;
+
+pub use requests::*;
 
 text_enum! {
     /// The size of a unit: a room, or T1 to T6 (number of main rooms).
@@ -383,98 +385,4 @@ pub struct ProposalContext {
     pub unit_available: bool,
     /// The caller's role and token may act on housing.
     pub may_write: bool,
-}
-
-/// The three ways an organisation sees a unit: it holds it, an active agreement makes it
-/// available to it (`agreement_association_id`: a unit is attached to active agreements
-/// only, and leaves it when it ends), or it sub-lets (or sub-let) it. A list reads each
-/// way on its own index (see `units::handlers::list_units`); a lookup by id ORs them.
-pub enum Sight {
-    Holder,
-    Agreement,
-    Sublease,
-}
-
-impl Sight {
-    pub const ALL: [Sight; 3] = [Sight::Holder, Sight::Agreement, Sight::Sublease];
-
-    pub fn of(
-        &self,
-        org: Uuid,
-    ) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
-    {
-        match self {
-            Sight::Holder => Box::new(units::holder_organisation_id.eq(org)),
-            // A unit without agreement compares as NULL, which no filter keeps.
-            Sight::Agreement => Box::new(units::agreement_association_id.assume_not_null().eq(org)),
-            Sight::Sublease => Box::new(
-                units::id.eq_any(
-                    subleases::table
-                        .filter(subleases::main_tenant_organisation_id.eq(org))
-                        .select(subleases::unit_id),
-                ),
-            ),
-        }
-    }
-}
-
-/// Units an organisation sees, any of the three ways.
-pub fn unit_visible_to(
-    org: Uuid,
-) -> Box<dyn BoxableExpression<units::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>> {
-    let [holder, agreement, sublease] = Sight::ALL.map(|s| s.of(org));
-    Box::new(holder.or(agreement).or(sublease))
-}
-
-/// A unit the organisation sees, or 404.
-pub async fn find_visible_unit(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<UnitRow, crate::error::ApiError> {
-    let q = units::table
-        .filter(units::id.eq(id))
-        .filter(unit_visible_to(org))
-        .select(UnitRow::as_select());
-    Ok(if for_update {
-        q.for_update().first(conn).await?
-    } else {
-        q.first(conn).await?
-    })
-}
-
-/// Locks a unit's row for the rest of the transaction.
-pub async fn lock_unit(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<UnitRow, crate::error::ApiError> {
-    Ok(units::table
-        .find(id)
-        .select(UnitRow::as_select())
-        .for_update()
-        .first(conn)
-        .await?)
-}
-
-/// The (unit, household) pairs of the accepted proposals among `rows` whose unit has been
-/// sub-let to the household (planned, running or over): the acceptance has led to that.
-pub async fn sublet_pairs(
-    conn: &mut AsyncPgConnection,
-    rows: &[ProposalRow],
-) -> Result<HashSet<(Uuid, Uuid)>, crate::error::ApiError> {
-    let accepted: Vec<&ProposalRow> = rows
-        .iter()
-        .filter(|r| r.status == ProposalStatus::Accepted)
-        .collect();
-    if accepted.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let pairs: Vec<(Uuid, Uuid)> = subleases::table
-        .filter(subleases::unit_id.eq_any(accepted.iter().map(|r| r.unit_id)))
-        .filter(subleases::household_id.eq_any(accepted.iter().map(|r| r.household_id)))
-        .select((subleases::unit_id, subleases::household_id))
-        .load(conn)
-        .await?;
-    Ok(pairs.into_iter().collect())
 }
