@@ -304,7 +304,7 @@ async fn household_event(
             event_type,
             subject_type: "household",
             subject_id: row.id,
-            data: events::data(&crate::events::catalogue::HouseholdEventData::from(row))?,
+            data: events::data(&crate::households::events::HouseholdEventData::from(row))?,
             recipients,
             for_platform: false,
         },

@@ -17,8 +17,8 @@ use crate::auth::caller::Caller;
 use crate::cases::{self, Case, CaseType, Step};
 use crate::db::Keyset;
 use crate::error::ApiError;
-use crate::events::catalogue::MeasureContactEventData;
 use crate::events::{self, NewEvent};
+use crate::measures::events::MeasureContactEventData;
 use crate::schema::{case_transitions, measure_contacts, measures};
 
 /// A contact as a case of the kernel: its history is its record, corrections and removal.

@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod contacts;
 pub mod contacts_api;
+pub mod events;
 pub mod handlers;
 pub mod model;
 pub mod queries;

@@ -18,8 +18,8 @@ use crate::auth::caller::Caller;
 use crate::cases::{self, Case, CaseType, Step};
 use crate::db::Keyset;
 use crate::error::{ApiError, FieldError};
-use crate::events::catalogue::RenewalEventData;
 use crate::events::{self, NewEvent};
+use crate::measures::events::RenewalEventData;
 use crate::schema::{measures, renewals};
 
 impl Case for RenewalRow {

@@ -31,11 +31,11 @@ use crate::auth::policy::SharingBasis;
 use crate::cases::{self, Case, CaseType, Step};
 use crate::db::Keyset;
 use crate::error::{ApiError, FieldError};
-use crate::events::catalogue::MeasureEventData;
 use crate::events::{self, NewEvent};
 use crate::households::model::HouseholdType;
 use crate::households::sharing;
 use crate::identity::model::OrganisationRow;
+use crate::measures::events::MeasureEventData;
 use crate::schema::{households, measure_kinds, measures, objectives, organisations, subleases};
 
 impl Case for MeasureRow {
@@ -230,7 +230,7 @@ impl Case for ObjectiveCase {
             },
             subject_type: "objective",
             subject_id: self.row.id,
-            data: events::data(&crate::events::catalogue::ObjectiveEventData {
+            data: events::data(&crate::measures::events::ObjectiveEventData {
                 id: self.row.id,
                 measure_id: self.row.measure_id,
                 status: self.row.status,

@@ -248,7 +248,7 @@ async fn programme_event(
             event_type,
             subject_type: "programme",
             subject_id: p.id,
-            data: events::data(&crate::events::catalogue::ProgrammeEventData {
+            data: events::data(&crate::programmes::events::ProgrammeEventData {
                 id: p.id,
                 name: p.name.clone(),
                 capacity: p.capacity.clone(),

@@ -14,6 +14,7 @@
 //! - **Indicators** ([`indicators`]): counts, delays and outcomes of the programme's
 //!   measures, never a household.
 
+pub mod events;
 pub mod handlers;
 pub mod indicators;
 pub mod model;

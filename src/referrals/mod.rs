@@ -7,6 +7,7 @@
 //! [`queries`] (statements) and [`rules`] (pure) → [`model`] (types).
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod queries;
 pub mod rules;

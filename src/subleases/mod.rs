@@ -8,6 +8,7 @@
 //! [`rules`] (pure) → [`model`] (types).
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod queries;
 pub mod rules;

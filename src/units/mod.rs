@@ -2,6 +2,7 @@
 //! the proposals of households for them.
 
 pub mod api;
+pub mod events;
 pub mod model;
 pub mod queries;
 pub mod rules;

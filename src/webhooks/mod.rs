@@ -12,6 +12,7 @@
 //!   request forgery (`target`), and records each attempt; failures are retried on the
 //!   schedule of [`RETRY_SCHEDULE`].
 
+pub mod events;
 pub mod handlers;
 pub mod model;
 pub mod target;
@@ -189,7 +190,7 @@ pub async fn endpoint_event(
             event_type,
             subject_type: "webhook_endpoint",
             subject_id: row.id,
-            data: crate::events::data(&crate::events::catalogue::WebhookEndpointEventData {
+            data: crate::events::data(&crate::webhooks::events::WebhookEndpointEventData {
                 id: row.id,
                 url: row.url.clone(),
                 status: row.status,

@@ -506,7 +506,7 @@ pub async fn comment(
             event_type: "referral.commented",
             subject_type: "referral",
             subject_id: row.id,
-            data: events::data(&crate::events::catalogue::ReferralCommentEventData {
+            data: events::data(&crate::referrals::events::ReferralCommentEventData {
                 id: row.id,
                 comment_id: comment.id,
             })?,

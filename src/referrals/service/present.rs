@@ -211,7 +211,7 @@ impl crate::cases::Case for ReferralRow {
             event_type,
             subject_type: "referral",
             subject_id: self.id,
-            data: events::data(&crate::events::catalogue::ReferralEventData::from(self))?,
+            data: events::data(&crate::referrals::events::ReferralEventData::from(self))?,
             recipients: vec![
                 self.referrer_organisation_id,
                 self.addressee_organisation_id,

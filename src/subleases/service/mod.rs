@@ -353,7 +353,7 @@ pub async fn record_arrears(
             event_type: "sublease.arrears_recorded",
             subject_type: "sublease",
             subject_id: row.id,
-            data: events::data(&crate::events::catalogue::ArrearsEventData {
+            data: events::data(&crate::subleases::events::ArrearsEventData {
                 id: row.id,
                 arrears_id: arrears.id,
                 household_id: row.household_id,

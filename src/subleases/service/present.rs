@@ -162,7 +162,7 @@ impl cases::Case for SubleaseRow {
             event_type,
             subject_type: "sublease",
             subject_id: self.id,
-            data: events::data(&crate::events::catalogue::SubleaseEventData::from(self))?,
+            data: events::data(&crate::subleases::events::SubleaseEventData::from(self))?,
             recipients: vec![
                 self.main_tenant_organisation_id,
                 self.landlord_organisation_id,

@@ -174,9 +174,7 @@ fn agreement_event(
         event_type,
         subject_type: "agreement",
         subject_id: row.id,
-        data: events::data(&crate::events::catalogue::AgreementEventData::of(
-            row, unit_ids,
-        ))?,
+        data: events::data(&crate::units::events::AgreementEventData::of(row, unit_ids))?,
         recipients: vec![
             row.landlord_organisation_id,
             row.association_organisation_id,

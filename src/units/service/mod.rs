@@ -33,7 +33,7 @@ pub async fn unit_event(
             event_type,
             subject_type: "unit",
             subject_id: row.id,
-            data: events::data(&crate::events::catalogue::UnitEventData::from(row))?,
+            data: events::data(&crate::units::events::UnitEventData::from(row))?,
             recipients,
             for_platform: false,
         },

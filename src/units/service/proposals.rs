@@ -101,7 +101,7 @@ impl cases::Case for ProposalRow {
             event_type,
             subject_type: "proposal",
             subject_id: self.id,
-            data: events::data(&crate::events::catalogue::ProposalEventData::from(self))?,
+            data: events::data(&crate::units::events::ProposalEventData::from(self))?,
             recipients: vec![
                 self.association_organisation_id,
                 self.landlord_organisation_id,
