@@ -87,6 +87,7 @@ pub mod db;
 pub mod embedded_pg;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod health;
 pub mod households;
 pub mod http;

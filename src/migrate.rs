@@ -35,7 +35,7 @@ type DataMigration = fn(&mut BlockingConn) -> diesel::QueryResult<usize>;
 /// (recorded in `data_migrations`) after the schema migrations.
 const DATA_MIGRATIONS: &[(&str, DataMigration)] = &[(
     "household_identity_key_transliterated",
-    crate::households::model::rekey_identities,
+    crate::households::queries::rekey_identities,
 )];
 
 /// Applies the pending data migrations, each in its own transaction under an advisory

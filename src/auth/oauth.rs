@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::http::body::{is_json_content_type, parse_value};
+use crate::http::body::is_json_content_type;
+use crate::http::json::parse_value;
 
 /// The grants the token endpoint answers (RFC 6749 §4.3, §4.4, §6), as the spec types
 /// `grant_type`: read as text, so that another value is OAuth's `unsupported_grant_type`.

@@ -14,7 +14,7 @@
 //! | a social landlord, for a case it has no part in | nothing: a landlord sees of a household what letting needs |
 //!
 //! Comments never appear (each case's own history has them, for its parties). Who may ask:
-//! an organisation that sees the household (`households::model::visible_to`) or is party to
+//! an organisation that sees the household (`households::queries::visible_to`) or is party to
 //! one of its cases; anyone else gets 404.
 
 use std::collections::HashMap;
@@ -304,7 +304,7 @@ pub async fn household_journey(
     let sees_household: bool = diesel::select(diesel::dsl::exists(
         households::table
             .filter(households::id.eq(id))
-            .filter(crate::households::model::visible_to(org)),
+            .filter(crate::households::queries::visible_to(org)),
     ))
     .get_result(&mut conn)
     .await?;

@@ -1,14 +1,16 @@
-//! Households: what is stored, what each party is shown, and who may see them.
+//! The types of households: what is stored, what each party is shown, and what partners
+//! send (a new household, its changes, a consent, the list's filters).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::{Validate, ValidationError};
 
-use crate::error::ApiError;
-use crate::schema::{households, referrals};
+use crate::fields::validate_not_blank;
+use crate::http::patch;
+use crate::schema::households;
 use crate::text_enum;
 
 text_enum! {
@@ -311,141 +313,199 @@ impl Household {
     }
 }
 
-/// 409 `duplicate` (naming it) when `org` already sees a household other than `except` whose
-/// head has this identity key: one household per head for an organisation. Takes a lock on
-/// the key for the rest of the transaction first, so that two requests racing to create (or
-/// rename into) the same head cannot both pass the check.
-pub async fn refuse_duplicate_identity(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    identity: &str,
-    except: Option<Uuid>,
-) -> Result<(), ApiError> {
-    crate::db::lock_for_rule(conn, "household_identity", &format!("{org}|{identity}")).await?;
-    let mut q = households::table
-        .filter(households::identity_key.eq(identity))
-        .filter(visible_to(org))
-        .select(households::id)
-        .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(households::id.ne(id));
-    }
-    match q.first::<Uuid>(conn).await.optional()? {
-        Some(existing_id) => Err(ApiError::duplicate(
-            "your organisation already sees a household with this head's name and birth date",
-            existing_id,
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Households an organisation may see: those it created, and those of a referral it is
-/// party to (open or closed).
-pub fn visible_to(
-    org: Uuid,
-) -> Box<dyn BoxableExpression<households::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>
-{
-    let party = referrals::table
-        .filter(referrals::household_id.eq(households::id))
-        .filter(
-            referrals::referrer_organisation_id
-                .eq(org)
-                .or(referrals::addressee_organisation_id.eq(org)),
-        );
-    Box::new(
-        households::created_by_organisation_id
-            .eq(org)
-            .or(diesel::dsl::exists(party)),
-    )
-}
-
-/// The household `id` if the organisation may see it.
-pub fn visible_query(org: Uuid, id: Uuid) -> VisibleQuery {
-    households::table
-        .filter(households::id.eq(id))
-        .filter(visible_to(org))
-        .select(HouseholdRow::as_select())
-}
-
-pub type VisibleQuery = diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<households::table, diesel::dsl::Eq<households::id, Uuid>>,
-        Box<
-            dyn BoxableExpression<
-                households::table,
-                diesel::pg::Pg,
-                SqlType = diesel::sql_types::Bool,
-            >,
-        >,
-    >,
-    diesel::dsl::AsSelect<HouseholdRow, diesel::pg::Pg>,
->;
-
-/// A household the organisation may see, or 404.
-pub async fn find_visible(
-    conn: &mut AsyncPgConnection,
-    org: Uuid,
-    id: Uuid,
-    for_update: bool,
-) -> Result<HouseholdRow, ApiError> {
-    let q = visible_query(org, id);
-    Ok(if for_update {
-        q.for_update().first(conn).await?
+pub fn validate_birth_date(date: &NaiveDate) -> Result<(), ValidationError> {
+    let today = crate::calendar::today();
+    if *date > today {
+        Err(ValidationError::new("in_future").with_message("birth date is in the future".into()))
+    } else if *date < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date") {
+        Err(ValidationError::new("too_old").with_message("birth date is before 1900".into()))
     } else {
-        q.first(conn).await?
-    })
-}
-
-/// The summaries of a page's households, loaded in one query.
-pub struct Summaries(std::collections::HashMap<Uuid, HouseholdSummary>);
-
-impl Summaries {
-    pub async fn load(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<Summaries, ApiError> {
-        let rows: Vec<HouseholdRow> = households::table
-            .filter(households::id.eq_any(ids))
-            .select(HouseholdRow::as_select())
-            .load(conn)
-            .await?;
-        Ok(Summaries(
-            rows.into_iter()
-                .map(|r| (r.id, HouseholdSummary::from(r)))
-                .collect(),
-        ))
-    }
-
-    /// The summary of a household the page refers to (a foreign key: always there).
-    pub fn get(&self, id: Uuid) -> Result<HouseholdSummary, ApiError> {
-        self.0
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::internal(format!("household {id} is missing")))
+        Ok(())
     }
 }
 
-/// Recomputes every household's identity key with [`super::rules::identity_key`] (a data
-/// migration, for keys computed by an earlier rule); returns how many changed.
-pub fn rekey_identities(conn: &mut crate::db::BlockingConn) -> diesel::QueryResult<usize> {
-    let rows: Vec<(Uuid, String, String, NaiveDate, String)> = diesel::RunQueryDsl::load(
-        households::table.select((
-            households::id,
-            households::head_last_name,
-            households::head_first_names,
-            households::head_birth_date,
-            households::identity_key,
-        )),
-        conn,
-    )?;
-    let mut changed = 0;
-    for (id, last, first, birth, key) in rows {
-        let new_key = super::rules::identity_key(&last, &first, birth);
-        if new_key != key {
-            diesel::RunQueryDsl::execute(
-                diesel::update(households::table.find(id))
-                    .set(households::identity_key.eq(new_key)),
-                conn,
-            )?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
+/// The head of household, as sent.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHead {
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub last_name: String,
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub first_names: String,
+    /// Not in the future.
+    #[validate(custom(function = "validate_birth_date"))]
+    pub birth_date: NaiveDate,
+}
+
+/// Changes to the head of household, merged into it (RFC 7396): what is absent stays. None
+/// may be `null`.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"last_name": "Exemple-Martin"}))]
+pub struct HeadPatch {
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub last_name: Option<String>,
+    #[validate(length(min = 1, max = 100), custom(function = "validate_not_blank"))]
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub first_names: Option<String>,
+    /// Not in the future.
+    #[validate(custom(function = "validate_birth_date"))]
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// A new household.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "partner_reference": "DOS-2026-0042",
+    "head": {"last_name": "Exemple", "first_names": "Alice", "birth_date": "1990-04-12"},
+    "members": [{"relation": "child", "birth_year": 2015}, {"relation": "child", "birth_year": 2018}],
+    "household_type": "single_parent_family", "adults": 1, "children": 2,
+    "monthly_resources_cents": 118000, "resource_kinds": ["rsa"],
+    "housing_situation": "ordinary_housing_under_threat", "priority_grounds": ["eviction_threat"],
+    "special_category_grounds": []
+}))]
+pub struct NewHousehold {
+    /// Your own reference for this household.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub partner_reference: Option<String>,
+    #[validate(nested)]
+    pub head: NewHead,
+    /// The other members.
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub members: Vec<Member>,
+    pub household_type: HouseholdType,
+    /// Adults, the head included: at least one.
+    #[validate(range(min = 1, max = 20))]
+    #[schema(minimum = 1, maximum = 20)]
+    pub adults: i32,
+    /// Children (minors).
+    #[validate(range(min = 0, max = 30))]
+    #[schema(minimum = 0, maximum = 30)]
+    pub children: i32,
+    /// Monthly resources in euro cents, not negative.
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
+    pub monthly_resources_cents: i64,
+    #[serde(default)]
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub resource_kinds: Vec<ResourceKind>,
+    pub housing_situation: HousingSituation,
+    #[serde(default)]
+    #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
+    pub priority_grounds: Vec<PriorityGround>,
+    /// GDPR special categories (see `SpecialGround`).
+    #[serde(default)]
+    #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
+    pub special_category_grounds: Vec<SpecialGround>,
+    /// The household's territory: the département where it lives or is to be housed (a
+    /// measure's funder covers it); default: your organisation's.
+    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
+    pub department_code: Option<String>,
+}
+
+/// Changes to a household, as a JSON Merge Patch (RFC 7396): an absent field stays as it
+/// is; `null` clears `partner_reference` and is refused (422 `not_nullable`) elsewhere;
+/// `head` is merged field by field; a list replaces the list. Grounds and resource kinds are
+/// sets: the same items in another order are no change. Sending what is already stored
+/// changes nothing: same version, no event. A head changed to one your organisation already
+/// sees in another household is a 409 with its `existing_id`, as on creation.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"housing_situation": "emergency_shelter", "monthly_resources_cents": 95000, "partner_reference": null}))]
+pub struct HouseholdPatch {
+    /// Your own reference; `null` removes it.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "patch::nullable")]
+    pub partner_reference: Option<Option<String>>,
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub head: Option<HeadPatch>,
+    /// The other members, all of them (`[]`: none).
+    #[validate(length(max = 20), nested)]
+    #[schema(nullable = false, max_items = 20)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub members: Option<Vec<Member>>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub household_type: Option<HouseholdType>,
+    #[validate(range(min = 1, max = 20))]
+    #[schema(nullable = false, minimum = 1, maximum = 20)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub adults: Option<i32>,
+    #[validate(range(min = 0, max = 30))]
+    #[schema(nullable = false, minimum = 0, maximum = 30)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub children: Option<i32>,
+    #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(nullable = false, minimum = 0, maximum = 100_000_000)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub monthly_resources_cents: Option<i64>,
+    /// All of them (`[]`: none).
+    #[validate(length(max = 6))]
+    #[schema(nullable = false, max_items = 6)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub resource_kinds: Option<Vec<ResourceKind>>,
+    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub housing_situation: Option<HousingSituation>,
+    /// All of them (`[]`: none).
+    #[validate(length(max = 6))]
+    #[schema(nullable = false, max_items = 6)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub priority_grounds: Option<Vec<PriorityGround>>,
+    /// All of them (`[]`: none).
+    #[validate(length(max = 3))]
+    #[schema(nullable = false, max_items = 3)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub special_category_grounds: Option<Vec<SpecialGround>>,
+    /// The household's territory (the household moved to another département).
+    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[schema(
+        nullable = false,
+        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$"
+    )]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub department_code: Option<String>,
+}
+
+/// Consent to sharing, as the household gave it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"given_on": "2026-11-02", "scope": "sharing with the operators of an eviction-prevention measure"}))]
+pub struct NewConsent {
+    /// Not in the future.
+    #[validate(custom(function = "crate::calendar::validate_not_future"))]
+    pub given_on: NaiveDate,
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HouseholdFilters {
+    /// The head's last name, or its beginning (accents, case and spaces ignored).
+    #[param(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// The head's birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Only households changed at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
 }

@@ -16,7 +16,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::model::{visible_to, HouseholdRow};
+use super::model::HouseholdRow;
+use super::queries::visible_to;
 use crate::auth::policy::{sharing_basis, SharingBasis};
 use crate::error::{ApiError, FieldError};
 use crate::identity::model::{CommissionKind, Mandate, OrganisationRow};

@@ -6,6 +6,7 @@ pub mod caching;
 pub mod concurrency;
 pub mod extractors;
 pub mod idempotency;
+pub mod json;
 pub mod pagination;
 pub mod patch;
 pub mod request_context;

@@ -20,7 +20,7 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-use crate::http::body::NULL_REFUSED;
+use crate::http::json::NULL_REFUSED;
 
 /// A field that cannot be empty: `null` is refused (`not_nullable`).
 pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>

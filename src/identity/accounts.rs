@@ -10,7 +10,6 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError, ValidationErrors};
 
 use super::model::{self, Account, AccountKind, AccountRow, Role, Scope};
-use super::organisations::validate_not_blank;
 use super::rules;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
@@ -18,6 +17,7 @@ use crate::auth::secrets;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, NewEvent};
+use crate::fields::validate_not_blank;
 use crate::http::body::ValidJson;
 use crate::http::concurrency::IfMatchHeader;
 use crate::http::concurrency::{etag, IfMatch};

@@ -175,7 +175,7 @@ pub struct Mandate {
     /// The decision's reference, as the commission records it.
     #[validate(
         length(min = 1, max = 200),
-        custom(function = "crate::identity::organisations::validate_not_blank")
+        custom(function = "crate::fields::validate_not_blank")
     )]
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub decision_reference: String,

@@ -9,6 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
+use crate::fields::validate_not_blank;
+
 use super::model::{self, CommissionKind, Organisation, OrganisationKind};
 use super::rules;
 use crate::auth::caller::Caller;
@@ -47,14 +49,6 @@ pub(crate) fn validate_department_code(value: &str) -> Result<(), ValidationErro
     } else {
         Err(ValidationError::new("department_code")
             .with_message("département code must be 01 to 95, 2A, 2B or 971 to 978".into()))
-    }
-}
-
-pub(crate) fn validate_not_blank(value: &str) -> Result<(), ValidationError> {
-    if value.trim().is_empty() {
-        Err(ValidationError::new("blank").with_message("must not be blank".into()))
-    } else {
-        Ok(())
     }
 }
 

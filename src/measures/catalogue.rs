@@ -26,13 +26,13 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::fields::validate_not_blank;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::idempotency::{self, IdempotencyHeader, IdempotencyKey, StoredResponse};
 use crate::http::pagination::PageOf;
 use crate::http::patch;
 use crate::identity::model::{OrganisationKind, OrganisationRow};
-use crate::identity::organisations::validate_not_blank;
 use crate::schema::{measure_kinds, organisations};
 use crate::state::AppState;
 

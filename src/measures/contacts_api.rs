@@ -21,6 +21,7 @@ use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseTransition};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::fields::validate_not_blank;
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::IfMatch;
 use crate::http::idempotency::{
@@ -28,7 +29,6 @@ use crate::http::idempotency::{
 };
 use crate::http::pagination::{PageOf, PageParams};
 use crate::http::patch;
-use crate::identity::organisations::validate_not_blank;
 use crate::state::AppState;
 
 /// A contact to log.

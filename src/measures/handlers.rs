@@ -24,7 +24,7 @@ use crate::cases::{self, CaseTransition, Step};
 use crate::db;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::events;
-use crate::households::model as households_model;
+use crate::fields::validate_not_blank;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::ListQuery;
@@ -34,7 +34,6 @@ use crate::http::idempotency::{
 use crate::http::pagination::{PageOf, PageParams};
 use crate::http::patch;
 use crate::identity::model::AccountKind;
-use crate::identity::organisations::validate_not_blank;
 use crate::programmes;
 use crate::schema::{accounts, measure_kinds, measures, objectives};
 use crate::state::AppState;
@@ -260,9 +259,10 @@ pub async fn create_measure(
         async move |conn: &mut AsyncPgConnection| {
             let mut errors = field_errors;
             let department = catalogue::department_of(conn, org).await?;
-            let household = households_model::find_visible(conn, org, new.household_id, false)
-                .await
-                .optional_found()?;
+            let household =
+                crate::households::queries::find_visible(conn, org, new.household_id, false)
+                    .await
+                    .optional_found()?;
             if household.is_none() {
                 errors.push(FieldError::new(
                     "household_id",
@@ -615,7 +615,8 @@ pub async fn update_measure(
             check_worker(conn, "worker_account_id", org, w, &mut errors).await?;
         }
         let mut funder = p.funder_organisation_id.or(row.funder_organisation_id);
-        let household = households_model::find_visible(conn, org, row.household_id, false).await?;
+        let household =
+            crate::households::queries::find_visible(conn, org, row.household_id, false).await?;
         let mut shared = None;
         if let Some(f) = p
             .funder_organisation_id

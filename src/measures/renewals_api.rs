@@ -22,13 +22,13 @@ use crate::auth::policy::{authorize, may, Action};
 use crate::cases;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
+use crate::fields::validate_not_blank;
 use crate::http::concurrency::IfMatch;
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::{
     self, ActionTarget, IdempotencyHeader, IdempotencyKey, StoredResponse,
 };
 use crate::http::pagination::{PageOf, PageParams};
-use crate::identity::organisations::validate_not_blank;
 use crate::state::AppState;
 
 /// A renewal request: the next renewal of the measure's policy.

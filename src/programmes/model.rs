@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::fields::validate_not_blank;
 use crate::http::patch;
-use crate::identity::organisations::validate_not_blank;
 use crate::measures::model::OutcomeCode;
 use crate::schema::{programme_kinds, programmes};
 

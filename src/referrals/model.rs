@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::fields::validate_not_blank;
 use crate::households::model::{PriorityGround, SpecialGround};
 use crate::identity::model::{CommissionKind, Mandate};
-use crate::identity::organisations::validate_not_blank;
 use crate::schema::{referral_comments, referrals};
 use crate::text_enum;
 

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use crate::fields::validate_not_blank;
 use crate::households::model::HouseholdSummary;
-use crate::identity::organisations::validate_not_blank;
 use crate::schema::{rent_arrears, subleases};
 use crate::text_enum;
 

@@ -418,7 +418,7 @@ async fn transfer(
             "the referral is already with this operator",
         ));
     }
-    let household = crate::households::model::find_visible(
+    let household = crate::households::queries::find_visible(
         conn,
         caller.partner_organisation()?,
         row.household_id,

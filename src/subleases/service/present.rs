@@ -15,7 +15,7 @@ use crate::auth::policy::Action;
 use crate::cases::{self, CaseType, Refusal};
 use crate::error::ApiError;
 use crate::events::{self, NewEvent};
-use crate::households::model::Summaries;
+use crate::households::queries::Summaries;
 
 pub fn party_of(org: Uuid, row: &SubleaseRow) -> Option<SubleaseParty> {
     if org == row.main_tenant_organisation_id {

@@ -11,8 +11,8 @@ use super::{
     AgreementKind, AgreementStatus, EnergyClass, Financing, OwnerKind, ProposalDeclineReason,
     ProposalStatus, UnitStatus, UnitType,
 };
+use crate::fields::validate_not_blank;
 use crate::http::patch;
-use crate::identity::organisations::validate_not_blank;
 
 /// A new agreement, proposed by a landlord to an association.
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -21,7 +21,7 @@ use crate::db;
 use crate::db::Page;
 use crate::error::{ApiError, FieldError};
 use crate::events::{self, NewEvent};
-use crate::households::model::Summaries;
+use crate::households::queries::Summaries;
 use crate::http::concurrency::IfMatch;
 use crate::http::pagination::PageOf;
 use crate::identity::model::OrganisationKind;
