@@ -305,6 +305,18 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The kind of each of `ids` that exists.
+pub async fn kinds_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, OrganisationKind)>, ApiError> {
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select((organisations::id, organisations::kind))
+        .load(conn)
+        .await?)
+}
+
 pub async fn find_organisation(
     conn: &mut AsyncPgConnection,
     id: Uuid,

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::catalogue::MeasureKindRow;
 use super::model::MeasureStatus;
 use crate::error::ApiError;
-use crate::schema::measures;
+use crate::schema::{measure_kinds, measures};
 
 /// Whether `measure` is an open measure (proposed, active or suspended) that `operator`
 /// operates for `household`.
@@ -45,6 +46,18 @@ pub async fn statuses_and_ends(
     Ok(measures::table
         .filter(measures::id.eq_any(ids))
         .select((measures::id, measures::status, measures::planned_end_on))
+        .load(conn)
+        .await?)
+}
+
+/// The catalogue's kinds among `codes`.
+pub async fn kinds_by_code(
+    conn: &mut AsyncPgConnection,
+    codes: &[&String],
+) -> Result<Vec<MeasureKindRow>, ApiError> {
+    Ok(measure_kinds::table
+        .filter(measure_kinds::code.eq_any(codes))
+        .select(MeasureKindRow::as_select())
         .load(conn)
         .await?)
 }

@@ -462,7 +462,9 @@ pub async fn programme_indicators(
     let mut conn = db::conn(&state.pool).await?;
     let (row, party) = find_as_party(&mut conn, org, id.into_inner(), false).await?;
     let operator = match (party, q.operator_organisation_id) {
-        (ProgrammeParty::Funder, Some(o)) if !super::is_operator(&mut conn, row.id, o).await? => {
+        (ProgrammeParty::Funder, Some(o))
+            if !super::queries::is_operator(&mut conn, row.id, o).await? =>
+        {
             return Err(ApiError::invalid(
                 "operator_organisation_id",
                 "not_an_operator",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -221,4 +221,26 @@ impl Programme {
             updated_at: row.updated_at,
         }
     }
+}
+
+/// Which programmes to list.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgrammeSide {
+    /// The programmes your organisation funds.
+    Funder,
+    /// The programmes that fund your organisation.
+    Operator,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProgrammeFilters {
+    /// `funder` (yours) or `operator` (those funding you); both when absent. A side your
+    /// organisation's kind never takes (`funder` for an association) is a 422
+    /// `not_your_side`.
+    #[param(value_type = Option<String>, pattern = "^(funder|operator)$")]
+    pub r#as: Option<ProgrammeSide>,
+    /// Programmes running on that day (French legal date).
+    pub running_on: Option<NaiveDate>,
 }

@@ -1,0 +1,158 @@
+//! `/v1/programmes`: funders create and change their programmes; funders and the operators
+//! they fund read them. Parse, authorise, call [`super::service`], present.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::model::{NewProgramme, Programme, ProgrammeFilters, ProgrammePatch};
+use super::service;
+use crate::auth::caller::Caller;
+use crate::auth::policy::{authorize, Action};
+use crate::db;
+use crate::error::ApiResult;
+use crate::http::body::ParsedJson;
+use crate::http::concurrency::{IfMatch, IfMatchHeader};
+use crate::http::extractors::ListQuery;
+use crate::http::idempotency::{self, IdempotencyHeader, IdempotencyKey, StoredResponse};
+use crate::http::pagination::{PageOf, PageParams};
+use crate::state::AppState;
+
+fn programme_response(status: StatusCode, p: &Programme) -> StoredResponse {
+    StoredResponse::versioned(status, p, p.version)
+}
+
+/// Create a programme
+///
+/// A department or a State service funds, over a period and for a budget, a number of
+/// measures per kind run by the operators it names, with outcome targets. Its operators
+/// learn of it in their feed (`programme.created`) and put their measures under it
+/// (`programme_id` of a measure). A department covers its own département.
+#[utoipa::path(
+    tag = "programmes",
+    operation_id = "create_programme",
+    request_body = NewProgramme,
+    params(IdempotencyHeader),
+    security(("oauth2" = ["programmes:write"])),
+    responses((status = 201, description = "Created", body = Programme,
+               headers(("ETag" = String, description = "The version, for If-Match"), ("Location" = String, description = "The new programme"))))
+)]
+#[post("/programmes")]
+pub async fn create_programme(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    key: IdempotencyKey,
+    body: ParsedJson<NewProgramme>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ManageProgrammes)?;
+    caller.partner_organisation()?;
+    let field_errors = body.field_errors();
+    let ParsedJson(new, raw) = body;
+    let fingerprint = idempotency::fingerprint(&req, &raw);
+    idempotency::run(
+        &state,
+        &caller.clone(),
+        &key,
+        fingerprint,
+        async move |conn: &mut AsyncPgConnection| {
+            let p = service::create(conn, &caller, &new, field_errors).await?;
+            Ok(programme_response(StatusCode::CREATED, &p)
+                .header("location", format!("/v1/programmes/{}", p.id)))
+        },
+    )
+    .await
+}
+
+/// List programmes
+///
+/// The programmes your organisation funds or is funded by, oldest first.
+#[utoipa::path(
+    tag = "programmes",
+    operation_id = "list_programmes",
+    params(ProgrammeFilters, PageParams),
+    security(("oauth2" = ["measures:read"])),
+    responses(
+        (status = 200, description = "A page of programmes", body = PageOf<Programme>),
+        (status = 422, description = "A side your organisation's kind never takes (`not_your_side`)",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes")]
+pub async fn list_programmes(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: ListQuery<ProgrammeFilters>,
+) -> ApiResult<HttpResponse> {
+    let ListQuery { filters, page } = query;
+    authorize(&caller, Action::ReadProgrammes)?;
+    caller.partner_organisation()?;
+    let page = page.page()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let page = service::list(&mut conn, &caller, &filters, page).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a programme
+///
+/// Its places per kind ("31 of 45 ASRL measures in use": `used` 31, `funded` 45), its
+/// operators, budget and targets. For its funder and the operators it funds; 404 for
+/// anyone else.
+#[utoipa::path(
+    tag = "programmes",
+    operation_id = "get_programme",
+    params(("id" = Uuid, Path, description = "The programme's id")),
+    security(("oauth2" = ["measures:read"])),
+    responses((status = 200, description = "The programme", body = Programme,
+               headers(("ETag" = String, description = "The version, for If-Match"))))
+)]
+#[get("/programmes/{id}")]
+pub async fn get_programme(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadProgrammes)?;
+    caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let p = service::get(&mut conn, &caller, id.into_inner()).await?;
+    Ok(programme_response(StatusCode::OK, &p).into_response(false))
+}
+
+/// Change a programme
+///
+/// By its funder, with `If-Match`: raise (or lower, never below the measures started) the
+/// number funded per kind, add a kind, take away one no measure has used, extend the period,
+/// change the operators, the budget, the targets. The operators are told
+/// (`programme.updated`).
+#[utoipa::path(
+    tag = "programmes",
+    operation_id = "update_programme",
+    request_body = ProgrammePatch,
+    params(("id" = Uuid, Path, description = "The programme's id"), IfMatchHeader),
+    security(("oauth2" = ["programmes:write"])),
+    responses((status = 200, description = "Changed", body = Programme,
+               headers(("ETag" = String, description = "The new version"))))
+)]
+#[patch("/programmes/{id}")]
+pub async fn update_programme(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: ParsedJson<ProgrammePatch>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ManageProgrammes)?;
+    caller.partner_organisation()?;
+    let id = id.into_inner();
+    // The field rules are reported with the programme's own rules, all at once.
+    let field_errors = body.field_errors();
+    let p = body.0;
+    let mut conn = db::conn(&state.pool).await?;
+    let updated = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
+        service::update(conn, &caller, id, &if_match, p, field_errors).await
+    })
+    .await?;
+    Ok(programme_response(StatusCode::OK, &updated).into_response(false))
+}
