@@ -1,7 +1,7 @@
 //! `/v1/households`: parse, authorise, call [`super::service`], present. No statement here.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::http::body::ValidJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 
@@ -61,27 +61,23 @@ async fn changed(
 pub async fn create_household(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ValidJson<NewHousehold>,
+    creation: Creation<ValidJson<NewHousehold>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHouseholds)?;
     caller.partner_organisation()?;
-    let ValidJson(new, raw) = body;
-    service::check_special_grounds(&caller, !new.special_category_grounds.is_empty())?;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, new).await?;
-            let location = format!("/v1/households/{}", view.id);
-            Ok(household_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    let sends_special = !creation.body.0.special_category_grounds.is_empty();
+    service::check_special_grounds(&caller, sends_special)?;
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, _| {
+                let view = service::create(conn, &caller, new).await?;
+                let location = format!("/v1/households/{}", view.id);
+                Ok(household_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get a household

@@ -186,6 +186,36 @@ where
     }
 }
 
+/// A create's body: as it was received (for the idempotency fingerprint), and as the
+/// service takes it, with the field rules it breaks (none for a [`ValidJson`], refused
+/// before).
+pub trait RequestBody {
+    type Value;
+    fn raw(&self) -> &[u8];
+    fn into_parts(self) -> (Self::Value, Vec<FieldError>);
+}
+
+impl<T: Validate> RequestBody for ParsedJson<T> {
+    type Value = T;
+    fn raw(&self) -> &[u8] {
+        &self.1
+    }
+    fn into_parts(self) -> (T, Vec<FieldError>) {
+        let errors = self.field_errors();
+        (self.0, errors)
+    }
+}
+
+impl<T> RequestBody for ValidJson<T> {
+    type Value = T;
+    fn raw(&self) -> &[u8] {
+        &self.1
+    }
+    fn into_parts(self) -> (T, Vec<FieldError>) {
+        (self.0, Vec::new())
+    }
+}
+
 /// A JSON body, parsed and validated. `Content-Type` must be JSON (415 otherwise).
 pub struct ValidJson<T>(pub T, pub Bytes);
 

@@ -386,6 +386,76 @@ impl ActionTarget {
     }
 }
 
+/// An idempotent create's request: its body `B` (a [`crate::http::body::ParsedJson`] or a
+/// [`crate::http::body::ValidJson`]), its `Idempotency-Key`, and the fingerprint that ties
+/// the key to this request (method, path, canonical body). Extracted as the key then the
+/// body would be (a malformed key is refused first).
+pub struct Creation<B> {
+    pub body: B,
+    key: IdempotencyKey,
+    fingerprint: Vec<u8>,
+}
+
+impl<B> FromRequest for Creation<B>
+where
+    B: FromRequest<Error = ApiError> + crate::http::body::RequestBody + 'static,
+{
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = IdempotencyKey::from_request(req, payload).into_inner();
+        let body = B::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let key = key?;
+            let body = body.await?;
+            let fingerprint = fingerprint(&req, body.raw());
+            Ok(Creation {
+                body,
+                key,
+                fingerprint,
+            })
+        })
+    }
+}
+
+impl<B: crate::http::body::RequestBody> Creation<B> {
+    /// Runs the create in one transaction under the request's `Idempotency-Key` (a retry
+    /// answers the first response): `work` gets the connection, the body's value and the
+    /// field rules it breaks (to report with the rules only the database can check).
+    pub async fn run<F>(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        work: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        F: AsyncFnOnce(
+            &mut AsyncPgConnection,
+            B::Value,
+            Vec<crate::error::FieldError>,
+        ) -> Result<StoredResponse, ApiError>,
+    {
+        let Creation {
+            body,
+            key,
+            fingerprint,
+        } = self;
+        run(
+            state,
+            caller,
+            &key,
+            fingerprint,
+            async move |conn: &mut AsyncPgConnection| {
+                let (value, errors) = body.into_parts();
+                work(conn, value, errors).await
+            },
+        )
+        .await
+    }
+}
+
 /// Runs `work` in one transaction, honouring the caller's `Idempotency-Key` when given.
 pub async fn run<F>(
     state: &AppState,

@@ -2,7 +2,7 @@
 //! they fund read them. Parse, authorise, call [`super::service`], present.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use crate::error::ApiResult;
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::ListQuery;
-use crate::http::idempotency::{self, IdempotencyHeader, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{Creation, IdempotencyHeader, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 
@@ -42,27 +42,21 @@ fn programme_response(status: StatusCode, p: &Programme) -> StoredResponse {
 pub async fn create_programme(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ParsedJson<NewProgramme>,
+    creation: Creation<ParsedJson<NewProgramme>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::ManageProgrammes)?;
     caller.partner_organisation()?;
-    let field_errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let p = service::create(conn, &caller, &new, field_errors).await?;
-            Ok(programme_response(StatusCode::CREATED, &p)
-                .header("location", format!("/v1/programmes/{}", p.id)))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+                let p = service::create(conn, &caller, &new, field_errors).await?;
+                Ok(programme_response(StatusCode::CREATED, &p)
+                    .header("location", format!("/v1/programmes/{}", p.id)))
+            },
+        )
+        .await
 }
 
 /// List programmes

@@ -1,7 +1,7 @@
 //! `/v1/referrals`: parse, authorise, call [`super::service`], present. No statement here.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{ActionTarget, Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 
@@ -54,28 +54,22 @@ fn referral_response(status: StatusCode, r: &Referral) -> StoredResponse {
 pub async fn create_referral(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ParsedJson<NewReferral>,
+    creation: Creation<ParsedJson<NewReferral>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
     caller.partner_organisation()?;
     // Field rules and database rules are reported together.
-    let field_errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, new, field_errors).await?;
-            let location = format!("/v1/referrals/{}", view.id);
-            Ok(referral_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+                let view = service::create(conn, &caller, new, field_errors).await?;
+                let location = format!("/v1/referrals/{}", view.id);
+                Ok(referral_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get a referral
@@ -246,27 +240,22 @@ pub async fn referral_history(
 pub async fn create_comment(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ValidJson<NewComment>,
+    creation: Creation<ValidJson<NewComment>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteReferrals)?;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    let ValidJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let comment = service::comment(conn, &caller, id, &new).await?;
-            Ok(StoredResponse::json(StatusCode::CREATED, &comment))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, _| {
+                let comment = service::comment(conn, &caller, id, &new).await?;
+                Ok(StoredResponse::json(StatusCode::CREATED, &comment))
+            },
+        )
+        .await
 }
 
 /// A referral's comments

@@ -1,7 +1,7 @@
 //! `/v1/subleases`: parse, authorise, call [`super::service`], present. No statement here.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{ActionTarget, Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 
@@ -50,28 +50,22 @@ fn sublease_response(status: StatusCode, s: &Sublease) -> StoredResponse {
 pub async fn create_sublease(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ParsedJson<NewSublease>,
+    creation: Creation<ParsedJson<NewSublease>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
     service::check_main_tenant(&caller)?;
-    let field_errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, new, field_errors).await?;
-            let location = format!("/v1/subleases/{}", view.id);
-            Ok(sublease_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+                let view = service::create(conn, &caller, new, field_errors).await?;
+                let location = format!("/v1/subleases/{}", view.id);
+                Ok(sublease_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get a sub-lease
@@ -219,27 +213,22 @@ pub async fn sublease_history(
 pub async fn create_arrears(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ValidJson<NewArrears>,
+    creation: Creation<ValidJson<NewArrears>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    let ValidJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let arrears: RentArrears = service::record_arrears(conn, &caller, id, &new).await?;
-            Ok(StoredResponse::json(StatusCode::CREATED, &arrears))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, _| {
+                let arrears: RentArrears = service::record_arrears(conn, &caller, id, &new).await?;
+                Ok(StoredResponse::json(StatusCode::CREATED, &arrears))
+            },
+        )
+        .await
 }
 
 /// A sub-lease's rent arrears

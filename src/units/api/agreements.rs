@@ -3,7 +3,7 @@
 //! [`crate::units::service::agreements`], present.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{ActionTarget, Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 use crate::units::model::{
@@ -45,28 +45,22 @@ fn agreement_response(status: StatusCode, a: &Agreement) -> StoredResponse {
 pub async fn create_agreement(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ParsedJson<NewAgreement>,
+    creation: Creation<ParsedJson<NewAgreement>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
     service::check_landlord(&caller)?;
-    let field_errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, new, field_errors).await?;
-            let location = format!("/v1/agreements/{}", view.id);
-            Ok(agreement_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+                let view = service::create(conn, &caller, new, field_errors).await?;
+                let location = format!("/v1/agreements/{}", view.id);
+                Ok(agreement_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get an agreement
@@ -195,25 +189,20 @@ action_endpoint! {
 pub async fn attach_units(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ValidJson<Attachment>,
+    creation: Creation<ValidJson<Attachment>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    let ValidJson(attachment, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::attach(conn, &caller, id, &attachment).await?;
-            Ok(StoredResponse::json(StatusCode::OK, &view))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, attachment, _| {
+                let view = service::attach(conn, &caller, id, &attachment).await?;
+                Ok(StoredResponse::json(StatusCode::OK, &view))
+            },
+        )
+        .await
 }

@@ -4,7 +4,7 @@
 //! [`crate::units::service::proposals`], present.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use crate::error::ApiResult;
 use crate::http::body::ParsedJson;
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, ActionTarget, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{ActionTarget, Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::referrals::model::Withdrawal;
 use crate::state::AppState;
@@ -52,30 +52,24 @@ fn proposal_response(status: StatusCode, p: &Proposal) -> StoredResponse {
 pub async fn create_proposal(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ParsedJson<NewProposal>,
+    creation: Creation<ParsedJson<NewProposal>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
     service::check_association(&caller)?;
     let unit_id = id.into_inner();
-    let field_errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, unit_id, new, field_errors).await?;
-            let location = format!("/v1/proposals/{}", view.id);
-            Ok(proposal_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+                let view = service::create(conn, &caller, unit_id, new, field_errors).await?;
+                let location = format!("/v1/proposals/{}", view.id);
+                Ok(proposal_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get a proposal

@@ -2,7 +2,7 @@
 //! call [`crate::units::service::units`], present.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
 use crate::http::extractors::ListQuery;
 use crate::http::idempotency::IdempotencyHeader;
-use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::idempotency::{Creation, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
 use crate::units::model::{NewUnit, Unit, UnitFilters, UnitPatch};
@@ -43,28 +43,22 @@ fn unit_response(status: StatusCode, unit: &Unit) -> StoredResponse {
 pub async fn create_unit(
     state: web::Data<AppState>,
     caller: Caller,
-    req: HttpRequest,
-    key: IdempotencyKey,
-    body: ParsedJson<NewUnit>,
+    creation: Creation<ParsedJson<NewUnit>>,
 ) -> ApiResult<HttpResponse> {
     authorize(&caller, Action::WriteHousing)?;
     caller.partner_organisation()?;
-    let errors = body.field_errors();
-    let ParsedJson(new, raw) = body;
-    service::check_new(&caller, &new, errors)?;
-    let fingerprint = idempotency::fingerprint(&req, &raw);
-    idempotency::run(
-        &state,
-        &caller.clone(),
-        &key,
-        fingerprint,
-        async move |conn: &mut AsyncPgConnection| {
-            let view = service::create(conn, &caller, &new).await?;
-            let location = format!("/v1/units/{}", view.id);
-            Ok(unit_response(StatusCode::CREATED, &view).header("location", location))
-        },
-    )
-    .await
+    service::check_new(&caller, &creation.body.0, creation.body.field_errors())?;
+    creation
+        .run(
+            &state,
+            &caller.clone(),
+            async move |conn: &mut AsyncPgConnection, new, _| {
+                let view = service::create(conn, &caller, &new).await?;
+                let location = format!("/v1/units/{}", view.id);
+                Ok(unit_response(StatusCode::CREATED, &view).header("location", location))
+            },
+        )
+        .await
 }
 
 /// Get a unit
