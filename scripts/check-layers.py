@@ -201,7 +201,7 @@ def api_queries(known):
         with open(path, encoding="utf-8") as f:
             code = strip(f.read())
         for bad in ("diesel", "crate::schema"):
-            if re.search(r"\b" + re.escape(bad) + r"\b", code):
+            if re.search(r"\b" + re.escape(bad), code):
                 out.append((mod, bad))
     return out
 

@@ -11,6 +11,9 @@ use diesel_async::AsyncPgConnection;
 
 use crate::error::ApiError;
 
+/// A connection of the pool, as services and the kernel take it (an `api` names this,
+/// never diesel).
+pub type Connection = AsyncPgConnection;
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::journal::JournalEntry;
@@ -11,7 +10,7 @@ use super::service;
 use super::sharing::HouseholdSharing;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::ValidJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
@@ -33,7 +32,7 @@ fn household_response(status: StatusCode, h: &Household) -> StoredResponse {
 /// A change in its own transaction, answered with the household.
 async fn changed(
     state: &AppState,
-    change: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<Household, crate::error::ApiError>,
+    change: impl AsyncFnOnce(&mut Connection) -> Result<Household, crate::error::ApiError>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = db::conn(&state.pool).await?;
     let view = db::transaction(&mut conn, change).await?;
@@ -71,7 +70,7 @@ pub async fn create_household(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, _| {
+            async move |conn: &mut Connection, new, _| {
                 let view = service::create(conn, &caller, new).await?;
                 let location = format!("/v1/households/{}", view.id);
                 Ok(household_response(StatusCode::CREATED, &view).header("location", location))
@@ -158,7 +157,7 @@ pub async fn update_household(
     let patch = body.0;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    changed(&state, async |conn: &mut AsyncPgConnection| {
+    changed(&state, async |conn: &mut Connection| {
         service::update(conn, &caller, id, &if_match, patch).await
     })
     .await
@@ -193,7 +192,7 @@ pub async fn record_consent(
     let consent = body.0;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    changed(&state, async |conn: &mut AsyncPgConnection| {
+    changed(&state, async |conn: &mut Connection| {
         service::record_consent(conn, &caller, id, &if_match, consent).await
     })
     .await
@@ -227,7 +226,7 @@ pub async fn withdraw_consent(
     authorize(&caller, Action::WriteHouseholds)?;
     caller.partner_organisation()?;
     let id = id.into_inner();
-    changed(&state, async |conn: &mut AsyncPgConnection| {
+    changed(&state, async |conn: &mut Connection| {
         service::withdraw_consent(conn, &caller, id, &if_match).await
     })
     .await

@@ -3,14 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::model::{NewProgramme, Programme, ProgrammeFilters, ProgrammePatch};
 use super::service;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
@@ -50,7 +49,7 @@ pub async fn create_programme(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+            async move |conn: &mut Connection, new, field_errors| {
                 let p = service::create(conn, &caller, &new, field_errors).await?;
                 Ok(programme_response(StatusCode::CREATED, &p)
                     .header("location", format!("/v1/programmes/{}", p.id)))
@@ -144,7 +143,7 @@ pub async fn update_programme(
     let field_errors = body.field_errors();
     let p = body.0;
     let mut conn = db::conn(&state.pool).await?;
-    let updated = db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
+    let updated = db::transaction(&mut conn, async move |conn: &mut Connection| {
         service::update(conn, &caller, id, &if_match, p, field_errors).await
     })
     .await?;

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::model::{
@@ -14,7 +13,7 @@ use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases;
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::{ListQuery, Query};
@@ -63,7 +62,7 @@ pub async fn create_referral(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+            async move |conn: &mut Connection, new, field_errors| {
                 let view = service::create(conn, &caller, new, field_errors).await?;
                 let location = format!("/v1/referrals/{}", view.id);
                 Ok(referral_response(StatusCode::CREATED, &view).header("location", location))
@@ -135,7 +134,7 @@ async fn act(
         .run(
             state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match| {
+            async move |conn: &mut Connection, id: Uuid, if_match| {
                 let view = service::act(conn, &caller, id, &if_match, action, payload).await?;
                 Ok(referral_response(StatusCode::OK, &view))
             },
@@ -250,7 +249,7 @@ pub async fn create_comment(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, _| {
+            async move |conn: &mut Connection, new, _| {
                 let comment = service::comment(conn, &caller, id, &new).await?;
                 Ok(StoredResponse::json(StatusCode::CREATED, &comment))
             },

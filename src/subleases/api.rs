@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::model::{
@@ -14,7 +13,7 @@ use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases;
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::{ListQuery, Query};
@@ -59,7 +58,7 @@ pub async fn create_sublease(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+            async move |conn: &mut Connection, new, field_errors| {
                 let view = service::create(conn, &caller, new, field_errors).await?;
                 let location = format!("/v1/subleases/{}", view.id);
                 Ok(sublease_response(StatusCode::CREATED, &view).header("location", location))
@@ -127,7 +126,7 @@ async fn act(
         .run(
             state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match| {
+            async move |conn: &mut Connection, id: Uuid, if_match| {
                 let view = service::act(conn, &caller, id, &if_match, action, ending).await?;
                 Ok(sublease_response(StatusCode::OK, &view))
             },
@@ -223,7 +222,7 @@ pub async fn create_arrears(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, _| {
+            async move |conn: &mut Connection, new, _| {
                 let arrears: RentArrears = service::record_arrears(conn, &caller, id, &new).await?;
                 Ok(StoredResponse::json(StatusCode::CREATED, &arrears))
             },

@@ -4,13 +4,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::extractors::ListQuery;
@@ -54,7 +53,7 @@ pub async fn create_agreement(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+            async move |conn: &mut Connection, new, field_errors| {
                 let view = service::create(conn, &caller, new, field_errors).await?;
                 let location = format!("/v1/agreements/{}", view.id);
                 Ok(agreement_response(StatusCode::CREATED, &view).header("location", location))
@@ -122,7 +121,7 @@ async fn act(
         .run(
             state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match| {
+            async move |conn: &mut Connection, id: Uuid, if_match| {
                 let view = service::act(conn, &caller, id, &if_match, action, comment).await?;
                 Ok(agreement_response(StatusCode::OK, &view))
             },
@@ -199,7 +198,7 @@ pub async fn attach_units(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, attachment, _| {
+            async move |conn: &mut Connection, attachment, _| {
                 let view = service::attach(conn, &caller, id, &attachment).await?;
                 Ok(StoredResponse::json(StatusCode::OK, &view))
             },

@@ -5,13 +5,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::action_endpoint;
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::ParsedJson;
 use crate::http::extractors::ListQuery;
@@ -63,7 +62,7 @@ pub async fn create_proposal(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, field_errors| {
+            async move |conn: &mut Connection, new, field_errors| {
                 let view = service::create(conn, &caller, unit_id, new, field_errors).await?;
                 let location = format!("/v1/proposals/{}", view.id);
                 Ok(proposal_response(StatusCode::CREATED, &view).header("location", location))
@@ -130,7 +129,7 @@ async fn act(
         .run(
             state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, id: Uuid, if_match| {
+            async move |conn: &mut Connection, id: Uuid, if_match| {
                 let view = service::act(conn, &caller, id, &if_match, answer).await?;
                 Ok(proposal_response(StatusCode::OK, &view))
             },

@@ -3,12 +3,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::{ParsedJson, ValidJson};
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
@@ -52,7 +51,7 @@ pub async fn create_unit(
         .run(
             &state,
             &caller.clone(),
-            async move |conn: &mut AsyncPgConnection, new, _| {
+            async move |conn: &mut Connection, new, _| {
                 let view = service::create(conn, &caller, &new).await?;
                 let location = format!("/v1/units/{}", view.id);
                 Ok(unit_response(StatusCode::CREATED, &view).header("location", location))
@@ -117,7 +116,7 @@ pub async fn update_unit(
     let patch = body.0;
     let id = id.into_inner();
     let mut conn = db::conn(&state.pool).await?;
-    let view = db::transaction(&mut conn, async |conn: &mut AsyncPgConnection| {
+    let view = db::transaction(&mut conn, async |conn: &mut Connection| {
         service::update(conn, &caller, id, &if_match, &patch).await
     })
     .await?;
