@@ -79,3 +79,22 @@ pub async fn open(
     .await?;
     Ok((session_id, refresh))
 }
+
+/// Revokes every open session of the account but `except` (the caller's own, when it
+/// changes its own password).
+pub async fn revoke_all(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<(), ApiError> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::account_id.eq(account_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::id.ne(except.unwrap_or(Uuid::nil()))),
+    )
+    .set(sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

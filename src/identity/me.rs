@@ -108,7 +108,7 @@ pub async fn change_my_password(
             ))
             .execute(conn)
             .await?;
-        super::accounts::revoke_sessions(conn, account_id, session).await
+        crate::auth::sessions::revoke_all(conn, account_id, session).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,4 +4,6 @@ pub mod accounts;
 pub mod me;
 pub mod model;
 pub mod organisations;
+pub mod requests;
 pub mod rules;
+pub mod service;
