@@ -23,7 +23,7 @@ pub struct EmbeddedPostgres {
     fast: bool,
 }
 
-/// Where the server binaries are: Debian keeps them in /usr/lib/postgresql/<major>/bin
+/// Where the server binaries are: Debian keeps them in `/usr/lib/postgresql/<major>/bin`
 /// (newest first), others put them on the PATH.
 pub fn find_bin_dir() -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var("PASSERELLE_PG_BIN_DIR") {

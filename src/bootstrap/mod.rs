@@ -3,7 +3,7 @@
 //! The demo's organisations and accounts are written directly (with the credentials the
 //! README gives, which the API never lets anyone choose); everything else, households,
 //! referrals, measures, housing, programmes, is told as a story through the API itself
-//! ([`story`]), each step at its own date: the demo goes through the same rules as a
+//! (`story`), each step at its own date: the demo goes through the same rules as a
 //! partner's requests, and its history has the dates a partner would see.
 
 mod story;
@@ -150,7 +150,7 @@ pub fn demo_client(slug: &str) -> (String, String) {
 }
 
 /// Loads the demo, once, into the database at `database_url`: its organisations and
-/// accounts, then its story through the API ([`story`]). Runs on an actix system (a
+/// accounts, then its story through the API (`story`). Runs on an actix system (a
 /// server of its own serves the story's requests); see [`load_demo_blocking`].
 pub async fn load_demo(database_url: &str) -> Result<(), String> {
     use diesel_async::AsyncConnection;

@@ -1,4 +1,4 @@
-//! The request middleware: gives each request its id and its [`context`](crate::context),
+//! The request middleware: gives each request its id and its [`crate::context`],
 //! turns errors rendered outside the handlers into problem+json, writes the access log.
 
 use std::time::Instant;

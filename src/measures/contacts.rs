@@ -76,7 +76,7 @@ impl Case for ContactCase {
         Ok(found.map(|(row, operator)| ContactCase { row, operator }))
     }
 
-    /// Not used: each change appends its own `measure.contact_*` event ([`tell`]).
+    /// Not used: each change appends its own `measure.contact_*` event (`tell`).
     fn status_event(&self) -> Result<NewEvent, ApiError> {
         Err(ApiError::internal(
             "a contact's events are the measure's (measure.contact_*)",

@@ -10,7 +10,7 @@ use crate::error::{ApiError, FieldError};
 /// Parses JSON, reporting syntax errors with their line and column (400) and everything
 /// else in one 422: every repeated key (`duplicate_key`: a body that says two things is
 /// refused, never read as its last), every NUL character, and every missing field, wrong
-/// type, unknown field and unknown value (see [`read_value`]).
+/// type, unknown field and unknown value (see `read_value`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match read_json(bytes)? {
         Read::Whole(value) => Ok(value),

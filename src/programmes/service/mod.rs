@@ -1,6 +1,6 @@
 //! The use cases of programmes, each inside the transaction its caller gives: create,
-//! list, read and change a programme ([`draft`]: every rule of what it will be), and its
-//! places that measures take ([`places`]).
+//! list, read and change a programme (`draft`: every rule of what it will be), and its
+//! places that measures take (`places`).
 
 mod draft;
 mod places;
