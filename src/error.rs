@@ -435,6 +435,22 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// `NotFound` as `None`, for a lookup whose absence is a field error rather than a 404
+/// (an unknown organisation named in a body, a unit the caller does not see).
+pub trait OptionalFound<T> {
+    fn optional_found(self) -> Result<Option<T>, ApiError>;
+}
+
+impl<T> OptionalFound<T> for Result<T, ApiError> {
+    fn optional_found(self) -> Result<Option<T>, ApiError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(ApiError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::{authorize, Action};
 use crate::cases::{self, CaseTransition, Step};
 use crate::db;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, OptionalFound};
 use crate::events;
 use crate::fields::validate_not_blank;
 use crate::http::body::{ParsedJson, ValidJson};
@@ -381,21 +381,6 @@ pub async fn create_measure(
         },
     )
     .await
-}
-
-/// `NotFound` as `None`, for a lookup whose absence is a field error.
-trait OptionalFound<T> {
-    fn optional_found(self) -> Result<Option<T>, ApiError>;
-}
-
-impl<T> OptionalFound<T> for Result<T, ApiError> {
-    fn optional_found(self) -> Result<Option<T>, ApiError> {
-        match self {
-            Ok(v) => Ok(Some(v)),
-            Err(ApiError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// Get a measure

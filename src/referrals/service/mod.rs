@@ -22,7 +22,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::SharingBasis;
 use crate::cases::{self, Step};
 use crate::db::Page;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, OptionalFound};
 use crate::events::{self, NewEvent};
 use crate::households::{journal, sharing};
 use crate::http::concurrency::IfMatch;
@@ -136,19 +136,21 @@ async fn check_addressee(
         ));
         return Ok(());
     }
-    match crate::identity::model::find_organisation(conn, addressee).await {
-        Err(ApiError::NotFound) => errors.push(FieldError::new(
+    match crate::identity::model::find_organisation(conn, addressee)
+        .await
+        .optional_found()?
+    {
+        None => errors.push(FieldError::new(
             field,
             "unknown_organisation",
             "no such organisation",
         )),
-        Ok(o) if o.kind != OrganisationKind::Association => errors.push(FieldError::new(
+        Some(o) if o.kind != OrganisationKind::Association => errors.push(FieldError::new(
             field,
             "not_an_operator",
             "this organisation operates no support measure (only associations do)",
         )),
-        Ok(_) => {}
-        Err(e) => return Err(e),
+        Some(_) => {}
     }
     Ok(())
 }

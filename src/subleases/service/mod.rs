@@ -21,7 +21,7 @@ use super::rules;
 use crate::auth::caller::Caller;
 use crate::cases::{self, Step};
 use crate::db::Page;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, OptionalFound};
 use crate::events::{self, NewEvent};
 use crate::households::sharing;
 use crate::http::concurrency::IfMatch;
@@ -31,15 +31,6 @@ use crate::units::model::UnitStatus;
 use crate::units::queries::find_visible_unit;
 use crate::units::rules::energy_refusal;
 use crate::units::service::{release_unit, set_unit_status};
-
-/// 404 as `None`, for a lookup whose absence is a field error.
-fn optional_not_found<T>(result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(ApiError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// Only an association sub-lets (it is the main tenant): 403 otherwise.
 pub fn check_main_tenant(caller: &Caller) -> Result<(), ApiError> {
@@ -64,7 +55,9 @@ pub async fn create(
     mut errors: Vec<FieldError>,
 ) -> Result<Sublease, ApiError> {
     let org = caller.partner_organisation()?;
-    let unit = optional_not_found(find_visible_unit(conn, org, new.unit_id, false).await)?;
+    let unit = find_visible_unit(conn, org, new.unit_id, false)
+        .await
+        .optional_found()?;
     // The period of the agreement that makes the unit available to the association (none
     // for a unit it holds): a sub-lease falls within it.
     let agreement = match &unit {

@@ -18,7 +18,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::Action;
 use crate::cases::{self, CaseType, Refusal, Step};
 use crate::db::Page;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, OptionalFound};
 use crate::events::{self, NewEvent};
 use crate::http::concurrency::IfMatch;
 use crate::http::pagination::PageOf;
@@ -201,19 +201,21 @@ pub async fn create(
     mut errors: Vec<FieldError>,
 ) -> Result<Agreement, ApiError> {
     let org = caller.partner_organisation()?;
-    match crate::identity::model::find_organisation(conn, new.association_organisation_id).await {
-        Err(ApiError::NotFound) => errors.push(FieldError::new(
+    match crate::identity::model::find_organisation(conn, new.association_organisation_id)
+        .await
+        .optional_found()?
+    {
+        None => errors.push(FieldError::new(
             "association_organisation_id",
             "unknown_organisation",
             "no such organisation",
         )),
-        Ok(a) if a.kind != OrganisationKind::Association => errors.push(FieldError::new(
+        Some(a) if a.kind != OrganisationKind::Association => errors.push(FieldError::new(
             "association_organisation_id",
             "not_an_association",
             "agreements are made with associations",
         )),
-        Ok(_) => {}
-        Err(e) => return Err(e),
+        Some(_) => {}
     }
     if new.ends_on.is_some_and(|e| e <= new.starts_on) {
         errors.push(FieldError::new(
