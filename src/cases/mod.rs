@@ -224,6 +224,21 @@ pub async fn steps(
         .await?)
 }
 
+/// The action and time of each of a case's steps that is one of `actions` (a measure's
+/// suspensions and resumptions, for its contact rhythm).
+pub async fn step_times(
+    conn: &mut AsyncPgConnection,
+    case_id: Uuid,
+    actions: &[&str],
+) -> Result<Vec<(String, DateTime<Utc>)>, ApiError> {
+    Ok(case_transitions::table
+        .filter(case_transitions::case_id.eq(case_id))
+        .filter(case_transitions::action.eq_any(actions))
+        .select((case_transitions::action, case_transitions::occurred_at))
+        .load(conn)
+        .await?)
+}
+
 /// The history of a case the organisation is party to (404 otherwise), in the case's wire
 /// shape, oldest first.
 pub async fn history<C: Case, T: From<TransitionRow> + Serialize>(

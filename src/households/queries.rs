@@ -330,3 +330,15 @@ pub fn rekey_identities(conn: &mut crate::db::BlockingConn) -> diesel::QueryResu
     }
     Ok(changed)
 }
+
+/// The département of the household `id` (its territory).
+pub async fn department_code_of(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<String, ApiError> {
+    Ok(households::table
+        .find(id)
+        .select(households::department_code)
+        .first(conn)
+        .await?)
+}

@@ -216,6 +216,16 @@ impl<T> RequestBody for ValidJson<T> {
     }
 }
 
+impl<T> RequestBody for ActionBody<T> {
+    type Value = T;
+    fn raw(&self) -> &[u8] {
+        &self.1
+    }
+    fn into_parts(self) -> (T, Vec<FieldError>) {
+        (self.0, Vec::new())
+    }
+}
+
 /// A JSON body, parsed and validated. `Content-Type` must be JSON (415 otherwise).
 pub struct ValidJson<T>(pub T, pub Bytes);
 

@@ -428,3 +428,33 @@ pub async fn is_account_of(
     .get_result(conn)
     .await?)
 }
+
+/// Whether the account is an active account of the organisation (a measure's worker).
+pub async fn is_active_account_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    account: Uuid,
+    org: Uuid,
+) -> Result<bool, crate::error::ApiError> {
+    use diesel_async::RunQueryDsl;
+    Ok(diesel::select(diesel::dsl::exists(
+        accounts::table
+            .filter(accounts::id.eq(account))
+            .filter(accounts::organisation_id.eq(org))
+            .filter(accounts::active.eq(true)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
+/// The département of an organisation.
+pub async fn department_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org: Uuid,
+) -> Result<String, crate::error::ApiError> {
+    use diesel_async::RunQueryDsl;
+    Ok(organisations::table
+        .find(org)
+        .select(organisations::department_code)
+        .first(conn)
+        .await?)
+}

@@ -74,7 +74,7 @@ pub(super) async fn check_draft(
         }
     }
     let codes: Vec<&String> = d.funded.keys().collect();
-    let kinds = crate::measures::queries::kinds_by_code(conn, &codes).await?;
+    let kinds = crate::measures::queries::kinds::kinds_by_code(conn, &codes).await?;
     let mut operator_kinds: Vec<OrganisationKind> = Vec::new();
     for (code, (funded, used)) in &d.funded {
         let field = format!("funded.{code}");

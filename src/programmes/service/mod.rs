@@ -154,7 +154,7 @@ pub async fn list(
             ))
         }
         Some(ProgrammeSide::Operator)
-            if !crate::measures::catalogue::sides_of(conn, caller.organisation_kind)
+            if !crate::measures::service::kinds::sides_of(conn, caller.organisation_kind)
                 .await?
                 .operates =>
         {

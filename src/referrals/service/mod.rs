@@ -28,7 +28,7 @@ use crate::households::{journal, sharing};
 use crate::http::concurrency::IfMatch;
 use crate::http::pagination::PageOf;
 use crate::identity::model::OrganisationKind;
-use crate::measures::catalogue;
+use crate::measures::service::kinds as catalogue;
 
 /// Answers are due this many days after submission when the measure kind says nothing.
 pub const DEFAULT_RESPONSE_DAYS: i64 = 30;
@@ -183,7 +183,7 @@ pub async fn create(
     )
     .await?;
     // A département's own kind is offered to the organisations of that département.
-    let department = catalogue::department_of(conn, org).await?;
+    let department = crate::identity::model::department_of(conn, org).await?;
     let kind = catalogue::check_offered(
         conn,
         "measure_kind",

@@ -9,6 +9,14 @@ use uuid::Uuid;
 use crate::schema::{measure_contacts, measures, objectives, renewals};
 use crate::text_enum;
 
+mod kinds;
+mod requests;
+mod views;
+
+pub use kinds::*;
+pub use requests::*;
+pub use views::*;
+
 text_enum! {
     /// Where a measure stands.
     pub enum MeasureStatus {
@@ -212,6 +220,10 @@ pub struct MeasureRules {
 
 /// The months before the planned end in which a renewal may be asked, when the kind says
 /// nothing: three, as les-emplois opens PASS IAE prolongations.
+/// The platform's limit on a measure's suspensions, in days, when its kind sets none: three
+/// months, the shortest period a measure is granted or renewed for in the sources (ASLL).
+pub const DEFAULT_MAX_SUSPENSION_DAYS: i32 = 92;
+
 pub const DEFAULT_RENEWAL_WINDOW_MONTHS: i32 = 3;
 
 fn default_renewal_window() -> i32 {
