@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -369,4 +369,48 @@ pub struct WebhookMessage {
     /// The event's position in the feed: a receiver that missed deliveries reads on from
     /// `GET /v1/events?after=` with it. `null` for `webhook.test`.
     pub feed_position: Option<String>,
+}
+
+/// What one attempt gave.
+pub struct Outcome {
+    pub delivery_id: Uuid,
+    pub claim_token: Uuid,
+    pub endpoint_id: Uuid,
+    pub attempt_number: i32,
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub response_status: Option<i32>,
+    pub response_body: Option<String>,
+    pub error: Option<WebhookAttemptError>,
+    pub error_detail: Option<String>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+
+    pub fn gone(&self) -> bool {
+        self.response_status == Some(410)
+    }
+}
+
+/// A list without filters of its own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NoFilters {}
+
+/// Filters of an endpoint's deliveries.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryFilters {
+    /// `pending`, `succeeded` or `failed`.
+    #[param(value_type = Option<String>, pattern = "^(pending|succeeded|failed)$")]
+    pub status: Option<WebhookDeliveryStatus>,
+    /// An event type (`referral.accepted`, `webhook.test`) or a prefix (`referral.*`); one
+    /// that names no type is a 422.
+    #[param(min_length = 1, max_length = 100)]
+    pub event_type: Option<String>,
+    /// Deliveries queued at or after this instant.
+    pub since: Option<DateTime<Utc>>,
 }

@@ -28,22 +28,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
-use diesel::sql_types::{
-    Array, BigInt, Bool, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
-};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use rand::Rng;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use uuid::Uuid;
 
-use super::model::{WebhookAttemptError, WebhookDeliveryStatus, WebhookMessage};
-use super::{open_secret, signature_header, target, RETRY_SCHEDULE, USER_AGENT};
+use super::model::{Outcome, WebhookAttemptError, WebhookDeliveryStatus, WebhookMessage};
+use super::queries::worker::{self as queries, Claimed, Health};
+use super::rules::{next_attempt, open_secret, signature_header, USER_AGENT};
+use super::target;
 use crate::calendar::Clock;
-use crate::db::DbPool;
+use crate::db::{Connection, DbPool};
 use crate::error::ApiError;
 use crate::events::{self, Event, EventActor, EventSubject};
+
+pub use super::queries::worker::{purge_batch, PURGE_BATCH};
 
 /// How the worker runs.
 #[derive(Clone)]
@@ -213,141 +212,15 @@ impl Worker {
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = Bool)]
-    locked: bool,
-}
-
-#[derive(diesel::QueryableByName)]
-struct Dispatched {
-    #[diesel(sql_type = BigInt)]
-    events: i64,
-}
-
-/// The advisory lock of the dispatcher (a fixed key: "passerelle webhooks dispatch").
-const DISPATCH_LOCK: i64 = 0x7061_7373_7768_6b64;
-
 /// Queues the deliveries of the next events of the outbox (see the module); returns how
 /// many events it read (0 when another instance is dispatching).
 pub async fn dispatch(pool: &DbPool, now: DateTime<Utc>) -> Result<i64, ApiError> {
     let mut conn = crate::db::conn(pool).await?;
-    crate::db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
-        let l: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<BigInt, _>(DISPATCH_LOCK)
-            .get_result(c)
-            .await?;
-        if !l.locked {
-            return Ok(0);
-        }
-        let d: Dispatched = diesel::sql_query(DISPATCH_SQL)
-            .bind::<BigInt, _>(DISPATCH_BATCH)
-            .bind::<Timestamptz, _>(now)
-            .get_result(c)
-            .await?;
-        Ok(d.events)
+    crate::db::transaction(&mut conn, async move |c: &mut Connection| {
+        queries::dispatch(c, DISPATCH_BATCH, now).await
     })
     .await
 }
-
-/// The events past the position, within the feed's horizon; their deliveries (an event
-/// type asked for exactly, by prefix, or every type); the position moved to the last.
-const DISPATCH_SQL: &str = "\
-    WITH position AS (SELECT tx_id, seq FROM webhook_dispatch_position), \
-    batch AS ( \
-        SELECT e.tx_id, e.seq, e.id, e.event_type FROM events e, position p \
-        WHERE (e.tx_id, e.seq) > (p.tx_id, p.seq) \
-          AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-        ORDER BY e.tx_id, e.seq LIMIT $1), \
-    queued AS ( \
-        INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, event_seq, \
-                                        event_tx_id, next_attempt_at, created_at, updated_at) \
-        SELECT passerelle_uuid_v7(), w.id, b.id, b.event_type, b.seq, b.tx_id, $2, $2, $2 \
-        FROM batch b \
-        JOIN event_recipients r ON r.seq = b.seq \
-        JOIN webhook_endpoints w ON w.organisation_id = r.organisation_id AND w.status = 'enabled' \
-        WHERE w.event_types = '[]' \
-           OR w.event_types ? b.event_type \
-           OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(w.event_types) t \
-                      WHERE right(t, 1) = '*' AND starts_with(b.event_type, left(t, -1))) \
-        ON CONFLICT DO NOTHING \
-        RETURNING 1), \
-    last AS (SELECT tx_id, seq FROM batch ORDER BY tx_id DESC, seq DESC LIMIT 1), \
-    moved AS (UPDATE webhook_dispatch_position SET tx_id = last.tx_id, seq = last.seq \
-              FROM last RETURNING 1) \
-    SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM queued) AS queued, \
-           (SELECT count(*) FROM moved) AS moved";
-
-/// A delivery taken by this worker, with what sending it needs.
-#[derive(diesel::QueryableByName)]
-pub struct Claimed {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    claim_token: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    endpoint_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    event_id: Uuid,
-    #[diesel(sql_type = Text)]
-    event_type: String,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    event_seq: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    event_tx_id: Option<i64>,
-    #[diesel(sql_type = Nullable<Jsonb>)]
-    payload: Option<Value>,
-    #[diesel(sql_type = Integer)]
-    attempt_count: i32,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Bytea)]
-    secret_sealed: Vec<u8>,
-    #[diesel(sql_type = Nullable<Bytea>)]
-    previous_secret_sealed: Option<Vec<u8>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    previous_secret_expires_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    occurred_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Text>)]
-    subject_type: Option<String>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    subject_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    actor_account_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    actor_organisation_id: Option<Uuid>,
-    #[diesel(sql_type = Nullable<Jsonb>)]
-    data: Option<Value>,
-}
-
-/// Takes up to `limit` due deliveries of enabled endpoints, at most `per_endpoint` in
-/// flight per endpoint (`busy`: this instance's counts), endpoints in random order.
-const CLAIM_SQL: &str = "\
-    WITH busy AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS b (endpoint_id, n)), \
-    picked AS ( \
-        SELECT d.id FROM \
-            (SELECT w.id FROM webhook_endpoints w WHERE w.status = 'enabled' ORDER BY random()) w \
-            LEFT JOIN busy b ON b.endpoint_id = w.id \
-            CROSS JOIN LATERAL ( \
-                SELECT d.id FROM webhook_deliveries d \
-                WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
-                  AND (d.claimed_until IS NULL OR d.claimed_until < $1) \
-                ORDER BY d.next_attempt_at \
-                LIMIT greatest(0, $4 - coalesce(b.n, 0)) \
-                FOR UPDATE SKIP LOCKED) d \
-        LIMIT $5), \
-    claimed AS ( \
-        UPDATE webhook_deliveries d \
-        SET claimed_until = $1 + make_interval(secs => $6), claim_token = gen_random_uuid() \
-        FROM picked WHERE d.id = picked.id \
-        RETURNING d.id, d.claim_token, d.endpoint_id, d.event_id, d.event_type, d.event_seq, \
-                  d.event_tx_id, d.payload, d.attempt_count) \
-    SELECT c.*, w.url, w.secret_sealed, w.previous_secret_sealed, w.previous_secret_expires_at, \
-           e.occurred_at, e.subject_type, e.subject_id, e.actor_account_id, \
-           e.actor_organisation_id, e.data \
-    FROM claimed c JOIN webhook_endpoints w ON w.id = c.endpoint_id \
-    LEFT JOIN events e ON e.seq = c.event_seq";
 
 async fn claim(
     pool: &DbPool,
@@ -361,16 +234,15 @@ async fn claim(
     }
     let lease = (settings.timeout + LEASE_MARGIN).as_secs_f64();
     let mut conn = crate::db::conn(pool).await?;
-    let rows = diesel::sql_query(CLAIM_SQL)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Array<SqlUuid>, _>(busy.iter().map(|b| b.0).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(busy.iter().map(|b| b.1).collect::<Vec<_>>())
-        .bind::<Integer, _>(settings.per_endpoint as i32)
-        .bind::<BigInt, _>(limit as i64)
-        .bind::<diesel::sql_types::Double, _>(lease)
-        .load(&mut conn)
-        .await?;
-    Ok(rows)
+    queries::claim(
+        &mut conn,
+        now,
+        busy,
+        settings.per_endpoint as i32,
+        limit,
+        lease,
+    )
+    .await
 }
 
 /// The body of a delivery: the event as the feed shows it and its feed position, or the
@@ -398,30 +270,6 @@ fn body(d: &Claimed) -> Result<Vec<u8>, String> {
         _ => return Err("a delivery without its event".into()),
     };
     serde_json::to_vec(&message).map_err(|e| e.to_string())
-}
-
-/// What one attempt gave.
-pub struct Outcome {
-    delivery_id: Uuid,
-    claim_token: Uuid,
-    endpoint_id: Uuid,
-    attempt_number: i32,
-    attempted_at: DateTime<Utc>,
-    duration_ms: i32,
-    response_status: Option<i32>,
-    response_body: Option<String>,
-    error: Option<WebhookAttemptError>,
-    error_detail: Option<String>,
-}
-
-impl Outcome {
-    fn succeeded(&self) -> bool {
-        self.error.is_none()
-    }
-
-    fn gone(&self) -> bool {
-        self.response_status == Some(410)
-    }
 }
 
 /// Sends one delivery and says how it went.
@@ -561,15 +409,6 @@ fn classify(e: &reqwest::Error) -> (WebhookAttemptError, String) {
     (kind.unwrap_or(WebhookAttemptError::Connection), detail)
 }
 
-/// The next attempt after the `failures`-th failure at `at`, with up to 10 % of jitter
-/// either way; `None` when the schedule is over.
-pub fn next_attempt(at: DateTime<Utc>, failures: i32) -> Option<DateTime<Utc>> {
-    let wait = RETRY_SCHEDULE.get(usize::try_from(failures - 1).ok()?)?;
-    let jitter = rand::thread_rng().gen_range(0.9..=1.1);
-    let ms = (wait.num_milliseconds() as f64 * jitter) as i64;
-    Some(at + TimeDelta::milliseconds(ms))
-}
-
 async fn recorder(pool: DbPool, clock: Clock, mut received: mpsc::UnboundedReceiver<Outcome>) {
     while let Some(first) = received.recv().await {
         let mut batch = vec![first];
@@ -600,9 +439,6 @@ async fn recorder(pool: DbPool, clock: Clock, mut received: mpsc::UnboundedRecei
         }
     }
 }
-
-/// An endpoint's health in a batch: its last success, and its first failure after that.
-type Health = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// Writes a batch of outcomes in one transaction (see the module).
 async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), ApiError> {
@@ -646,136 +482,20 @@ async fn record(pool: &DbPool, clock: &Clock, batch: &[Outcome]) -> Result<(), A
         .map(|o| o.endpoint_id)
         .collect();
     let mut conn = crate::db::conn(pool).await?;
-    crate::db::transaction(&mut conn, async move |c: &mut AsyncPgConnection| {
-        diesel::sql_query(
-            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, duration_ms, \
-                 response_status, response_body, error, error_detail, next_attempt_at) \
-             SELECT passerelle_uuid_v7(), u.delivery_id, u.attempted_at, u.duration_ms, \
-                    u.response_status, u.response_body, u.error, u.error_detail, u.next_attempt_at \
-             FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[], $5::text[], \
-                         $6::text[], $7::text[], $8::timestamptz[]) \
-                  AS u (delivery_id, attempted_at, duration_ms, response_status, response_body, \
-                        error, error_detail, next_attempt_at) \
-             WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = u.delivery_id)",
-        )
-        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(batch.iter().map(|o| o.attempted_at).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(batch.iter().map(|o| o.duration_ms).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Integer>>, _>(
-            batch.iter().map(|o| o.response_status).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(
-            batch
-                .iter()
-                .map(|o| o.response_body.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(
-            batch
-                .iter()
-                .map(|o| o.error.map(|e| e.as_str().to_owned()))
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Text>>, _>(
-            batch
-                .iter()
-                .map(|o| o.error_detail.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Timestamptz>>, _>(next.clone())
-        .execute(c)
-        .await?;
-        diesel::sql_query(
-            "UPDATE webhook_deliveries d \
-             SET status = u.status, attempt_count = u.attempts, next_attempt_at = u.next, \
-                 claimed_until = NULL, claim_token = NULL, updated_at = u.at \
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[], \
-                         $6::timestamptz[]) AS u (id, token, status, attempts, next, at) \
-             WHERE d.id = u.id AND d.claim_token = u.token",
-        )
-        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.delivery_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(batch.iter().map(|o| o.claim_token).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(status)
-        .bind::<Array<Integer>, _>(batch.iter().map(|o| o.attempt_number).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamptz>>, _>(next)
-        .bind::<Array<Timestamptz>, _>(batch.iter().map(|o| o.attempted_at).collect::<Vec<_>>())
-        .execute(c)
-        .await?;
-        let ids: Vec<Uuid> = health.keys().copied().collect();
-        let succeeded: Vec<Option<DateTime<Utc>>> = ids.iter().map(|i| health[i].0).collect();
-        let failing: Vec<Option<DateTime<Utc>>> = ids.iter().map(|i| health[i].1).collect();
-        // `failing_since` is part of the endpoint as shown: its changes are new versions.
-        diesel::sql_query(
-            "WITH n AS ( \
-                 SELECT w.id, u.succeeded, w.failing_since AS was, \
-                        CASE WHEN u.failing IS NULL THEN NULL::timestamptz \
-                             WHEN u.succeeded IS NOT NULL THEN u.failing \
-                             ELSE coalesce(w.failing_since, u.failing) END AS failing_since \
-                 FROM webhook_endpoints w \
-                 JOIN unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) \
-                      AS u (id, succeeded, failing) ON u.id = w.id \
-                 FOR UPDATE OF w) \
-             UPDATE webhook_endpoints w \
-             SET last_success_at = CASE WHEN n.succeeded IS NULL THEN w.last_success_at \
-                                        ELSE greatest(w.last_success_at, n.succeeded) END, \
-                 failing_since = n.failing_since, \
-                 version = w.version + CASE WHEN n.failing_since IS DISTINCT FROM n.was \
-                                            THEN 1 ELSE 0 END, \
-                 updated_at = CASE WHEN n.failing_since IS DISTINCT FROM n.was \
-                                   THEN $4 ELSE w.updated_at END \
-             FROM n WHERE w.id = n.id",
-        )
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Nullable<Timestamptz>>, _>(succeeded)
-        .bind::<Array<Nullable<Timestamptz>>, _>(failing)
-        .bind::<Timestamptz, _>(now)
-        .execute(c)
-        .await?;
-        let disabled: Vec<super::model::EndpointRow> = diesel::sql_query(
-            "UPDATE webhook_endpoints \
-             SET status = 'disabled', \
-                 disabled_reason = CASE WHEN id = ANY ($1) THEN 'gone' ELSE 'failing' END, \
-                 disabled_at = $3, version = version + 1, updated_at = $3 \
-             WHERE status = 'enabled' \
-               AND (id = ANY ($1) \
-                    OR (id = ANY ($2) AND failing_since <= $3 - make_interval(days => $4))) \
-             RETURNING *",
-        )
-        .bind::<Array<SqlUuid>, _>(gone)
-        .bind::<Array<SqlUuid>, _>(failed_endpoints)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Integer, _>(super::FAILING_DAYS_BEFORE_DISABLED as i32)
-        .load(c)
-        .await?;
+    crate::db::transaction(&mut conn, async move |c: &mut Connection| {
+        queries::insert_attempts(c, batch, &next).await?;
+        queries::settle_deliveries(c, batch, status, next).await?;
+        queries::update_health(c, &health, now).await?;
+        let disabled = queries::disable_failing(c, gone, failed_endpoints, now).await?;
         for d in disabled {
             log::info!(
                 "webhook endpoint {} disabled ({})",
                 d.id,
                 d.disabled_reason.map(|r| r.as_str()).unwrap_or_default()
             );
-            super::endpoint_event(c, None, "webhook_endpoint.disabled", &d).await?;
+            super::service::endpoint_event(c, None, "webhook_endpoint.disabled", &d).await?;
         }
         Ok(())
     })
     .await
-}
-
-/// Deliveries deleted per purge transaction.
-pub const PURGE_BATCH: usize = 5000;
-
-/// Deletes up to [`PURGE_BATCH`] deliveries (and their attempts) queued more than 30 days
-/// before `now`; returns how many.
-pub async fn purge_batch(
-    conn: &mut AsyncPgConnection,
-    now: DateTime<Utc>,
-) -> Result<usize, ApiError> {
-    let cutoff = now - TimeDelta::days(super::DELIVERY_RETENTION_DAYS);
-    Ok(diesel::sql_query(
-        "DELETE FROM webhook_deliveries WHERE id IN \
-         (SELECT id FROM webhook_deliveries WHERE created_at < $1 LIMIT $2)",
-    )
-    .bind::<Timestamptz, _>(cutoff)
-    .bind::<BigInt, _>(PURGE_BATCH as i64)
-    .execute(conn)
-    .await?)
 }
