@@ -3,18 +3,13 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::caller::verify_access_token;
 use crate::auth::secrets;
 use crate::db;
-use crate::error::ApiError;
 use crate::identity::model::Scope;
-use crate::schema::refresh_tokens;
 use crate::state::AppState;
 
 /// The authorization server's metadata (RFC 8414 §2).
@@ -148,13 +143,9 @@ pub async fn revoke(
         let token = request.token;
         let mut conn = db::conn(&state.pool).await?;
         // A refresh token is looked up by its hash; anything else may be an access token.
-        let session: Option<Uuid> = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(secrets::sha256(&token)))
-            .select(refresh_tokens::family_id)
-            .first(&mut conn)
-            .await
-            .optional()
-            .map_err(ApiError::from)?;
+        let session =
+            crate::auth::sessions::family_of_refresh_token(&mut conn, &secrets::sha256(&token))
+                .await?;
         let session = session.or_else(|| {
             verify_access_token(&state, &token)
                 .ok()

@@ -98,3 +98,86 @@ pub async fn revoke_all(
     .await?;
     Ok(())
 }
+
+/// The session (family) of the refresh token with this hash, if any.
+pub async fn family_of_refresh_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(refresh_tokens::family_id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A refresh token as a refresh reads it, with its session.
+pub struct PresentedToken {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub family: Uuid,
+    pub expired: bool,
+    pub revoked: bool,
+    pub used: bool,
+    pub session_revoked: bool,
+    /// The scopes the session was first granted (joined); `None` for an old session.
+    pub granted: Option<String>,
+}
+
+/// The refresh token with this hash and its session, locked `FOR UPDATE`.
+pub async fn lock_refresh_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> Result<Option<PresentedToken>, ApiError> {
+    type Row = (
+        Uuid,
+        Uuid,
+        Uuid,
+        bool,
+        bool,
+        bool,
+        Option<chrono::DateTime<Utc>>,
+        Option<String>,
+    );
+    let row: Option<Row> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::account_id,
+            refresh_tokens::family_id,
+            refresh_tokens::expires_at.lt(diesel::dsl::now),
+            refresh_tokens::revoked_at.is_not_null(),
+            refresh_tokens::used_at.is_not_null(),
+            sessions::revoked_at,
+            sessions::scopes,
+        ))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(
+        |(id, account_id, family, expired, revoked, used, session_revoked, granted)| {
+            PresentedToken {
+                id,
+                account_id,
+                family,
+                expired,
+                revoked,
+                used,
+                session_revoked: session_revoked.is_some(),
+                granted,
+            }
+        },
+    ))
+}
+
+/// A refresh token spent (single use).
+pub async fn spend_refresh_token(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), ApiError> {
+    diesel::update(refresh_tokens::table.find(id))
+        .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

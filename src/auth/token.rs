@@ -1,11 +1,9 @@
 //! `POST /v1/auth/token`: the OAuth 2.0 token endpoint (RFC 6749), the one endpoint whose
 //! errors are OAuth's (`{"error": "invalid_grant", …}`) rather than problem+json.
 
+use crate::db::Connection;
 use actix_web::http::header;
 use actix_web::{post, web, HttpRequest, HttpResponse};
-use chrono::Utc;
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::caller::{issue_access_token, Subject};
@@ -16,9 +14,8 @@ use crate::auth::{secrets, sessions, throttle};
 use crate::db;
 use crate::error::ApiError;
 use crate::http::body::read_body;
-use crate::identity::model::{AccountKind, AccountRow, Scope};
+use crate::identity::model::{AccountRow, Scope};
 use crate::identity::rules::effective_scopes;
-use crate::schema::{accounts, refresh_tokens, sessions as session_rows};
 use crate::state::AppState;
 
 /// The scopes of a new token: those asked for, which must all be among `allowed`; all of
@@ -184,7 +181,7 @@ pub async fn create_token(
 /// Checks a secret against the account found (or a dummy), counting failures against the
 /// attempt's address (`auth::throttle`).
 async fn check_credentials(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Connection,
     attempt: &throttle::Attempt,
     secret: String,
     hash: Option<String>,
@@ -209,13 +206,7 @@ async fn password_grant(
     let username = required(&r.username, "username")?.trim().to_lowercase();
     let password = required(&r.password, "password")?.to_owned();
     let mut conn = db::conn(&state.pool).await?;
-    let account: Option<AccountRow> = accounts::table
-        .filter(accounts::email.eq(&username))
-        .filter(accounts::kind.eq(AccountKind::Person))
-        .select(AccountRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?;
+    let account = crate::identity::queries::person_by_email(&mut conn, &username).await?;
     let attempt = throttle::Attempt::new(&client_address(state, req), &username);
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     if !check_credentials(&mut conn, &attempt, password, hash).await? {
@@ -244,12 +235,7 @@ async fn client_credentials_grant(
         .map_err(|e| OAuthError::invalid_client(e.error_description))?
         .to_owned();
     let mut conn = db::conn(&state.pool).await?;
-    let account: Option<AccountRow> = accounts::table
-        .filter(accounts::client_id.eq(&client_id))
-        .select(AccountRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?;
+    let account = crate::identity::queries::system_by_client_id(&mut conn, &client_id).await?;
     let attempt = throttle::Attempt::new(&client_address(state, req), &client_id);
     let hash = account.as_ref().and_then(|a| a.client_secret_hash.clone());
     if !check_credentials(&mut conn, &attempt, secret, hash).await? {
@@ -280,40 +266,21 @@ async fn refresh_token_grant(
     }
     let refused = |why: &str| Ok::<_, ApiError>(Outcome::Refused(OAuthError::invalid_grant(why)));
     let requested = r.scope.as_deref();
-    let outcome = db::transaction(&mut conn, async |c: &mut AsyncPgConnection| {
-        type Row = (
-            Uuid,
-            Uuid,
-            Uuid,
-            bool,
-            bool,
-            bool,
-            Option<chrono::DateTime<Utc>>,
-            Option<String>,
-        );
-        let row: Option<Row> = refresh_tokens::table
-            .inner_join(session_rows::table)
-            .filter(refresh_tokens::token_hash.eq(&hash))
-            .select((
-                refresh_tokens::id,
-                refresh_tokens::account_id,
-                refresh_tokens::family_id,
-                refresh_tokens::expires_at.lt(diesel::dsl::now),
-                refresh_tokens::revoked_at.is_not_null(),
-                refresh_tokens::used_at.is_not_null(),
-                session_rows::revoked_at,
-                session_rows::scopes,
-            ))
-            .for_update()
-            .first(c)
-            .await
-            .optional()?;
-        let Some((token_id, account_id, family, expired, revoked, used, session_revoked, granted)) =
-            row
-        else {
+    let outcome = db::transaction(&mut conn, async |c: &mut Connection| {
+        let Some(token) = sessions::lock_refresh_token(c, &hash).await? else {
             return refused("the refresh token is unknown");
         };
-        if revoked || session_revoked.is_some() {
+        let sessions::PresentedToken {
+            id: token_id,
+            account_id,
+            family,
+            expired,
+            revoked,
+            used,
+            session_revoked,
+            granted,
+        } = token;
+        if revoked || session_revoked {
             // Signed out (RFC 7009 revocation, a deactivation) or ended after a reuse.
             return refused("the refresh token was revoked: its session has ended; sign in again");
         }
@@ -325,11 +292,7 @@ async fn refresh_token_grant(
         if expired {
             return refused("the refresh token has expired");
         }
-        let account: AccountRow = accounts::table
-            .find(account_id)
-            .select(AccountRow::as_select())
-            .first(c)
-            .await?;
+        let account = crate::identity::queries::find_account(c, account_id).await?;
         if !account.active {
             return refused("the account is deactivated");
         }
@@ -347,10 +310,7 @@ async fn refresh_token_grant(
             Err(e) => return Ok(Outcome::Refused(e)),
         };
         // Single use: the token is spent only now that a new one is issued.
-        diesel::update(refresh_tokens::table.find(token_id))
-            .set(refresh_tokens::used_at.eq(diesel::dsl::now))
-            .execute(c)
-            .await?;
+        sessions::spend_refresh_token(c, token_id).await?;
         let next = sessions::new_refresh_token(c, state, account_id, family).await?;
         Ok(Outcome::Issued(Box::new(account), family, next, scopes))
     })

@@ -1,8 +1,9 @@
 //! The outbox: every change appends its events in the same transaction, and partners read
 //! them in order from `GET /v1/events`.
 
+pub mod api;
 pub mod catalogue;
-pub mod handlers;
+pub mod feed;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -5,6 +5,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::journal::JournalEntry;
+use super::journey::Journey;
 use super::model::{Household, HouseholdFilters, HouseholdPatch, NewConsent, NewHousehold};
 use super::service;
 use super::sharing::HouseholdSharing;
@@ -286,4 +287,37 @@ pub async fn household_sharings(
     let sharings: PageOf<HouseholdSharing> =
         service::sharings(&mut conn, &caller, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(sharings))
+}
+
+/// A household's journey
+///
+/// Every step of the household's path across organisations, oldest first: referrals and
+/// their answers, measures and their renewals, proposals, sub-leases and their ends. The
+/// steps of your organisation's cases come whole (without comments: each case's history
+/// has them); another organisation's appear as their case type, action and date alone, or
+/// not at all when even that would reveal special-category data (a referral carrying such
+/// grounds, and the measure it opened; objectives); a social landlord sees its own cases'
+/// steps only. `cases` says where each case stands now: a referrer sees where the
+/// household is without asking anyone. For an organisation that sees the household or is
+/// party to one of its cases; 404 otherwise. Nothing here is special-category data, so
+/// the read is not journalled.
+#[utoipa::path(
+    tag = "households",
+    operation_id = "household_journey",
+    params(("id" = Uuid, Path, description = "The household's id")),
+    security(("oauth2" = ["households:read"])),
+    responses((status = 200, description = "The journey", body = Journey))
+)]
+#[get("/households/{id}/journey")]
+pub async fn household_journey(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadHouseholds)?;
+    caller.partner_organisation()?;
+    let id = id.into_inner();
+    let mut conn = db::conn(&state.pool).await?;
+    let journey = super::journey::journey(&mut conn, &caller, id).await?;
+    Ok(HttpResponse::Ok().json(journey))
 }

@@ -413,7 +413,7 @@ pub struct NewHousehold {
     pub special_category_grounds: Vec<SpecialGround>,
     /// The household's territory: the département where it lives or is to be housed (a
     /// measure's funder covers it); default: your organisation's.
-    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[validate(custom(function = "crate::identity::requests::validate_department_code"))]
     #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
     pub department_code: Option<String>,
 }
@@ -476,7 +476,7 @@ pub struct HouseholdPatch {
     #[serde(default, deserialize_with = "patch::not_null")]
     pub special_category_grounds: Option<Vec<SpecialGround>>,
     /// The household's territory (the household moved to another département).
-    #[validate(custom(function = "crate::identity::organisations::validate_department_code"))]
+    #[validate(custom(function = "crate::identity::requests::validate_department_code"))]
     #[schema(
         nullable = false,
         pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$"

@@ -125,7 +125,7 @@ pub async fn create(
     queries::refuse_duplicate_identity(conn, org, &identity, None).await?;
     let department_code = match &new.department_code {
         Some(d) => d.clone(),
-        None => crate::identity::model::department_of(conn, org).await?,
+        None => crate::identity::queries::department_of(conn, org).await?,
     };
     let json = |v: serde_json::Result<serde_json::Value>| v.map_err(ApiError::internal);
     let row = queries::insert(

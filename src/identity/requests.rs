@@ -1,11 +1,13 @@
-//! What an organisation's admins send about its accounts (a new person or system, a
-//! change), and the account returned with a credential shown once.
+//! What is sent about organisations (a new one, a change, the directory's filters) and
+//! accounts (a new person or system, a change, one's own password), and the account
+//! returned with a credential shown once.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError, ValidationErrors};
 
-use super::model::{Account, AccountKind, Role, Scope};
+use super::model::{Account, AccountKind, CommissionKind, OrganisationKind, Role, Scope};
+use super::rules;
 use crate::fields::validate_not_blank;
 use crate::http::patch;
 
@@ -255,4 +257,114 @@ pub struct AccountWithCredential {
     pub client_secret: Option<String>,
     /// A person's new temporary password. Shown once: a replayed request returns `null`.
     pub temporary_password: Option<String>,
+}
+
+pub fn validate_siret(value: &str) -> Result<(), ValidationError> {
+    let mut errors = Vec::new();
+    rules::check_siret("siret", value, &mut errors);
+    match errors.pop() {
+        None => Ok(()),
+        Some(e) => Err(ValidationError::new(match e.code.as_str() {
+            "format" => "format",
+            "not_attributed" => "not_attributed",
+            _ => "check_digit",
+        })
+        .with_message(e.message.into())),
+    }
+}
+
+pub fn validate_department_code(value: &str) -> Result<(), ValidationError> {
+    if rules::department_code_is_valid(value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("department_code")
+            .with_message("département code must be 01 to 95, 2A, 2B or 971 to 978".into()))
+    }
+}
+
+/// A new partner organisation.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "association", "name": "Association Habitat Solidaire de la Mayenne",
+    "siret": "52601815908308", "department_code": "53",
+    "contact_email": "contact@habitat-solidaire.example"
+}))]
+pub struct NewOrganisation {
+    pub kind: OrganisationKind,
+    #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: String,
+    /// 14 digits with a valid check digit: Luhn, or for La Poste's establishments (SIREN
+    /// 356000000) a digit sum that is a multiple of 5.
+    #[validate(custom(function = "validate_siret"))]
+    #[schema(pattern = "^[0-9]{14}$")]
+    pub siret: String,
+    /// 01–19, 21–95, 2A, 2B, 971–978 (the overseas départements, Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin).
+    #[validate(custom(function = "validate_department_code"))]
+    #[schema(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
+    pub department_code: String,
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub contact_email: String,
+    /// The commissions it is the secretariat of: only for a `department` or a
+    /// `state_service` (`not_a_commission_kind`); default: none.
+    #[validate(length(max = 4))]
+    #[schema(max_items = 4)]
+    #[serde(default)]
+    pub commissions: Vec<CommissionKind>,
+}
+
+/// Changes to an organisation, as a JSON Merge Patch (RFC 7396): an absent field stays as
+/// it is; none may be `null` (422 `not_nullable`). Sending what is stored changes nothing.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"contact_email": "accueil@habitat-solidaire.example"}))]
+pub struct OrganisationPatch {
+    #[validate(length(min = 1, max = 200), custom(function = "validate_not_blank"))]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = "\\S")]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub name: Option<String>,
+    #[validate(custom(function = "validate_department_code"))]
+    #[schema(
+        nullable = false,
+        pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$"
+    )]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub department_code: Option<String>,
+    #[validate(email, length(max = 254))]
+    #[schema(nullable = false, format = Email, max_length = 254)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub contact_email: Option<String>,
+    /// The commissions it is the secretariat of (the whole list; `[]`: none): a platform
+    /// admin's decision (403 for the organisation's own admins), for a `department` or a
+    /// `state_service` only.
+    #[validate(length(max = 4))]
+    #[schema(nullable = false, max_items = 4)]
+    #[serde(default, deserialize_with = "patch::not_null")]
+    pub commissions: Option<Vec<CommissionKind>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationFilters {
+    /// Only organisations of this kind.
+    pub kind: Option<OrganisationKind>,
+    /// Only organisations of this département.
+    #[param(pattern = "^(0[1-9]|1[0-9]|2[1-9AB]|[3-8][0-9]|9[0-5]|97[1-8])$")]
+    pub department_code: Option<String>,
+}
+
+/// A change of one's own password.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Hx8…temporary", "new_password": "a long passphrase of mine"}))]
+pub struct PasswordChange {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub current_password: String,
+    /// 12 to 200 characters.
+    #[validate(length(min = 12, max = 200))]
+    #[schema(min_length = 12, max_length = 200)]
+    pub new_password: String,
 }

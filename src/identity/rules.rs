@@ -1,7 +1,9 @@
 //! Field rules of partner identity: plain functions, unit-tested.
 
 use crate::error::FieldError;
-use crate::identity::model::{Account, AccountKind, AccountRow, Role, Scope};
+use crate::identity::model::{
+    Account, AccountKind, AccountRow, CommissionKind, OrganisationKind, Role, Scope,
+};
 
 /// A SIRET is 14 digits whose Luhn sum is a multiple of 10; La Poste's establishments
 /// (SIREN 356 000 000), too many for the Luhn key, may instead have a digit sum that is a
@@ -203,6 +205,32 @@ impl From<AccountRow> for Account {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// The field errors of a list of commissions for an organisation of `kind`: each once, and
+/// only a department or a State service holds any.
+pub fn commission_errors(
+    kind: OrganisationKind,
+    commissions: &[CommissionKind],
+) -> Vec<crate::error::FieldError> {
+    use crate::error::FieldError;
+    let mut errors = Vec::new();
+    for (i, c) in commissions.iter().enumerate() {
+        let field = format!("commissions[{i}]");
+        if commissions[..i].contains(c) {
+            errors.push(FieldError::new(field, "duplicate", "each commission once"));
+        } else if !matches!(
+            kind,
+            OrganisationKind::Department | OrganisationKind::StateService
+        ) {
+            errors.push(FieldError::new(
+                field,
+                "not_a_commission_kind",
+                format!("a commission is held by a department or a State service, not by an organisation of kind {kind}"),
+            ));
+        }
+    }
+    errors
 }
 
 #[cfg(test)]

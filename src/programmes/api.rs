@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
 use uuid::Uuid;
 
+use super::indicators::{self, IndicatorQuery, Indicators};
 use super::model::{NewProgramme, Programme, ProgrammeFilters, ProgrammePatch};
 use super::service;
 use crate::auth::caller::Caller;
@@ -13,7 +14,7 @@ use crate::db::{self, Connection};
 use crate::error::ApiResult;
 use crate::http::body::ParsedJson;
 use crate::http::concurrency::{IfMatch, IfMatchHeader};
-use crate::http::extractors::ListQuery;
+use crate::http::extractors::{ListQuery, Query};
 use crate::http::idempotency::{Creation, IdempotencyHeader, StoredResponse};
 use crate::http::pagination::{PageOf, PageParams};
 use crate::state::AppState;
@@ -148,4 +149,45 @@ pub async fn update_programme(
     })
     .await?;
     Ok(programme_response(StatusCode::OK, &updated).into_response(false))
+}
+
+/// A programme's indicators
+///
+/// Over a period (default: the programme's): measures started, active and closed per kind;
+/// the programme's referrals and their declines by reason; the delays from a referral's
+/// submission to its acknowledgement, decision and measure start (median and 90th
+/// percentile, from the history, never from editable dates); outcomes against the
+/// programme's targets; renewals; the share of measures whose contact rhythm was kept; the
+/// share of households housed with rent arrears within 12 months; the days from a
+/// household's first referral to a home of its own. Each figure's schema says how it is
+/// counted; milestones are the times of the history's steps, and the period's days are
+/// French legal dates, both included.
+///
+/// For the funder (all measures, or one operator's with `operator_organisation_id`) and for
+/// each operator it funds (its own measures only; another operator's id is 403). No
+/// household appears. 422 when `to` is before `from` or the period spans more than 10
+/// years.
+#[utoipa::path(
+    tag = "programmes",
+    operation_id = "programme_indicators",
+    params(("id" = Uuid, Path, description = "The programme's id"), IndicatorQuery),
+    security(("oauth2" = ["measures:read"])),
+    responses(
+        (status = 200, description = "The indicators", body = Indicators),
+        (status = 422, description = "`to` before `from`, or a period of more than 10 years",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{id}/indicators")]
+pub async fn programme_indicators(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: Query<IndicatorQuery>,
+) -> ApiResult<HttpResponse> {
+    authorize(&caller, Action::ReadProgrammes)?;
+    caller.partner_organisation()?;
+    let mut conn = db::conn(&state.pool).await?;
+    let indicators = indicators::indicators(&mut conn, &caller, id.into_inner(), query.0).await?;
+    Ok(HttpResponse::Ok().json(indicators))
 }

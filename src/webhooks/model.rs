@@ -341,7 +341,7 @@ impl WebhookDelivery {
             feed_position: row
                 .event_tx_id
                 .zip(row.event_seq)
-                .map(|(tx, seq)| crate::events::handlers::encode_feed_position(tx, seq)),
+                .map(|(tx, seq)| crate::events::feed::encode_feed_position(tx, seq)),
             status: row.status,
             attempt_count: row.attempt_count,
             next_attempt_at: row.next_attempt_at,

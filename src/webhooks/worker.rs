@@ -265,7 +265,7 @@ fn body(d: &Claimed) -> Result<Vec<u8>, String> {
                 },
                 data: d.data.clone().unwrap_or(Value::Null),
             },
-            feed_position: Some(events::handlers::encode_feed_position(tx, seq)),
+            feed_position: Some(events::feed::encode_feed_position(tx, seq)),
         },
         _ => return Err("a delivery without its event".into()),
     };

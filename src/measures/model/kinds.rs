@@ -196,7 +196,7 @@ fn validate_policy(policy: &[RenewalStep]) -> Result<(), ValidationError> {
 }
 
 fn validate_department(code: &str) -> Result<(), ValidationError> {
-    crate::identity::organisations::validate_department_code(code)
+    crate::identity::requests::validate_department_code(code)
 }
 
 /// A new kind of the catalogue.

@@ -28,7 +28,7 @@ pub async fn caller_department(
         return Ok(None);
     };
     Ok(Some(
-        crate::identity::model::department_of(conn, org).await?,
+        crate::identity::queries::department_of(conn, org).await?,
     ))
 }
 

@@ -309,7 +309,7 @@ pub async fn list(
             )));
         }
         if let Some(w) = filters.worker_account_id {
-            if !crate::identity::model::is_account_of(conn, w, org).await? {
+            if !crate::identity::queries::is_account_of(conn, w, org).await? {
                 return Err(ApiError::invalid(
                     "worker_account_id",
                     "not_in_organisation",
@@ -501,7 +501,7 @@ pub async fn check_worker(
     worker: Uuid,
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
-    if !crate::identity::model::is_active_account_of(conn, worker, operator).await? {
+    if !crate::identity::queries::is_active_account_of(conn, worker, operator).await? {
         errors.push(FieldError::new(
             field,
             "not_in_organisation",

@@ -33,7 +33,7 @@ pub async fn create(
 ) -> Result<Measure, ApiError> {
     let org = caller.partner_organisation()?;
     let mut errors = field_errors;
-    let department = crate::identity::model::department_of(conn, org).await?;
+    let department = crate::identity::queries::department_of(conn, org).await?;
     let household = crate::households::queries::find_visible(conn, org, new.household_id, false)
         .await
         .optional_found()?;
@@ -294,7 +294,7 @@ pub async fn check_funder(
     covering: Option<&[String]>,
     errors: &mut Vec<FieldError>,
 ) -> Result<Option<SharingBasis>, ApiError> {
-    let org = crate::identity::model::find_organisation(conn, funder)
+    let org = crate::identity::queries::find_organisation(conn, funder)
         .await
         .optional_found()?;
     let Some(org) = org else {
@@ -395,7 +395,8 @@ pub async fn open_from_referral(
         .await?
         .ok_or_else(|| ApiError::internal("a referral names a kind the catalogue never held"))?;
     let referrer =
-        crate::identity::model::find_organisation(conn, referral.referrer_organisation_id).await?;
+        crate::identity::queries::find_organisation(conn, referral.referrer_organisation_id)
+            .await?;
     let territory =
         crate::households::queries::department_code_of(conn, referral.household_id).await?;
     let funder = (kind.funder_kinds().contains(&referrer.kind)

@@ -54,7 +54,7 @@ pub(super) async fn check_draft(
     }
     for (i, code) in d.department_codes.iter().enumerate() {
         let field = format!("department_codes[{i}]");
-        if crate::identity::organisations::validate_department_code(code).is_err() {
+        if crate::identity::requests::validate_department_code(code).is_err() {
             errors.push(FieldError::new(
                 field,
                 "department_code",
@@ -146,7 +146,7 @@ pub(super) async fn check_draft(
             "a programme funds at least one kind",
         ));
     }
-    let orgs = crate::identity::model::kinds_of(conn, d.operators).await?;
+    let orgs = crate::identity::queries::kinds_of(conn, d.operators).await?;
     for (i, id) in d.operators.iter().enumerate() {
         let field = format!("operator_organisation_ids[{i}]");
         match orgs.iter().find(|(o, _)| o == id) {

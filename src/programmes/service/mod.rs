@@ -96,7 +96,7 @@ pub async fn create(
     mut errors: Vec<FieldError>,
 ) -> Result<Programme, ApiError> {
     let org = caller.partner_organisation()?;
-    let funder = crate::identity::model::find_organisation(conn, org).await?;
+    let funder = crate::identity::queries::find_organisation(conn, org).await?;
     let draft = Draft {
         starts_on: new.starts_on,
         ends_on: new.ends_on,
@@ -212,7 +212,7 @@ pub async fn update(
     }
     if_match.check(row.version)?;
     let current = view(conn, row.clone()).await?;
-    let funder = crate::identity::model::find_organisation(conn, org).await?;
+    let funder = crate::identity::queries::find_organisation(conn, org).await?;
     let mut funded: BTreeMap<String, (Option<i32>, i32)> = current
         .capacity
         .iter()

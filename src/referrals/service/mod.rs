@@ -136,7 +136,7 @@ async fn check_addressee(
         ));
         return Ok(());
     }
-    match crate::identity::model::find_organisation(conn, addressee)
+    match crate::identity::queries::find_organisation(conn, addressee)
         .await
         .optional_found()?
     {
@@ -183,7 +183,7 @@ pub async fn create(
     )
     .await?;
     // A département's own kind is offered to the organisations of that département.
-    let department = crate::identity::model::department_of(conn, org).await?;
+    let department = crate::identity::queries::department_of(conn, org).await?;
     let kind = catalogue::check_offered(
         conn,
         "measure_kind",

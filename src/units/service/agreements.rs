@@ -201,7 +201,7 @@ pub async fn create(
     mut errors: Vec<FieldError>,
 ) -> Result<Agreement, ApiError> {
     let org = caller.partner_organisation()?;
-    match crate::identity::model::find_organisation(conn, new.association_organisation_id)
+    match crate::identity::queries::find_organisation(conn, new.association_organisation_id)
         .await
         .optional_found()?
     {

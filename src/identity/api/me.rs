@@ -1,18 +1,16 @@
 //! `/v1/me`: who the caller is.
 
 use actix_web::{get, post, web, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-use validator::Validate;
 
-use super::model::{self, Account, AccountKind, Organisation};
+use super::super::model::{Account, AccountKind, Organisation};
+use super::super::requests::PasswordChange;
+use super::super::{queries, service};
 use crate::auth::caller::Caller;
 use crate::auth::secrets;
-use crate::db;
+use crate::db::{self, Connection};
 use crate::error::{ApiError, ApiResult};
-use crate::schema::accounts;
 use crate::state::AppState;
 
 /// The caller's account and organisation.
@@ -36,25 +34,11 @@ pub struct Me {
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let mut conn = db::conn(&state.pool).await?;
     let (account, organisation) =
-        model::find_account_with_organisation(&mut conn, caller.account_id).await?;
+        queries::find_account_with_organisation(&mut conn, caller.account_id).await?;
     Ok(HttpResponse::Ok().json(Me {
         account: Account::from(account),
         organisation: organisation.map(Organisation::from),
     }))
-}
-
-/// A change of one's own password.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"current_password": "Hx8…temporary", "new_password": "a long passphrase of mine"}))]
-pub struct PasswordChange {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub current_password: String,
-    /// 12 to 200 characters.
-    #[validate(length(min = 12, max = 200))]
-    #[schema(min_length = 12, max_length = 200)]
-    pub new_password: String,
 }
 
 /// Change one's own password
@@ -84,7 +68,7 @@ pub async fn change_my_password(
         ));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let account = model::find_account(&mut conn, caller.account_id).await?;
+    let account = queries::find_account(&mut conn, caller.account_id).await?;
     let ok = secrets::verify(change.current_password, account.password_hash).await?;
     let new_hash = if ok {
         Some(secrets::hash(change.new_password).await?)
@@ -100,15 +84,8 @@ pub async fn change_my_password(
     };
     let account_id = caller.account_id;
     let session = caller.session_id;
-    db::transaction(&mut conn, async move |conn: &mut AsyncPgConnection| {
-        diesel::update(accounts::table.find(account_id))
-            .set((
-                accounts::password_hash.eq(Some(new_hash)),
-                crate::db::bump(accounts::version, accounts::updated_at),
-            ))
-            .execute(conn)
-            .await?;
-        crate::auth::sessions::revoke_all(conn, account_id, session).await
+    db::transaction(&mut conn, async move |conn: &mut Connection| {
+        service::change_password(conn, account_id, session, &new_hash).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
