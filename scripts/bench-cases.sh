@@ -96,10 +96,28 @@ function request()
     return wrk.format("POST", "/v1/referrals/" .. id .. "/accept",
         {["Authorization"] = "Bearer $association", ["If-Match"] = '"1"'}, nil)
 end
+statuses = {}
+function response(status, headers, body)
+    statuses[status] = (statuses[status] or 0) + 1
+end
+-- Each answer's status, summed over the threads: a referral accepted twice (a thread
+-- running past its half of the ids into the other's) is a 412, not a fault of the service.
+function done(summary, latency, requests)
+    local total = {}
+    for _, t in ipairs(threads) do
+        for status, n in pairs(t:get("statuses")) do total[status] = (total[status] or 0) + n end
+    end
+    local f = io.open("$work/accept_statuses.txt", "w")
+    for status, n in pairs(total) do f:write(status, " ", n, "\n") end
+    f:close()
+end
 LUA
 seconds_saved=$seconds
 seconds=$(( seconds / 3 > 3 ? seconds / 3 : 3 ))
 run_wrk "[100%] POST /v1/referrals/{id}/accept (distinct referrals)" -s "$work/accept.lua" "$base/v1/referrals/x/accept"
+# The statuses answered, and how many distinct referrals there were to accept.
+accept_statuses=$(sort -n "$work/accept_statuses.txt" | awk '{printf "%s%s x %s", sep, $1, $2; sep = ", "}')
+load_times+=("accept: $(wc -l <"$work/accept_ids.txt") referrals to accept; statuses answered: $accept_statuses")
 seconds=$seconds_saved
 one=$(head -1 "$work/accept_ids.txt")
 cat >"$work/update.sql" <<SQL

@@ -22,11 +22,13 @@
 //! `crate::schema` (its self-test shows both are caught). Another domain is reached through
 //! its service, never its `api`.
 //!
-//! Where it stands: `referrals`, `subleases`, `units`, `households` and `programmes` have
-//! the five layers; `measures`, `webhooks` and `identity` still have handler files that
-//! hold their statements (`handlers.rs`, `*_api.rs`, `catalogue.rs`, `accounts.rs`, ...) and
-//! take the same shape next (issue 21), as do `households::journey` and
-//! `programmes::indicators` (a handler and its statements in one file).
+//! Every domain has these layers: `referrals`, `subleases`, `units`, `households`,
+//! `programmes`, `measures`, `webhooks` and `identity` (whose `queries` other domains read
+//! an organisation or an account through). A read model that spans case types sits in its
+//! own folder with its statements beside it: `households::journey` (the one history, by
+//! household) and `programmes::indicators` (one analytical statement). No file with an
+//! endpoint names diesel; `events::feed` and `auth::sessions` hold the feed's and the
+//! sessions' statements.
 //!
 //! ## Shared pieces, written once
 //!
@@ -35,13 +37,16 @@
 //!   wire page.
 //! - **A version bump**: `.set((…, db::bump(table::version, table::updated_at)))`: counted
 //!   by the database, it is the resource's `ETag`.
-//! - **An idempotent create**: the handler gives [`http::idempotency::run`] the request's
-//!   fingerprint and a closure that calls the service; a replay answers the first response.
+//! - **An idempotent create**: the handler takes a [`http::idempotency::Creation`] (the
+//!   `Idempotency-Key`, the body and their fingerprint, extracted once) and runs the
+//!   service in it; a replay answers the first response.
 //! - **An action**: [`action_endpoint!`] documents and extracts (`If-Match`,
 //!   `Idempotency-Key`, the optional body); the service starts with
 //!   [`cases::begin_action`]; the case type implements [`cases::Case`] and
 //!   [`cases::Actionable`] (its state table in `rules`, its exact `allowed_actions`).
-//! - **A history**: [`cases::history`] lists a case's steps to its parties.
+//! - **A history**: [`cases::history`] lists a case's steps to its parties, with the case's
+//!   redaction rule ([`cases::Case::sees_words`]: a measure's comments and coded reasons
+//!   are its operator's and their writer's).
 //!
 //! ## Adding an endpoint
 //! 1. The request and response types in the domain's `model` (derive `ToSchema`, document
@@ -49,7 +54,7 @@
 //! 2. The statements in `queries`; the use case in `service` (checks, change, history,
 //!    events), taking the caller and the transaction's connection.
 //! 3. The handler in `api`: `authorize`, then `db::conn` + the service for a read, or
-//!    `idempotency::run` (creates) / `db::transaction` (patches) around it for a write; its
+//!    `Creation::run` (creates) / `db::transaction` (patches) around it for a write; its
 //!    `#[utoipa::path]` with every status it answers.
 //! 4. Register it in [`api::routes`]; `make openapi` writes the spec, `make test` checks it.
 //!

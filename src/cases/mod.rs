@@ -9,7 +9,8 @@
 //!   started) are each one indexed range.
 //! - **One party read**: [`find_as_party`] loads a case and the caller's side of it; an
 //!   organisation that is not a party gets 404, so it does not learn the case exists.
-//! - **One history endpoint**: [`history`] lists a case's steps, oldest first.
+//! - **One history endpoint**: [`history`] lists a case's steps, oldest first, with the
+//!   case's redaction rule ([`Case::sees_words`]: who sees which comment and coded reason).
 //! - **One refusal**: a state table answers [`Refusal`]; [`refusal_error`] makes it the
 //!   API's 403 (never this party's action) or 409 (not now, with what is allowed).
 
@@ -83,6 +84,17 @@ pub trait Case: Sized + Send + Sync {
     ) -> impl Future<Output = Result<Option<Self>, ApiError>> + Send;
     /// The event that tells the parties the case is now in its current status.
     fn status_event(&self) -> Result<NewEvent, ApiError>;
+    /// Whether this party reads the case's history at all (by default every party does;
+    /// a measure's landlord does not: 403).
+    fn reads_history(_party: Self::Party) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// The redaction rule of the history: whether `party` (organisation `org`) sees the
+    /// words of `step`, its comment and coded reason (by default every party sees every
+    /// step whole). The step itself (action, statuses, actor, time) is always shown.
+    fn sees_words(&self, _party: Self::Party, _org: Uuid, _step: &TransitionRow) -> bool {
+        true
+    }
 }
 
 /// The body of [`Case::load`] for a case that is one row of a table: `load_row!(conn,
@@ -240,17 +252,25 @@ pub async fn step_times(
 }
 
 /// The history of a case the organisation is party to (404 otherwise), in the case's wire
-/// shape, oldest first.
+/// shape, oldest first, as the case's redaction rule lets this party see it
+/// ([`Case::reads_history`], [`Case::sees_words`]).
 pub async fn history<C: Case, T: From<TransitionRow> + Serialize>(
     conn: &mut AsyncPgConnection,
     org: Uuid,
     id: Uuid,
 ) -> Result<crate::http::pagination::PageOf<T>, ApiError> {
-    let (case, _) = find_as_party::<C>(conn, org, id, false).await?;
+    let (case, party) = find_as_party::<C>(conn, org, id, false).await?;
+    C::reads_history(party)?;
     let items = steps(conn, case.id())
         .await?
         .into_iter()
-        .map(T::from)
+        .map(|mut step| {
+            if !case.sees_words(party, org, &step) {
+                step.comment = None;
+                step.reason_code = None;
+            }
+            T::from(step)
+        })
         .collect();
     Ok(crate::http::pagination::PageOf {
         items,

@@ -1,5 +1,7 @@
-//! The outbox: every change appends its events in the same transaction, and partners read
-//! them in order from `GET /v1/events`.
+//! The outbox: every change appends its events in the same transaction ([`append`]), and
+//! partners read them in order from `GET /v1/events` ([`api`], its statements in [`feed`]).
+//! Below the domains: each declares its events' payloads, and [`catalogue`] names no
+//! domain.
 
 pub mod api;
 pub mod catalogue;

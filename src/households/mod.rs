@@ -5,7 +5,8 @@
 //! its layers ([`api`] → [`service`] → [`queries`], [`rules`] → [`model`]) it holds what
 //! every case uses of a household: who sees it ([`queries::visible_to`]), the one sharing
 //! rule and its record ([`sharing`]), the journal of special-category reads ([`journal`]),
-//! and the household's journey across its cases ([`journey`]).
+//! and the household's journey across its cases ([`journey`], its statements in
+//! `journey::queries`, its endpoint in [`api`]).
 
 pub mod api;
 pub mod events;

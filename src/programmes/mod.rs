@@ -15,8 +15,9 @@
 //!   measures, never a household.
 
 //!
-//! The layers: [`api`] → [`service`] → [`queries`] → [`model`]; [`indicators`] is still a
-//! handler with its statements (issue 21). Measures reach programmes through
+//! The layers: [`api`] → [`service`] → [`queries`] → [`model`]; [`indicators`] is the
+//! indicators' use case with its one statement in `indicators::queries` (its endpoint is in
+//! [`api`]). Measures reach programmes through
 //! [`service`] (re-exported here: [`take_place`], [`check_eligible`]…).
 
 pub mod api;

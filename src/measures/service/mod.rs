@@ -27,7 +27,9 @@ use super::model::*;
 use super::queries::{self, MeasureList};
 use super::rules::{self, MeasureParty};
 use crate::auth::caller::Caller;
-use crate::cases::{self, Actionable, Case, CaseTransition, CaseType, Refusal, Step};
+use crate::cases::{
+    self, Actionable, Case, CaseTransition, CaseType, Refusal, Step, TransitionRow,
+};
 use crate::db::Connection;
 use crate::error::{ApiError, FieldError};
 use crate::events::{self, NewEvent};
@@ -75,6 +77,22 @@ impl Case for MeasureRow {
 
     async fn load(conn: &mut Connection, id: Uuid, lock: bool) -> Result<Option<Self>, ApiError> {
         queries::find(conn, id, lock).await
+    }
+
+    /// A landlord sees a measure's status and planned end, not its history.
+    fn reads_history(party: MeasureParty) -> Result<(), ApiError> {
+        if party == MeasureParty::Landlord {
+            return Err(ApiError::Forbidden(
+                "a landlord sees a measure's status and planned end, not its history".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An organisation's words (comments) and reasons (a suspension's may touch on health)
+    /// are the operator's and, for its own steps, the organisation's that wrote them.
+    fn sees_words(&self, party: MeasureParty, org: Uuid, step: &TransitionRow) -> bool {
+        party == MeasureParty::Operator || step.actor_organisation_id == Some(org)
     }
 
     /// `measure.<status>` to the operator, the funder and the referrer, with the outcomes;
@@ -429,40 +447,15 @@ pub async fn perform(
     Ok(updated)
 }
 
-/// A measure's history for a party: every step, oldest first. A landlord sees its status
-/// and planned end, not its history (403). The redaction rule: an organisation's words
-/// (comments) and reasons (a suspension's may touch on health) are the operator's and, for
-/// its own steps, the organisation's that wrote them.
+/// A measure's history for a party: every step, oldest first, as the redaction rule of
+/// the measure lets it see them ([`Case::sees_words`] below); a landlord reads none (403).
 pub async fn history(
     conn: &mut Connection,
     caller: &Caller,
     id: Uuid,
 ) -> Result<PageOf<CaseTransition>, ApiError> {
     let org = caller.partner_organisation()?;
-    let (row, party) = cases::find_as_party::<MeasureRow>(conn, org, id, false).await?;
-    if party == MeasureParty::Landlord {
-        return Err(ApiError::Forbidden(
-            "a landlord sees a measure's status and planned end, not its history".into(),
-        ));
-    }
-    let mut items: Vec<CaseTransition> = cases::steps(conn, row.id)
-        .await?
-        .into_iter()
-        .map(CaseTransition::from)
-        .collect();
-    if party != MeasureParty::Operator {
-        for t in items
-            .iter_mut()
-            .filter(|t| t.actor_organisation_id != Some(org))
-        {
-            t.comment = None;
-            t.reason_code = None;
-        }
-    }
-    Ok(PageOf {
-        items,
-        next_cursor: None,
-    })
+    cases::history::<MeasureRow, CaseTransition>(conn, org, id).await
 }
 
 /// 409: the measure's state forbids it; `allowed_actions` are what the party may do now.
