@@ -239,55 +239,30 @@ pub async fn account_by_email(
         .optional()?)
 }
 
-/// A new person of the organisation, with its password's hash.
-pub async fn insert_person(
-    conn: &mut Connection,
-    id: Uuid,
-    organisation: Uuid,
-    role: Role,
-    name: &str,
-    email: &str,
-    password_hash: &str,
-) -> Result<AccountRow, ApiError> {
-    Ok(diesel::insert_into(accounts::table)
-        .values((
-            accounts::id.eq(id),
-            accounts::organisation_id.eq(Some(organisation)),
-            accounts::kind.eq(AccountKind::Person),
-            accounts::role.eq(role),
-            accounts::name.eq(name),
-            accounts::email.eq(Some(email)),
-            accounts::password_hash.eq(Some(password_hash)),
-        ))
-        .returning(AccountRow::as_returning())
-        .get_result(conn)
-        .await?)
+/// A new account of an organisation: a person (its email and its password's hash) or a
+/// partner system (its client id, its secret's hash and its scopes, joined); what the other
+/// kind has is `None` (the column's default).
+#[derive(Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccountRow<'a> {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub kind: AccountKind,
+    pub role: Role,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub client_secret_hash: Option<&'a str>,
+    pub scopes: Option<&'a str>,
 }
 
-/// A new partner system of the organisation, with its client id, its secret's hash and
-/// its scopes (joined).
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_system(
+pub async fn insert_account(
     conn: &mut Connection,
-    id: Uuid,
-    organisation: Uuid,
-    role: Role,
-    name: &str,
-    client_id: &str,
-    secret_hash: &str,
-    scopes: &str,
+    new: NewAccountRow<'_>,
 ) -> Result<AccountRow, ApiError> {
     Ok(diesel::insert_into(accounts::table)
-        .values((
-            accounts::id.eq(id),
-            accounts::organisation_id.eq(Some(organisation)),
-            accounts::kind.eq(AccountKind::System),
-            accounts::role.eq(role),
-            accounts::name.eq(name),
-            accounts::client_id.eq(Some(client_id)),
-            accounts::client_secret_hash.eq(Some(secret_hash)),
-            accounts::scopes.eq(scopes),
-        ))
+        .values(new)
         .returning(AccountRow::as_returning())
         .get_result(conn)
         .await?)
@@ -350,26 +325,16 @@ pub async fn set_password(
     hash: &str,
     new_credentials: bool,
 ) -> Result<AccountRow, ApiError> {
-    let q = diesel::update(accounts::table.find(id));
-    let row = if new_credentials {
-        q.set((
+    Ok(diesel::update(accounts::table.find(id))
+        .set((
             accounts::password_hash.eq(Some(hash)),
-            accounts::credentials_version.eq(accounts::credentials_version + 1),
+            accounts::credentials_version
+                .eq(accounts::credentials_version + i32::from(new_credentials)),
             crate::db::bump(accounts::version, accounts::updated_at),
         ))
         .returning(AccountRow::as_returning())
         .get_result(conn)
-        .await?
-    } else {
-        q.set((
-            accounts::password_hash.eq(Some(hash)),
-            crate::db::bump(accounts::version, accounts::updated_at),
-        ))
-        .returning(AccountRow::as_returning())
-        .get_result(conn)
-        .await?
-    };
-    Ok(row)
+        .await?)
 }
 
 /// A partner system's new client secret (its hash); the tokens issued under the old one

@@ -205,28 +205,40 @@ pub async fn create_account(
                 }
                 None => {}
             }
-            queries::insert_person(
+            queries::insert_account(
                 conn,
-                id,
-                organisation_id,
-                p.role,
-                p.name.trim(),
-                &email,
-                hash,
+                queries::NewAccountRow {
+                    id,
+                    organisation_id: Some(organisation_id),
+                    kind: AccountKind::Person,
+                    role: p.role,
+                    name: p.name.trim(),
+                    email: Some(&email),
+                    password_hash: Some(hash),
+                    client_id: None,
+                    client_secret_hash: None,
+                    scopes: None,
+                },
             )
             .await?
         }
         NewAccountOf::System(s) => {
             let client_id = format!("pcl_{}", secrets::random_token(12));
-            queries::insert_system(
+            let scopes = super::model::join_scopes(&s.scopes);
+            queries::insert_account(
                 conn,
-                id,
-                organisation_id,
-                s.role,
-                s.name.trim(),
-                &client_id,
-                hash,
-                &super::model::join_scopes(&s.scopes),
+                queries::NewAccountRow {
+                    id,
+                    organisation_id: Some(organisation_id),
+                    kind: AccountKind::System,
+                    role: s.role,
+                    name: s.name.trim(),
+                    email: None,
+                    password_hash: None,
+                    client_id: Some(&client_id),
+                    client_secret_hash: Some(hash),
+                    scopes: Some(&scopes),
+                },
             )
             .await?
         }
